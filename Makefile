@@ -1,0 +1,81 @@
+# evkit — see README.md. Targets: all check install uninstall clean deps demo bench.
+PREFIX  = /usr/local
+BINDIR  = $(PREFIX)/bin
+MANDIR  = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share
+O       = build/rel
+
+VERSION := 0.1.0
+TOOLS   := $(basename $(notdir $(wildcard cmd/*.c)))
+LIBSRC  := $(wildcard lib/*.c)
+UNITSRC := $(wildcard tests/unit/*.c)
+
+# Optional libraries are used when their headers are present.
+HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
+
+override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
+	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
+override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
+	$(shell pkg-config --cflags libxxhash lmdb 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
+	$(shell pkg-config --libs libxxhash lmdb 2>/dev/null) -lm -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)
+BINS    := $(TOOLS:%=$(O)/bin/%)
+
+all: $(BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/lib/libevkit.a: $(LIBOBJ)
+	rm -f $@ && $(AR) rcs $@ $(LIBOBJ)
+
+$(O)/bin/%: $(O)/cmd/%.o $(O)/lib/libevkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/unit: $(UNITSRC:%.c=$(O)/%.o) $(O)/lib/libevkit.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion)
+
+deps:
+	@sh tests/deps.sh
+
+# The tests run the sanitized build: a leak, an overflow or UB fails them.
+check: deps
+	$(MAKE) O=build/san SANFLAGS='$(SAN)' all build/san/unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
+	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
+
+demo: deps all
+	@sh contrib/demo.sh $(O)/bin
+
+bench: deps all
+	@sh bench/run $(O)/bin
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	cp $(BINS) $(DESTDIR)$(BINDIR)/
+	for m in man/*.[157]; do cp $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	cp completions/bash/* $(DESTDIR)$(DATADIR)/bash-completion/completions/
+	cp completions/zsh/* $(DESTDIR)$(DATADIR)/zsh/site-functions/
+	cp completions/fish/* $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish; done
+	for m in man/*.[157]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+
+clean:
+	rm -rf build demo
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+.SECONDARY:
+.PHONY: all check deps demo bench install uninstall clean

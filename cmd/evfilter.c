@@ -1,0 +1,138 @@
+/* evfilter — keep the events for which a jq expression is true. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "input.h"
+#include "jq.h"
+#include "loc.h"
+#include "opts.h"
+
+#define SYNOPSIS "[-cqv] [-m] [-o dest] [--arg name value] [--argjson name json] " \
+	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
+	"expr [file ...]"
+
+enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON };
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "count", no_argument, NULL, 'c' },
+		{ "map", no_argument, NULL, 'm' },
+		{ "invert-match", no_argument, NULL, 'v' },
+		{ "arg", required_argument, NULL, OPT_ARG },
+		{ "argjson", required_argument, NULL, OPT_ARGJSON },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ev_opts o;
+	struct ev_jqargs *args = ev_jqargs_new();
+	struct ev_buf err = { 0 }, out = { 0 };
+	struct ev_input in;
+	struct ev_line l;
+	struct ev_sink *sink;
+	struct ev_jq *q;
+	int ch, count = 0, invert = 0, map = 0, r;
+	uintmax_t kept = 0;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&o, SYNOPSIS);
+	while ((ch = getopt_long(argc, argv, "cmv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (ev_opts_common(&o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'c':
+			count = 1;
+			break;
+		case 'm':
+			map = 1;
+			break;
+		case 'v':
+			invert = 1;
+			break;
+		case OPT_ARG:
+		case OPT_ARGJSON:
+			if (optind >= argc)
+				ev_die(EV_ERROR, "--%s needs a name and a value",
+				    ch == OPT_ARG ? "arg" : "argjson");
+			if (ev_jqargs_add(args, optarg, argv[optind], ch == OPT_ARGJSON, &err) < 0)
+				ev_die(EV_ERROR, "%s", err.p);
+			optind++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (map && (invert || count))
+		ev_die(EV_ERROR, "--map cannot be combined with -c or -v");
+
+	if (!(q = ev_jq_compile(argv[0], args, &err)))
+		ev_die(EV_ERROR, "%s: %s", argv[0], err.p);
+	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
+		exit(ev_errstatus(errno));
+	ev_input_init(&in, &o, argv + 1, argc - 1);
+	ev_input_add_sink(&in, sink);
+
+	while ((r = ev_input_next(&in, &l)) > 0) {
+		ev_buf_reset(&out);
+		int n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
+		if (n == EV_JQ_BADINPUT) {
+			ev_input_reject(&in, &l, "%s", err.p);
+			continue;
+		}
+		if (n == EV_JQ_RUNERR) {
+			ev_linewarn(in.name, l.no, "%s", err.p);
+			ev_input_fail(&in, EV_ERROR);
+			continue;
+		}
+		if (map) {
+			kept += (uintmax_t)n;
+			/* each output is one line; the sink adds the newlines back */
+			for (char *p = out.p, *e; n-- > 0; p = e + 1) {
+				e = strchr(p, '\n');
+				if (ev_sink_write(sink, p, (size_t)(e - p)) < 0)
+					goto fail;
+			}
+			continue;
+		}
+		if ((n > 0) == invert)
+			continue;
+		kept++;
+		if (!count && ev_sink_write(sink, l.p, l.len) < 0)
+			goto fail;
+	}
+	if (r < 0)
+		goto fail;
+	if (count) {
+		char num[32];
+		int len = snprintf(num, sizeof num, "%ju", kept);
+		if (ev_sink_write(sink, num, (size_t)len) < 0)
+			goto fail;
+	}
+	r = ev_input_end(&in);
+	if (ev_sink_close(sink) < 0)
+		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
+	ev_stats_print(o.stats, (struct ev_stat[]){
+		{ "in", in.nlines }, { "kept", kept }, { "bad", in.nbad } }, 3);
+	ev_jq_free(q);
+	ev_jqargs_free(args);
+	ev_buf_free(&err);
+	ev_buf_free(&out);
+	return r ? r : kept ? EV_OK : EV_FALSE;
+fail:
+	r = ev_input_end(&in);
+	exit(r ? r : EV_TEMPFAIL);
+}

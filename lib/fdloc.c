@@ -1,0 +1,313 @@
+/* fdloc.c — locations that are one file descriptor: stdin/stdout, files,
+ * FIFOs, and "|command" sinks (a child fed through a pipe). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "err.h"
+#include "mem.h"
+
+extern char **environ;
+
+#define OUTBUF (64 * 1024)
+
+struct fdsink {
+	int fd;
+	int isreg;      /* fdatasync applies */
+	int isstdout;   /* EPIPE ends us as it ends cat(1) */
+	pid_t pid;      /* a "|command" child, or 0 */
+	enum ev_sync sync;
+	const char *name;
+	struct ev_buf buf;
+	int failed;
+};
+
+/* Split "cmd 'a b' c\ d" into words: sh(1) quoting, no expansion. */
+static char **
+splitwords(const char *s)
+{
+	char **argv = NULL;
+	size_t n = 0;
+	struct ev_buf w = { 0 };
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		ev_buf_reset(&w);
+		ev_buf_grow(&w, 1);
+		while (*s && *s != ' ' && *s != '\t') {
+			if (*s == '\'') {
+				const char *e = strchr(s + 1, '\'');
+				if (!e)
+					goto bad;
+				ev_buf_add(&w, s + 1, (size_t)(e - s - 1));
+				s = e + 1;
+			} else if (*s == '"') {
+				for (s++; *s && *s != '"'; s++) {
+					if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+						s++;
+					ev_buf_addc(&w, *s);
+				}
+				if (!*s)
+					goto bad;
+				s++;
+			} else if (*s == '\\' && s[1]) {
+				ev_buf_addc(&w, s[1]);
+				s += 2;
+			} else {
+				ev_buf_addc(&w, *s++);
+			}
+		}
+		argv = ev_reallocarray(argv, n + 2, sizeof *argv);
+		argv[n++] = ev_strdup(w.p);
+	}
+	ev_buf_free(&w);
+	if (!n)
+		return NULL;
+	argv[n] = NULL;
+	return argv;
+bad:
+	ev_buf_free(&w);
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	free(argv);
+	return NULL;
+}
+
+static int
+spawncmd(const char *cmd, struct fdsink *k)
+{
+	char **argv = splitwords(cmd);
+	int p[2], err;
+	posix_spawn_file_actions_t fa;
+
+	if (!argv) {
+		ev_warn("|%s: not a command (empty, or an unterminated quote)", cmd);
+		errno = EINVAL;
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN); /* a dead command is an error we report, not our death */
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		ev_warn("|%s: pipe:", cmd);
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+	err = posix_spawnp(&k->pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[0]);
+	if (err) {
+		close(p[1]);
+		errno = err;
+		ev_warn("|%s: cannot run %s:", cmd, argv[0]);
+		goto fail;
+	}
+	k->fd = p[1];
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+	return 0;
+fail:
+	for (size_t i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+	return -1;
+}
+
+static int
+flushbuf(struct fdsink *k)
+{
+	size_t off = 0;
+
+	if (k->failed) {
+		errno = k->failed;
+		return -1;
+	}
+	while (off < k->buf.len) {
+		ssize_t n = write(k->fd, k->buf.p + off, k->buf.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EPIPE && k->isstdout) {
+				signal(SIGPIPE, SIG_DFL);
+				raise(SIGPIPE);
+			}
+			k->failed = errno;
+			if (errno == EPIPE && k->pid)
+				ev_warn("%s: the command stopped reading", k->name);
+			else
+				ev_warn("%s: write:", k->name);
+			errno = k->failed;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	ev_buf_reset(&k->buf);
+	return 0;
+}
+
+static int
+fdsink_commit(void *impl)
+{
+	struct fdsink *k = impl;
+
+	if (flushbuf(k) < 0)
+		return -1;
+	if (k->isreg && k->sync != EV_SYNC_NONE && fdatasync(k->fd) < 0) {
+		k->failed = errno;
+		ev_warn("%s: fdatasync:", k->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fdsink_write(void *impl, const char *line, size_t len)
+{
+	struct fdsink *k = impl;
+
+	ev_buf_grow(&k->buf, len + 1);
+	memcpy(k->buf.p + k->buf.len, line, len);
+	k->buf.p[k->buf.len + len] = '\n';
+	k->buf.len += len + 1;
+	if (k->sync == EV_SYNC_ALWAYS)
+		return fdsink_commit(k);
+	if (k->buf.len >= OUTBUF)
+		return flushbuf(k);
+	return 0;
+}
+
+static int
+fdsink_close(void *impl)
+{
+	struct fdsink *k = impl;
+	int r = fdsink_commit(k);
+
+	if (!k->isstdout && close(k->fd) < 0 && r == 0) {
+		ev_warn("%s: close:", k->name);
+		r = -1;
+	}
+	if (k->pid) {
+		int st;
+		while (waitpid(k->pid, &st, 0) < 0)
+			if (errno != EINTR) {
+				st = 0;
+				break;
+			}
+		if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
+			ev_warn("%s: the command exited with status %d", k->name, WEXITSTATUS(st));
+			errno = EIO;
+			r = -1;
+		} else if (WIFSIGNALED(st) && !(k->failed == EPIPE && WTERMSIG(st) == SIGPIPE)) {
+			ev_warn("%s: the command was killed by signal %d", k->name, WTERMSIG(st));
+			errno = EIO;
+			r = -1;
+		}
+	}
+	ev_buf_free(&k->buf);
+	free((char *)k->name);
+	free(k);
+	return r;
+}
+
+static const struct ev_sink_ops fdsink_ops = { fdsink_write, fdsink_commit, fdsink_close };
+
+void *
+ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops)
+{
+	struct fdsink *k = ev_calloc(1, sizeof *k);
+	struct stat st;
+
+	k->sync = sync;
+	k->name = ev_strdup(strcmp(dest, "-") == 0 ? "<stdout>" : dest);
+	if (dest[0] == '|') {
+		if (spawncmd(dest + 1, k) < 0)
+			goto fail;
+	} else if (strcmp(dest, "-") == 0) {
+		k->fd = 1;
+		k->isstdout = 1;
+	} else if ((k->fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+		ev_warn("%s: cannot open for appending:", dest);
+		goto fail;
+	}
+	k->isreg = fstat(k->fd, &st) == 0 && S_ISREG(st.st_mode);
+	*ops = &fdsink_ops;
+	return k;
+fail:
+	free((char *)k->name);
+	free(k);
+	return NULL;
+}
+
+struct fdsource {
+	int fd;
+	const char *name;
+	struct ev_reader *r;
+};
+
+static int
+fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
+{
+	struct fdsource *s = impl;
+	int r;
+
+	if (timeout_ms >= 0 && ev_reader_pending(s->r) == 0) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		int n;
+		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+			;
+		if (n == 0)
+			return EV_SRC_IDLE;
+	}
+	r = ev_reader_next(s->r, l, EV_RD_TAIL);
+	if (r < 0) {
+		ev_warn("%s: read:", s->name);
+		return EV_SRC_ERR;
+	}
+	return r ? EV_SRC_LINE : EV_SRC_END;
+}
+
+static int fdsource_commit(void *impl, uint64_t pos) { (void)impl; (void)pos; return 0; }
+
+static int
+fdsource_close(void *impl)
+{
+	struct fdsource *s = impl;
+
+	if (s->fd != 0)
+		close(s->fd);
+	ev_reader_free(s->r);
+	free((char *)s->name);
+	free(s);
+	return 0;
+}
+
+static const struct ev_source_ops fdsource_ops = { fdsource_next, fdsource_commit, fdsource_close };
+
+void *
+ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct ev_source_ops **ops)
+{
+	int fd = 0;
+
+	(void)c;
+	if (strcmp(loc, "-") != 0 && (fd = open(loc, O_RDONLY | O_CLOEXEC)) < 0) {
+		ev_warn("%s: cannot open for reading:", loc);
+		return NULL;
+	}
+	struct fdsource *s = ev_calloc(1, sizeof *s);
+	s->fd = fd;
+	s->name = ev_strdup(fd ? loc : "<stdin>");
+	s->r = ev_reader_new(fd, 0);
+	*ops = &fdsource_ops;
+	return s;
+}

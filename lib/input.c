@@ -1,0 +1,148 @@
+/* input.c — see input.h for the commit protocol. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dur.h"
+#include "err.h"
+#include "input.h"
+#include "mem.h"
+
+static char *const stdin_loc[] = { "-" };
+
+void
+ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
+	memset(in, 0, sizeof *in);
+	if (n > 0) {
+		in->locs = operands;
+		in->nlocs = n;
+	} else if (o->input) {
+		in->locs = (char *const *)&o->input;
+		in->nlocs = 1;
+	} else {
+		in->locs = stdin_loc;
+		in->nlocs = 1;
+	}
+	in->conf.cursor = o->cursor;
+	in->conf.follow = o->follow;
+	in->name = "<stdin>";
+	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
+		exit(ev_errstatus(errno));
+}
+
+void
+ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
+{
+	in->sinks = ev_reallocarray(in->sinks, (size_t)in->nsinks + 1, sizeof *in->sinks);
+	in->sinks[in->nsinks++] = s;
+}
+
+void
+ev_input_fail(struct ev_input *in, int status)
+{
+	if (status > in->status)
+		in->status = status;
+}
+
+int
+ev_input_commit(struct ev_input *in)
+{
+	for (int i = 0; i < in->nsinks; i++)
+		if (ev_sink_commit(in->sinks[i]) < 0)
+			goto fail;
+	if (in->rejects && ev_sink_commit(in->rejects) < 0)
+		goto fail;
+	if (in->src && in->dirty && !in->manual && ev_source_commit(in->src, in->pos) < 0)
+		goto fail;
+	in->dirty = 0;
+	in->batchlines = in->batchbytes = 0;
+	return 0;
+fail:
+	ev_input_fail(in, ev_errstatus(errno));
+	return -1;
+}
+
+static int
+batchfull(struct ev_input *in)
+{
+	if (in->batchlines >= EV_BATCH_LINES || in->batchbytes >= EV_BATCH_BYTES)
+		return 1;
+	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= EV_BATCH_MS;
+}
+
+int
+ev_input_next(struct ev_input *in, struct ev_line *l)
+{
+	for (;;) {
+		if (!in->src) {
+			if (in->next >= in->nlocs)
+				return ev_input_commit(in) < 0 ? -1 : 0;
+			const char *loc = in->locs[in->next++];
+			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+			if (!(in->src = ev_source_open(loc, &in->conf))) {
+				ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+				continue;
+			}
+		}
+		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
+			return -1;
+		int r = ev_source_next(in->src, l, in->dirty ? 0 : -1);
+		if (r == EV_SRC_IDLE) {
+			/* Nothing more for now: make what we did durable before waiting. */
+			if (ev_input_commit(in) < 0)
+				return -1;
+			continue;
+		}
+		if (r == EV_SRC_LINE) {
+			if (!in->dirty)
+				in->batchstart = ev_mono_ms();
+			in->dirty = 1;
+			in->pos = l->pos;
+			in->batchlines++;
+			in->batchbytes += l->len;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR)
+			ev_input_fail(in, ev_errstatus(errno));
+		if (ev_input_commit(in) < 0)
+			return -1;
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+}
+
+void
+ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ev_linewarn(in->name, l->no, "%s", msg);
+	in->nbad++;
+	ev_input_fail(in, EV_ERROR);
+	if (in->rejects && ev_sink_write(in->rejects, l->p, l->len) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+}
+
+int
+ev_input_end(struct ev_input *in)
+{
+	if (in->src) {
+		ev_input_commit(in);
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+	if (in->rejects && ev_sink_close(in->rejects) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->rejects = NULL;
+	free(in->sinks);
+	in->sinks = NULL;
+	return in->status;
+}

@@ -1,0 +1,56 @@
+/* input.h — the read loop every tool shares.
+ *
+ * An ev_input walks the input locations in order (operands, or -i, or
+ * stdin), hands out lines, reports bad ones (ev_input_reject), and commits:
+ * before it would wait for more input, at the end of each location, and
+ * every EV_BATCH_LINES lines / EV_BATCH_BYTES bytes / EV_BATCH_MS ms, it
+ * first commits every registered sink and only then records the input
+ * position (a spool cursor). A crash therefore never loses an event: at
+ * worst the events after the last commit are read again (at-least-once).
+ */
+#ifndef EV_INPUT_H
+#define EV_INPUT_H
+#include <stdint.h>
+
+#include "loc.h"
+#include "opts.h"
+
+#define EV_BATCH_LINES 4096
+#define EV_BATCH_BYTES (1 << 20)
+#define EV_BATCH_MS 100
+
+struct ev_input {
+	char *const *locs;
+	int nlocs, next;
+	struct ev_source_conf conf;
+	struct ev_source *src;
+	const char *name;        /* current location, for messages */
+	struct ev_sink *rejects;
+	struct ev_sink **sinks;
+	int nsinks;
+	int manual;              /* the tool commits the input itself */
+	uint64_t pos;            /* after the last line handed out */
+	int dirty;               /* lines handed out since the last commit */
+	uintmax_t batchlines, batchbytes;
+	int64_t batchstart;
+	uintmax_t nlines, nbad;
+	int status;              /* 0, or the worst so far: 2 bad input, 111 ... */
+};
+
+/* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
+void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
+/* Sinks committed before the input position is; the tool still owns them. */
+void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
+/* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
+int ev_input_next(struct ev_input *in, struct ev_line *l);
+/* Commit now: the sinks, then the input position. -1 when a sink failed. */
+int ev_input_commit(struct ev_input *in);
+/* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
+void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Note a failure that is not about one line (the status only gets worse). */
+void ev_input_fail(struct ev_input *in, int status);
+/* Final commit, close input and rejects; returns the exit status so far. */
+int ev_input_end(struct ev_input *in);
+
+#endif

@@ -1,0 +1,184 @@
+/* jq.c — the glue around libjq: compile once, run per event, and turn jq's
+ * messages (which it prints itself by default) into ours. */
+#include <jq.h>
+#include <jv.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jq.h"
+
+struct ev_jq {
+	jq_state *jq;
+	struct ev_buf *errs; /* where compile messages are collected */
+};
+
+struct ev_jqargs {
+	jv obj;
+};
+
+struct ev_jqargs *
+ev_jqargs_new(void)
+{
+	struct ev_jqargs *a = ev_malloc(sizeof *a);
+
+	a->obj = jv_object();
+	return a;
+}
+
+int
+ev_jqargs_add(struct ev_jqargs *a, const char *name, const char *value, int json,
+    struct ev_buf *err)
+{
+	jv v = json ? jv_parse(value) : jv_string(value);
+
+	if (!jv_is_valid(v)) {
+		jv msg = jv_invalid_get_msg(v);
+		ev_buf_reset(err);
+		ev_buf_printf(err, "--argjson %s: %s", name,
+		    jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "invalid JSON");
+		jv_free(msg);
+		return -1;
+	}
+	a->obj = jv_object_set(a->obj, jv_string(name), v);
+	return 0;
+}
+
+void
+ev_jqargs_free(struct ev_jqargs *a)
+{
+	if (!a)
+		return;
+	jv_free(a->obj);
+	free(a);
+}
+
+static void
+collect(void *data, jv msg)
+{
+	struct ev_buf *b = data;
+
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		if (b->len)
+			ev_buf_adds(b, "; ");
+		ev_buf_adds(b, jv_string_value(msg));
+	}
+	jv_free(msg);
+}
+
+struct ev_jq *
+ev_jq_compile(const char *expr, const struct ev_jqargs *args, struct ev_buf *err)
+{
+	struct ev_jq *q = ev_calloc(1, sizeof *q);
+
+	q->jq = jq_init();
+	if (!q->jq) {
+		free(q);
+		ev_buf_reset(err);
+		ev_buf_adds(err, "cannot initialise jq");
+		return NULL;
+	}
+	ev_buf_reset(err);
+	jq_set_error_cb(q->jq, collect, err);
+	if (!jq_compile_args(q->jq, expr, args ? jv_copy(args->obj) : jv_object())) {
+		if (!err->len)
+			ev_buf_adds(err, "cannot compile expression");
+		jq_teardown(&q->jq);
+		free(q);
+		return NULL;
+	}
+	jq_set_error_cb(q->jq, NULL, NULL);
+	return q;
+}
+
+void
+ev_jq_free(struct ev_jq *q)
+{
+	if (!q)
+		return;
+	jq_teardown(&q->jq);
+	free(q);
+}
+
+static void
+message(jv v, const char *fallback, struct ev_buf *err)
+{
+	jv msg = jv_invalid_get_msg(v);
+
+	if (jv_get_kind(msg) == JV_KIND_STRING) {
+		ev_buf_adds(err, jv_string_value(msg));
+	} else if (jv_is_valid(msg)) {
+		jv s = jv_dump_string(jv_copy(msg), 0);
+		ev_buf_adds(err, jv_string_value(s));
+		ev_buf_adds(err, " (not a string)");
+		jv_free(s);
+	} else {
+		ev_buf_adds(err, fallback);
+	}
+	jv_free(msg);
+}
+
+static void
+dump(jv v, struct ev_buf *out)
+{
+	jv s = jv_dump_string(v, 0);
+
+	ev_buf_add(out, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
+	jv_free(s);
+}
+
+int
+ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode,
+    struct ev_buf *out, struct ev_buf *err)
+{
+	jv in = jv_parse_sized(json, (int)len);
+	int n = 0;
+
+	ev_buf_reset(err);
+	if (len > INT32_MAX || !jv_is_valid(in)) {
+		message(in, "not valid JSON", err);
+		return EV_JQ_BADINPUT;
+	}
+	jq_start(q->jq, in, 0);
+	for (;;) {
+		jv v = jq_next(q->jq);
+		if (!jv_is_valid(v)) {
+			if (jv_invalid_has_msg(jv_copy(v))) {
+				message(v, "jq error", err);
+				return EV_JQ_RUNERR;
+			}
+			jv_free(v);
+			break;
+		}
+		switch (mode) {
+		case EV_JQ_TEST: {
+			jv_kind k = jv_get_kind(v);
+			jv_free(v);
+			if (k != JV_KIND_NULL && k != JV_KIND_FALSE)
+				return 1;
+			break;
+		}
+		case EV_JQ_MAP:
+			dump(v, out);
+			ev_buf_addc(out, '\n');
+			n++;
+			break;
+		case EV_JQ_KEY:
+			dump(v, out);
+			return 1;
+		}
+	}
+	return n;
+}
+
+int
+ev_jq_compact(const char *json, size_t len, struct ev_buf *out)
+{
+	jv v = jv_parse_sized(json, (int)len);
+
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return -1;
+	}
+	dump(v, out);
+	return 0;
+}

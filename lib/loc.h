@@ -1,0 +1,53 @@
+/* loc.h — sources and sinks: every tool reads and writes the same locations.
+ *
+ *   -              stdin / stdout
+ *   a file         read / append
+ *   a FIFO         read / write
+ *   a spool dir    read through a cursor / append with group commit
+ *   |command args  (sink only) a process spawned once, fed the stream on its
+ *                  stdin; words split like sh(1) quoting, but no shell runs
+ *
+ * Failures are reported here (naming the location and the operation) and
+ * returned as -1 with errno set, so a caller only chooses the exit status.
+ */
+#ifndef EV_LOC_H
+#define EV_LOC_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opts.h"
+#include "reader.h"
+
+struct ev_sink;
+
+struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
+/* Append one line (without its newline; the sink adds it). */
+int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
+/* Make everything written so far durable, as far as the sync mode asks:
+ * files and spools are flushed and fdatasync'ed, pipes flushed. */
+int ev_sink_commit(struct ev_sink *s);
+/* Commit, release, and for a command wait for it: its failure is ours. */
+int ev_sink_close(struct ev_sink *s);
+const char *ev_sink_name(const struct ev_sink *s);
+
+struct ev_source_conf {
+	const char *cursor; /* spool cursor name, or NULL */
+	int follow;         /* -1: the location's default (spools follow), 0, 1 */
+};
+
+enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
+
+struct ev_source;
+
+struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c);
+/* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
+ * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
+ * next call. */
+int ev_source_next(struct ev_source *s, struct ev_line *l, int timeout_ms);
+/* Record that everything before pos (a line's pos) is done: a spool cursor
+ * is written durably; other locations need nothing. */
+int ev_source_commit(struct ev_source *s, uint64_t pos);
+int ev_source_close(struct ev_source *s);
+const char *ev_source_name(const struct ev_source *s);
+
+#endif

@@ -1,0 +1,30 @@
+# Shared by the bats files: run the built tools (EVKIT_BIN, set by make check).
+# Each test gets its own scratch directory in $T.
+: "${EVKIT_BIN:=$BATS_TEST_DIRNAME/../../build/rel/bin}"
+PATH="$EVKIT_BIN:$PATH"
+CORPUS="$BATS_TEST_DIRNAME/../../../shared/corpus"
+GEN="$BATS_TEST_DIRNAME/../../../shared/bench/gen-events.sh"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+}
+
+# need_corpus: skip with a clear message when ../shared/corpus is absent.
+need_corpus() {
+	[ -d "$CORPUS" ] || skip "../shared/corpus is absent: corpus tests not run"
+}
+
+# wait_for TIMEOUT_S CMD...: retry CMD until it succeeds or the time is up.
+wait_for() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || { echo "timed out waiting for: $*" >&2; return 1; }
+		sleep 0.02
+	done
+}
+
+# lines FILE: number of lines in FILE (0 if absent).
+lines() {
+	[ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0
+}

@@ -1,0 +1,15 @@
+#!/bin/sh
+# Install the Debian packages evkit needs to build and test; only what is missing.
+# Works as root, or through sudo.
+set -e
+pkgs="gcc make pkg-config libjq-dev jq libcriterion-dev libcsv-dev libxxhash-dev liblmdb-dev bats parallel mandoc"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q || true
+$sudo apt-get install -y -q --no-install-recommends $missing

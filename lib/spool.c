@@ -487,6 +487,14 @@ const char *ev_spool_path(const struct ev_spool *sp) { return sp->path; }
 const struct ev_spool_conf *ev_spool_getconf(const struct ev_spool *sp) { return &sp->conf; }
 
 /* Open segment base read-only (or for appending), refusing anything but a regular file. */
+static int openseg(struct ev_spool *sp, uint64_t base, int flags);
+
+int
+ev_spool_segment_open(struct ev_spool *sp, uint64_t base)
+{
+	return openseg(sp, base, O_RDONLY);
+}
+
 static int
 openseg(struct ev_spool *sp, uint64_t base, int flags)
 {

@@ -52,6 +52,8 @@ struct ev_spool_seg {
 	int64_t mtime_ms;
 };
 int ev_spool_segments(struct ev_spool *sp, struct ev_spool_seg **segs, size_t *n);
+/* A segment's descriptor, for reading (a symbolic link is refused). */
+int ev_spool_segment_open(struct ev_spool *sp, uint64_t base);
 
 /* Positions (global byte offsets at line starts). */
 int ev_spool_pos_start(struct ev_spool *sp, uint64_t *pos); /* the oldest event */
@@ -61,6 +63,10 @@ int ev_spool_pos_last(struct ev_spool *sp, uint64_t n, uint64_t *pos); /* n line
  * position: a binary search over segments (by their first event's time),
  * then within one segment. Lines without a readable time are stepped over. */
 int ev_spool_pos_time(struct ev_spool *sp, int64_t ms, uint64_t *pos);
+/* The times of the first and the last event that have one (-1: none). */
+int ev_spool_times(struct ev_spool *sp, int64_t *first_ms, int64_t *last_ms);
+/* An event's "time" member as Unix milliseconds; -1 if it has none. */
+int ev_spool_line_time(const char *p, size_t n, int64_t *ms);
 /* Check that pos is a line start inside the spool: 0 ok; -1 reported.
  * *lost (if lost is not NULL) is set to the bytes before the oldest segment
  * that retention removed, and pos is then not an error. */

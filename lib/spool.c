@@ -264,9 +264,9 @@ lookup_group(const char *group, gid_t *gid)
 	return -1;
 }
 
-/* mkdir (or adopt an existing empty directory) and set its group and mode. */
+/* mkdir (or adopt an existing directory) and open it. */
 static int
-mkdir_owned(int at, const char *name, const char *path, mode_t mode, gid_t gid, int setgid)
+mkdir_open(int at, const char *name, const char *path)
 {
 	int fd;
 
@@ -274,17 +274,33 @@ mkdir_owned(int at, const char *name, const char *path, mode_t mode, gid_t gid, 
 		ev_warn("%s: cannot create directory:", path);
 		return -1;
 	}
-	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		ev_warn("%s: cannot open directory:", path);
-		return -1;
-	}
+	return fd;
+}
+
+/* Give a spool directory its group and mode. */
+static int
+own_dir(int fd, const char *path, mode_t mode, gid_t gid, int setgid)
+{
 	if (gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
 		ev_warn("%s: cannot change group:", path);
-		close(fd);
 		return -1;
 	}
 	if (fchmod(fd, dirmode(mode) | (setgid ? S_ISGID : 0)) < 0) {
 		ev_warn("%s: cannot change mode:", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* A subdirectory of a new spool. */
+static int
+mkdir_owned(int at, const char *name, const char *path, mode_t mode, gid_t gid, int setgid)
+{
+	int fd = mkdir_open(at, name, path);
+
+	if (fd >= 0 && own_dir(fd, path, mode, gid, setgid) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -339,7 +355,7 @@ ev_spool_init(const char *dir, const struct ev_spool_conf *c, const char *group)
 
 	if (group && lookup_group(group, &gid) < 0)
 		return -1;
-	if ((top = mkdir_owned(AT_FDCWD, dir, dir, c->mode, gid, group != NULL)) < 0)
+	if ((top = mkdir_open(AT_FDCWD, dir, dir)) < 0)
 		return -1;
 	if (faccessat(top, "SPOOL", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		ev_warn("%s: already a spool", dir);
@@ -351,6 +367,8 @@ ev_spool_init(const char *dir, const struct ev_spool_conf *c, const char *group)
 		errno = ENOTEMPTY;
 		goto out;
 	}
+	if (own_dir(top, dir, c->mode, gid, group != NULL) < 0)
+		goto out;
 	ev_buf_printf(&p, "%s/segments", dir);
 	if ((seg = mkdir_owned(top, "segments", p.p, c->mode, gid, group != NULL)) < 0)
 		goto out;
@@ -618,9 +636,10 @@ last_newline(int fd, uint64_t size, uint64_t *after)
 	return 0;
 }
 
-/* Writer, holding the lock: truncate a torn tail. */
+/* Writer, holding the lock: truncate a torn tail (ours, when a write
+ * failed part way: mine is set). */
 static int
-repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size)
+repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine)
 {
 	char c, name[SEGNAME_LEN + 1];
 	uint64_t keep;
@@ -638,8 +657,9 @@ repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size)
 		ev_warn("%s/%s: cannot truncate a torn tail:", sp->segpath, name);
 		return -1;
 	}
-	ev_warn("%s/%s: removed a torn tail of %" PRIu64 " bytes (a writer died mid-write)",
-	    sp->segpath, name, *size - keep);
+	ev_warn("%s/%s: removed a torn tail of %" PRIu64 " bytes (%s)", sp->segpath, name,
+	    *size - keep, mine ? "the part of a line our failed write left" :
+	    "a writer died mid-write");
 	*size = keep;
 	return 0;
 }
@@ -699,7 +719,7 @@ rollover(struct ev_spool *sp, uint64_t next)
 {
 	char name[SEGNAME_LEN + 1];
 	struct ev_buf p = { 0 };
-	int fd;
+	int fd, created = 0;
 
 	if (wsync(sp) < 0)
 		return -1;
@@ -717,11 +737,12 @@ rollover(struct ev_spool *sp, uint64_t next)
 			close(fd);
 			return -1;
 		}
+		created = 1;
 	}
 	close(sp->wfd);
 	sp->wfd = fd;
 	sp->wbase = next;
-	if (sp->conf.retain_ms || sp->conf.retain_bytes) {
+	if (created && (sp->conf.retain_ms || sp->conf.retain_bytes)) {
 		struct ev_spool_gc res;
 		return gc_locked(sp, 0, &res);
 	}
@@ -747,7 +768,7 @@ active(struct ev_spool *sp, uint64_t *size)
 			continue;
 		}
 		*size = (uint64_t)st.st_size;
-		if (repair(sp, sp->wfd, sp->wbase, size) < 0)
+		if (repair(sp, sp->wfd, sp->wbase, size, 0) < 0)
 			return -1;
 		if (*size < sp->conf.segment_bytes)
 			return 0;
@@ -780,7 +801,7 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 			segname(name, sp->wbase);
 			ev_warn("%s/%s: write:", sp->segpath, name);
 			size += off;
-			repair(sp, sp->wfd, sp->wbase, &size); /* end at a line boundary again */
+			repair(sp, sp->wfd, sp->wbase, &size, 1); /* end at a line boundary again */
 			errno = err;
 			goto fail;
 		}

@@ -184,9 +184,7 @@ startpos(struct ev_spool *sp, const struct ev_source_conf *c, uint64_t *pos, int
 	case EV_START_LAST:
 		return ev_spool_pos_last(sp, c->last, pos);
 	case EV_START_TIME:
-		ev_warn("%s: seeking by time is not built yet", ev_spool_path(sp));
-		errno = ENOSYS;
-		return -1;
+		return ev_spool_pos_time(sp, c->since_ms, pos);
 	}
 	return -1;
 }

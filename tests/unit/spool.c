@@ -358,7 +358,7 @@ Test(spool, retention_under_a_live_reader_is_an_error_or_a_counted_skip)
 }
 
 /* Four processes append 100,000 events each at once. */
-Test(spool, concurrent_writers_never_interleave_or_lose_lines, .timeout = 120)
+Test(spool, concurrent_writers_never_interleave_or_lose_lines)
 {
 	enum { W = 4, N = 100000, B = 50 };
 	mkspool(1 << 20);
@@ -405,7 +405,7 @@ Test(spool, concurrent_writers_never_interleave_or_lose_lines, .timeout = 120)
 }
 
 /* A writer killed at random points, 60 times, while a reader follows. */
-Test(spool, sigkill_loses_no_acknowledged_line_and_shows_no_partial_one, .timeout = 120)
+Test(spool, sigkill_loses_no_acknowledged_line_and_shows_no_partial_one)
 {
 	mkspool(4096);
 	struct ev_spool *sp = openw();
@@ -468,7 +468,7 @@ Test(spool, sigkill_loses_no_acknowledged_line_and_shows_no_partial_one, .timeou
 }
 
 /* A follower started before the writer sees every event once, across roll-overs. */
-Test(spool, follower_sees_every_event_once_across_roll_overs, .timeout = 60)
+Test(spool, follower_sees_every_event_once_across_roll_overs)
 {
 	enum { N = 20000 };
 	mkspool(8192);

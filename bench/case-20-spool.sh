@@ -2,9 +2,13 @@
 # cat, and the append-to-output latency of a following evtail.
 SP="$W/spool"
 LIBDIR="$BIN/../lib"
+rm -rf "$W/spool-append"
+evspool init --retain-bytes 1G "$W/spool-append"
 row spool-append "cat > FILE; sync" "$EVENTS" "cat > '$W/spool-cat.ndjson'; sync"
+# Every run appends to the same spool; retention keeps it near 1 GiB.
 row spool-append "evtail --from-start -o SPOOL (group commit)" "$EVENTS" \
-	"rm -rf '$SP'; evspool init '$SP' && evtail --no-follow --from-start -o '$SP'"
+	"evtail --no-follow --from-start -o '$W/spool-append'"
+rm -rf "$W/spool-append" "$W/spool-cat.ndjson"
 [ -d "$SP" ] || { evspool init "$SP" && evtail --no-follow --from-start -o "$SP" < "$EVENTS"; }
 # (the corpus is given as input only so that MB/s counts its bytes)
 row spool-drain "cat SPOOL/segments/*" "$EVENTS" "cat '$SP'/segments/*.ndjson"

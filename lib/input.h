@@ -15,8 +15,8 @@
 #include "loc.h"
 #include "opts.h"
 
-#define EV_BATCH_LINES 4096
-#define EV_BATCH_BYTES (1 << 20)
+#define EV_BATCH_LINES 32768
+#define EV_BATCH_BYTES (8 << 20)
 #define EV_BATCH_MS 100
 
 struct ev_input {

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "input.h"
 #include "jq.h"
+#include "jsonscan.h"
 #include "loc.h"
 #include "opts.h"
 
@@ -20,6 +21,15 @@ static void
 usage(void)
 {
 	ev_usage(SYNOPSIS, 0);
+}
+
+/* Is a valid JSON text an object? (its first non-blank byte says) */
+static int
+isobject(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++, n--;
+	return n > 0 && *p == '{';
 }
 
 int
@@ -38,6 +48,7 @@ main(int argc, char *argv[])
 	struct ev_jqargs *args = ev_jqargs_new();
 	struct ev_buf err = { 0 }, out = { 0 };
 	struct ev_input in;
+	struct ev_jerr jerr;
 	struct ev_line l;
 	struct ev_sink *sink;
 	struct ev_jq *q;
@@ -87,6 +98,14 @@ main(int argc, char *argv[])
 	ev_input_add_sink(&in, sink);
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
+		if (ev_json_valid(l.p, l.len, &jerr) < 0) {
+			ev_input_reject(&in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
+			continue;
+		}
+		if (!isobject(l.p, l.len)) {
+			ev_input_reject(&in, &l, "not a JSON object");
+			continue;
+		}
 		ev_buf_reset(&out);
 		int n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
 		if (n == EV_JQ_BADINPUT) {

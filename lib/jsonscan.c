@@ -294,8 +294,13 @@ static void
 closed(struct follow *f, int depth, const unsigned char *s)
 {
 	for (size_t i = 0; i < f->np; i++) {
-		if (f->lvl[i] == depth)
+		if (f->lvl[i] == depth) {
+			/* back in the parent, which holds the subject of step depth - 2;
+			 * in an array, count on after that element */
 			f->lvl[i] = depth - 1;
+			if (depth >= 2 && !f->paths[i]->steps[depth - 2].key)
+				f->cnt[i] = f->paths[i]->steps[depth - 2].len + 1;
+		}
 		if (f->tgt[i] == depth) {
 			f->vals[i].len = (size_t)(s + 1 - (const unsigned char *)f->vals[i].p);
 			f->tgt[i] = 0;

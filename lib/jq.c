@@ -2,6 +2,7 @@
  * messages (which it prints itself by default) into ours. */
 #include <jq.h>
 #include <jv.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,16 +53,45 @@ ev_jqargs_free(struct ev_jqargs *a)
 	free(a);
 }
 
+/* Append one of jq's compile messages, made into one line of ours:
+ *   jq: error: syntax error, unexpected $end (Unix shell quoting issues?)
+ *   at <top-level>, line 1:\n.a >      becomes   syntax error, unexpected $end at line 1
+ * and its closing "jq: N compile errors" is dropped (our caller says that). */
+static void
+addmsg(struct ev_buf *b, const char *m)
+{
+	static const char quoting[] = " (Unix shell quoting issues?)";
+	static const char where[] = " at <top-level>, line ";
+	const char *e, *q;
+
+	if (strncmp(m, "jq: error: ", 11) == 0)
+		m += 11;
+	else if (strncmp(m, "jq: ", 4) == 0 && strstr(m, " compile error"))
+		return;
+	if (b->len)
+		ev_buf_adds(b, "; ");
+	e = strstr(m, where);
+	if (!e)
+		e = m + strcspn(m, "\n");
+	if ((q = strstr(m, quoting)) && q < e) {
+		ev_buf_add(b, m, (size_t)(q - m));
+		m = q + sizeof quoting - 1;
+	}
+	ev_buf_add(b, m, (size_t)(e - m));
+	if (strncmp(e, where, sizeof where - 1) == 0) {
+		e += sizeof where - 1;
+		ev_buf_adds(b, " at line ");
+		ev_buf_add(b, e, strspn(e, "0123456789"));
+	}
+	while (b->len && (b->p[b->len - 1] == ' ' || b->p[b->len - 1] == ':'))
+		b->p[--b->len] = '\0';
+}
+
 static void
 collect(void *data, jv msg)
 {
-	struct ev_buf *b = data;
-
-	if (jv_get_kind(msg) == JV_KIND_STRING) {
-		if (b->len)
-			ev_buf_adds(b, "; ");
-		ev_buf_adds(b, jv_string_value(msg));
-	}
+	if (jv_get_kind(msg) == JV_KIND_STRING)
+		addmsg(data, jv_string_value(msg));
 	jv_free(msg);
 }
 
@@ -78,6 +108,10 @@ ev_jq_compile(const char *expr, const struct ev_jqargs *args, struct ev_buf *err
 		return NULL;
 	}
 	ev_buf_reset(err);
+	/* Where "import" and "include" look, as jq(1) has it; libjq asserts
+	 * on an import when this is not set. */
+	jq_set_attr(q->jq, jv_string("JQ_LIBRARY_PATH"), JV_ARRAY(jv_string("~/.jq"),
+	    jv_string("/usr/local/lib/jq"), jv_string("/usr/lib/jq")));
 	jq_set_error_cb(q->jq, collect, err);
 	if (!jq_compile_args(q->jq, expr, args ? jv_copy(args->obj) : jv_object())) {
 		if (!err->len)
@@ -130,11 +164,16 @@ int
 ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode,
     struct ev_buf *out, struct ev_buf *err)
 {
-	jv in = jv_parse_sized(json, (int)len);
+	jv in;
 	int n = 0;
 
 	ev_buf_reset(err);
-	if (len > INT32_MAX || !jv_is_valid(in)) {
+	if (len > INT32_MAX) {
+		ev_buf_adds(err, "too long for jq (2 GiB or more)");
+		return EV_JQ_BADINPUT;
+	}
+	in = jv_parse_sized(json, (int)len);
+	if (!jv_is_valid(in)) {
 		message(in, "not valid JSON", err);
 		return EV_JQ_BADINPUT;
 	}
@@ -173,12 +212,39 @@ ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode,
 int
 ev_jq_compact(const char *json, size_t len, struct ev_buf *out)
 {
-	jv v = jv_parse_sized(json, (int)len);
+	jv v;
 
+	if (len > INT32_MAX)
+		return -1;
+	v = jv_parse_sized(json, (int)len);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
 		return -1;
 	}
 	dump(v, out);
+	return 0;
+}
+
+int
+ev_jq_valid(const char *json, size_t len, struct ev_buf *err)
+{
+	jv v;
+
+	if (err)
+		ev_buf_reset(err);
+	if (len > INT32_MAX) {
+		if (err)
+			ev_buf_adds(err, "too long for jq (2 GiB or more)");
+		return -1;
+	}
+	v = jv_parse_sized(json, (int)len);
+	if (!jv_is_valid(v)) {
+		if (err)
+			message(v, "not valid JSON", err);
+		else
+			jv_free(v);
+		return -1;
+	}
+	jv_free(v);
 	return 0;
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdnoreturn.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,7 +50,8 @@ addext(struct ev_envelope *e, const char *arg)
 		ev_die(EV_ERROR, "-x %s: not name=value or name:=json", arg);
 	if (e->next == MAXEXT)
 		ev_die(EV_ERROR, "-x %s: at most %d extension attributes", arg, MAXEXT);
-	name = ev_strndup(arg, (size_t)(eq - arg - json));
+	/* kept where a diagnostic's exit still sees it */
+	ext[e->next].name = name = ev_strndup(arg, (size_t)(eq - arg - json));
 	if (ev_event_extname(name, b) < 0)
 		ev_die(EV_ERROR, "-x %s", b->p);
 	for (size_t i = 0; i < e->next; i++)
@@ -72,7 +72,6 @@ addext(struct ev_envelope *e, const char *arg)
 	} else {
 		ev_buf_addjstr(b, eq + 1, strlen(eq + 1));
 	}
-	ext[e->next].name = name;
 	ext[e->next].json = b->p;
 	ext[e->next].len = b->len;
 	e->next++;
@@ -103,25 +102,18 @@ nonempty(const char *opt, const char *arg)
 	return arg;
 }
 
-/* A write failed: end as well as we can, with the worse status. */
-static noreturn void
-writefail(struct ev_input *in)
-{
-	ev_input_fail(in, ev_errstatus(errno));
-	exit(ev_input_end(in));
-}
-
 /* Events from input lines: each line is data, an event to fill, or CSV. */
-static void
+/* 0, or -1 when writing failed or the input cannot go on (reported). */
+static int
 readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
     struct ev_sink *sink, uintmax_t *made)
 {
-	struct ev_buf out = { 0 }, err = { 0 };
+	struct ev_buf out = { 0 }, err = { 0 }, row = { 0 };
 	struct ev_csvin *csv = NULL;
-	struct ev_line l, bad;
+	struct ev_line l = { 0 }, bad;
 	const char *why, *raw;
 	size_t rawlen;
-	int r;
+	int r, ret = -1;
 
 	if (mode == CSV) {
 		if (!(csv = ev_csvin_new()))
@@ -134,7 +126,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 		case CSV:
 			r = ev_csvin_line(csv, l.p, l.len, &err, &raw, &rawlen);
 			if (r < 0)
-				ev_die(EV_ERROR, "%s:%ju: the header: %s", in->name, l.no, err.p);
+				goto badheader;
 			if (r > 0) {
 				bad = l;
 				bad.p = raw;
@@ -160,11 +152,11 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			ev_event_build(&out, e, l.p, l.len);
 		}
 		if (ev_sink_write(sink, out.p, out.len) < 0)
-			writefail(in);
+			goto fail;
 		(*made)++;
 	}
 	if (r < 0)
-		writefail(in);
+		goto end; /* reported, and in->status says how bad */
 	if (csv) {
 		l.no = in->nlines;
 		if ((r = ev_csvin_end(csv, &err, &raw, &rawlen)) != 0) {
@@ -172,22 +164,33 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			bad.p = raw;
 			bad.len = rawlen;
 			if (r < 0)
-				ev_die(EV_ERROR, "%s:%ju: the header: %s", in->name, l.no, err.p);
+				goto badheader;
 			ev_input_reject(in, &bad, "%s", err.p);
 		}
 		for (size_t i = 0; i < ev_csvin_rows(csv); i++) {
-			ev_buf_reset(&err);
-			ev_csvin_row(csv, i, &err);
+			ev_buf_reset(&row);
+			ev_csvin_row(csv, i, &row);
 			ev_buf_reset(&out);
-			ev_event_build(&out, e, err.p, err.len);
+			ev_event_build(&out, e, row.p, row.len);
 			if (ev_sink_write(sink, out.p, out.len) < 0)
-				writefail(in);
+				goto fail;
 			(*made)++;
 		}
-		ev_csvin_free(csv);
 	}
+	ret = 0;
+	goto end;
+badheader:
+	ev_warn("%s:%ju: the header: %s", in->name, l.no, err.p);
+	ev_input_fail(in, EV_ERROR);
+	goto end;
+fail:
+	ev_input_fail(in, ev_errstatus(errno));
+end:
+	ev_csvin_free(csv);
 	ev_buf_free(&out);
 	ev_buf_free(&err);
+	ev_buf_free(&row);
+	return ret;
 }
 
 int
@@ -278,21 +281,26 @@ main(int argc, char *argv[])
 	if (!e.source)
 		e.source = defsource();
 
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
 	if (mode == ARGS) {
 		struct ev_obj *data = ev_obj_new();
 		struct ev_buf err = { 0 }, json = { 0 }, out = { 0 };
 
-		for (int i = 1; i < argc; i++)
-			if (ev_obj_field(data, argv[i], &err) < 0)
-				ev_die(EV_ERROR, "%s", err.p);
-		if (!ev_obj_empty(data))
+		for (int i = 1; i < argc && !r; i++)
+			if (ev_obj_field(data, argv[i], &err) < 0) {
+				ev_warn("%s", err.p);
+				r = EV_ERROR;
+			}
+		if (!r && !ev_obj_empty(data))
 			ev_obj_dump(data, &json);
-		ev_event_build(&out, &e, json.p, json.len);
-		if (ev_sink_write(sink, out.p, out.len) < 0 || ev_sink_close(sink) < 0)
-			exit(ev_errstatus(errno));
-		made++;
+		if (!r && !(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
+			r = ev_errstatus(errno);
+		if (!r) {
+			ev_event_build(&out, &e, json.p, json.len);
+			if (ev_sink_write(sink, out.p, out.len) < 0)
+				r = ev_errstatus(errno);
+			if (ev_sink_close(sink) < 0 && !r)
+				r = ev_errstatus(errno);
+		}
 		ev_obj_free(data);
 		ev_buf_free(&err);
 		ev_buf_free(&json);
@@ -300,12 +308,15 @@ main(int argc, char *argv[])
 	} else {
 		struct ev_input in;
 
+		if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
+			exit(ev_errstatus(errno));
 		ev_input_init(&in, &o, NULL, 0);
 		ev_input_add_sink(&in, sink);
 		readinput(&in, mode, &e, sink, &made);
-		r = ev_input_end(&in);
+		ev_input_end(&in);
 		if (ev_sink_close(sink) < 0)
-			ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
+			ev_input_fail(&in, ev_errstatus(errno));
+		r = in.status;
 		ev_stats_print(o.stats, (struct ev_stat[]){
 			{ "in", in.nlines }, { "made", made }, { "bad", in.nbad } }, 3);
 	}

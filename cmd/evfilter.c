@@ -10,7 +10,7 @@
 #include "loc.h"
 #include "opts.h"
 
-#define SYNOPSIS "[-cqv] [-m] [-o dest] [--arg name value] [--argjson name json] " \
+#define SYNOPSIS "[-cmqv] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 

@@ -10,7 +10,8 @@
 
 struct ev_jq {
 	jq_state *jq;
-	struct ev_buf *errs; /* where compile messages are collected */
+	struct jv_parser *parser; /* kept from event to event, or NULL */
+	struct ev_buf line;       /* the event and a newline, as the parser reads it */
 };
 
 struct ev_jqargs {
@@ -130,7 +131,95 @@ ev_jq_free(struct ev_jq *q)
 	if (!q)
 		return;
 	jq_teardown(&q->jq);
+	if (q->parser)
+		jv_parser_free(q->parser);
+	ev_buf_free(&q->line);
 	free(q);
+}
+
+static int
+blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* A parse error without the parser's "at line N" (its lines are the
+ * events it has read: ours are counted by the caller). */
+static jv
+parseerror(struct ev_jq *q, jv v)
+{
+	jv msg = jv_invalid_get_msg(v);
+	const char *m, *at;
+
+	jv_parser_free(q->parser);
+	q->parser = NULL;
+	if (jv_get_kind(msg) != JV_KIND_STRING)
+		return jv_invalid_with_msg(msg);
+	m = jv_string_value(msg);
+	if ((at = strstr(m, " at line ")) && (at = strstr(at, ", column "))) {
+		/* column 0: found at the newline the parser was given */
+		jv s = strcmp(at + 9, "0") == 0 ?
+		    jv_string_fmt("%.*s at the end", (int)(strstr(m, " at line ") - m), m) :
+		    jv_string_fmt("%.*s at column %s", (int)(strstr(m, " at line ") - m), m, at + 9);
+		jv_free(msg);
+		return jv_invalid_with_msg(s);
+	}
+	return jv_invalid_with_msg(msg);
+}
+
+static jv
+failparse(struct ev_jq *q, const char *msg)
+{
+	jv_parser_free(q->parser);
+	q->parser = NULL;
+	return jv_invalid_with_msg(jv_string(msg));
+}
+
+/* Parse one event with a parser kept from the last one, which spares its
+ * buffers being made again for every event. The parser reads the events as
+ * one stream, each line with its newline, so a value must end within its
+ * line; on anything wrong it is dropped and made anew. */
+static jv
+parseline(struct ev_jq *q, const char *json, size_t len)
+{
+	jv v, w;
+	int trailing;
+
+	if (!q->parser)
+		q->parser = jv_parser_new(0);
+	ev_buf_reset(&q->line);
+	ev_buf_add(&q->line, json, len);
+	ev_buf_addc(&q->line, '\n');
+	jv_parser_set_buf(q->parser, q->line.p, (int)q->line.len, 1);
+	v = jv_parser_next(q->parser);
+	if (!jv_is_valid(v)) {
+		if (jv_invalid_has_msg(jv_copy(v)))
+			return parseerror(q, v);
+		jv_free(v);
+		return failparse(q, blank(json, len) ? "Expected JSON value" :
+		    "Unfinished JSON term at end of line");
+	}
+	trailing = jv_parser_remaining(q->parser);
+	trailing = !blank(q->line.p + q->line.len - (size_t)trailing, (size_t)trailing);
+	w = jv_parser_next(q->parser);
+	if (jv_is_valid(w)) {
+		jv_free(w);
+		jv_free(v);
+		return failparse(q, "Unexpected extra JSON values");
+	}
+	if (jv_invalid_has_msg(jv_copy(w))) {
+		jv_free(v);
+		return parseerror(q, w);
+	}
+	jv_free(w);
+	if (trailing) {
+		jv_free(v);
+		return failparse(q, "Unfinished JSON term at end of line");
+	}
+	return v;
 }
 
 static void
@@ -172,7 +261,7 @@ ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode,
 		ev_buf_adds(err, "too long for jq (2 GiB or more)");
 		return EV_JQ_BADINPUT;
 	}
-	in = jv_parse_sized(json, (int)len);
+	in = parseline(q, json, len);
 	if (!jv_is_valid(in)) {
 		message(in, "not valid JSON", err);
 		return EV_JQ_BADINPUT;

@@ -163,3 +163,41 @@ Test(jq, compact)
 	cr_expect_eq(ev_jq_compact("{", 1, &out), -1);
 	ev_buf_free(&out);
 }
+
+/* One parser reads event after event: a bad line, whatever state it leaves,
+ * must not change how the next one reads. */
+Test(jq, events_after_bad_ones)
+{
+	static const struct { const char *in; int want; const char *msg; } t[] = {
+		{ "{\"a\":1}", 1, NULL },
+		{ "{\"a\":1}}", EV_JQ_BADINPUT, "Unmatched '}' at column 8" },
+		{ "{\"a\":2}", 1, NULL },
+		{ "{} {}", EV_JQ_BADINPUT, "Unexpected extra JSON values" },
+		{ "{\"a\":3}", 1, NULL },
+		{ "{} [1", EV_JQ_BADINPUT, "Unfinished JSON term at end of line" },
+		{ "{\"a\":4}", 1, NULL },
+		{ "{\"a\":", EV_JQ_BADINPUT, "Unfinished JSON term at end of line" },
+		{ "  ", EV_JQ_BADINPUT, "Expected JSON value" },
+		{ "{\"a\":\"open", EV_JQ_BADINPUT, "Unfinished JSON term at end of line" },
+		{ "{\"a\":5}", 1, NULL },
+		{ "nope", EV_JQ_BADINPUT, "Invalid literal at the end" },
+		{ "12", EV_JQ_RUNERR, NULL },
+		{ "\xef\xbb", EV_JQ_BADINPUT, NULL },
+		{ "{\"a\":6}  ", 1, NULL },
+		{ "{\"a\":null}", 0, NULL },
+		{ "[1]x", EV_JQ_BADINPUT, NULL },
+		{ "{\"a\":7}", 1, NULL },
+	};
+	struct ev_jq *q = compile(".a");
+	struct ev_buf out = { 0 }, err = { 0 };
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int r = ev_jq_run(q, t[i].in, strlen(t[i].in), EV_JQ_TEST, &out, &err);
+		cr_expect_eq(r, t[i].want, "line %zu '%s': %d (%s)", i + 1, t[i].in, r, err.p);
+		if (t[i].msg)
+			cr_expect_str_eq(err.p, t[i].msg, "line %zu", i + 1);
+	}
+	ev_jq_free(q);
+	ev_buf_free(&out);
+	ev_buf_free(&err);
+}

@@ -36,7 +36,8 @@ has("org")
 X
 }
 
-@test "evfilter EXPR agrees with jq -c 'select(EXPR)' on the GitHub corpus" {
+# agree FIRST LAST: expressions FIRST..LAST of the list give what jq gives.
+agree() {
 	need_corpus
 	local c="$CORPUS/github-events.ndjson" failed="" n=0
 	while IFS= read -r e; do
@@ -44,9 +45,25 @@ X
 		evfilter "$e" "$c" > "$T/ours" || [ $? -eq 1 ] || failed="$failed [$e: status]"
 		jq -c "select($e)" "$c" > "$T/jq"
 		cmp -s "$T/ours" "$T/jq" || failed="$failed [$e]"
-	done < <(exprs)
-	[ "$n" -ge 20 ]
+	done < <(exprs | sed -n "$1,$2p")
+	[ "$n" -gt 0 ]
 	[ -z "$failed" ] || { echo "differs from jq:$failed"; false; }
+}
+
+@test "there are at least 20 expressions to compare" {
+	[ "$(exprs | wc -l)" -ge 20 ]
+}
+
+@test "evfilter EXPR agrees with jq -c 'select(EXPR)' on the GitHub corpus (1-9)" {
+	agree 1 9
+}
+
+@test "evfilter EXPR agrees with jq -c 'select(EXPR)' on the GitHub corpus (10-18)" {
+	agree 10 18
+}
+
+@test "evfilter EXPR agrees with jq -c 'select(EXPR)' on the GitHub corpus (19-)" {
+	agree 19 99
 }
 
 @test "evfilter -v EXPR agrees with jq -c 'select(EXPR | not)'" {

@@ -102,8 +102,9 @@ nonempty(const char *opt, const char *arg)
 	return arg;
 }
 
-/* Events from input lines: each line is data, an event to fill, or CSV. */
-/* 0, or -1 when writing failed or the input cannot go on (reported). */
+/* Events from input lines: each line is data, an event to fill, or CSV.
+ * 0, or -1 when writing failed or the input cannot go on (reported, and
+ * in->status says how bad). */
 static int
 readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
     struct ev_sink *sink, uintmax_t *made)

@@ -11,7 +11,7 @@
 #include "loc.h"
 #include "opts.h"
 
-#define SYNOPSIS "[-cqv] [-m] [-o dest] [--arg name value] [--argjson name json] " \
+#define SYNOPSIS "[-cmqv] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 
@@ -153,5 +153,10 @@ main(int argc, char *argv[])
 	return r ? r : kept ? EV_OK : EV_FALSE;
 fail:
 	r = ev_input_end(&in);
-	exit(r ? r : EV_TEMPFAIL);
+	ev_sink_close(sink); /* already failed and reported: this only releases it */
+	ev_jq_free(q);
+	ev_jqargs_free(args);
+	ev_buf_free(&err);
+	ev_buf_free(&out);
+	return r ? r : EV_TEMPFAIL;
 }

@@ -220,7 +220,7 @@ fdsink_close(void *impl)
 	return r;
 }
 
-static const struct ev_sink_ops fdsink_ops = { fdsink_write, fdsink_commit, fdsink_close };
+static const struct ev_sink_ops fdsink_ops = { fdsink_write, fdsink_commit, fdsink_close, NULL };
 
 void *
 ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops)

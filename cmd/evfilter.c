@@ -134,5 +134,10 @@ main(int argc, char *argv[])
 	return r ? r : kept ? EV_OK : EV_FALSE;
 fail:
 	r = ev_input_end(&in);
-	exit(r ? r : EV_TEMPFAIL);
+	ev_sink_close(sink); /* already failed and reported: this only releases it */
+	ev_jq_free(q);
+	ev_jqargs_free(args);
+	ev_buf_free(&err);
+	ev_buf_free(&out);
+	return r ? r : EV_TEMPFAIL;
 }

@@ -28,9 +28,9 @@ events() {
 	seq "$1" "$2" | awk '{ printf "{\"specversion\":\"1.0\",\"id\":\"%d\",\"source\":\"/t\",\"type\":\"order.%s\",\"data\":{\"n\":%d}}\n", $1, ($1 % 3 == 0 ? "placed" : $1 % 3 == 1 ? "paid" : "shipped"), $1 }'
 }
 
-@test "100,000 events go through a queue and come back the same, in order" {
+@test "100,000 events go through a quorum queue and come back the same, in order" {
 	events 1 100000 > "$T/in"
-	run evfilter true "$T/in" -o "$BROKER/?queue=roundtrip&declare=1"
+	run evfilter true "$T/in" -o "$BROKER/?queue=roundtrip&declare=1&queue_type=quorum"
 	[ "$status" -eq 0 ]
 	run evfilter --no-follow true -i "$BROKER/?queue=roundtrip" -o "$T/out"
 	[ "$status" -eq 0 ]

@@ -8,6 +8,10 @@
 #   tests/broker.sh restart DIR  stop, then start again on the same port and data
 #   tests/broker.sh kill DIR     kill -9 the broker's VM (a crash); then `start` again
 #
+# When openssl(1) is there, the broker also listens for AMQP over TLS on the
+# port in DIR/tlsport, with a certificate for "localhost" signed by a CA made
+# for it (DIR/tls/ca.pem).
+#
 # Nothing listens beyond 127.0.0.1: the AMQP port, the Erlang distribution port
 # and a private epmd are all bound to loopback on ports chosen here, so several
 # brokers (parallel test jobs, other checkouts) can run side by side. The node
@@ -39,6 +43,19 @@ ready() {
 		[ "$(head -c 1 <&3 | od -An -tx1 | tr -d " ")" = 01 ]' sh "$1" 2>/dev/null
 }
 
+# A CA and a server certificate for localhost (EC keys: quick to make).
+mktls() {
+	t="$dir/tls"
+	mkdir -p "$t"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+		-subj /CN=evkit-test-ca -keyout "$t/ca.key" -out "$t/ca.pem" 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-subj /CN=localhost -keyout "$t/server.key" -out "$t/server.csr" 2>/dev/null &&
+	printf 'subjectAltName=DNS:localhost\n' > "$t/ext" &&
+	openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" -CAcreateserial \
+		-days 30 -extfile "$t/ext" -out "$t/server.pem" 2>/dev/null
+}
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start() {
@@ -55,6 +72,16 @@ start() {
 	[ -f "$dir/distport" ] || freeport > "$dir/distport"
 	[ -f "$dir/epmdport" ] || freeport > "$dir/epmdport"
 	port=$(cat "$dir/port")
+	tls=""
+	if command -v openssl > /dev/null && { [ -f "$dir/tls/server.pem" ] || mktls; }; then
+		[ -f "$dir/tlsport" ] || freeport > "$dir/tlsport"
+		tls="listeners.ssl.1 = 127.0.0.1:$(cat "$dir/tlsport")
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false"
+	fi
 	: > "$dir/enabled_plugins"
 	: > "$dir/rabbitmq-env.conf"
 	cat > "$dir/rabbitmq.conf" <<-EOF
@@ -62,6 +89,7 @@ start() {
 	loopback_users = none
 	log.console = false
 	log.file.level = warning
+	$tls
 	EOF
 	export HOME="$dir/home"
 	export ERL_EPMD_PORT="$(cat "$dir/epmdport")" ERL_EPMD_ADDRESS=127.0.0.1

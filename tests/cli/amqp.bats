@@ -146,6 +146,25 @@ events() {
 	[ "$(lines "$T/tail")" -eq 5 ]
 }
 
+@test "amqps checks the broker's certificate and host name" {
+	[ -f "$BDIR/tlsport" ] # tests/broker.sh made a CA and a certificate for localhost
+	S="amqps://localhost:$(cat "$BDIR/tlsport")"
+	CA="cacertfile=$BDIR/tls/ca.pem"
+	events 1 2 > "$T/in"
+	run evfilter true "$T/in" -o "$S/?queue=tls&declare=1&$CA"
+	[ "$status" -eq 0 ]
+	run evfilter true "$T/in" -o "$S/?queue=tls"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$S/?queue=tls: cannot connect to localhost:"*"SSL peer cert verification failed"* ]]
+	run evfilter true "$T/in" -o "amqps://127.0.0.1:$(cat "$BDIR/tlsport")/?queue=tls&$CA"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"SSL hostname verification failed"* ]]
+	run evfilter true "$T/in" -o "amqps://127.0.0.1:$(cat "$BDIR/tlsport")/?queue=tls&verify=none"
+	[ "$status" -eq 0 ]
+	evfilter --no-follow true -i "$S/?queue=tls&$CA" > "$T/out"
+	cat "$T/in" "$T/in" | cmp - "$T/out"
+}
+
 @test "a broker restart in the middle of a publish loses nothing" {
 	events 1 20000 > "$T/a"
 	events 20001 30000 > "$T/b"

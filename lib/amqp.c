@@ -587,9 +587,13 @@ flush(struct amqpsink *k)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* A broker that takes nothing for two heartbeats is gone. */
 			struct pollfd p = { .fd = k->fd, .events = POLLOUT };
-			if (poll(&p, 1, -1) >= 0 || errno == EINTR)
+			int r = poll(&p, 1, (k->l.cf.heartbeat ? k->l.cf.heartbeat : 60) * 2000);
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
+			if (r == 0)
+				errno = ETIMEDOUT;
 		}
 		ev_buf_reset(&k->l.msg);
 		ev_buf_printf(&k->l.msg, "sending to the broker: %s", strerror(errno));

@@ -29,7 +29,7 @@ say() { echo "broker.sh: $*" >&2; }
 freeport() {
 	while :; do
 		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000 ))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		if ! bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' sh "$p" 2>/dev/null; then
 			echo "$p"
 			return
 		fi

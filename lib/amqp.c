@@ -970,7 +970,8 @@ amqpsink_close(void *impl)
 }
 
 static const struct ev_sink_ops amqpsink_ops = {
-	amqpsink_write, amqpsink_commit, amqpsink_close, amqpsink_refused
+	.write = amqpsink_write, .commit = amqpsink_commit, .close = amqpsink_close,
+	.refused = amqpsink_refused
 };
 
 void *
@@ -1213,7 +1214,7 @@ amqpsource_close(void *impl)
 }
 
 static const struct ev_source_ops amqpsource_ops = {
-	amqpsource_next, amqpsource_commit, amqpsource_close
+	.next = amqpsource_next, .commit = amqpsource_commit, .close = amqpsource_close
 };
 
 void *

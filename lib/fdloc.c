@@ -435,7 +435,9 @@ fdsource_close(void *impl)
 	return 0;
 }
 
-static const struct ev_source_ops fdsource_ops = { fdsource_next, fdsource_commit, fdsource_close };
+static const struct ev_source_ops fdsource_ops = {
+	.next = fdsource_next, .commit = fdsource_commit, .close = fdsource_close
+};
 
 void *
 ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct ev_source_ops **ops)

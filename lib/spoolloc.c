@@ -88,7 +88,9 @@ spsink_close(void *impl)
 	return r;
 }
 
-static const struct ev_sink_ops spsink_ops = { spsink_write, spsink_commit, spsink_close };
+static const struct ev_sink_ops spsink_ops = {
+	.write = spsink_write, .commit = spsink_commit, .close = spsink_close
+};
 
 void *
 ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sink_ops **ops)
@@ -165,7 +167,9 @@ spsource_close(void *impl)
 	return 0;
 }
 
-static const struct ev_source_ops spsource_ops = { spsource_next, spsource_commit, spsource_close };
+static const struct ev_source_ops spsource_ops = {
+	.next = spsource_next, .commit = spsource_commit, .close = spsource_close
+};
 
 /* Where to start, per c->start and the cursor. */
 static int

@@ -586,7 +586,7 @@ ev_spool_segments(struct ev_spool *sp, struct ev_spool_seg **segs, size_t *n)
 		v = ev_reallocarray(v, k + 1, sizeof *v);
 		v[k].base = base;
 		v[k].size = (uint64_t)st.st_size;
-		v[k].mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		v[k].mtime_ms = (int64_t)st.st_mtime * 1000; /* seconds do for retention */
 		k++;
 	}
 	if (errno) {
@@ -625,11 +625,11 @@ last_newline(int fd, uint64_t size, uint64_t *after)
 			return -1;
 		}
 		ev_spool_ctr.bytesread += n;
-		char *nl = memrchr(buf, '\n', n);
-		if (nl) {
-			*after = size - n + (uint64_t)(nl - buf) + 1;
-			return 0;
-		}
+		for (size_t i = n; i-- > 0;)
+			if (buf[i] == '\n') {
+				*after = size - n + i + 1;
+				return 0;
+			}
 		size -= n;
 	}
 	*after = 0;

@@ -212,8 +212,9 @@ main(int argc, char *argv[])
 	if (ev_router_close(st.rt) < 0)
 		ev_input_fail(&st.in, ev_errstatus(errno));
 	if (ev_router_unmatched(st.rt) > 0 && !st.conf.otherwise)
-		ev_warn("%ju events matched no rule and were dropped (--otherwise DEST keeps them)",
-		    ev_router_unmatched(st.rt));
+		ev_warn("%ju event%s matched no rule and %s dropped (--otherwise DEST keeps them)",
+		    ev_router_unmatched(st.rt), ev_router_unmatched(st.rt) == 1 ? "" : "s",
+		    ev_router_unmatched(st.rt) == 1 ? "was" : "were");
 	ev_router_stats(st.rt, &st.in, st.o.stats, stderr);
 	if (st.prom)
 		writeprom(&st);

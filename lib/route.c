@@ -562,6 +562,10 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 		ev_input_reject(in, l, "%s at byte %zu", jerr.msg, jerr.off + 1);
 		return 0;
 	}
+	if (l->p[strspn(l->p, " \t\r\n")] != '{') {
+		ev_input_reject(in, l, "not a JSON object");
+		return 0;
+	}
 	rt->seq++;
 	if (rt->vals[0].type == EV_J_STRING) {
 		const struct ev_jval *v = &rt->vals[0];
@@ -661,7 +665,7 @@ ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_s
 			ev_buf_printf(&b, "%s: %s: matched %ju: %s\n", ev_prog(), rt->rules[i].where,
 			    rt->rules[i].n, rt->rules[i].text);
 		for (size_t i = 0; i < rt->ndests; i++)
-			ev_buf_printf(&b, "%s: destination %s: %ju events\n", ev_prog(),
+			ev_buf_printf(&b, "%s: destination %s: written %ju\n", ev_prog(),
 			    destname(&rt->dests[i]), rt->dests[i].n);
 	}
 	if (b.len) {

@@ -94,13 +94,14 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 }
 
 @test "evroute reports bad lines with their number, keeps them in --rejects and goes on" {
-	printf '%s\n' '{"type":"a"}' '{"type":' '{"type":"a"}' 'nope' > "$T/in"
+	printf '%s\n' '{"type":"a"}' '{"type":' '{"type":"a"}' '["a"]' > "$T/in"
 	run evroute --rejects "$T/rej" 'a > '"$T/a" -i "$T/in"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"evroute: $T/in:2: "* ]]
+	[[ "$output" == *"evroute: $T/in:4: not a JSON object"* ]]
 	[[ "$output" == *"evroute: $T/in:4: "* ]]
 	[ "$(lines "$T/a")" -eq 2 ]
-	[ "$(cat "$T/rej")" = "$(printf '%s\n' '{"type":' 'nope')" ]
+	[ "$(cat "$T/rej")" = "$(printf '%s\n' '{"type":' '["a"]')" ]
 }
 
 @test "evroute: a jq error is reported and counts as no match for that rule" {
@@ -235,4 +236,17 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	run evroute
 	[ "$status" -eq 2 ]
 	[ "$output" = "evroute: no rules: give RULE operands or -f RULESFILE" ]
+}
+
+@test "evroute: every long option is in the man page and the completions; mandoc -Tlint is clean" {
+	top="$BATS_TEST_DIRNAME/../.."
+	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", .*/\1/p' "$top/cmd/evroute.c" "$top/lib/opts.h" | sort -u)
+	[ "$(echo "$opts" | wc -l)" -ge 14 ]
+	for o in $opts; do
+		grep -q -- "Fl -$o" "$top/man/evroute.1" || { echo "man: --$o"; false; }
+		grep -q -- "--$o" "$top/completions/bash/evroute" || { echo "bash: --$o"; false; }
+		grep -q -- "--$o" "$top/completions/zsh/_evroute" || { echo "zsh: --$o"; false; }
+		grep -q -- "-l $o" "$top/completions/fish/evroute.fish" || { echo "fish: --$o"; false; }
+	done
+	[ -z "$(mandoc -Tlint -W warning "$top/man/evroute.1")" ]
 }

@@ -605,8 +605,10 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 			continue;
 		r->n++;
 		matched++;
-		if (deliver(rt, r->dest, l) < 0)
+		if (deliver(rt, r->dest, l) < 0) {
+			rt->matched++;
 			return -1;
+		}
 		if (rt->conf.first)
 			break;
 	}

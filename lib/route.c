@@ -299,6 +299,10 @@ parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
 			trim(s, &db, &de);
 			if (db == de)
 				return parseerr(err, r->where, s, after, "a destination must follow '>'");
+			const char *gt = memchr(s + db, '>', de - db);
+			if (gt && s[db] != '|')
+				return parseerr(err, r->where, s, (size_t)(gt - s),
+				    "a second '>': for a jq comparison write (EXPR) > DEST");
 			dest = destcopy = ev_strndup(s + db, de - db);
 		}
 		size_t pb = b, col;
@@ -695,6 +699,16 @@ addlabel(struct ev_buf *b, const char *name, const char *v, int more)
 	ev_buf_adds(b, more ? "\"," : "\"");
 }
 
+/* A rule written twice counts the same twice: one series is enough. */
+static int
+repeated(const struct ev_router *rt, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(rt->rules[j].text, rt->rules[i].text) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 metric(struct ev_buf *b, const char *name, const char *help)
 {
@@ -731,6 +745,8 @@ ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char
 	ev_buf_printf(&b, "} %ju\n", in->nbad);
 	metric(&b, "evroute_rule_matches_total", "Events each rule matched.");
 	for (size_t i = 0; i < rt->nrules; i++) {
+		if (repeated(rt, i))
+			continue;
 		ev_buf_adds(&b, "evroute_rule_matches_total{");
 		addlabel(&b, "router", router.p, 1);
 		addlabel(&b, "rule", rt->rules[i].text, 0);
@@ -738,7 +754,7 @@ ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char
 	}
 	metric(&b, "evroute_rule_jq_errors_total", "jq errors per rule (counted as no match).");
 	for (size_t i = 0; i < rt->nrules; i++) {
-		if (rt->rules[i].kind != K_JQ)
+		if (rt->rules[i].kind != K_JQ || repeated(rt, i))
 			continue;
 		ev_buf_adds(&b, "evroute_rule_jq_errors_total{");
 		addlabel(&b, "router", router.p, 1);

@@ -43,6 +43,8 @@ Test(route, parse)
 		{ ".a > 5", 4, "ambiguous" },
 		{ "select(.x > 1", 1, "jq" },
 		{ "select(.x) >", 12, "destination must follow" },
+		{ "length > 3 > big", 12, "a second '>'" },
+		{ "order.* > |sh -c 'cat > x'", 0, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

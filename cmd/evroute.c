@@ -1,6 +1,7 @@
 /* evroute — send each event to the destinations whose rules match it. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,7 @@ reload(struct state *st)
 	ev_router_free(st->rt);
 	st->rt = rt;
 	ev_router_register(rt, &st->in);
+	st->promlines = UINTMAX_MAX; /* the new rules' series are written at once */
 }
 
 static void
@@ -190,6 +192,7 @@ main(int argc, char *argv[])
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	st.promlast = ev_mono_ms();
+	st.promlines = UINTMAX_MAX;
 
 	while ((r = ev_input_next(&st.in, &l)) > 0) {
 		if (ev_router_route(st.rt, &st.in, &l) < 0) {

@@ -29,6 +29,8 @@
 
 enum kind { K_TYPE, K_GLOB, K_JQ };
 
+#define MAXATTRS 32 /* attributes globs may read (the scanner takes a few dozen paths) */
+
 struct rule {
 	char *text, *where;
 	enum kind kind;
@@ -309,6 +311,8 @@ parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
 		if (ap && !(ap == 4 && memcmp(s + b, "type", 4) == 0)) {
 			r->kind = K_GLOB;
 			r->glob = ev_strndup(s + b + ap + 1, w - b - ap - 1);
+			if (rt->npaths > MAXATTRS)
+				return parseerr(err, r->where, s, b, "too many different attributes");
 			r->path = addattr(rt, s + b, ap);
 		} else {
 			if (ap)

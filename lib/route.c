@@ -311,8 +311,10 @@ parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
 		if (ap && !(ap == 4 && memcmp(s + b, "type", 4) == 0)) {
 			r->kind = K_GLOB;
 			r->glob = ev_strndup(s + b + ap + 1, w - b - ap - 1);
-			if (rt->npaths > MAXATTRS)
-				return parseerr(err, r->where, s, b, "too many different attributes");
+			if (rt->npaths > MAXATTRS) {
+				parseerr(err, r->where, s, b, "too many different attributes");
+				goto out;
+			}
 			r->path = addattr(rt, s + b, ap);
 		} else {
 			if (ap)

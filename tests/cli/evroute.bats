@@ -124,6 +124,17 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	[ "$(lines cmd.out)" -eq 2 ]
 }
 
+@test "evroute writes to a FIFO destination" {
+	cd "$T"
+	mkfifo fifo
+	cat fifo > got &
+	bg=$!
+	printf '%s\n' '{"type":"a.b"}' '{"type":"c"}' '{"type":"a.d"}' | evroute --otherwise /dev/null 'a.* > fifo'
+	wait "$bg"
+	bg=
+	[ "$(cat got)" = "$(printf '%s\n' '{"type":"a.b"}' '{"type":"a.d"}')" ]
+}
+
 @test "evroute: a rules file with a syntax error stops before anything is read or opened" {
 	cd "$T"
 	printf '# rules\norder.* > w.ndjson\n\npayment.*x > p.ndjson\n' > rules

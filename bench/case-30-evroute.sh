@@ -3,7 +3,7 @@
 # empty destinations.
 R="$W/evroute"
 if command -v evspool > /dev/null 2>&1; then
-	ROUTE_FRESH="rm -rf $R && mkdir -p $R && evspool init $R/A $R/B $R/C $R/D $R/E"
+	ROUTE_FRESH="rm -rf $R && mkdir -p $R && for s in A B C D E; do evspool init $R/\$s; done"
 	ROUTE_KIND=spools
 else
 	ROUTE_FRESH="rm -rf $R && mkdir -p $R"

@@ -268,6 +268,12 @@ need_spools() {
 	command -v evspool > /dev/null || skip "evspool is not built: spool tests not run"
 }
 
+# mkspools DIR...: a new spool in each DIR.
+mkspools() {
+	local d
+	for d in "$@"; do evspool init "$d"; done
+}
+
 # spool_cat DIR: every line in the spool, oldest first.
 spool_cat() {
 	cat "$1"/segments/*.ndjson
@@ -277,7 +283,7 @@ spool_cat() {
 	need_spools
 	cd "$T"
 	bash "$GEN" 100000 > events
-	evspool init in A.ndjson B.ndjson C.ndjson D.ndjson E.ndjson
+	mkspools in A.ndjson B.ndjson C.ndjson D.ndjson E.ndjson
 	evroute -o in '#' < events
 	run evroute -i in --cursor fan --no-follow --stats=json "${ROUTES[@]}"
 	[ "$status" -eq 0 ]
@@ -294,7 +300,7 @@ spool_cat() {
 	need_spools
 	cd "$T"
 	bash "$GEN" 20000 > events
-	evspool init in a b rest
+	mkspools in a b rest
 	evroute -o in '#' < events
 	run evroute -i in --cursor first --no-follow --first --otherwise rest --stats=json \
 		'order.* > a' 'order.# > b' '#.delivered > b' '#.failed > a'
@@ -313,7 +319,7 @@ spool_cat() {
 	need_spools
 	cd "$T"
 	bash "$GEN" 30000 > events
-	evspool init in o1 o2 o3
+	mkspools in o1 o2 o3
 	head -n 10000 events | evroute -o in '#'
 	tail -n +10001 events | split -l 1000 - chunk.
 	( for c in chunk.*; do evroute -o in '#' < "$c"; done; touch written ) &
@@ -350,7 +356,7 @@ spool_cat() {
 	need_spools
 	cd "$T"
 	bash "$GEN" 20000 > events
-	evspool init in archive
+	mkspools in archive
 	evroute -o in '#' < events
 	run evroute -i in --cursor r --no-follow 'order.* > |sh -c "exit 3"' '# > archive'
 	[ "$status" -eq 111 ]
@@ -367,7 +373,7 @@ spool_cat() {
 	need_spools
 	unpriv=$(mktemp -d)
 	chmod 755 "$unpriv"
-	evspool init "$unpriv/in" "$unpriv/ro"
+	mkspools "$unpriv/in" "$unpriv/ro"
 	evroute -o "$unpriv/in" '#' <<< '{"type":"order.placed"}'
 	chmod -R a+rX "$unpriv/in"
 	chmod -R a+rwX "$unpriv/in/cursors"

@@ -385,3 +385,48 @@ spool_cat() {
 	[[ "$output" == "evroute: $unpriv/ro"*"Permission denied"* ]]
 	[ ! -e "$unpriv/in/cursors/r" ]
 }
+
+# man_example N: the Nth literal block under EXAMPLES in evroute(1), split
+# into $T/script (the "$ " commands, continuations and here-documents) and
+# $T/expected (the other lines: what the commands print).
+man_example() {
+	: > "$T/script"
+	: > "$T/expected"
+	awk -v want="$1" -v dir="$T" '
+	/^\.Sh EXAMPLES/ { ex = 1; next }
+	/^\.Sh / { ex = 0 }
+	ex && /^\.Bd -literal/ { n++; inb = (n == want); next }
+	inb && /^\.Ed/ { inb = 0; next }
+	inb {
+		gsub(/\\e/, "\\")
+		if (heredoc != "") { print > (dir "/script"); if ($0 == heredoc) heredoc = ""; next }
+		if (cont) { print > (dir "/script"); cont = /\\$/; next }
+		if (substr($0, 1, 2) == "$ ") {
+			line = substr($0, 3)
+			print line > (dir "/script")
+			cont = line ~ /\\$/
+			if (match(line, /<<.?[A-Z]+/)) { h = substr(line, RSTART + 2, RLENGTH - 2); gsub(/[^A-Z]/, "", h); heredoc = h }
+			next
+		}
+		print > (dir "/expected")
+	}' "$BATS_TEST_DIRNAME/../../man/evroute.1"
+}
+
+@test "evroute(1): the examples run as written" {
+	need_spools
+	command -v evemit > /dev/null || skip "evemit is not built"
+	command -v evtail > /dev/null || skip "evtail is not built"
+	mkdir "$T/run"
+	cd "$T/run"
+	for n in 1 2 3 4; do
+		man_example "$n"
+		[ -s "$T/script" ]
+		[ "$n" -ne 2 ] || echo 'kill $!; wait $! || true' >> "$T/script"
+		bash -e "$T/script" > "$T/got" 2>&1 || { cat "$T/script" "$T/got"; false; }
+		diff -u "$T/expected" "$T/got"
+	done
+	[ "$(wc -l < pages.log)" -eq 1 ]
+	[ "$(jq -r .type big-orders.ndjson)" = order.placed ]
+	[ "$(jq -r .type users.ndjson)" = user.login ]
+	[ "$(jq -r .type misc.ndjson)" = cart.abandoned ]
+}

@@ -12,7 +12,7 @@ fi
 ROUTE_RULES="'order.* > $R/A' 'payment.failed > $R/A' 'payment.# > $R/B' 'order.paid > $R/B' \
 '#.delivered > $R/C' 'shipment.* > $R/C' 'user.# > $R/D' 'cart.abandoned > $R/D' \
 '#.low_stock > $R/D' 'inventory.* > $R/E'"
-row evroute "awk: the same routing into 5 files" "$EVENTS" "$ROUTE_FRESH && mawk '
+row evroute "awk: the same routing into 5 files" "$EVENTS" "rm -rf $R && mkdir -p $R && mawk '
 	{ match(\$0, /\"type\":\"[^\"]*\"/); t = substr(\$0, RSTART + 8, RLENGTH - 9) }
 	t ~ /^order\\.[^.]*\$/ || t == \"payment.failed\" { print > \"$R/A\" }
 	t ~ /^payment(\\..*)?\$/ || t == \"order.paid\" { print > \"$R/B\" }

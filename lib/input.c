@@ -123,11 +123,13 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;
-		int r = ev_source_next(in->src, l, in->dirty ? 0 : -1);
+		int r = ev_source_next(in->src, l, in->dirty ? 0 : in->idle_ms > 0 ? in->idle_ms : -1);
 		if (r == EV_SRC_IDLE) {
 			/* Nothing more for now: make what we did durable before waiting. */
-			if (ev_input_commit(in) < 0)
+			if (in->dirty && ev_input_commit(in) < 0)
 				return -1;
+			if (in->onidle)
+				in->onidle(in->onidle_arg);
 			continue;
 		}
 		if (r == EV_SRC_LINE) {

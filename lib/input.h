@@ -34,6 +34,12 @@ struct ev_input {
 	struct ev_sink **sinks;
 	int nsinks;
 	int manual;              /* the tool commits the input itself */
+	/* With idle_ms > 0, while no input comes: commit, call onidle (when
+	 * set), and look again every idle_ms (for periodic work: metrics,
+	 * signals). */
+	int idle_ms;
+	void (*onidle)(void *arg);
+	void *onidle_arg;
 	uint64_t pos;            /* after the last line handed out */
 	int dirty;               /* lines handed out since the last commit */
 	uintmax_t batchlines, batchbytes;

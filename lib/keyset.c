@@ -1,0 +1,264 @@
+/* keyset.c — see keyset.h.
+ *
+ * Two arrays. The ring holds the entries in the order they were added
+ * (head is the oldest), which is the order both windows forget them in:
+ * the count window drops the head when the ring is full, the time window
+ * drops heads whose time the clock has left behind. The table is open
+ * addressing with linear probing over 2 * capacity 4-byte slots, each 0
+ * (empty) or a ring index + 1; the home slot of a hash is its top 32 bits
+ * scaled to the table size (any size works, so the table stays exactly
+ * twice the ring and the load factor at most 1/2). Deletion shifts the
+ * cluster back (no tombstones in the table).
+ *
+ * A key found in the table whose time is out of the window (events out of
+ * order can leave such a key behind a younger head) is replaced: its ring
+ * entry is marked dead and skipped when it reaches the head.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyset.h"
+#include "mem.h"
+
+#define DEAD INT64_MIN
+#define MINCAP 1024
+
+struct ev_keyset {
+	struct ev_keyent *ring;
+	uint32_t *slot;
+	size_t cap, head, len; /* ring capacity, oldest entry, entries (dead ones too) */
+	size_t live;           /* keys in the table */
+	uint64_t nslots;
+	size_t maxcap;
+	int64_t window, now;
+};
+
+static size_t
+home(const struct ev_keyset *ks, uint64_t lo)
+{
+	return (size_t)(((lo >> 32) * ks->nslots) >> 32);
+}
+
+static size_t
+nextslot(const struct ev_keyset *ks, size_t i)
+{
+	return ++i == ks->nslots ? 0 : i;
+}
+
+/* The slot holding the key, or the empty slot that ends its probe. */
+static size_t
+find(const struct ev_keyset *ks, uint64_t lo, uint64_t hi)
+{
+	size_t i = home(ks, lo);
+	uint32_t v;
+
+	for (; (v = ks->slot[i]) != 0; i = nextslot(ks, i)) {
+		const struct ev_keyent *e = &ks->ring[v - 1];
+		if (e->lo == lo && e->hi == hi)
+			break;
+	}
+	return i;
+}
+
+/* Empty slot i and shift back the entries of its cluster that probed past it. */
+static void
+unslot(struct ev_keyset *ks, size_t i)
+{
+	size_t j = i;
+
+	for (;;) {
+		j = nextslot(ks, j);
+		if (ks->slot[j] == 0)
+			break;
+		size_t k = home(ks, ks->ring[ks->slot[j] - 1].lo);
+		/* The entry at j stays when its home lies cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		ks->slot[i] = ks->slot[j];
+		i = j;
+	}
+	ks->slot[i] = 0;
+}
+
+static int
+expired(const struct ev_keyset *ks, const struct ev_keyent *e)
+{
+	return e->t == DEAD || (ks->window > 0 && e->t <= ks->now - ks->window);
+}
+
+static void
+resize(struct ev_keyset *ks, size_t cap)
+{
+	struct ev_keyent *ring = ev_reallocarray(NULL, cap, sizeof *ring);
+	size_t n = 0;
+
+	for (size_t k = 0, i = ks->head; k < ks->len; k++) {
+		if (ks->ring[i].t != DEAD)
+			ring[n++] = ks->ring[i];
+		if (++i == ks->cap)
+			i = 0;
+	}
+	free(ks->ring);
+	free(ks->slot);
+	ks->ring = ring;
+	ks->cap = cap;
+	ks->head = 0;
+	ks->len = ks->live = n;
+	ks->nslots = 2 * (uint64_t)cap;
+	ks->slot = ev_calloc((size_t)ks->nslots, sizeof *ks->slot);
+	for (size_t r = 0; r < n; r++) {
+		size_t i = home(ks, ring[r].lo);
+		while (ks->slot[i])
+			i = nextslot(ks, i);
+		ks->slot[i] = (uint32_t)r + 1;
+	}
+}
+
+struct ev_keyset *
+ev_keyset_new(uint64_t maxkeys, int64_t window_ms)
+{
+	struct ev_keyset *ks = ev_calloc(1, sizeof *ks);
+
+	ks->maxcap = maxkeys == 0 || maxkeys > EV_KEYSET_MAX ? EV_KEYSET_MAX : (size_t)maxkeys;
+	ks->window = window_ms > 0 ? window_ms : 0;
+	resize(ks, ks->maxcap < MINCAP ? ks->maxcap : MINCAP);
+	return ks;
+}
+
+void
+ev_keyset_free(struct ev_keyset *ks)
+{
+	if (!ks)
+		return;
+	free(ks->ring);
+	free(ks->slot);
+	free(ks);
+}
+
+void
+ev_keyset_reserve(struct ev_keyset *ks, size_t n)
+{
+	if (n > ks->maxcap)
+		n = ks->maxcap;
+	if (n > ks->cap)
+		resize(ks, n);
+}
+
+/* Forget the oldest entry. */
+static void
+pophead(struct ev_keyset *ks)
+{
+	struct ev_keyent *e = &ks->ring[ks->head];
+
+	if (e->t != DEAD) {
+		unslot(ks, find(ks, e->lo, e->hi));
+		ks->live--;
+	}
+	if (++ks->head == ks->cap)
+		ks->head = 0;
+	ks->len--;
+}
+
+static void
+evict(struct ev_keyset *ks)
+{
+	while (ks->len > 0 && expired(ks, &ks->ring[ks->head]))
+		pophead(ks);
+}
+
+void
+ev_keyset_clock(struct ev_keyset *ks, int64_t t)
+{
+	if (t > ks->now)
+		ks->now = t;
+	if (ks->window > 0)
+		evict(ks);
+}
+
+int64_t ev_keyset_now(const struct ev_keyset *ks) { return ks->now; }
+size_t ev_keyset_count(const struct ev_keyset *ks) { return ks->live; }
+
+size_t
+ev_keyset_bytes(const struct ev_keyset *ks)
+{
+	return sizeof *ks + ks->cap * sizeof *ks->ring + (size_t)ks->nslots * sizeof *ks->slot;
+}
+
+/* Forget the key in slot i before its time: its ring entry stays, dead. */
+static void
+forget(struct ev_keyset *ks, size_t i)
+{
+	ks->ring[ks->slot[i] - 1].t = DEAD;
+	unslot(ks, i);
+	ks->live--;
+}
+
+/* Add a key that is not in the table; i is the empty slot find() gave. */
+static void
+insert(struct ev_keyset *ks, const struct ev_keyent *e, size_t i)
+{
+	if (ks->len == ks->cap) {
+		if (ks->cap < ks->maxcap)
+			resize(ks, ks->cap > ks->maxcap / 2 ? ks->maxcap : 2 * ks->cap);
+		else
+			pophead(ks);
+		i = find(ks, e->lo, e->hi);
+	}
+	size_t r = ks->head + ks->len;
+	if (r >= ks->cap)
+		r -= ks->cap;
+	ks->ring[r] = *e;
+	ks->len++;
+	ks->live++;
+	ks->slot[i] = (uint32_t)r + 1;
+}
+
+int
+ev_keyset_add(struct ev_keyset *ks, const struct ev_keyent *e)
+{
+	size_t i = find(ks, e->lo, e->hi);
+
+	if (ks->slot[i]) {
+		if (!expired(ks, &ks->ring[ks->slot[i] - 1]))
+			return 0;
+		forget(ks, i);
+		i = find(ks, e->lo, e->hi);
+	}
+	insert(ks, e, i);
+	return 1;
+}
+
+void
+ev_keyset_put(struct ev_keyset *ks, const struct ev_keyent *e)
+{
+	size_t i = find(ks, e->lo, e->hi);
+
+	if (ks->slot[i]) {
+		forget(ks, i);
+		i = find(ks, e->lo, e->hi);
+	}
+	insert(ks, e, i);
+}
+
+int
+ev_keyset_has(const struct ev_keyset *ks, uint64_t lo, uint64_t hi)
+{
+	size_t i = find(ks, lo, hi);
+
+	return ks->slot[i] && !expired(ks, &ks->ring[ks->slot[i] - 1]);
+}
+
+int
+ev_keyset_each(const struct ev_keyset *ks, int (*fn)(const struct ev_keyent *, void *), void *arg)
+{
+	for (size_t k = 0, i = ks->head; k < ks->len; k++) {
+		if (ks->ring[i].t != DEAD) {
+			int r = fn(&ks->ring[i], arg);
+			if (r)
+				return r;
+		}
+		if (++i == ks->cap)
+			i = 0;
+	}
+	return 0;
+}

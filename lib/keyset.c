@@ -5,10 +5,12 @@
  * the count window drops the head when the ring is full, the time window
  * drops heads whose time the clock has left behind. The table is open
  * addressing with linear probing over 2 * capacity 4-byte slots, each 0
- * (empty) or a ring index + 1; the home slot of a hash is its top 32 bits
- * scaled to the table size (any size works, so the table stays exactly
- * twice the ring and the load factor at most 1/2). Deletion shifts the
- * cluster back (no tombstones in the table).
+ * (empty) or a ring index + 1 in its low bits and, in the bits the index
+ * does not need, the same bits of the hash's high word: most probes that
+ * meet another key are settled without reading the ring. The home slot of
+ * a hash is the top 32 bits of its low word scaled to the table size (any
+ * size works, so the table stays exactly twice the ring and the load
+ * factor at most 1/2). Deletion shifts the cluster back (no tombstones).
  *
  * A key found in the table whose time is out of the window (events out of
  * order can leave such a key behind a younger head) is replaced: its ring
@@ -29,6 +31,7 @@ struct ev_keyset {
 	size_t cap, head, len; /* ring capacity, oldest entry, entries (dead ones too) */
 	size_t live;           /* keys in the table */
 	uint64_t nslots;
+	uint32_t imask;        /* the slot bits that hold the ring index + 1 */
 	size_t maxcap;
 	int64_t window, now;
 };
@@ -45,15 +48,29 @@ nextslot(const struct ev_keyset *ks, size_t i)
 	return ++i == ks->nslots ? 0 : i;
 }
 
+static uint32_t
+tag(const struct ev_keyset *ks, uint64_t hi)
+{
+	return (uint32_t)(hi >> 32) & ~ks->imask;
+}
+
+static struct ev_keyent *
+entry(const struct ev_keyset *ks, uint32_t v)
+{
+	return &ks->ring[(v & ks->imask) - 1];
+}
+
 /* The slot holding the key, or the empty slot that ends its probe. */
 static size_t
 find(const struct ev_keyset *ks, uint64_t lo, uint64_t hi)
 {
 	size_t i = home(ks, lo);
-	uint32_t v;
+	uint32_t v, t = tag(ks, hi);
 
 	for (; (v = ks->slot[i]) != 0; i = nextslot(ks, i)) {
-		const struct ev_keyent *e = &ks->ring[v - 1];
+		if ((v & ~ks->imask) != t)
+			continue;
+		const struct ev_keyent *e = entry(ks, v);
 		if (e->lo == lo && e->hi == hi)
 			break;
 	}
@@ -70,7 +87,7 @@ unslot(struct ev_keyset *ks, size_t i)
 		j = nextslot(ks, j);
 		if (ks->slot[j] == 0)
 			break;
-		size_t k = home(ks, ks->ring[ks->slot[j] - 1].lo);
+		size_t k = home(ks, entry(ks, ks->slot[j])->lo);
 		/* The entry at j stays when its home lies cyclically in (i, j]. */
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
 			continue;
@@ -89,16 +106,24 @@ expired(const struct ev_keyset *ks, const struct ev_keyent *e)
 static void
 resize(struct ev_keyset *ks, size_t cap)
 {
-	struct ev_keyent *ring = ev_reallocarray(NULL, cap, sizeof *ring);
+	struct ev_keyent *ring;
 	size_t n = 0;
 
-	for (size_t k = 0, i = ks->head; k < ks->len; k++) {
-		if (ks->ring[i].t != DEAD)
-			ring[n++] = ks->ring[i];
-		if (++i == ks->cap)
-			i = 0;
+	if (ks->head == 0 && ks->len == ks->live) {
+		/* Not wrapped and nothing dead (a set still filling up): the
+		 * allocator can often extend it in place. */
+		ring = ev_reallocarray(ks->ring, cap, sizeof *ring);
+		n = ks->len;
+	} else {
+		ring = ev_reallocarray(NULL, cap, sizeof *ring);
+		for (size_t k = 0, i = ks->head; k < ks->len; k++) {
+			if (ks->ring[i].t != DEAD)
+				ring[n++] = ks->ring[i];
+			if (++i == ks->cap)
+				i = 0;
+		}
+		free(ks->ring);
 	}
-	free(ks->ring);
 	free(ks->slot);
 	ks->ring = ring;
 	ks->cap = cap;
@@ -106,11 +131,14 @@ resize(struct ev_keyset *ks, size_t cap)
 	ks->len = ks->live = n;
 	ks->nslots = 2 * (uint64_t)cap;
 	ks->slot = ev_calloc((size_t)ks->nslots, sizeof *ks->slot);
+	ks->imask = 1;
+	while (ks->imask < cap)
+		ks->imask = ks->imask << 1 | 1;
 	for (size_t r = 0; r < n; r++) {
 		size_t i = home(ks, ring[r].lo);
 		while (ks->slot[i])
 			i = nextslot(ks, i);
-		ks->slot[i] = (uint32_t)r + 1;
+		ks->slot[i] = tag(ks, ring[r].hi) | ((uint32_t)r + 1);
 	}
 }
 
@@ -188,7 +216,7 @@ ev_keyset_bytes(const struct ev_keyset *ks)
 static void
 forget(struct ev_keyset *ks, size_t i)
 {
-	ks->ring[ks->slot[i] - 1].t = DEAD;
+	entry(ks, ks->slot[i])->t = DEAD;
 	unslot(ks, i);
 	ks->live--;
 }
@@ -210,7 +238,7 @@ insert(struct ev_keyset *ks, const struct ev_keyent *e, size_t i)
 	ks->ring[r] = *e;
 	ks->len++;
 	ks->live++;
-	ks->slot[i] = (uint32_t)r + 1;
+	ks->slot[i] = tag(ks, e->hi) | ((uint32_t)r + 1);
 }
 
 int
@@ -219,7 +247,7 @@ ev_keyset_add(struct ev_keyset *ks, const struct ev_keyent *e)
 	size_t i = find(ks, e->lo, e->hi);
 
 	if (ks->slot[i]) {
-		if (!expired(ks, &ks->ring[ks->slot[i] - 1]))
+		if (!expired(ks, entry(ks, ks->slot[i])))
 			return 0;
 		forget(ks, i);
 		i = find(ks, e->lo, e->hi);
@@ -245,7 +273,7 @@ ev_keyset_has(const struct ev_keyset *ks, uint64_t lo, uint64_t hi)
 {
 	size_t i = find(ks, lo, hi);
 
-	return ks->slot[i] && !expired(ks, &ks->ring[ks->slot[i] - 1]);
+	return ks->slot[i] && !expired(ks, entry(ks, ks->slot[i]));
 }
 
 int

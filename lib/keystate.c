@@ -13,13 +13,14 @@
  *     check    8  XXH3-64 of the 24 bytes before it
  *   then records, each:
  *     magic    4  0x52444b45 ("EKDR" read little-endian)
- *     n        4  1 to 65536 keys
+ *     n        4  0 to 65536 keys (0: the clock moved, no key was added)
  *     clock    8  the set's clock when the record was written (Unix ms)
  *     keys     24 * n: hash low 64 bits, hash high 64 bits, time (Unix ms)
  *     check    8  XXH3-64 of the record up to here
  *
  * Writing. A commit appends one record holding the keys added since the
- * previous commit, with one pwrite(2) at the end of the last good record,
+ * previous commit (or, if none was but the clock moved, an empty record,
+ * so that a restarted run forgets what an uninterrupted one would have), with one pwrite(2) at the end of the last good record,
  * then fdatasync(2) (unless --sync none). A run that is killed part-way
  * leaves at most one incomplete record at the end. When the file holds more
  * than twice the keys remembered (and at least COMPACT_MIN), a commit
@@ -84,6 +85,7 @@ struct ev_keystate {
 	struct ev_buf out;    /* records being written */
 	uint64_t end;         /* file size after the last good record */
 	uint64_t logged;      /* keys in the file */
+	int64_t clock;        /* the clock in the last record */
 	size_t loaded;
 	int failed;           /* errno of a failed write: the file is no longer ours to extend */
 };
@@ -103,17 +105,18 @@ mkheader(struct filehdr *h, uint64_t keydef)
 static void
 addrecords(struct ev_buf *b, const struct ev_keyent *keys, size_t n, int64_t clock)
 {
-	while (n > 0) {
+	do {
 		size_t k = n < RECMAX ? n : RECMAX;
 		struct rechdr h = { RECMAGIC, (uint32_t)k, clock };
 		size_t start = b->len;
 		ev_buf_add(b, &h, sizeof h);
-		ev_buf_add(b, keys, k * sizeof *keys);
+		if (k > 0)
+			ev_buf_add(b, keys, k * sizeof *keys);
 		uint64_t check = XXH3_64bits(b->p + start, b->len - start);
 		ev_buf_add(b, &check, sizeof check);
 		keys += k;
 		n -= k;
-	}
+	} while (n > 0);
 }
 
 static int
@@ -309,7 +312,7 @@ load(struct ev_keystate *st, uint64_t size)
 				break;
 		}
 		memcpy(&h, buf + at, sizeof h);
-		if (h.magic != RECMAGIC || h.n == 0 || h.n > RECMAX) {
+		if (h.magic != RECMAGIC || h.n > RECMAX) {
 			damage = "not a record";
 			break;
 		}
@@ -335,6 +338,7 @@ load(struct ev_keystate *st, uint64_t size)
 			ev_keyset_put(st->ks, &e);
 		}
 		ev_keyset_clock(st->ks, h.clock);
+		st->clock = h.clock;
 		st->loaded += h.n;
 		at += len;
 		off += len;
@@ -496,10 +500,11 @@ ev_keystate_commit(void *arg)
 		errno = st->failed;
 		return -1;
 	}
-	if (n == 0)
+	if (n == 0 && ev_keyset_now(st->ks) == st->clock)
 		return 0;
+	st->clock = ev_keyset_now(st->ks);
 	ev_buf_reset(&st->out);
-	addrecords(&st->out, (const struct ev_keyent *)st->pend.p, n, ev_keyset_now(st->ks));
+	addrecords(&st->out, (const struct ev_keyent *)st->pend.p, n, st->clock);
 	ev_buf_reset(&st->pend);
 	if (pwriteall(st->fd, st->out.p, st->out.len, st->end) < 0) {
 		ev_warn("%s: write:", st->path);

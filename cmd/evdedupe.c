@@ -15,7 +15,7 @@
 #include "loc.h"
 #include "opts.h"
 
-#define SYNOPSIS "[-q] [--arrival] [--require-key] [-k expr] [-n count] [-o dest] " \
+#define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dups dest] [--no-follow] [--rejects dest] " \
 	"[--state file] [--stats[=json]] [--sync mode] [file ...]"
 

@@ -36,8 +36,10 @@ int64_t ev_keyset_now(const struct ev_keyset *ks);
 /* 1: the key is new and now remembered with e->t; 0: it is remembered and
  * within the window (nothing changes: a key's window starts when it was added). */
 int ev_keyset_add(struct ev_keyset *ks, const struct ev_keyent *e);
-/* Remember e even if the key is there (the older entry is forgotten): replay. */
+/* Remember e even if the key is there (the older entry is forgotten). */
 void ev_keyset_put(struct ev_keyset *ks, const struct ev_keyent *e);
+/* For each of e[0..n): move the clock to its time and put it (loading a state). */
+void ev_keyset_replay(struct ev_keyset *ks, const struct ev_keyent *e, size_t n);
 /* Is the key remembered (and within the window)? */
 int ev_keyset_has(const struct ev_keyset *ks, uint64_t lo, uint64_t hi);
 size_t ev_keyset_count(const struct ev_keyset *ks);

@@ -129,8 +129,12 @@ bigalloc(size_t n)
 static void
 resize(struct ev_keyset *ks, size_t cap)
 {
-	struct ev_keyent *ring = bigalloc(cap * sizeof *ring);
+	struct ev_keyent *ring;
 	size_t n = 0;
+
+	if (cap > SIZE_MAX / sizeof *ring)
+		ev_die(EV_TEMPFAIL, "out of memory");
+	ring = bigalloc(cap * sizeof *ring);
 
 	for (size_t k = 0, i = ks->head; k < ks->len; k++) {
 		if (ks->ring[i].t != DEAD)

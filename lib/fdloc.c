@@ -220,7 +220,9 @@ fdsink_close(void *impl)
 	return r;
 }
 
-static const struct ev_sink_ops fdsink_ops = { fdsink_write, fdsink_commit, fdsink_close };
+static const struct ev_sink_ops fdsink_ops = {
+	.write = fdsink_write, .commit = fdsink_commit, .close = fdsink_close
+};
 
 void *
 ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops)

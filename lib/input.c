@@ -41,6 +41,14 @@ ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
 }
 
 void
+ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
+{
+	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
+	in->hooks[in->nhooks].commit = commit;
+	in->hooks[in->nhooks++].arg = arg;
+}
+
+void
 ev_input_fail(struct ev_input *in, int status)
 {
 	if (status > in->status)
@@ -88,6 +96,9 @@ ev_input_commit(struct ev_input *in)
 			goto fail;
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
 		goto fail;
+	for (int i = 0; i < in->nhooks; i++)
+		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
+			goto fail;
 	if (in->src && in->dirty && !in->manual && !in->nocommit &&
 	    ev_source_commit(in->src, in->pos) < 0)
 		goto fail;
@@ -180,5 +191,7 @@ ev_input_end(struct ev_input *in)
 	in->rejects = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
+	free(in->hooks);
+	in->hooks = NULL;
 	return in->status;
 }

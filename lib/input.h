@@ -4,9 +4,11 @@
  * stdin), hands out lines, reports bad ones (ev_input_reject), and commits:
  * before it would wait for more input, at the end of each location, and
  * every EV_BATCH_LINES lines / EV_BATCH_BYTES bytes / EV_BATCH_MS ms, it
- * first commits every registered sink and only then records the input
- * position (a spool cursor). A crash therefore never loses an event: at
- * worst the events after the last commit are read again (at-least-once).
+ * first commits every registered sink, then every registered commit hook
+ * (state that must never get ahead of the output, as evdedupe's remembered
+ * keys), and only then records the input position (a spool cursor). A crash
+ * therefore never loses an event: at worst the events after the last commit
+ * are read again (at-least-once).
  *
  * A sink may refuse events after taking them (a broker returns an
  * unroutable message): each commit reports those, keeps them in --rejects
@@ -33,6 +35,8 @@ struct ev_input {
 	struct ev_sink *rejects;
 	struct ev_sink **sinks;
 	int nsinks;
+	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
+	int nhooks;
 	int manual;              /* the tool commits the input itself */
 	/* With idle_ms > 0, while no input comes: commit, call onidle (when
 	 * set), and look again every idle_ms (for periodic work: metrics,
@@ -54,9 +58,12 @@ struct ev_input {
 void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
 /* Sinks committed before the input position is; the tool still owns them. */
 void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
+/* Called at each commit after the sinks (and rejects) and before the input
+ * position; returns 0, or -1 with errno set after reporting. */
+void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
 /* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
 int ev_input_next(struct ev_input *in, struct ev_line *l);
-/* Commit now: the sinks, then the input position. -1 when a sink failed. */
+/* Commit now: the sinks, the hooks, then the input position. -1 when one failed. */
 int ev_input_commit(struct ev_input *in);
 /* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
 void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)

@@ -2,6 +2,7 @@
  * FIFOs, and "|command" sinks (a child fed through a pipe). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "dur.h"
 #include "err.h"
 #include "mem.h"
 
@@ -255,26 +257,43 @@ struct fdsource {
 	struct ev_reader *r;
 };
 
+/* With a timeout, wait for a complete line without ever blocking in read(2):
+ * a pipe may hold half a line for as long as its writer likes. */
 static int
 fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
 	struct fdsource *s = impl;
-	int r;
+	int r, flags = EV_RD_TAIL;
 
-	if (timeout_ms >= 0 && ev_reader_pending(s->r) == 0) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		int n;
-		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
-			;
-		if (n == 0)
-			return EV_SRC_IDLE;
+	if (timeout_ms >= 0) {
+		int64_t deadline = ev_mono_ms() + timeout_ms;
+		flags |= EV_RD_NOREAD;
+		while ((r = ev_reader_next(s->r, l, flags)) < 0 && errno == EAGAIN) {
+			int64_t left = deadline - ev_mono_ms();
+			struct pollfd p = { .fd = s->fd, .events = POLLIN };
+			int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+			if (n < 0 && errno != EINTR) {
+				ev_warn("%s: poll:", s->name);
+				return EV_SRC_ERR;
+			}
+			if (n == 0)
+				return EV_SRC_IDLE;
+			flags = EV_RD_TAIL | EV_RD_ONCE;
+		}
+	} else {
+		r = ev_reader_next(s->r, l, flags);
 	}
-	r = ev_reader_next(s->r, l, EV_RD_TAIL);
 	if (r < 0) {
 		ev_warn("%s: read:", s->name);
 		return EV_SRC_ERR;
 	}
 	return r ? EV_SRC_LINE : EV_SRC_END;
+}
+
+static int
+fdsource_pollfd(void *impl)
+{
+	return ((struct fdsource *)impl)->fd;
 }
 
 static int fdsource_commit(void *impl, uint64_t pos) { (void)impl; (void)pos; return 0; }
@@ -292,7 +311,9 @@ fdsource_close(void *impl)
 	return 0;
 }
 
-static const struct ev_source_ops fdsource_ops = { fdsource_next, fdsource_commit, fdsource_close };
+static const struct ev_source_ops fdsource_ops = {
+	fdsource_next, fdsource_commit, fdsource_close, fdsource_pollfd
+};
 
 void *
 ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct ev_source_ops **ops)

@@ -65,6 +65,70 @@ fail:
 	return -1;
 }
 
+int
+ev_input_commit_pos(struct ev_input *in, uint64_t pos)
+{
+	for (int i = 0; i < in->nsinks; i++)
+		if (ev_sink_commit(in->sinks[i]) < 0)
+			goto fail;
+	if (in->rejects && ev_sink_commit(in->rejects) < 0)
+		goto fail;
+	if (in->src && ev_source_commit(in->src, pos) < 0)
+		goto fail;
+	return 0;
+fail:
+	ev_input_fail(in, ev_errstatus(errno));
+	return -1;
+}
+
+int
+ev_input_pollfd(const struct ev_input *in)
+{
+	return in->src ? ev_source_pollfd(in->src) : -1;
+}
+
+/* Open the next location; 0 when there is none left. */
+static int
+opennext(struct ev_input *in)
+{
+	while (!in->src) {
+		if (in->next >= in->nlocs)
+			return 0;
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		if (!(in->src = ev_source_open(loc, &in->conf)))
+			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+	}
+	return 1;
+}
+
+int
+ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
+{
+	for (;;) {
+		if (in->ended || (!in->src && !opennext(in)))
+			return 0;
+		int r = ev_source_next(in->src, l, timeout_ms);
+		if (r == EV_SRC_IDLE)
+			return EV_SRC_IDLE;
+		if (r == EV_SRC_LINE) {
+			in->pos = l->pos;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR) {
+			ev_input_fail(in, ev_errstatus(errno));
+			return -1;
+		}
+		if (in->next >= in->nlocs) {
+			in->ended = 1; /* keep the last location open for its commits */
+			return 0;
+		}
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+}
+
 static int
 batchfull(struct ev_input *in)
 {

@@ -9,7 +9,7 @@ int
 ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *name,
     const char *json_value)
 {
-	struct ev_buf path = { 0 };
+	struct ev_buf path = { 0 }, err = { 0 };
 	struct ev_jpath *jp;
 	struct ev_jval v;
 	size_t end, i;
@@ -17,7 +17,7 @@ ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *n
 
 	ev_buf_adds(&path, ".");
 	ev_buf_adds(&path, name);
-	jp = ev_jpath_compile(path.p, &path);
+	jp = ev_jpath_compile(path.p, &err);
 	if (!jp)
 		goto out;
 	if (ev_json_scan(line, len, &jp, 1, &v, NULL) < 0)
@@ -50,5 +50,6 @@ ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *n
 out:
 	ev_jpath_free(jp);
 	ev_buf_free(&path);
+	ev_buf_free(&err);
 	return r;
 }

@@ -35,7 +35,6 @@ int ev_proc_reap(struct ev_proc *p, int *status);
 /* Close our end of one pipe, if open. */
 void ev_proc_close(int *fd);
 
-#endif
 
 /* A handler's stderr (or chatter on stdout): passed on line by line as
  * "tool: LABEL: line" through ev_warn, and its last EV_PROC_TAIL bytes kept
@@ -52,3 +51,5 @@ void ev_proc_logflush(struct ev_proc_log *g, const char *label);
 void ev_proc_logtail(const struct ev_proc_log *g, const char **p, size_t *n);
 void ev_proc_logreset(struct ev_proc_log *g);
 void ev_proc_logfree(struct ev_proc_log *g);
+
+#endif

@@ -776,7 +776,7 @@ complete(struct runner *r, struct worker *w, int status)
 		ev_buf_reset(&s->errtail);
 		ev_buf_add(&s->errtail, o.errtail, o.errtaillen);
 		if (w->killed == K_SHUTDOWN) {
-			setdetail(s, "stopped by evretry's shutdown (%s)", msg);
+			setdetail(s, "%s at shutdown", msg);
 			s->state = S_LEFT;
 		} else {
 			setdetail(s, "expirytime passed during attempt %d", s->attempt);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 load helpers
+bats_require_minimum_version 1.5.0
 
 H="$BATS_TEST_DIRNAME/handlers"
 

@@ -36,7 +36,8 @@
 #define WINDOW_MIN 4096   /* events read ahead of the oldest unfinished one */
 #define DEPTH 128         /* events in flight per co-process handler */
 #define READ_BURST 1024   /* lines read before the handlers get a turn */
-#define NOFD_SLICE_MS 10  /* poll period for an input without a descriptor */
+#define NOFD_SLICE_MS 10  /* poll period for an input without a descriptor... */
+#define NOFD_IDLE_MS 100  /* ...or how long to wait in it when nothing else is on */
 #define NONE INT64_MAX
 
 enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT };
@@ -977,6 +978,18 @@ turn(struct runner *r, struct pollfd *fds)
 	fds[n++] = (struct pollfd){ .fd = wakefd[0], .events = POLLIN };
 	if (wantinput(r)) {
 		infd = ev_input_pollfd(r->in);
+		if (infd < 0 && next == NONE && !r->dirty && r->rlen == 0 && !r->stopping &&
+		    (r->co ? ev_coproc_inflight(r->co) == 0 : r->busy == 0)) {
+			/* Nothing but the input can happen: wait in the source itself
+			 * (a spool waits on inotify); a signal is seen within the wait. */
+			struct ev_line l;
+			int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
+			if (got == 1)
+				take(r, &l);
+			else if (got != EV_SRC_IDLE)
+				r->inputdone = 1;
+			return 0;
+		}
 		if (infd >= 0)
 			fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
 		else if (r->now + NOFD_SLICE_MS < next)

@@ -243,3 +243,38 @@ ids() {
 	run evretry -i "$T/in" --stdout output -- sh -c 'echo "{\"args\":\"$*\"}"' sh -j 4 -q
 	[ "$output" = '{"args":"-j 4 -q"}' ]
 }
+
+# finished: how many events are finished (done or dead), duplicates included
+finished() {
+	cat "$T/out" "$T/dead" 2>/dev/null | wc -l
+}
+
+@test "evretry on a spool cursor, SIGKILLed at random points and restarted until drained, loses nothing" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	evspool init "$T/in"
+	events 2000 | evfilter -o "$T/in" true
+	kills=0
+	for run in $(seq 200); do
+		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
+			sh -c 'case $EVKIT_EVENT_ID in *7) exit 1;; esac' &
+		pid=$!
+		# Kill it once it has made a random amount of progress, unless it ends first.
+		target=$(( $(finished) + RANDOM % 150 + 10 ))
+		wait_for 60 sh -c '[ "$(cat "$1" "$2" 2>/dev/null | wc -l)" -ge "$3" ] || ! kill -0 "$4" 2>/dev/null' \
+			sh "$T/out" "$T/dead" "$target" "$pid"
+		if kill -9 "$pid" 2>/dev/null; then
+			wait "$pid" || true
+			kills=$((kills + 1))
+		else
+			wait "$pid"
+			break
+		fi
+	done
+	[ "$kills" -ge 3 ]
+	# Every event ended done or dead at least once; none is missing.
+	cat "$T/out" "$T/dead" | jq -R -r 'fromjson? | .id' | sort -u > "$T/ended"
+	events 2000 | jq -r .id | sort > "$T/all"
+	diff "$T/all" "$T/ended"
+	# The dead ones are exactly the ones the handler refuses.
+	[ "$(jq -r .id "$T/dead" | sort -u | grep -cv '7$')" -eq 0 ]
+}

@@ -252,7 +252,7 @@ finished() {
 @test "evretry on a spool cursor, SIGKILLed at random points and restarted until drained, loses nothing" {
 	command -v evspool > /dev/null || skip "evspool is not built"
 	evspool init "$T/in"
-	events 2000 | evfilter -o "$T/in" true
+	events 1000 | evfilter -o "$T/in" true
 	kills=0
 	for run in $(seq 200); do
 		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
@@ -273,7 +273,7 @@ finished() {
 	[ "$kills" -ge 3 ]
 	# Every event ended done or dead at least once; none is missing.
 	cat "$T/out" "$T/dead" | jq -R -r 'fromjson? | .id' | sort -u > "$T/ended"
-	events 2000 | jq -r .id | sort > "$T/all"
+	events 1000 | jq -r .id | sort > "$T/all"
 	diff "$T/all" "$T/ended"
 	# The dead ones are exactly the ones the handler refuses.
 	[ "$(jq -r .id "$T/dead" | sort -u | grep -cv '7$')" -eq 0 ]

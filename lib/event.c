@@ -5,9 +5,9 @@
 #include "event.h"
 #include "jsonscan.h"
 
-int
-ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *name,
-    const char *json_value)
+static int
+splice(struct ev_buf *buf, const char *line, size_t len, const char *name,
+    const char *json_value, int replace)
 {
 	struct ev_buf path = { 0 }, err = { 0 };
 	struct ev_jpath *jp;
@@ -28,7 +28,7 @@ ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *n
 		;
 	if (i == end || line[i] != '{' || line[end - 1] != '}')
 		goto out;
-	if (v.type != EV_J_MISSING) {
+	if (replace && v.type != EV_J_MISSING) {
 		size_t at = (size_t)(v.p - line);
 		ev_buf_add(buf, line, at);
 		ev_buf_adds(buf, json_value);
@@ -52,4 +52,18 @@ out:
 	ev_buf_free(&path);
 	ev_buf_free(&err);
 	return r;
+}
+
+int
+ev_event_addattr(struct ev_buf *buf, const char *line, size_t len, const char *name,
+    const char *json_value)
+{
+	return splice(buf, line, len, name, json_value, 0);
+}
+
+int
+ev_event_setattr(struct ev_buf *buf, const char *line, size_t len, const char *name,
+    const char *json_value)
+{
+	return splice(buf, line, len, name, json_value, 1);
 }

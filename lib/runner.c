@@ -366,7 +366,7 @@ static void
 attr(struct runner *r, const char *name)
 {
 	ev_buf_reset(&r->b);
-	if (ev_event_addattr(&r->b, r->a.p, r->a.len, name, r->val.p) == 0) {
+	if (ev_event_setattr(&r->b, r->a.p, r->a.len, name, r->val.p) == 0) {
 		struct ev_buf t = r->a;
 		r->a = r->b;
 		r->b = t;

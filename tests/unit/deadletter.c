@@ -1,10 +1,10 @@
-/* Splicing attributes into an event without re-serialising it. */
+/* Dead-letter attributes spliced into an event without re-serialising it. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "event.h"
 
-Test(event, addattr)
+Test(deadletter, setattr)
 {
 	static const struct { const char *in, *name, *val, *out; } t[] = {
 		{ "{}", "evx", "1", "{\"evx\":1}" },
@@ -23,14 +23,14 @@ Test(event, addattr)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		ev_buf_reset(&b);
 		ev_buf_adds(&b, "pre:");
-		cr_expect_eq(ev_event_addattr(&b, t[i].in, strlen(t[i].in), t[i].name, t[i].val), 0,
+		cr_expect_eq(ev_event_setattr(&b, t[i].in, strlen(t[i].in), t[i].name, t[i].val), 0,
 		    "%s", t[i].in);
 		cr_expect(strncmp(b.p, "pre:", 4) == 0);
 		cr_expect_str_eq(b.p + 4, t[i].out, "%s", t[i].in);
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		ev_buf_reset(&b);
-		cr_expect_eq(ev_event_addattr(&b, bad[i], strlen(bad[i]), "evx", "1"), -1,
+		cr_expect_eq(ev_event_setattr(&b, bad[i], strlen(bad[i]), "evx", "1"), -1,
 		    "'%s' accepted", bad[i]);
 		cr_expect_eq(b.len, 0);
 	}

@@ -7,10 +7,11 @@
 #include "err.h"
 #include "input.h"
 #include "jq.h"
+#include "jsonscan.h"
 #include "loc.h"
 #include "opts.h"
 
-#define SYNOPSIS "[-cqv] [-m] [-o dest] [--arg name value] [--argjson name json] " \
+#define SYNOPSIS "[-cmqv] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 
@@ -20,6 +21,15 @@ static void
 usage(void)
 {
 	ev_usage(SYNOPSIS, 0);
+}
+
+/* Is a valid JSON text an object? (its first non-blank byte says) */
+static int
+isobject(const char *p, size_t n)
+{
+	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++, n--;
+	return n > 0 && *p == '{';
 }
 
 int
@@ -38,6 +48,7 @@ main(int argc, char *argv[])
 	struct ev_jqargs *args = ev_jqargs_new();
 	struct ev_buf err = { 0 }, out = { 0 };
 	struct ev_input in;
+	struct ev_jerr jerr;
 	struct ev_line l;
 	struct ev_sink *sink;
 	struct ev_jq *q;
@@ -87,6 +98,14 @@ main(int argc, char *argv[])
 	ev_input_add_sink(&in, sink);
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
+		if (ev_json_valid(l.p, l.len, &jerr) < 0) {
+			ev_input_reject(&in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
+			continue;
+		}
+		if (!isobject(l.p, l.len)) {
+			ev_input_reject(&in, &l, "not a JSON object");
+			continue;
+		}
 		ev_buf_reset(&out);
 		int n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
 		if (n == EV_JQ_BADINPUT) {
@@ -134,5 +153,10 @@ main(int argc, char *argv[])
 	return r ? r : kept ? EV_OK : EV_FALSE;
 fail:
 	r = ev_input_end(&in);
-	exit(r ? r : EV_TEMPFAIL);
+	ev_sink_close(sink); /* already failed and reported: this only releases it */
+	ev_jq_free(q);
+	ev_jqargs_free(args);
+	ev_buf_free(&err);
+	ev_buf_free(&out);
+	return r ? r : EV_TEMPFAIL;
 }

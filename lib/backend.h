@@ -7,6 +7,8 @@ struct ev_sink_ops {
 	int (*write)(void *impl, const char *line, size_t len);
 	int (*commit)(void *impl);
 	int (*close)(void *impl); /* commits first; frees impl */
+	/* NULL, or: hand back an event the location took but could not deliver. */
+	int (*refused)(void *impl, struct ev_line *l, const char **why);
 };
 
 struct ev_source_ops {
@@ -24,6 +26,9 @@ void *ev_fd_source_open(const char *loc, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
 void *ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sink_ops **ops);
 void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
+void *ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
+void *ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
 
 #endif

@@ -222,7 +222,9 @@ fdsink_close(void *impl)
 	return r;
 }
 
-static const struct ev_sink_ops fdsink_ops = { fdsink_write, fdsink_commit, fdsink_close };
+static const struct ev_sink_ops fdsink_ops = {
+	.write = fdsink_write, .commit = fdsink_commit, .close = fdsink_close
+};
 
 void *
 ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops)
@@ -312,7 +314,8 @@ fdsource_close(void *impl)
 }
 
 static const struct ev_source_ops fdsource_ops = {
-	fdsource_next, fdsource_commit, fdsource_close, fdsource_pollfd
+	.next = fdsource_next, .commit = fdsource_commit, .close = fdsource_close,
+	.pollfd = fdsource_pollfd
 };
 
 void *

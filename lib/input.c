@@ -47,15 +47,49 @@ ev_input_fail(struct ev_input *in, int status)
 		in->status = status;
 }
 
+/* Events the sink could not deliver: reported, kept in --rejects, or the
+ * input position stays where it is. */
+static int
+keeprefused(struct ev_input *in, struct ev_sink *s)
+{
+	struct ev_line l;
+	const char *why;
+	uintmax_t lost = 0;
+
+	while (ev_sink_refused(s, &l, &why) > 0) {
+		in->nrefused++;
+		ev_input_fail(in, EV_ERROR);
+		if (!in->rejects) {
+			ev_warn("%s: %s: %.*s", ev_sink_name(s), why, (int)l.len, l.p);
+			lost++;
+			continue;
+		}
+		if (!ev_quiet)
+			ev_warn("%s: %s: kept in %s", ev_sink_name(s), why, ev_sink_name(in->rejects));
+		if (ev_sink_write(in->rejects, l.p, l.len) < 0)
+			return -1;
+	}
+	if (lost) {
+		ev_warn("%s: %ju event%s not delivered and no --rejects to keep %s: "
+		    "the input position is not committed", ev_sink_name(s), lost,
+		    lost == 1 ? "" : "s", lost == 1 ? "it" : "them");
+		in->nocommit = 1;
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
 int
 ev_input_commit(struct ev_input *in)
 {
 	for (int i = 0; i < in->nsinks; i++)
-		if (ev_sink_commit(in->sinks[i]) < 0)
+		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
 			goto fail;
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
 		goto fail;
-	if (in->src && in->dirty && !in->manual && ev_source_commit(in->src, in->pos) < 0)
+	if (in->src && in->dirty && !in->manual && !in->nocommit &&
+	    ev_source_commit(in->src, in->pos) < 0)
 		goto fail;
 	in->dirty = 0;
 	in->batchlines = in->batchbytes = 0;

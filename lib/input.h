@@ -7,6 +7,11 @@
  * first commits every registered sink and only then records the input
  * position (a spool cursor). A crash therefore never loses an event: at
  * worst the events after the last commit are read again (at-least-once).
+ *
+ * A sink may refuse events after taking them (a broker returns an
+ * unroutable message): each commit reports those, keeps them in --rejects
+ * and goes on; without --rejects it fails and never again commits the
+ * input position, so they can be read again once the cause is fixed.
  */
 #ifndef EV_INPUT_H
 #define EV_INPUT_H
@@ -35,6 +40,8 @@ struct ev_input {
 	uintmax_t batchlines, batchbytes;
 	int64_t batchstart;
 	uintmax_t nlines, nbad;
+	uintmax_t nrefused;      /* events a sink refused (ev_sink_refused) */
+	int nocommit;            /* refused events were lost: keep the input position */
 	int status;              /* 0, or the worst so far: 2 bad input, 111 ... */
 };
 

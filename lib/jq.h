@@ -31,5 +31,9 @@ int ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode
     struct ev_buf *out, struct ev_buf *err);
 /* Normalise a JSON value to jq's compact form (for literal comparisons in tests). */
 int ev_jq_compact(const char *json, size_t len, struct ev_buf *out);
+/* Is the text one JSON value, as jq reads it? 0, or -1 with jq's reason in err
+ * (which may be NULL). Until the strict scanner (jsonscan.h) lands, this is
+ * how evemit checks the JSON it is given. */
+int ev_jq_valid(const char *json, size_t len, struct ev_buf *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "amqp.h"
 #include "backend.h"
 #include "err.h"
 #include "mem.h"
@@ -34,7 +35,9 @@ ev_sink_open(const char *dest, enum ev_sync sync)
 	const struct ev_sink_ops *ops = NULL;
 	void *impl;
 
-	if (dest[0] != '|' && strcmp(dest, "-") != 0 && isdir(dest))
+	if (ev_amqp_is(dest))
+		impl = ev_amqp_sink_open(dest, sync, &ops);
+	else if (dest[0] != '|' && strcmp(dest, "-") != 0 && isdir(dest))
 		impl = ev_spool_sink_open(dest, sync, &ops);
 	else
 		impl = ev_fd_sink_open(dest, sync, &ops);
@@ -43,13 +46,19 @@ ev_sink_open(const char *dest, enum ev_sync sync)
 	struct ev_sink *s = ev_malloc(sizeof *s);
 	s->ops = ops;
 	s->impl = impl;
-	s->name = ev_strdup(strcmp(dest, "-") == 0 ? "<stdout>" : dest);
+	s->name = strcmp(dest, "-") == 0 ? ev_strdup("<stdout>") : ev_amqp_redact(dest);
 	return s;
 }
 
 int ev_sink_write(struct ev_sink *s, const char *l, size_t n) { return s->ops->write(s->impl, l, n); }
 int ev_sink_commit(struct ev_sink *s) { return s->ops->commit(s->impl); }
 const char *ev_sink_name(const struct ev_sink *s) { return s->name; }
+
+int
+ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why)
+{
+	return s->ops->refused ? s->ops->refused(s->impl, l, why) : 0;
+}
 
 int
 ev_sink_close(struct ev_sink *s)
@@ -70,7 +79,16 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	const struct ev_source_ops *ops = NULL;
 	void *impl;
 
-	if (strcmp(loc, "-") != 0 && isdir(loc)) {
+	if (ev_amqp_is(loc)) {
+		if (c->cursor) {
+			char *name = ev_amqp_redact(loc);
+			ev_warn("%s: --cursor needs a spool directory as input", name);
+			free(name);
+			errno = EINVAL;
+			return NULL;
+		}
+		impl = ev_amqp_source_open(loc, c, &ops);
+	} else if (strcmp(loc, "-") != 0 && isdir(loc)) {
 		impl = ev_spool_source_open(loc, c, &ops);
 	} else {
 		if (c->cursor) {
@@ -85,7 +103,7 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	struct ev_source *s = ev_malloc(sizeof *s);
 	s->ops = ops;
 	s->impl = impl;
-	s->name = ev_strdup(strcmp(loc, "-") == 0 ? "<stdin>" : loc);
+	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
 	return s;
 }
 

@@ -6,6 +6,8 @@
  *   a spool dir    read through a cursor / append with group commit
  *   |command args  (sink only) a process spawned once, fed the stream on its
  *                  stdin; words split like sh(1) quoting, but no shell runs
+ *   amqp[s]://...  a RabbitMQ broker: consume from a queue with manual acks /
+ *                  publish with confirms (amqp.h, ev-amqp(7))
  *
  * Failures are reported here (naming the location and the operation) and
  * returned as -1 with errno set, so a caller only chooses the exit status.
@@ -26,6 +28,12 @@ int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
 /* Make everything written so far durable, as far as the sync mode asks:
  * files and spools are flushed and fdatasync'ed, pipes flushed. */
 int ev_sink_commit(struct ev_sink *s);
+/* An event the sink took but could not deliver (a broker returned it as
+ * unroutable, or refused it), each once, in order: 1 with the event in l
+ * and the reason in why (both valid until the next call), 0 when there is
+ * none. They show up after a commit; the caller keeps them (--rejects).
+ * ev_sink_close reports any left over as lost and fails. */
+int ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why);
 /* Commit, release, and for a command wait for it: its failure is ours. */
 int ev_sink_close(struct ev_sink *s);
 const char *ev_sink_name(const struct ev_sink *s);

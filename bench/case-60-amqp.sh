@@ -1,0 +1,25 @@
+# RabbitMQ: publish with confirms, then consume with acks, on a private broker
+# on 127.0.0.1 (tests/broker.sh) started and stopped here. Each publish run
+# fills a durable queue of its own, which the consume run of the same number
+# drains: quorum queues (RabbitMQ's replicated durable queue) and streams.
+AMQPDIR="$W/amqp-broker"
+rm -rf "$AMQPDIR"
+# amqprow NAME KIND PARAMS: a row whose run n uses queue KIND-n
+amqprow() {
+	echo 0 > "$W/amqp-$2"
+	row amqp "$1" "$EVENTS" "n=\$(cat $W/amqp-$2); echo \$((n + 1)) > $W/amqp-$2; $3"
+}
+if AMQPPORT=$(sh "$HERE/../tests/broker.sh" start "$AMQPDIR"); then
+	A="amqp://127.0.0.1:$AMQPPORT"
+	amqprow "evfilter -o amqp://?queue=quorum (publish)" qpub \
+		"evfilter true -o \"$A/?queue=q\$n&declare=1&queue_type=quorum\""
+	amqprow "evfilter -i amqp://?queue=quorum (consume)" qcon \
+		"evfilter --no-follow true -i \"$A/?queue=q\$n&idle=100ms\""
+	amqprow "evfilter -o amqp://?queue=stream (publish)" spub \
+		"evfilter true -o \"$A/?queue=s\$n&declare=1&queue_type=stream\""
+	amqprow "evfilter -i amqp://?stream_offset=first" scon \
+		"evfilter --no-follow true -i \"$A/?queue=s\$n&stream_offset=first&idle=100ms\""
+	sh "$HERE/../tests/broker.sh" stop "$AMQPDIR"
+else
+	echo "case-60-amqp: no broker (install rabbitmq-server): amqp rows skipped" >&2
+fi

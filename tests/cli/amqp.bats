@@ -1,0 +1,196 @@
+#!/usr/bin/env bats
+# RabbitMQ locations against a real broker: tests/broker.sh starts a private
+# rabbitmq-server on 127.0.0.1 for this file and stops it at the end. Two
+# tests restart it, so this file's tests run one after another.
+load helpers
+
+setup_file() {
+	BATS_NO_PARALLELIZE_WITHIN_FILE=true
+	export BDIR="$BATS_FILE_TMPDIR/broker"
+	if ! PORT=$("$BATS_TEST_DIRNAME/../broker.sh" start "$BDIR"); then
+		echo "amqp.bats: FAILED: a private rabbitmq-server could not start (output above);" \
+			"these tests need one: install rabbitmq-server (sh tests/deps.sh)" >&2
+		return 1
+	fi
+	export BROKER="amqp://127.0.0.1:$PORT"
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/../broker.sh" stop "$BDIR"
+}
+
+# atleast N FILE: FILE has N lines or more; unique N FILE: N distinct lines
+atleast() { [ "$(lines "$2")" -ge "$1" ]; }
+unique() { [ "$(sort -u "$2" | wc -l)" -eq "$1" ]; }
+
+# events FIRST LAST: small CloudEvents with ids FIRST..LAST and three types
+events() {
+	seq "$1" "$2" | awk '{ printf "{\"specversion\":\"1.0\",\"id\":\"%d\",\"source\":\"/t\",\"type\":\"order.%s\",\"data\":{\"n\":%d}}\n", $1, ($1 % 3 == 0 ? "placed" : $1 % 3 == 1 ? "paid" : "shipped"), $1 }'
+}
+
+@test "100,000 events go through a quorum queue and come back the same, in order" {
+	events 1 100000 > "$T/in"
+	run evfilter true "$T/in" -o "$BROKER/?queue=roundtrip&declare=1&queue_type=quorum"
+	[ "$status" -eq 0 ]
+	run evfilter --no-follow true -i "$BROKER/?queue=roundtrip" -o "$T/out"
+	[ "$status" -eq 0 ]
+	cmp "$T/in" "$T/out"
+}
+
+@test "the routing key is the event's type; a consumer declares and binds its queue" {
+	run evfilter --no-follow true -i "$BROKER/?exchange=shop&queue=placed&declare=1&binding_key=order.placed&idle=200ms"
+	[ "$status" -eq 1 ]
+	events 1 9 > "$T/in"
+	run evfilter --rejects "$T/rejects" true "$T/in" -o "$BROKER/?exchange=shop"
+	[ "$status" -eq 2 ]
+	evfilter --no-follow true -i "$BROKER/?queue=placed" > "$T/out"
+	[ "$(cat "$T/out")" = "$(grep order.placed "$T/in")" ]
+	[ "$(cat "$T/rejects")" = "$(grep -v order.placed "$T/in")" ]
+}
+
+@test "routing_key_jq chooses the routing key" {
+	evfilter --no-follow true -i "$BROKER/?exchange=geo&queue=big&declare=1&binding_key=big&idle=200ms" || true
+	events 1 10 > "$T/in"
+	run evfilter --rejects /dev/null true "$T/in" \
+		-o "$BROKER/?exchange=geo&routing_key_jq=if%20.data.n%20%3E%207%20then%20%22big%22%20else%20%22small%22%20end"
+	[ "$status" -eq 2 ]
+	run evfilter --no-follow -m .data.n -i "$BROKER/?queue=big"
+	[ "$output" = "$(printf '8\n9\n10')" ]
+}
+
+@test "an unroutable event is reported and kept in --rejects, never silently lost" {
+	events 1 3 > "$T/in"
+	run evfilter --rejects "$T/rejects" true "$T/in" -o "$BROKER/?exchange=amq.topic"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"312 NO_ROUTE (exchange 'amq.topic', routing key 'order.paid')"* ]]
+	cmp "$T/in" "$T/rejects"
+	# without --rejects the tool stops and prints what it could not deliver
+	run evfilter true "$T/in" -o "$BROKER/?exchange=amq.topic"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'NO_ROUTE'*'{"specversion":"1.0","id":"1"'* ]]
+	[[ "$output" == *"not delivered and no --rejects"* ]]
+}
+
+@test "acks wait for the output: events a failed run did not commit come again" {
+	events 1 100 > "$T/in"
+	evfilter true "$T/in" -o "$BROKER/?queue=again&declare=1"
+	run evfilter --no-follow true -i "$BROKER/?queue=again" -o "|false"
+	[ "$status" -ne 0 ]
+	evfilter --no-follow true -i "$BROKER/?queue=again" > "$T/out"
+	cmp "$T/in" "$T/out"
+}
+
+@test "a wrong password, an unknown vhost, a missing queue: exit 2, naming the location" {
+	echo '{"type":"x"}' > "$T/in"
+	EVKIT_AMQP_PASSWORD=wrong run evfilter true "$T/in" -o "$BROKER/?queue=q"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$BROKER/?queue=q: login to vhost '/' as 'guest': ACCESS_REFUSED"* ]]
+	EVKIT_AMQP_PASSWORD=wrong run evfilter --no-follow true -i "$BROKER/?queue=q"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"ACCESS_REFUSED"* ]]
+	run evfilter true "$T/in" -o "$BROKER/nosuch?queue=q"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$BROKER/nosuch?queue=q: login to vhost 'nosuch'"*"not found"* ]]
+	run evfilter --no-follow true -i "$BROKER/?queue=nosuch"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"no queue 'nosuch'"* ]]
+}
+
+@test "an unreachable broker is retried, then exit 111: a supervisor may try again" {
+	echo '{"type":"x"}' > "$T/in"
+	run evfilter true "$T/in" -o "amqp://127.0.0.1:1/?queue=q&retry=1s"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"amqp://127.0.0.1:1/?queue=q&retry=1s: cannot connect to 127.0.0.1:1: Connection refused; retrying for up to 1 s"* ]]
+	[[ "$output" == *"gave up after retrying for 1 s"* ]]
+	run evfilter --no-follow true -i "amqp://127.0.0.1:1/?queue=q&retry=0"
+	[ "$status" -eq 111 ]
+}
+
+@test "the password comes from the environment or a file, not the command line" {
+	echo '{"type":"x"}' > "$T/in"
+	run evfilter true "$T/in" -o "amqp://guest:guest@127.0.0.1:${BROKER##*:}/?queue=pw&declare=1"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"amqp://guest:****@"*"shows in ps(1)"* ]]
+	[[ "$output" != *"guest:guest"* ]]
+	EVKIT_AMQP_ALLOW_URL_PASSWORD=1 run evfilter true "$T/in" \
+		-o "amqp://guest:guest@127.0.0.1:${BROKER##*:}/?queue=pw&declare=1"
+	[ "$status" -eq 0 ]
+	echo guest > "$T/pw"
+	EVKIT_AMQP_PASSWORD_FILE="$T/pw" run evfilter true "$T/in" -o "$BROKER/?queue=pw"
+	[ "$status" -eq 0 ]
+	EVKIT_AMQP_PASSWORD_FILE="$T/pw" run evfilter --no-follow true -i "$BROKER/?queue=pw"
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "--no-follow ends on an idle queue; without it a consumer waits for more" {
+	run timeout 20 evfilter --no-follow true -i "$BROKER/?queue=idle&declare=1&idle=300ms"
+	[ "$status" -eq 1 ]
+	evfilter true -i "$BROKER/?queue=idle" -o "$T/out" &
+	pid=$!
+	sleep 0.5
+	events 1 5 | evfilter true -o "$BROKER/?queue=idle"
+	wait_for 20 atleast 5 "$T/out"
+	kill "$pid"
+	wait "$pid" || true
+	events 1 5 | cmp - "$T/out"
+}
+
+@test "a new consumer on a stream queue replays its history from first" {
+	events 1 1000 > "$T/in"
+	evfilter true "$T/in" -o "$BROKER/?queue=history&declare=1&queue_type=stream"
+	evfilter --no-follow true -i "$BROKER/?queue=history&stream_offset=first" > "$T/one"
+	cmp "$T/in" "$T/one"
+	evfilter --no-follow true -i "$BROKER/?queue=history&stream_offset=first" > "$T/two"
+	cmp "$T/in" "$T/two"
+	evfilter --no-follow true -i "$BROKER/?queue=history&stream_offset=995" > "$T/tail"
+	[ "$(lines "$T/tail")" -eq 5 ]
+}
+
+@test "amqps checks the broker's certificate and host name" {
+	[ -f "$BDIR/tlsport" ] # tests/broker.sh made a CA and a certificate for localhost
+	S="amqps://localhost:$(cat "$BDIR/tlsport")"
+	CA="cacertfile=$BDIR/tls/ca.pem"
+	events 1 2 > "$T/in"
+	run evfilter true "$T/in" -o "$S/?queue=tls&declare=1&$CA"
+	[ "$status" -eq 0 ]
+	run evfilter true "$T/in" -o "$S/?queue=tls"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$S/?queue=tls: cannot connect to localhost:"*"SSL peer cert verification failed"* ]]
+	run evfilter true "$T/in" -o "amqps://127.0.0.1:$(cat "$BDIR/tlsport")/?queue=tls&$CA"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"SSL hostname verification failed"* ]]
+	run evfilter true "$T/in" -o "amqps://127.0.0.1:$(cat "$BDIR/tlsport")/?queue=tls&verify=none"
+	[ "$status" -eq 0 ]
+	evfilter --no-follow true -i "$S/?queue=tls&$CA" > "$T/out"
+	cat "$T/in" "$T/in" | cmp - "$T/out"
+}
+
+@test "a broker crash (kill -9) and restart in the middle of a publish loses nothing" {
+	events 1 20000 > "$T/a"
+	events 20001 30000 > "$T/b"
+	{ cat "$T/a"; touch "$T/fed"; wait_for 60 test -e "$T/restarted"; cat "$T/b"; } |
+		evfilter true -o "$BROKER/?queue=pubrestart&declare=1" 2> "$T/err" &
+	pid=$!
+	wait_for 60 test -e "$T/fed"
+	"$BATS_TEST_DIRNAME/../broker.sh" kill "$BDIR"
+	"$BATS_TEST_DIRNAME/../broker.sh" start "$BDIR"
+	touch "$T/restarted"
+	wait "$pid"
+	evfilter --no-follow true -i "$BROKER/?queue=pubrestart" > "$T/out"
+	cat "$T/a" "$T/b" | sort > "$T/want"
+	sort -u "$T/out" | cmp - "$T/want"
+}
+
+@test "a broker restart in the middle of a consume loses nothing" {
+	events 1 20000 > "$T/in"
+	evfilter true "$T/in" -o "$BROKER/?queue=conrestart&declare=1"
+	evfilter --sync=none true -i "$BROKER/?queue=conrestart&prefetch=1" -o "$T/out" 2> "$T/err" &
+	pid=$!
+	wait_for 60 atleast 500 "$T/out"
+	"$BATS_TEST_DIRNAME/../broker.sh" restart "$BDIR"
+	wait_for 90 unique 20000 "$T/out"
+	kill "$pid"
+	wait "$pid" || true
+	grep -q "connection lost" "$T/err"
+	sort "$T/in" | cmp - <(sort -u "$T/out")
+}

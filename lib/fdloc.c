@@ -2,6 +2,7 @@
  * FIFOs, and "|command" sinks (a child fed through a pipe). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -393,28 +394,48 @@ fdsource_follow(struct fdsource *s, struct ev_line *l, int timeout_ms)
 	return EV_SRC_LINE;
 }
 
+/* With a timeout, wait for a complete line without ever blocking in read(2):
+ * a pipe may hold half a line for as long as its writer likes. */
 static int
 fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
 	struct fdsource *s = impl;
-	int r;
+	int r, flags = EV_RD_TAIL;
 
 	if (s->follow)
 		return fdsource_follow(s, l, timeout_ms);
-	if (timeout_ms >= 0 && ev_reader_pending(s->r) == 0) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		int n;
-		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
-			;
-		if (n == 0)
-			return EV_SRC_IDLE;
+	if (timeout_ms >= 0) {
+		int64_t deadline = ev_mono_ms() + timeout_ms;
+		flags |= EV_RD_NOREAD;
+		while ((r = ev_reader_next(s->r, l, flags)) < 0 && errno == EAGAIN) {
+			int64_t left = deadline - ev_mono_ms();
+			struct pollfd p = { .fd = s->fd, .events = POLLIN };
+			int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+			if (n < 0 && errno != EINTR) {
+				ev_warn("%s: poll:", s->name);
+				return EV_SRC_ERR;
+			}
+			if (n == 0)
+				return EV_SRC_IDLE;
+			flags = EV_RD_TAIL | EV_RD_ONCE;
+		}
+	} else {
+		r = ev_reader_next(s->r, l, flags);
 	}
-	r = ev_reader_next(s->r, l, EV_RD_TAIL);
 	if (r < 0) {
 		ev_warn("%s: read:", s->name);
 		return EV_SRC_ERR;
 	}
 	return r ? EV_SRC_LINE : EV_SRC_END;
+}
+
+static int
+fdsource_pollfd(void *impl)
+{
+	struct fdsource *s = impl;
+
+	/* A followed regular file always polls readable: it waits in next(). */
+	return s->follow ? -1 : s->fd;
 }
 
 static int fdsource_commit(void *impl, uint64_t pos) { (void)impl; (void)pos; return 0; }
@@ -436,7 +457,8 @@ fdsource_close(void *impl)
 }
 
 static const struct ev_source_ops fdsource_ops = {
-	.next = fdsource_next, .commit = fdsource_commit, .close = fdsource_close
+	.next = fdsource_next, .commit = fdsource_commit, .close = fdsource_close,
+	.pollfd = fdsource_pollfd
 };
 
 void *

@@ -88,8 +88,9 @@ keeprefused(struct ev_input *in, struct ev_sink *s)
 	return 0;
 }
 
-int
-ev_input_commit(struct ev_input *in)
+/* The sinks, the rejects, the hooks, then (with setpos) the input position. */
+static int
+commit(struct ev_input *in, int setpos, uint64_t pos)
 {
 	for (int i = 0; i < in->nsinks; i++)
 		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
@@ -99,15 +100,76 @@ ev_input_commit(struct ev_input *in)
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
 			goto fail;
-	if (in->src && in->dirty && !in->manual && !in->nocommit &&
-	    ev_source_commit(in->src, in->pos) < 0)
+	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
-	in->dirty = 0;
-	in->batchlines = in->batchbytes = 0;
 	return 0;
 fail:
 	ev_input_fail(in, ev_errstatus(errno));
 	return -1;
+}
+
+int
+ev_input_commit(struct ev_input *in)
+{
+	if (commit(in, in->dirty && !in->manual, in->pos) < 0)
+		return -1;
+	in->dirty = 0;
+	in->batchlines = in->batchbytes = 0;
+	return 0;
+}
+
+int
+ev_input_commit_pos(struct ev_input *in, uint64_t pos)
+{
+	return commit(in, 1, pos);
+}
+
+int
+ev_input_pollfd(const struct ev_input *in)
+{
+	return in->src ? ev_source_pollfd(in->src) : -1;
+}
+
+/* Open the next location; 0 when there is none left. */
+static int
+opennext(struct ev_input *in)
+{
+	while (!in->src) {
+		if (in->next >= in->nlocs)
+			return 0;
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		if (!(in->src = ev_source_open(loc, &in->conf)))
+			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+	}
+	return 1;
+}
+
+int
+ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
+{
+	for (;;) {
+		if (in->ended || (!in->src && !opennext(in)))
+			return 0;
+		int r = ev_source_next(in->src, l, timeout_ms);
+		if (r == EV_SRC_IDLE)
+			return EV_SRC_IDLE;
+		if (r == EV_SRC_LINE) {
+			in->pos = l->pos;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR) {
+			ev_input_fail(in, ev_errstatus(errno));
+			return -1;
+		}
+		if (in->next >= in->nlocs) {
+			in->ended = 1; /* keep the last location open for its commits */
+			return 0;
+		}
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
 }
 
 static int

@@ -46,6 +46,7 @@ struct ev_input {
 	void *onidle_arg;
 	uint64_t pos;            /* after the last line handed out */
 	int dirty;               /* lines handed out since the last commit */
+	int ended;               /* ev_input_get saw the end of the last location */
 	uintmax_t batchlines, batchbytes;
 	int64_t batchstart;
 	uintmax_t nlines, nbad;
@@ -65,6 +66,21 @@ void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
 int ev_input_next(struct ev_input *in, struct ev_line *l);
 /* Commit now: the sinks, the hooks, then the input position. -1 when one failed. */
 int ev_input_commit(struct ev_input *in);
+
+/* For a tool with its own poll(2) loop that finishes events out of order
+ * (evretry): set manual, then
+ * - ev_input_get() hands out the next line within timeout_ms (0: only look)
+ *   and returns EV_SRC_IDLE when none came; it never commits, and it keeps
+ *   the last location open until ev_input_end(), so that a position in it
+ *   can still be committed after the input has ended;
+ * - ev_input_pollfd() is a descriptor to poll for input (-1: none, poll
+ *   with a short timeout instead);
+ * - ev_input_commit_pos() commits every sink, then records pos (the
+ *   position before the oldest line not yet finished) as the input
+ *   position: the rule stays "sinks before the cursor". */
+int ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms);
+int ev_input_pollfd(const struct ev_input *in);
+int ev_input_commit_pos(struct ev_input *in, uint64_t pos);
 /* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
 void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -71,6 +71,10 @@ int ev_source_next(struct ev_source *s, struct ev_line *l, int timeout_ms);
 /* Record that everything before pos (a line's pos) is done: a spool cursor
  * is written durably; other locations need nothing. */
 int ev_source_commit(struct ev_source *s, uint64_t pos);
+/* For a tool with its own poll(2) loop: a descriptor that becomes readable
+ * when ev_source_next(s, l, 0) may return a line, or -1 when the location
+ * has none (then call it with a short timeout instead). */
+int ev_source_pollfd(const struct ev_source *s);
 int ev_source_close(struct ev_source *s);
 const char *ev_source_name(const struct ev_source *s);
 

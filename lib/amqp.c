@@ -1059,8 +1059,11 @@ source_setup(void *owner)
 	}
 	amqp_basic_consume(s->l.conn, CHAN, bytes(c->queue), amqp_empty_bytes, 0, 0, 0,
 	    args.num_entries ? args : amqp_empty_table);
-	if (rpcok(&s->l, "basic.consume") < 0)
+	if (rpcok(&s->l, "basic.consume") < 0) {
+		if (args.num_entries && strstr(s->l.msg.p, "x-stream-offset"))
+			ev_buf_adds(&s->l.msg, " (a start position needs a stream queue)");
 		return -1;
+	}
 	s->want = 0;
 	s->acked = 0;
 	return 0;
@@ -1217,6 +1220,38 @@ static const struct ev_source_ops amqpsource_ops = {
 	.next = amqpsource_next, .commit = amqpsource_commit, .close = amqpsource_close
 };
 
+/* A tool's start position (evtail --from-start, --since, -n 0) is a stream
+ * offset; a queue that is not a stream has no history, and the broker says
+ * so when the consumer starts. */
+static int
+startat(struct ev_amqp_conf *cf, const struct ev_source_conf *c)
+{
+	enum ev_amqp_offkind k;
+
+	switch (c->start) {
+	case EV_START_BEGIN: k = EV_AMQP_OFF_FIRST; break;
+	case EV_START_END: k = EV_AMQP_OFF_NEXT; break;
+	case EV_START_TIME: k = EV_AMQP_OFF_TIME; break;
+	case EV_START_LAST:
+		if (c->last == 0) {
+			k = EV_AMQP_OFF_NEXT;
+			break;
+		}
+		ev_warn("%s: a broker cannot hand out the last %ju events; "
+		    "start a stream at first, at a time or at the next event", cf->name, (uintmax_t)c->last);
+		return -1;
+	default:
+		return 0;
+	}
+	if (cf->offkind != EV_AMQP_OFF_NONE) {
+		ev_warn("%s: stream_offset and the tool's start position exclude each other", cf->name);
+		return -1;
+	}
+	cf->offkind = k;
+	cf->offset = k == EV_AMQP_OFF_TIME ? c->since_ms : 0;
+	return 0;
+}
+
 void *
 ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops)
@@ -1226,6 +1261,11 @@ ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
 	s->follow = c->follow;
 	if (link_init(&s->l, url, 0, source_setup, s) < 0) {
 		free(s);
+		return NULL;
+	}
+	if (startat(&s->l.cf, c) < 0) {
+		amqpsource_close(s);
+		errno = EINVAL;
 		return NULL;
 	}
 	if (link_up(&s->l) < 0) {

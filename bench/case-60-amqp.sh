@@ -9,7 +9,7 @@ amqprow() {
 	echo 0 > "$W/amqp-$2"
 	row amqp "$1" "$EVENTS" "n=\$(cat $W/amqp-$2); echo \$((n + 1)) > $W/amqp-$2; $3"
 }
-if AMQPPORT=$(sh "$HERE/../tests/broker.sh" start "$AMQPDIR"); then
+if AMQPPORT=$(BROKER_TIMEOUT=${BROKER_TIMEOUT:-180} sh "$HERE/../tests/broker.sh" start "$AMQPDIR"); then
 	A="amqp://127.0.0.1:$AMQPPORT"
 	amqprow "evfilter -o amqp://?queue=quorum (publish)" qpub \
 		"evfilter true -o \"$A/?queue=q\$n&declare=1&queue_type=quorum\""
@@ -19,6 +19,14 @@ if AMQPPORT=$(sh "$HERE/../tests/broker.sh" start "$AMQPDIR"); then
 		"evfilter true -o \"$A/?queue=s\$n&declare=1&queue_type=stream\""
 	amqprow "evfilter -i amqp://?stream_offset=first" scon \
 		"evfilter --no-follow true -i \"$A/?queue=s\$n&stream_offset=first&idle=100ms\""
+	# the two-machine recipe: spool -> evtail --cursor -> broker -> evtail -> spool
+	rm -rf "$W/amqp-out" "$W/amqp-in"
+	evspool init "$W/amqp-out" && evfilter true "$EVENTS" -o "$W/amqp-out"
+	amqprow "evtail spool --cursor -o amqp:// (publish)" tpub \
+		"evtail --no-follow --from-start --cursor c\$n $W/amqp-out -o \"$A/?queue=t\$n&declare=1&queue_type=quorum\""
+	amqprow "evtail amqp:// -o spool (consume)" tcon \
+		"rm -rf $W/amqp-in && evspool init $W/amqp-in && evtail --no-follow -o $W/amqp-in \"$A/?queue=t\$n&idle=100ms\""
+	rm -rf "$W/amqp-out" "$W/amqp-in"
 	sh "$HERE/../tests/broker.sh" stop "$AMQPDIR"
 else
 	echo "case-60-amqp: no broker (install rabbitmq-server): amqp rows skipped" >&2

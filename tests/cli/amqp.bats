@@ -80,6 +80,15 @@ events() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *'NO_ROUTE'*'{"specversion":"1.0","id":"1"'* ]]
 	[[ "$output" == *"not delivered and no --rejects"* ]]
+	# from a spool, its cursor stays put: once a queue is bound, a rerun delivers
+	evspool init "$T/s"
+	evfilter true "$T/in" -o "$T/s"
+	run evtail --no-follow --cursor pub --from-start "$T/s" -o "$BROKER/?exchange=amq.topic"
+	[ "$status" -eq 2 ]
+	evspool cursor "$T/s" pub | grep -qx "pub 0"
+	evtail --no-follow "$BROKER/?exchange=amq.topic&queue=late&declare=1&binding_key=order.%23&idle=200ms"
+	evtail --no-follow --cursor pub "$T/s" -o "$BROKER/?exchange=amq.topic"
+	evtail --no-follow "$BROKER/?queue=late" | cmp "$T/in" -
 }
 
 @test "acks wait for the output: events a failed run did not commit come again" {

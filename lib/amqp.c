@@ -1018,6 +1018,8 @@ struct amqpsource {
 	uint64_t bodyleft;
 	struct ev_buf line;
 	uintmax_t no;
+	uint64_t held;             /* --no-follow: what the queue held at the start */
+	int counted;
 	uint64_t acked;            /* the last tag acked on this connection */
 	int64_t nextoff;           /* a stream: where to resume after a reconnect */
 	int haveoff;
@@ -1031,6 +1033,17 @@ source_setup(void *owner)
 	amqp_table_entry_t off = { bytes("x-stream-offset"), { 0, { .i64 = 0 } } };
 	amqp_table_t args = { 1, &off };
 
+	/* --no-follow drains what a queue holds now, however slowly it comes;
+	 * a stream's count says nothing about where its consumer starts. */
+	if (s->follow == 0 && !s->counted && c->offkind == EV_AMQP_OFF_NONE &&
+	    !(c->queue_type && strcmp(c->queue_type, "stream") == 0)) {
+		amqp_queue_declare_ok_t *ok = amqp_queue_declare(s->l.conn, CHAN, bytes(c->queue),
+		    1, 0, 0, 0, amqp_empty_table);
+		if (rpcok(&s->l, "queue.declare") < 0)
+			return -1;
+		s->held = ok->message_count;
+		s->counted = 1;
+	}
 	amqp_basic_qos(s->l.conn, CHAN, 0, (uint16_t)c->prefetch, 0);
 	if (rpcok(&s->l, "basic.qos") < 0)
 		return -1;
@@ -1150,7 +1163,7 @@ amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 			return EV_SRC_ERR;
 		int64_t wait = timeout_ms;
 		int ending = 0;
-		if (s->follow == 0 && s->want == 0) {
+		if (s->follow == 0 && s->want == 0 && s->no >= s->held) {
 			int64_t left = s->l.cf.idle_ms - (ev_mono_ms() - start);
 			if (left < 0)
 				left = 0;

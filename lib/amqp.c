@@ -62,6 +62,7 @@
 #define BACKOFF_MAX_MS 5000
 #define RPC_TIMEOUT_S 30
 #define GENSHIFT 48
+#define HELD_IDLE_MS 30000        /* --no-follow, short of what the queue held */
 
 /* One connection with channel CHAN open, remade on demand. */
 struct link {
@@ -1163,8 +1164,11 @@ amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 			return EV_SRC_ERR;
 		int64_t wait = timeout_ms;
 		int ending = 0;
-		if (s->follow == 0 && s->want == 0 && s->no >= s->held) {
-			int64_t left = s->l.cf.idle_ms - (ev_mono_ms() - start);
+		if (s->follow == 0 && s->want == 0) {
+			/* Short of the count, wait longer (another consumer may take some). */
+			int64_t idle = s->no >= s->held || s->l.cf.idle_ms >= HELD_IDLE_MS ?
+			    s->l.cf.idle_ms : HELD_IDLE_MS;
+			int64_t left = idle - (ev_mono_ms() - start);
 			if (left < 0)
 				left = 0;
 			if (wait < 0 || left <= wait) {

@@ -228,6 +228,22 @@ events() {
 	cat "$T/in" "$T/in" | cmp - "$T/out"
 }
 
+@test "the two-machine recipe (README, ev-amqp(7)) on one machine" {
+	evspool init "$T/orders"
+	evemit -o "$T/orders" order.placed order_id=ord-1 amount:=120
+	evemit -o "$T/orders" user.login user=ann
+	# consumer: its queue and binding exist before anything is published
+	evspool init "$T/inbox"
+	evtail --no-follow -o "$T/inbox" \
+		"$BROKER/?queue=orders&declare=1&exchange=amq.topic&binding_key=order.%23&idle=200ms"
+	# producer: what no queue takes is kept; the cursor moves past it
+	run evtail --no-follow --cursor to-broker "$T/orders" --rejects "$T/unrouted" -o "$BROKER/?exchange=amq.topic"
+	[ "$status" -eq 2 ]
+	[ "$(jq -r .type "$T/unrouted")" = user.login ]
+	evtail --no-follow -o "$T/inbox" "$BROKER/?queue=orders"
+	[ "$(evtail --no-follow --from-start "$T/inbox" | jq -r .data.order_id)" = ord-1 ]
+}
+
 @test "a broker crash (kill -9) mid-stream between two spools: nothing lost" {
 	# producer -> spool a -> evtail (publish) -> broker -> evtail (consume) -> spool b
 	evspool init "$T/a"

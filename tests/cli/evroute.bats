@@ -75,8 +75,10 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	run evroute --otherwise /dev/null 'order.*' -i "$T/in"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' '{"type":"order.placed","n":1}' '{"type":"order.paid"}')" ]
+	# a file is appended to
+	echo '{"type":"earlier"}' > "$T/out"
 	evroute -o "$T/out" 'user.#' '(.n == 1)' < "$T/in"
-	[ "$(cat "$T/out")" = "$(printf '%s\n' '{"type":"order.placed","n":1}' '{"type":"user.login"}')" ]
+	[ "$(cat "$T/out")" = "$(printf '%s\n' '{"type":"earlier"}' '{"type":"order.placed","n":1}' '{"type":"user.login"}')" ]
 }
 
 @test "evroute matches source and subject globs, and jq expressions" {
@@ -339,7 +341,7 @@ spool_cat() {
 	bash "$GEN" 30000 > events
 	mkspools in o1 o2 o3
 	head -n 10000 events | evroute -o in '#'
-	tail -n +10001 events | split -l 1000 - chunk.
+	tail -n +10001 events | split -l 4000 - chunk.
 	( for c in chunk.*; do evroute -o in '#' < "$c"; done; touch written ) &
 	writer=$!
 	rules=('order.# > o1' 'payment.* > o1' '*.delivered > o2' 'user.# > o2' '# > o3')
@@ -347,7 +349,7 @@ spool_cat() {
 	while [ ! -e written ] || [ "$kills" -lt 10 ]; do
 		evroute -q -i in --cursor crash "${rules[@]}" &
 		bg=$!
-		sleep "0.$(printf %03d $((RANDOM % 200)))"
+		sleep "0.$(printf %03d $((RANDOM % 400)))"
 		kill -9 "$bg"
 		kills=$((kills + 1))
 		st=0; wait "$bg" || st=$?

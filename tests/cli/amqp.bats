@@ -212,6 +212,20 @@ events() {
 	cat archive/segments/*.ndjson | cmp - in
 }
 
+@test "evroute shows a password in a broker location as **** in its counts and messages" {
+	cd "$T"
+	events 1 3 > in
+	q="amqp://guest:guest@127.0.0.1:${BROKER##*:}/?queue=evroute-pw&declare=1"
+	EVKIT_AMQP_ALLOW_URL_PASSWORD=1 run evroute --stats=json --prometheus pw.prom -i in \
+		"order.# > $q" '(.data | error) > /dev/null'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rule 2 ((.data | error) > /dev/null): "*"; not matched"* ]]
+	[[ "$output" == *'"destination":"amqp://guest:****@127.0.0.1:'* ]]
+	[[ "$output" == *'"rule":"order.# > amqp://guest:****@127.0.0.1:'* ]]
+	grep -q 'rule="order.# > amqp://guest:\*\*\*\*@127.0.0.1:' pw.prom
+	[[ "$output$(cat pw.prom)" != *"guest:guest"* ]]
+}
+
 @test "evroute from a spool to a broker: refused events go to --rejects, or the cursor stays" {
 	command -v evspool > /dev/null || skip "evspool is not built"
 	cd "$T"

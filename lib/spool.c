@@ -1149,7 +1149,7 @@ later_segment(struct ev_spool *sp, uint64_t base, uint64_t *next)
 static int
 check_sealed(struct ev_spool_reader *r, size_t pending)
 {
-	uint64_t next, end = r->pos + pending;
+	uint64_t next = 0, end = r->pos + pending;
 	struct stat st;
 
 	if (r->gappos == end + 1)

@@ -80,6 +80,7 @@
 #include "mem.h"
 #include "spool.h"
 #include "watch.h"
+#include "compat.h"
 
 #define MAGIC "evkit-spool"
 #define SEGNAME_LEN 23 /* 16 hex digits + ".ndjson" */

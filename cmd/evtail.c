@@ -235,7 +235,8 @@ main(int argc, char *argv[])
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	ev_stats_print(o.stats, (struct ev_stat[]){
 		{ "events", printed }, { "segments_opened", ev_spool_ctr.segopens },
-		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost } }, 4);
+		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost },
+		{ "syncs", ev_spool_ctr.syncs } }, 5);
 	return r;
 fail:
 	r = ev_input_end(&in);

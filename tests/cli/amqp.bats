@@ -83,11 +83,11 @@ events() {
 	# from a spool, its cursor stays put: once a queue is bound, a rerun delivers
 	evspool init "$T/s"
 	evfilter true "$T/in" -o "$T/s"
-	run evtail --no-follow --cursor pub --from-start "$T/s" -o "$BROKER/?exchange=amq.topic"
+	run evtail --no-follow --cursor pub --from-start "$T/s" -o "$BROKER/?exchange=late&declare=1"
 	[ "$status" -eq 2 ]
 	evspool cursor "$T/s" pub | grep -qx "pub 0"
-	evtail --no-follow "$BROKER/?exchange=amq.topic&queue=late&declare=1&binding_key=order.%23&idle=200ms"
-	evtail --no-follow --cursor pub "$T/s" -o "$BROKER/?exchange=amq.topic"
+	evtail --no-follow "$BROKER/?exchange=late&queue=late&declare=1&binding_key=order.%23&idle=200ms"
+	evtail --no-follow --cursor pub "$T/s" -o "$BROKER/?exchange=late"
 	evtail --no-follow "$BROKER/?queue=late" | cmp "$T/in" -
 }
 
@@ -222,9 +222,9 @@ events() {
 	# consumer: its queue and binding exist before anything is published
 	evspool init "$T/inbox"
 	evtail --no-follow -o "$T/inbox" \
-		"$BROKER/?queue=orders&declare=1&exchange=amq.topic&binding_key=order.%23&idle=200ms"
+		"$BROKER/?queue=orders&declare=1&exchange=recipe&binding_key=order.%23&idle=200ms"
 	# producer: what no queue takes is kept; the cursor moves past it
-	run evtail --no-follow --cursor to-broker "$T/orders" --rejects "$T/unrouted" -o "$BROKER/?exchange=amq.topic"
+	run evtail --no-follow --cursor to-broker "$T/orders" --rejects "$T/unrouted" -o "$BROKER/?exchange=recipe"
 	[ "$status" -eq 2 ]
 	[ "$(jq -r .type "$T/unrouted")" = user.login ]
 	evtail --no-follow -o "$T/inbox" "$BROKER/?queue=orders"

@@ -15,6 +15,9 @@ struct ev_source_ops {
 	int (*next)(void *impl, struct ev_line *l, int timeout_ms);
 	int (*commit)(void *impl, uint64_t pos);
 	int (*close)(void *impl); /* frees impl */
+	/* Optional: a descriptor that poll(2) reports readable when next() may
+	 * have a line (see ev_source_pollfd); NULL or -1 when there is none. */
+	int (*pollfd)(void *impl);
 };
 
 /* Each returns its state, or NULL after reporting why. */

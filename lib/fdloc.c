@@ -2,6 +2,7 @@
  * FIFOs, and "|command" sinks (a child fed through a pipe). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "dur.h"
 #include "err.h"
 #include "mem.h"
+#include "watch.h"
 
 extern char **environ;
 
@@ -251,32 +254,188 @@ fail:
 	return NULL;
 }
 
+/* A file source. Followed (c->follow 1) a regular file is read like
+ * tail -F: at its end we wait (lib/watch.c) on its directory; a file that
+ * shrank was truncated and is read again from the start; a file whose name
+ * now leads to another inode was rotated: the old one is finished, then
+ * the new one is read from its start. */
 struct fdsource {
 	int fd;
 	const char *name;
 	struct ev_reader *r;
+	int follow;
+	char *path, *dir;   /* followed: reopened by name */
+	dev_t dev;
+	ino_t ino;
+	struct ev_watch *w;
 };
 
+/* The offset just after the n-th '\n' before the last one (the start of
+ * the last n lines), or 0 when the file has no more than n lines. */
+static int
+lastlines(int fd, uint64_t end, uint64_t n, uint64_t *off)
+{
+	char buf[65536];
+	uint64_t seen = 0, hi = end;
+
+	*off = 0;
+	if (n == 0) {
+		*off = end;
+		return 0;
+	}
+	if (end == 0)
+		return 0;
+	/* A last line without its newline counts as a line. */
+	if (pread(fd, buf, 1, (off_t)end - 1) == 1 && buf[0] == '\n')
+		hi = end - 1;
+	while (hi > 0) {
+		size_t k = hi > sizeof buf ? sizeof buf : (size_t)hi;
+		if (pread(fd, buf, k, (off_t)(hi - k)) != (ssize_t)k)
+			return -1;
+		for (size_t j = k; j-- > 0;)
+			if (buf[j] == '\n' && ++seen == n) {
+				*off = hi - k + j + 1;
+				return 0;
+			}
+		hi -= k;
+	}
+	return 0;
+}
+
+static int
+fdsource_start(struct fdsource *s, const struct ev_source_conf *c)
+{
+	struct stat st;
+	uint64_t off = 0;
+
+	if (c->start != EV_START_END && c->start != EV_START_LAST)
+		return 0;
+	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0; /* a pipe starts where it is */
+	if (lastlines(s->fd, (uint64_t)st.st_size, c->start == EV_START_END ? 0 : c->last,
+	    &off) < 0 || lseek(s->fd, (off_t)off, SEEK_SET) < 0) {
+		ev_warn("%s: read:", s->name);
+		return -1;
+	}
+	ev_reader_reset(s->r, s->fd, off);
+	return 0;
+}
+
+/* At the end of a followed file: 1 if there is something new to read. */
+static int
+fdsource_changed(struct fdsource *s)
+{
+	struct stat st, cur;
+	off_t at = lseek(s->fd, 0, SEEK_CUR);
+	int fd;
+
+	if (fstat(s->fd, &cur) == 0 && at > cur.st_size) {
+		ev_warn("%s: file truncated; reading it from the start", s->name);
+		lseek(s->fd, 0, SEEK_SET);
+		ev_reader_reset(s->r, s->fd, 0);
+		return 1;
+	}
+	if (stat(s->path, &st) < 0 || (st.st_dev == s->dev && st.st_ino == s->ino))
+		return 0;
+	if ((fd = open(s->path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* not there yet */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return 0;
+	}
+	ev_warn("%s: file replaced (rotated); following the new one", s->name);
+	close(s->fd);
+	s->fd = fd;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	ev_reader_reset(s->r, fd, 0);
+	return 1;
+}
+
+static int
+fdsource_follow(struct fdsource *s, struct ev_line *l, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? ev_mono_ms() + timeout_ms : 0;
+	int r, t;
+
+	for (;;) {
+		if ((r = ev_reader_next(s->r, l, 0)) != 0)
+			break;
+		/* A rotated file's unterminated last line is still a line. */
+		struct stat st;
+		if (ev_reader_pending(s->r) && stat(s->path, &st) == 0 &&
+		    (st.st_dev != s->dev || st.st_ino != s->ino) &&
+		    (r = ev_reader_next(s->r, l, EV_RD_TAIL)) != 0)
+			break;
+		if (fdsource_changed(s))
+			continue;
+		t = timeout_ms;
+		if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) <= 0)
+			return EV_SRC_IDLE;
+		if (t == 0)
+			return EV_SRC_IDLE;
+		if (!s->w) {
+			if (!(s->w = ev_watch_new(s->dir)))
+				return EV_SRC_ERR;
+			continue; /* look once more now that changes are seen */
+		}
+		ev_watch_file(s->w, s->fd);
+		if ((r = ev_watch_wait(s->w, t)) < 0) {
+			ev_warn("%s: waiting for changes:", s->name);
+			return EV_SRC_ERR;
+		}
+		if (r == 0)
+			return EV_SRC_IDLE;
+	}
+	if (r < 0) {
+		ev_warn("%s: read:", s->name);
+		return EV_SRC_ERR;
+	}
+	return EV_SRC_LINE;
+}
+
+/* With a timeout, wait for a complete line without ever blocking in read(2):
+ * a pipe may hold half a line for as long as its writer likes. */
 static int
 fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
 	struct fdsource *s = impl;
-	int r;
+	int r, flags = EV_RD_TAIL;
 
-	if (timeout_ms >= 0 && ev_reader_pending(s->r) == 0) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
-		int n;
-		while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
-			;
-		if (n == 0)
-			return EV_SRC_IDLE;
+	if (s->follow)
+		return fdsource_follow(s, l, timeout_ms);
+	if (timeout_ms >= 0) {
+		int64_t deadline = ev_mono_ms() + timeout_ms;
+		flags |= EV_RD_NOREAD;
+		while ((r = ev_reader_next(s->r, l, flags)) < 0 && errno == EAGAIN) {
+			int64_t left = deadline - ev_mono_ms();
+			struct pollfd p = { .fd = s->fd, .events = POLLIN };
+			int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+			if (n < 0 && errno != EINTR) {
+				ev_warn("%s: poll:", s->name);
+				return EV_SRC_ERR;
+			}
+			if (n == 0)
+				return EV_SRC_IDLE;
+			flags = EV_RD_TAIL | EV_RD_ONCE;
+		}
+	} else {
+		r = ev_reader_next(s->r, l, flags);
 	}
-	r = ev_reader_next(s->r, l, EV_RD_TAIL);
 	if (r < 0) {
 		ev_warn("%s: read:", s->name);
 		return EV_SRC_ERR;
 	}
 	return r ? EV_SRC_LINE : EV_SRC_END;
+}
+
+static int
+fdsource_pollfd(void *impl)
+{
+	struct fdsource *s = impl;
+
+	/* A followed regular file always polls readable: it waits in next(). */
+	return s->follow ? -1 : s->fd;
 }
 
 static int fdsource_commit(void *impl, uint64_t pos) { (void)impl; (void)pos; return 0; }
@@ -289,19 +448,25 @@ fdsource_close(void *impl)
 	if (s->fd != 0)
 		close(s->fd);
 	ev_reader_free(s->r);
+	ev_watch_free(s->w);
 	free((char *)s->name);
+	free(s->path);
+	free(s->dir);
 	free(s);
 	return 0;
 }
 
-static const struct ev_source_ops fdsource_ops = { fdsource_next, fdsource_commit, fdsource_close };
+static const struct ev_source_ops fdsource_ops = {
+	.next = fdsource_next, .commit = fdsource_commit, .close = fdsource_close,
+	.pollfd = fdsource_pollfd
+};
 
 void *
 ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct ev_source_ops **ops)
 {
+	struct stat st;
 	int fd = 0;
 
-	(void)c;
 	if (strcmp(loc, "-") != 0 && (fd = open(loc, O_RDONLY | O_CLOEXEC)) < 0) {
 		ev_warn("%s: cannot open for reading:", loc);
 		return NULL;
@@ -310,6 +475,19 @@ ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct 
 	s->fd = fd;
 	s->name = ev_strdup(fd ? loc : "<stdin>");
 	s->r = ev_reader_new(fd, 0);
+	if (fd && c->follow == 1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		const char *slash = strrchr(loc, '/');
+		s->follow = 1;
+		s->path = ev_strdup(loc);
+		s->dir = slash ? ev_strndup(loc, slash == loc ? 1 : (size_t)(slash - loc)) :
+		    ev_strdup(".");
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
+	if (fdsource_start(s, c) < 0) {
+		fdsource_close(s);
+		return NULL;
+	}
 	*ops = &fdsource_ops;
 	return s;
 }

@@ -41,6 +41,14 @@ ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
 }
 
 void
+ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
+{
+	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
+	in->hooks[in->nhooks].commit = commit;
+	in->hooks[in->nhooks++].arg = arg;
+}
+
+void
 ev_input_fail(struct ev_input *in, int status)
 {
 	if (status > in->status)
@@ -80,23 +88,88 @@ keeprefused(struct ev_input *in, struct ev_sink *s)
 	return 0;
 }
 
-int
-ev_input_commit(struct ev_input *in)
+/* The sinks, the rejects, the hooks, then (with setpos) the input position. */
+static int
+commit(struct ev_input *in, int setpos, uint64_t pos)
 {
 	for (int i = 0; i < in->nsinks; i++)
 		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
 			goto fail;
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
 		goto fail;
-	if (in->src && in->dirty && !in->manual && !in->nocommit &&
-	    ev_source_commit(in->src, in->pos) < 0)
+	for (int i = 0; i < in->nhooks; i++)
+		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
+			goto fail;
+	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
-	in->dirty = 0;
-	in->batchlines = in->batchbytes = 0;
 	return 0;
 fail:
 	ev_input_fail(in, ev_errstatus(errno));
 	return -1;
+}
+
+int
+ev_input_commit(struct ev_input *in)
+{
+	if (commit(in, in->dirty && !in->manual, in->pos) < 0)
+		return -1;
+	in->dirty = 0;
+	in->batchlines = in->batchbytes = 0;
+	return 0;
+}
+
+int
+ev_input_commit_pos(struct ev_input *in, uint64_t pos)
+{
+	return commit(in, 1, pos);
+}
+
+int
+ev_input_pollfd(const struct ev_input *in)
+{
+	return in->src ? ev_source_pollfd(in->src) : -1;
+}
+
+/* Open the next location; 0 when there is none left. */
+static int
+opennext(struct ev_input *in)
+{
+	while (!in->src) {
+		if (in->next >= in->nlocs)
+			return 0;
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		if (!(in->src = ev_source_open(loc, &in->conf)))
+			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+	}
+	return 1;
+}
+
+int
+ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
+{
+	for (;;) {
+		if (in->ended || (!in->src && !opennext(in)))
+			return 0;
+		int r = ev_source_next(in->src, l, timeout_ms);
+		if (r == EV_SRC_IDLE)
+			return EV_SRC_IDLE;
+		if (r == EV_SRC_LINE) {
+			in->pos = l->pos;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR) {
+			ev_input_fail(in, ev_errstatus(errno));
+			return -1;
+		}
+		if (in->next >= in->nlocs) {
+			in->ended = 1; /* keep the last location open for its commits */
+			return 0;
+		}
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
 }
 
 static int
@@ -123,11 +196,13 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;
-		int r = ev_source_next(in->src, l, in->dirty ? 0 : -1);
+		int r = ev_source_next(in->src, l, in->dirty ? 0 : in->idle_ms > 0 ? in->idle_ms : -1);
 		if (r == EV_SRC_IDLE) {
 			/* Nothing more for now: make what we did durable before waiting. */
-			if (ev_input_commit(in) < 0)
+			if (in->dirty && ev_input_commit(in) < 0)
 				return -1;
+			if (in->onidle)
+				in->onidle(in->onidle_arg);
 			continue;
 		}
 		if (r == EV_SRC_LINE) {
@@ -178,5 +253,7 @@ ev_input_end(struct ev_input *in)
 	in->rejects = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
+	free(in->hooks);
+	in->hooks = NULL;
 	return in->status;
 }

@@ -4,9 +4,11 @@
  * stdin), hands out lines, reports bad ones (ev_input_reject), and commits:
  * before it would wait for more input, at the end of each location, and
  * every EV_BATCH_LINES lines / EV_BATCH_BYTES bytes / EV_BATCH_MS ms, it
- * first commits every registered sink and only then records the input
- * position (a spool cursor). A crash therefore never loses an event: at
- * worst the events after the last commit are read again (at-least-once).
+ * first commits every registered sink, then every registered commit hook
+ * (state that must never get ahead of the output, as evdedupe's remembered
+ * keys), and only then records the input position (a spool cursor). A crash
+ * therefore never loses an event: at worst the events after the last commit
+ * are read again (at-least-once).
  *
  * A sink may refuse events after taking them (a broker returns an
  * unroutable message): each commit reports those, keeps them in --rejects
@@ -20,8 +22,8 @@
 #include "loc.h"
 #include "opts.h"
 
-#define EV_BATCH_LINES 4096
-#define EV_BATCH_BYTES (1 << 20)
+#define EV_BATCH_LINES 32768
+#define EV_BATCH_BYTES (8 << 20)
 #define EV_BATCH_MS 100
 
 struct ev_input {
@@ -33,9 +35,18 @@ struct ev_input {
 	struct ev_sink *rejects;
 	struct ev_sink **sinks;
 	int nsinks;
+	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
+	int nhooks;
 	int manual;              /* the tool commits the input itself */
+	/* With idle_ms > 0, while no input comes: commit, call onidle (when
+	 * set), and look again every idle_ms (for periodic work: metrics,
+	 * signals). */
+	int idle_ms;
+	void (*onidle)(void *arg);
+	void *onidle_arg;
 	uint64_t pos;            /* after the last line handed out */
 	int dirty;               /* lines handed out since the last commit */
+	int ended;               /* ev_input_get saw the end of the last location */
 	uintmax_t batchlines, batchbytes;
 	int64_t batchstart;
 	uintmax_t nlines, nbad;
@@ -48,10 +59,28 @@ struct ev_input {
 void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
 /* Sinks committed before the input position is; the tool still owns them. */
 void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
+/* Called at each commit after the sinks (and rejects) and before the input
+ * position; returns 0, or -1 with errno set after reporting. */
+void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
 /* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
 int ev_input_next(struct ev_input *in, struct ev_line *l);
-/* Commit now: the sinks, then the input position. -1 when a sink failed. */
+/* Commit now: the sinks, the hooks, then the input position. -1 when one failed. */
 int ev_input_commit(struct ev_input *in);
+
+/* For a tool with its own poll(2) loop that finishes events out of order
+ * (evretry): set manual, then
+ * - ev_input_get() hands out the next line within timeout_ms (0: only look)
+ *   and returns EV_SRC_IDLE when none came; it never commits, and it keeps
+ *   the last location open until ev_input_end(), so that a position in it
+ *   can still be committed after the input has ended;
+ * - ev_input_pollfd() is a descriptor to poll for input (-1: none, poll
+ *   with a short timeout instead);
+ * - ev_input_commit_pos() commits every sink, then records pos (the
+ *   position before the oldest line not yet finished) as the input
+ *   position: the rule stays "sinks before the cursor". */
+int ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms);
+int ev_input_pollfd(const struct ev_input *in);
+int ev_input_commit_pos(struct ev_input *in, uint64_t pos);
 /* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
 void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

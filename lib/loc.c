@@ -112,6 +112,12 @@ int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(
 const char *ev_source_name(const struct ev_source *s) { return s->name; }
 
 int
+ev_source_pollfd(const struct ev_source *s)
+{
+	return s->ops->pollfd ? s->ops->pollfd(s->impl) : -1;
+}
+
+int
 ev_source_close(struct ev_source *s)
 {
 	int r;

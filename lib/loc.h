@@ -38,9 +38,25 @@ int ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why);
 int ev_sink_close(struct ev_sink *s);
 const char *ev_sink_name(const struct ev_sink *s);
 
+/* Where a source starts. The default: a spool at its cursor, or at the
+ * oldest event when the cursor does not exist yet (it is then created
+ * there) or none is named; anything else at its beginning. */
+enum ev_start {
+	EV_START_DEFAULT = 0,
+	EV_START_BEGIN,     /* the oldest event (a cursor is ignored, then updated) */
+	EV_START_END,       /* only what comes next */
+	EV_START_LAST,      /* the last `last` lines */
+	EV_START_TIME       /* a spool: the first event whose "time" >= since_ms */
+};
+
 struct ev_source_conf {
-	const char *cursor; /* spool cursor name, or NULL */
-	int follow;         /* -1: the location's default (spools follow), 0, 1 */
+	const char *cursor;  /* spool cursor name, or NULL */
+	int follow;          /* -1: the location's default (spools follow), 0, 1 */
+	enum ev_start start;
+	uint64_t last;       /* EV_START_LAST */
+	int64_t since_ms;    /* EV_START_TIME */
+	int skip_lost;       /* a spool position that retention removed: skip to the
+	                      * oldest event, counted and reported, instead of failing */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
@@ -55,6 +71,10 @@ int ev_source_next(struct ev_source *s, struct ev_line *l, int timeout_ms);
 /* Record that everything before pos (a line's pos) is done: a spool cursor
  * is written durably; other locations need nothing. */
 int ev_source_commit(struct ev_source *s, uint64_t pos);
+/* For a tool with its own poll(2) loop: a descriptor that becomes readable
+ * when ev_source_next(s, l, 0) may return a line, or -1 when the location
+ * has none (then call it with a short timeout instead). */
+int ev_source_pollfd(const struct ev_source *s);
 int ev_source_close(struct ev_source *s);
 const char *ev_source_name(const struct ev_source *s);
 

@@ -19,6 +19,7 @@ struct ev_reader {
 	char *buf;
 	size_t cap, start, end; /* unread bytes are buf[start..end) */
 	uint64_t pos;           /* stream position of buf[start] */
+	size_t scanned;         /* buf[start..start+scanned) holds no newline */
 	uintmax_t no;
 	int eof;
 };
@@ -43,7 +44,7 @@ ev_reader_reset(struct ev_reader *r, int fd, uint64_t pos)
 {
 	r->fd = fd;
 	r->pos = pos;
-	r->start = r->end = 0;
+	r->start = r->end = r->scanned = 0;
 	r->eof = 0;
 }
 
@@ -59,7 +60,8 @@ ev_reader_free(struct ev_reader *r)
 int
 ev_reader_next(struct ev_reader *r, struct ev_line *l, int flags)
 {
-	size_t scanned = 0;
+	size_t scanned = r->scanned;
+	int reads = 0;
 
 	for (;;) {
 		char *p = r->buf + r->start;
@@ -78,10 +80,15 @@ ev_reader_next(struct ev_reader *r, struct ev_line *l, int flags)
 			l->no = ++r->no;
 			r->start += n + 1;
 			r->pos += n + 1;
+			r->scanned = 0;
 			l->pos = r->pos;
 			return 1;
 		}
-		scanned = r->end - r->start;
+		scanned = r->scanned = r->end - r->start;
+		if ((flags & EV_RD_NOREAD) || ((flags & EV_RD_ONCE) && reads > 0)) {
+			errno = EAGAIN;
+			return -1;
+		}
 		if (r->start > 0 && (r->cap - 1 - r->end < READSZ / 4 || r->start == r->end)) {
 			memmove(r->buf, p, scanned);
 			r->start = 0;
@@ -93,6 +100,7 @@ ev_reader_next(struct ev_reader *r, struct ev_line *l, int flags)
 			r->cap = cap;
 		}
 		ssize_t got = read(r->fd, r->buf + r->end, r->cap - 1 - r->end);
+		reads++;
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -108,6 +116,7 @@ ev_reader_next(struct ev_reader *r, struct ev_line *l, int flags)
 			l->partial = 1;
 			l->no = ++r->no;
 			r->start = r->end;
+			r->scanned = 0;
 			r->pos += scanned;
 			l->pos = r->pos;
 			return 1;

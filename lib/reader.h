@@ -18,8 +18,11 @@ struct ev_reader;
 
 struct ev_reader *ev_reader_new(int fd, uint64_t pos);
 /* 1: a line; 0: end of file for now (an unterminated tail is kept unless
- * EV_RD_TAIL asks for it as a partial line); -1: read error (errno). */
-enum { EV_RD_TAIL = 1 };
+ * EV_RD_TAIL asks for it as a partial line); -1: read error (errno).
+ * EV_RD_NOREAD hands out only a line already buffered, EV_RD_ONCE makes at
+ * most one read(2) (for a caller that polled first): without a complete
+ * line they return -1 with errno EAGAIN instead of waiting for one. */
+enum { EV_RD_TAIL = 1, EV_RD_NOREAD = 2, EV_RD_ONCE = 4 };
 int ev_reader_next(struct ev_reader *r, struct ev_line *l, int flags);
 int ev_reader_fd(const struct ev_reader *r);
 /* Bytes held that are not yet returned (an unterminated tail). */

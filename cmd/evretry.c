@@ -1,0 +1,192 @@
+/* evretry — run a handler per event, with retries, timeouts and dead letters. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dur.h"
+#include "err.h"
+#include "input.h"
+#include "jq.h"
+#include "loc.h"
+#include "opts.h"
+#include "proc.h"
+#include "retry.h"
+#include "runner.h"
+
+#define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
+	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--grace duration] " \
+	"[--jitter mode] [--no-follow] [--rejects dest] [--retry-on codes] " \
+	"[--stats[=json]] [--stdout mode] [--sync mode] -- command [arg ...]"
+
+enum { OPT_GRACE = EV_OPT_TOOL, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+static int
+number(const char *opt, const char *s, int max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < 1 || n > max)
+		ev_die(EV_ERROR, "%s: '%s' is not a number from 1 to %d", opt, s, max);
+	return (int)n;
+}
+
+static int64_t
+duration(const char *opt, const char *s)
+{
+	int64_t ms;
+
+	if (ev_dur_parse(s, &ms) < 0)
+		ev_die(EV_ERROR, "%s: '%s' is not a duration (500ms, 30s, 5m, ...)", opt, s);
+	return ms;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "attempts", required_argument, NULL, 'a' },
+		{ "backoff", required_argument, NULL, 'b' },
+		{ "dead", required_argument, NULL, 'd' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "coproc", no_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "jitter", required_argument, NULL, OPT_JITTER },
+		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
+		{ "stdout", required_argument, NULL, OPT_STDOUT },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const vars[] = EV_RUNNER_VARS;
+	struct ev_runner_conf c = {
+		.jobs = 1, .attempts = 5, .base_ms = 1000, .cap_ms = 300000,
+		.jitter = EV_JITTER_FULL, .grace_ms = 5000, .stdout_mode = EV_STDOUT_LOG,
+	};
+	struct ev_runner_stats st;
+	struct ev_opts o;
+	struct ev_input in;
+	struct ev_sink *out, *dead = NULL;
+	struct ev_buf err = { 0 };
+	const char *deaddest = NULL, *keyexpr = NULL;
+	int ch, r;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&o, SYNOPSIS);
+	ev_retry_parsecodes("75,111", c.retry);
+	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (ev_opts_common(&o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'a':
+			c.attempts = number("--attempts", optarg, INT_MAX);
+			break;
+		case 'b':
+			if (ev_retry_parsebackoff(optarg, &c.base_ms, &c.cap_ms) < 0)
+				ev_die(EV_ERROR, "--backoff: '%s' is not BASE or BASE,CAP "
+				    "(durations, BASE <= CAP)", optarg);
+			break;
+		case 'd':
+			deaddest = optarg;
+			break;
+		case 'j':
+			c.jobs = number("--jobs", optarg, 4096);
+			break;
+		case 'k':
+			keyexpr = optarg;
+			break;
+		case 'p':
+			c.coproc = 1;
+			break;
+		case 'r':
+			if (ev_retry_parserate(optarg, &c.rate) < 0)
+				ev_die(EV_ERROR, "--rate: '%s' is not N/PERIOD (100/s, 5/m, 1/2s)",
+				    optarg);
+			break;
+		case 't':
+			c.timeout_ms = duration("--timeout", optarg);
+			break;
+		case OPT_GRACE:
+			c.grace_ms = duration("--grace", optarg);
+			break;
+		case OPT_JITTER:
+			if (ev_retry_parsejitter(optarg, &c.jitter) < 0)
+				ev_die(EV_ERROR, "--jitter: '%s' is not full, equal or none", optarg);
+			break;
+		case OPT_RETRY_ON:
+			if (ev_retry_parsecodes(optarg, c.retry) < 0)
+				ev_die(EV_ERROR, "--retry-on: '%s' is not a list of exit statuses "
+				    "(75,111,3-5)", optarg);
+			break;
+		case OPT_STDOUT:
+			if (strcmp(optarg, "log") == 0)
+				c.stdout_mode = EV_STDOUT_LOG;
+			else if (strcmp(optarg, "drop") == 0)
+				c.stdout_mode = EV_STDOUT_DROP;
+			else if (strcmp(optarg, "output") == 0)
+				c.stdout_mode = EV_STDOUT_OUTPUT;
+			else
+				ev_die(EV_ERROR, "--stdout: '%s' is not log, drop or output", optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG)
+		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
+	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
+		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
+	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
+		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
+		    errno == EACCES ? "cannot execute" : "command not found");
+	c.replay = o.cursor != NULL;
+
+	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
+		exit(ev_errstatus(errno));
+	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
+		exit(ev_errstatus(errno));
+	ev_input_init(&in, &o, NULL, 0);
+	in.manual = 1;
+	ev_input_add_sink(&in, out);
+	if (dead)
+		ev_input_add_sink(&in, dead);
+
+	r = ev_runner_run(&c, &in, out, dead, &st);
+
+	uintmax_t bad = in.nbad, nin = in.nlines;
+	int status = ev_input_end(&in);
+	if (ev_sink_close(dead) < 0 && status < ev_errstatus(errno))
+		status = ev_errstatus(errno);
+	if (ev_sink_close(out) < 0 && status < ev_errstatus(errno))
+		status = ev_errstatus(errno);
+	ev_stats_print(o.stats, (struct ev_stat[]){
+		{ "in", nin }, { "done", st.done }, { "dead", st.dead }, { "retries", st.retried },
+		{ "attempts", st.attempts }, { "bad", bad }, { "unfinished", st.abandoned } }, 7);
+	ev_proc_cmdfree(c.cmd);
+	ev_jq_free(c.key);
+	ev_buf_free(&err);
+	if (st.signo) {
+		/* Stopped by a signal, cleanly: say so the conventional way. */
+		signal(st.signo, SIG_DFL);
+		raise(st.signo);
+	}
+	return status ? status : r;
+}

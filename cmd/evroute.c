@@ -1,0 +1,230 @@
+/* evroute — send each event to the destinations whose rules match it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dur.h"
+#include "err.h"
+#include "input.h"
+#include "opts.h"
+#include "route.h"
+
+#define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
+	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
+	"[--stats[=json]] [--sync mode] [rule ...]"
+
+enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };
+
+#define PROM_MS 1000 /* how often the Prometheus file is rewritten while events flow */
+
+static volatile sig_atomic_t gothup, gotusr1;
+
+struct state {
+	struct ev_opts o;
+	struct ev_router_conf conf;
+	char **files, **rules;
+	int nfiles, nrules;
+	const char *prom;
+	struct ev_router *rt;
+	struct ev_input in;
+	uintmax_t promlines; /* in.nlines when the file was last written */
+	int64_t promlast;
+};
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+static void
+onsignal(int sig)
+{
+	if (sig == SIGHUP)
+		gothup = 1;
+	else
+		gotusr1 = 1;
+}
+
+/* The rules, files first, then operands; NULL after reporting a problem. */
+static struct ev_router *
+build(struct state *st)
+{
+	struct ev_router *rt = ev_router_new(&st->conf);
+	struct ev_buf err = { 0 };
+	char where[32];
+
+	for (int i = 0; i < st->nfiles; i++)
+		if (ev_router_load(rt, st->files[i], &err) < 0)
+			goto fail;
+	for (int i = 0; i < st->nrules; i++) {
+		snprintf(where, sizeof where, "rule %d", i + 1);
+		if (ev_router_add(rt, st->rules[i], where, &err) < 0)
+			goto fail;
+	}
+	if (ev_router_nrules(rt) == 0) {
+		ev_buf_reset(&err);
+		ev_buf_adds(&err, "no rules: give RULE operands or -f RULESFILE");
+		goto fail;
+	}
+	ev_buf_free(&err);
+	return rt;
+fail:
+	ev_warn("%s", err.p);
+	ev_buf_free(&err);
+	ev_router_free(rt);
+	return NULL;
+}
+
+/* SIGHUP: read the rules again; on any problem keep routing with the old ones. */
+static void
+reload(struct state *st)
+{
+	struct ev_router *rt;
+
+	ev_warn("SIGHUP: reloading the rules");
+	if (!(rt = build(st))) {
+		ev_warn("SIGHUP: the rules were not changed");
+		return;
+	}
+	/* What went to the old destinations is made durable first. */
+	if (ev_input_commit(&st->in) < 0 || ev_router_open(rt, st->rt) < 0) {
+		ev_warn("SIGHUP: the rules were not changed");
+		ev_router_free(rt);
+		return;
+	}
+	if (ev_router_close(st->rt) < 0)
+		ev_input_fail(&st->in, ev_errstatus(errno));
+	ev_router_free(st->rt);
+	st->rt = rt;
+	ev_router_register(rt, &st->in);
+	st->promlines = UINTMAX_MAX; /* the new rules' series are written at once */
+}
+
+static void
+writeprom(struct state *st)
+{
+	if (ev_router_prom(st->rt, &st->in, st->prom) < 0)
+		ev_input_fail(&st->in, ev_errstatus(errno));
+	st->promlines = st->in.nlines;
+	st->promlast = ev_mono_ms();
+}
+
+/* Signals and metrics: between events, and about once a second while idle. */
+static void
+housekeeping(void *arg)
+{
+	struct state *st = arg;
+
+	if (gothup) {
+		gothup = 0;
+		reload(st);
+	}
+	if (gotusr1) {
+		gotusr1 = 0;
+		ev_router_stats(st->rt, &st->in, st->o.stats == EV_STATS_JSON ? EV_STATS_JSON :
+		    EV_STATS_TEXT, stderr);
+	}
+	if (st->prom && st->in.nlines != st->promlines)
+		writeprom(st);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "first", no_argument, NULL, OPT_FIRST },
+		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
+		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct state st;
+	struct sigaction sa = { .sa_handler = onsignal, .sa_flags = SA_RESTART };
+	struct ev_line l;
+	int ch, r, status;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&st.o, SYNOPSIS);
+	st.files = ev_calloc((size_t)argc, sizeof *st.files);
+	while ((ch = getopt_long(argc, argv, "f:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (ev_opts_common(&st.o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'f':
+			st.files[st.nfiles++] = optarg;
+			break;
+		case OPT_FIRST:
+			st.conf.first = 1;
+			break;
+		case OPT_OTHERWISE:
+			st.conf.otherwise = optarg;
+			break;
+		case OPT_PROMETHEUS:
+			st.prom = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	st.rules = argv;
+	st.nrules = argc;
+	st.conf.output = st.o.output;
+	st.conf.sync = st.o.sync;
+
+	/* Every rule is read and every destination opened before any input. */
+	if (!(st.rt = build(&st)))
+		exit(EV_ERROR);
+	if (ev_router_open(st.rt, NULL) < 0)
+		exit(ev_errstatus(errno));
+	ev_input_init(&st.in, &st.o, NULL, 0);
+	ev_router_register(st.rt, &st.in);
+	st.in.idle_ms = 1000;
+	st.in.onidle = housekeeping;
+	st.in.onidle_arg = &st;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	st.promlast = ev_mono_ms();
+	st.promlines = UINTMAX_MAX;
+
+	while ((r = ev_input_next(&st.in, &l)) > 0) {
+		if (ev_router_route(st.rt, &st.in, &l) < 0) {
+			r = -1;
+			break;
+		}
+		if (gothup || gotusr1)
+			housekeeping(&st);
+		if (st.prom && (st.in.nlines & 1023) == 0 && ev_mono_ms() - st.promlast >= PROM_MS)
+			writeprom(&st);
+	}
+	if (r < 0) {
+		/* A destination failed: keep the input position where it was, so
+		 * that a restart delivers everything since the last commit again. */
+		st.in.manual = 1;
+		ev_warn("stopped at %s:%ju: a destination failed; the input position was not "
+		    "advanced past the last commit", st.in.name, st.in.nlines);
+	}
+	status = ev_input_end(&st.in);
+	if (ev_router_close(st.rt) < 0)
+		ev_input_fail(&st.in, ev_errstatus(errno));
+	if (ev_router_unmatched(st.rt) > 0 && !st.conf.otherwise)
+		ev_warn("%ju event%s matched no rule and %s dropped (--otherwise DEST keeps them)",
+		    ev_router_unmatched(st.rt), ev_router_unmatched(st.rt) == 1 ? "" : "s",
+		    ev_router_unmatched(st.rt) == 1 ? "was" : "were");
+	ev_router_stats(st.rt, &st.in, st.o.stats, stderr);
+	if (st.prom)
+		writeprom(&st);
+	status = st.in.status;
+	if (r < 0 && status == 0)
+		status = EV_TEMPFAIL;
+	ev_router_free(st.rt);
+	free(st.files);
+	return status;
+}

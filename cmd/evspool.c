@@ -1,0 +1,394 @@
+/* evspool — create, inspect, check, expire spools, and manage their cursors. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "dur.h"
+#include "err.h"
+#include "mem.h"
+#include "opts.h"
+#include "spool.h"
+
+#define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
+	"[--segment-bytes size] spool\n" \
+	"stat [--json | --prometheus] spool ...\n" \
+	"check [--repair] spool ...\n" \
+	"gc [--force] spool ...\n" \
+	"cursor [--delete | --set where] spool [name ...]"
+
+enum {
+	OPT_DELETE = EV_OPT_TOOL, OPT_FORCE, OPT_JSON, OPT_PROM, OPT_REPAIR, OPT_RETAIN_AGE,
+	OPT_RETAIN_BYTES, OPT_SEGMENT_BYTES, OPT_SET
+};
+
+static struct {
+	const char *group, *set;
+	int del, force, json, prom, repair;
+	struct ev_spool_conf conf;
+} opt;
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes. */
+static uint64_t
+parse_size(const char *s, const char *what)
+{
+	char *end;
+	uintmax_t v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoumax(s, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
+		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
+	return (uint64_t)v << shift;
+}
+
+static void
+prom_label(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			printf("\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+static void
+prom_metric(const char *name, const char *help, const char *spool, const char *cursor,
+    double v, int *done)
+{
+	if (!*done) {
+		printf("# HELP evkit_spool_%s %s\n# TYPE evkit_spool_%s gauge\n", name, help, name);
+		*done = 1;
+	}
+	printf("evkit_spool_%s{spool=\"", name);
+	prom_label(spool);
+	if (cursor) {
+		fputs("\",cursor=\"", stdout);
+		prom_label(cursor);
+	}
+	printf("\"} %.17g\n", v);
+}
+
+/* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */
+static void
+print_prom(struct ev_spool_stat *st, char **paths, int n)
+{
+	static const struct { const char *name, *help; } m[] = {
+		{ "events", "Complete events in the spool." },
+		{ "bytes", "Bytes of complete events in the spool." },
+		{ "segments", "Segment files in the spool." },
+		{ "torn_bytes", "Bytes of an unterminated tail (a writer died mid-write)." },
+		{ "first_event_timestamp_seconds", "Time of the oldest event." },
+		{ "last_event_timestamp_seconds", "Time of the newest event." },
+		{ "cursor_lag_events", "Events after a cursor: not yet read by its consumer." },
+		{ "cursor_lag_bytes", "Bytes after a cursor." },
+	};
+	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+		int done = 0;
+		for (int i = 0; i < n; i++) {
+			double v[] = { (double)st[i].events, (double)st[i].bytes,
+				(double)st[i].segments, (double)st[i].torn, st[i].first_ms / 1e3,
+				st[i].last_ms / 1e3 };
+			if (k < 4 || (k < 6 && (k == 4 ? st[i].first_ms : st[i].last_ms) >= 0)) {
+				prom_metric(m[k].name, m[k].help, paths[i], NULL, v[k], &done);
+				continue;
+			}
+			for (size_t c = 0; k >= 6 && c < st[i].ncursors; c++)
+				prom_metric(m[k].name, m[k].help, paths[i], st[i].cursors[c].name,
+				    (double)(k == 6 ? st[i].cursors[c].lag_events :
+				    st[i].cursors[c].lag_bytes), &done);
+		}
+	}
+}
+
+static void
+print_stat(const char *path, const struct ev_spool_stat *st)
+{
+	struct ev_buf b = { 0 };
+	char t[32];
+
+	if (opt.json) {
+		ev_buf_adds(&b, "{\"spool\":");
+		ev_buf_addjstr(&b, path, strlen(path));
+		ev_buf_printf(&b, ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"segments\":%"
+		    PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"torn\":%" PRIu64,
+		    st->events, st->bytes, st->segments, st->start, st->end, st->torn);
+		if (st->first_ms >= 0) {
+			ev_time_format(st->first_ms, t);
+			ev_buf_printf(&b, ",\"first_time\":\"%s\"", t);
+			ev_time_format(st->last_ms, t);
+			ev_buf_printf(&b, ",\"last_time\":\"%s\"", t);
+		}
+		ev_buf_adds(&b, ",\"cursors\":[");
+		for (size_t i = 0; i < st->ncursors; i++) {
+			const struct ev_spool_cursorstat *c = &st->cursors[i];
+			ev_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+			ev_buf_addjstr(&b, c->name, strlen(c->name));
+			ev_buf_printf(&b, ",\"position\":%" PRIu64 ",\"lag_events\":%" PRIu64
+			    ",\"lag_bytes\":%" PRIu64 ",\"lost\":%s}", c->pos, c->lag_events,
+			    c->lag_bytes, c->lost ? "true" : "false");
+		}
+		ev_buf_adds(&b, "]}\n");
+		fputs(b.p, stdout);
+		ev_buf_free(&b);
+		return;
+	}
+	printf("spool     %s\nevents    %" PRIu64 "\nbytes     %" PRIu64 "\nsegments  %" PRIu64
+	    "\npositions %" PRIu64 "-%" PRIu64 "\n", path, st->events, st->bytes, st->segments,
+	    st->start, st->end);
+	if (st->first_ms >= 0) {
+		ev_time_format(st->first_ms, t);
+		printf("first     %s\n", t);
+		ev_time_format(st->last_ms, t);
+		printf("last      %s\n", t);
+	}
+	if (st->torn)
+		printf("torn      %" PRIu64 " bytes (evspool check --repair)\n", st->torn);
+	for (size_t i = 0; i < st->ncursors; i++)
+		printf("cursor    %s at %" PRIu64 ": lag %" PRIu64 " events, %" PRIu64 " bytes%s\n",
+		    st->cursors[i].name, st->cursors[i].pos, st->cursors[i].lag_events,
+		    st->cursors[i].lag_bytes,
+		    st->cursors[i].lost ? " (before the oldest event: retention removed some)" : "");
+}
+
+static int
+cmd_stat(char **paths, int n)
+{
+	struct ev_spool_stat *st = ev_calloc((size_t)n, sizeof *st);
+	int status = 0, ok = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct ev_spool *sp = ev_spool_open(paths[i], EV_SPOOL_RDONLY);
+		if (!sp || ev_spool_stat(sp, &st[i]) < 0 ||
+		    ev_spool_times(sp, &st[i].first_ms, &st[i].last_ms) < 0) {
+			status = ev_errstatus(errno);
+			ev_spool_close(sp);
+			continue;
+		}
+		ev_spool_close(sp);
+		paths[ok] = paths[i];
+		st[ok++] = st[i];
+	}
+	if (opt.prom)
+		print_prom(st, paths, ok);
+	else
+		for (int i = 0; i < ok; i++)
+			print_stat(paths[i], &st[i]);
+	for (int i = 0; i < ok; i++)
+		ev_spool_stat_free(&st[i]);
+	free(st);
+	return status;
+}
+
+static int
+cmd_cursor(struct ev_spool *sp, char **names, int n)
+{
+	char **all = NULL;
+	size_t nall;
+	int status = 0;
+
+	if (n == 0) {
+		if (opt.set || opt.del)
+			ev_die(EV_ERROR, "cursor --%s needs a cursor name", opt.set ? "set" : "delete");
+		if (ev_spool_cursor_list(sp, &all, &nall) < 0)
+			return ev_errstatus(errno);
+		names = all;
+		n = (int)nall;
+	}
+	for (int i = 0; i < n; i++) {
+		uint64_t pos;
+		int64_t ms;
+		char *end;
+
+		if (opt.del) {
+			if (ev_spool_cursor_delete(sp, names[i]) < 0)
+				status = EV_ERROR;
+			continue;
+		}
+		if (opt.set) {
+			int r;
+			if (strcmp(opt.set, "start") == 0)
+				r = ev_spool_pos_start(sp, &pos);
+			else if (strcmp(opt.set, "end") == 0)
+				r = ev_spool_pos_end(sp, &pos);
+			else if (errno = 0, pos = strtoull(opt.set, &end, 10),
+			    opt.set[0] >= '0' && opt.set[0] <= '9' && !*end && !errno)
+				r = ev_spool_pos_check(sp, pos, NULL);
+			else if (ev_when_parse(opt.set, ev_now_ms(), &ms) == 0)
+				r = ev_spool_pos_time(sp, ms, &pos);
+			else
+				ev_die(EV_ERROR, "--set: '%s' is not start, end, an offset or a time",
+				    opt.set);
+			if (r < 0 || ev_spool_cursor_set(sp, names[i], pos) < 0)
+				status = ev_errstatus(errno);
+			continue;
+		}
+		int r = ev_spool_cursor_get(sp, names[i], &pos);
+		if (r < 0)
+			status = EV_ERROR;
+		else if (r == 0) {
+			ev_warn("%s/cursors/%s: no such cursor", ev_spool_path(sp), names[i]);
+			status = EV_ERROR;
+		} else
+			printf("%s %" PRIu64 "\n", names[i], pos);
+	}
+	ev_cursor_list_free(all);
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "group", required_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "delete", no_argument, NULL, OPT_DELETE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "prometheus", no_argument, NULL, OPT_PROM },
+		{ "repair", no_argument, NULL, OPT_REPAIR },
+		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
+		{ "retain-bytes", required_argument, NULL, OPT_RETAIN_BYTES },
+		{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
+		{ "set", required_argument, NULL, OPT_SET },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ev_opts o;
+	const char *cmd;
+	char *end;
+	int ch, status = 0;
+	unsigned long mode;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&o, SYNOPSIS);
+	ev_spool_conf_default(&opt.conf);
+	while ((ch = getopt_long(argc, argv, "g:m:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (ev_opts_common(&o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'g':
+			opt.group = optarg;
+			break;
+		case 'm':
+			mode = strtoul(optarg, &end, 8);
+			if (!*optarg || *end || mode > 0777)
+				ev_die(EV_ERROR, "-m: '%s' is not an octal file mode like 0660", optarg);
+			opt.conf.mode = (mode_t)mode;
+			break;
+		case OPT_DELETE:
+			opt.del = 1;
+			break;
+		case OPT_FORCE:
+			opt.force = 1;
+			break;
+		case OPT_JSON:
+			opt.json = 1;
+			break;
+		case OPT_PROM:
+			opt.prom = 1;
+			break;
+		case OPT_REPAIR:
+			opt.repair = 1;
+			break;
+		case OPT_RETAIN_AGE:
+			if (ev_dur_parse(optarg, &opt.conf.retain_ms) < 0)
+				ev_die(EV_ERROR, "--retain-age: '%s' is not a duration (like 7d)", optarg);
+			break;
+		case OPT_RETAIN_BYTES:
+			opt.conf.retain_bytes = parse_size(optarg, "retain-bytes");
+			break;
+		case OPT_SEGMENT_BYTES:
+			if ((opt.conf.segment_bytes = parse_size(optarg, "segment-bytes")) == 0)
+				ev_die(EV_ERROR, "--segment-bytes: must be more than 0");
+			break;
+		case OPT_SET:
+			opt.set = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		usage();
+	cmd = argv[0];
+	argc--;
+	argv++;
+	if (strcmp(cmd, "init") == 0) {
+		if (argc != 1)
+			usage();
+		return ev_spool_init(argv[0], &opt.conf, opt.group) < 0 ? ev_errstatus(errno) : 0;
+	}
+	if (opt.json && opt.prom)
+		ev_die(EV_ERROR, "--json and --prometheus exclude each other");
+	if (opt.set && opt.del)
+		ev_die(EV_ERROR, "--set and --delete exclude each other");
+	if (strcmp(cmd, "stat") == 0) {
+		status = cmd_stat(argv, argc);
+	} else if (strcmp(cmd, "cursor") == 0) {
+		struct ev_spool *sp = ev_spool_open(argv[0], EV_SPOOL_RDONLY);
+		if (!sp)
+			return ev_errstatus(errno);
+		status = cmd_cursor(sp, argv + 1, argc - 1);
+		ev_spool_close(sp);
+	} else if (strcmp(cmd, "check") == 0 || strcmp(cmd, "gc") == 0) {
+		int gc = cmd[0] == 'g';
+		for (int i = 0; i < argc; i++) {
+			struct ev_spool *sp = ev_spool_open(argv[i],
+			    gc || opt.repair ? EV_SPOOL_WRITE : EV_SPOOL_RDONLY);
+			struct ev_spool_gc res;
+			int r;
+			if (!sp) {
+				status = ev_errstatus(errno);
+				continue;
+			}
+			if (!gc) {
+				if ((r = ev_spool_check(sp, opt.repair)) < 0)
+					status = ev_errstatus(errno);
+				else if (r > 0 && status == 0)
+					status = EV_FALSE;
+			} else if (ev_spool_gc(sp, opt.force, &res) < 0) {
+				status = ev_errstatus(errno);
+			} else {
+				if (res.kept)
+					ev_warn("%s: kept %" PRIu64 " expired segments that a cursor has "
+					    "not read (evspool gc --force deletes them)", argv[i], res.kept);
+				if (o.stats)
+					ev_stats_print(o.stats, (struct ev_stat[]){
+						{ "deleted", res.segments }, { "bytes", res.bytes },
+						{ "kept", res.kept } }, 3);
+			}
+			ev_spool_close(sp);
+		}
+	} else {
+		ev_warn("'%s': not a command (init, stat, check, gc, cursor)", cmd);
+		usage();
+	}
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+		ev_warn("<stdout>: write:");
+		status = EV_TEMPFAIL;
+	}
+	return status;
+}

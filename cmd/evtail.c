@@ -1,0 +1,233 @@
+/* evtail — print the events of a spool or a file and keep following it, like tail -F. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dur.h"
+#include "err.h"
+#include "input.h"
+#include "loc.h"
+#include "mem.h"
+#include "opts.h"
+#include "spool.h"
+
+#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
+	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
+	"[--sync mode] [--until time] [spool | file]"
+
+enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+static uint64_t
+parse_count(const char *s, const char *what)
+{
+	char *end;
+	uintmax_t v;
+
+	errno = 0;
+	v = strtoumax(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v > INT64_MAX)
+		ev_die(EV_ERROR, "%s: '%s' is not a number of events", what, s);
+	return v;
+}
+
+static int64_t
+parse_when(const char *s, const char *what)
+{
+	int64_t ms;
+
+	if (ev_when_parse(s, ev_now_ms(), &ms) < 0)
+		ev_die(EV_ERROR, "%s: '%s' is not an RFC 3339 time or a duration (like 1h)", what, s);
+	return ms;
+}
+
+static int
+isdir(const char *path)
+{
+	struct stat st;
+
+	return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A pipe cannot be read backwards: -n keeps the last lines until its end. */
+static int
+ispipe(const char *path)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") == 0 ? fstat(0, &st) : stat(path, &st))
+		return 0;
+	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+struct ring {
+	struct ev_buf *lines; /* grows to n entries, then is reused in a circle */
+	uint64_t n, next, used;
+	int on;
+};
+
+static void
+ring_add(struct ring *g, const char *p, size_t len)
+{
+	if (g->n == 0)
+		return;
+	if (g->used < g->n) {
+		g->lines = ev_reallocarray(g->lines, g->used + 1, sizeof *g->lines);
+		memset(&g->lines[g->used++], 0, sizeof *g->lines);
+	}
+	ev_buf_reset(&g->lines[g->next]);
+	ev_buf_add(&g->lines[g->next], p, len);
+	g->next = (g->next + 1) % g->n;
+}
+
+static int
+ring_flush(struct ring *g, struct ev_sink *sink, uint64_t *printed)
+{
+	uint64_t first = g->used == g->n ? g->next : 0;
+
+	for (uint64_t i = 0; i < g->used; i++) {
+		struct ev_buf *b = &g->lines[(first + i) % g->used];
+		if (ev_sink_write(sink, b->p, b->len) < 0)
+			return -1;
+		++*printed;
+	}
+	for (uint64_t i = 0; i < g->used; i++)
+		ev_buf_free(&g->lines[i]);
+	free(g->lines);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "lines", required_argument, NULL, 'n' },
+		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "from-start", no_argument, NULL, OPT_FROM_START },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "skip-lost", no_argument, NULL, OPT_SKIP_LOST },
+		{ "until", required_argument, NULL, OPT_UNTIL },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ev_opts o;
+	struct ev_input in;
+	struct ev_line l;
+	struct ev_sink *sink;
+	const char *loc;
+	int ch, r = 0, fromstart = 0, skiplost = 0, haven = 0, hassince = 0, hasuntil = 0;
+	int follow = -1, scanning = 0;
+	struct ring ring = { 0 };
+	uint64_t n = 10, count = UINT64_MAX, printed = 0, prevpos = 0;
+	int64_t since = 0, until = 0, t;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&o, SYNOPSIS);
+	while ((ch = getopt_long(argc, argv, "fn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (ev_opts_common(&o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'f':
+			follow = 1;
+			break;
+		case 'n':
+			n = parse_count(optarg, "-n");
+			haven = 1;
+			break;
+		case OPT_COUNT:
+			count = parse_count(optarg, "--count");
+			break;
+		case OPT_FROM_START:
+			fromstart = 1;
+			break;
+		case OPT_SINCE:
+			since = parse_when(optarg, "--since");
+			hassince = 1;
+			break;
+		case OPT_SKIP_LOST:
+			skiplost = 1;
+			break;
+		case OPT_UNTIL:
+			until = parse_when(optarg, "--until");
+			hasuntil = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || (argc == 1 && o.input))
+		usage();
+	if (fromstart + haven + hassince > 1)
+		ev_die(EV_ERROR, "-n, --from-start and --since exclude each other");
+	if (follow == 1 && o.follow == 0)
+		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
+	loc = argc ? argv[0] : o.input ? o.input : "-";
+
+	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
+		exit(ev_errstatus(errno));
+	ev_input_init(&in, &o, argv, argc);
+	ev_input_add_sink(&in, sink);
+	/* evtail follows spools and files alike unless told not to. */
+	in.conf.follow = o.follow == 0 ? 0 : 1;
+	in.conf.skip_lost = skiplost;
+	if (fromstart) {
+		in.conf.start = EV_START_BEGIN;
+	} else if (hassince) {
+		/* A spool is searched; a file is read from its start and skipped through. */
+		if (isdir(loc))
+			in.conf.start = EV_START_TIME, in.conf.since_ms = since;
+		else
+			in.conf.start = EV_START_BEGIN, scanning = 1;
+	} else if (haven || !o.cursor) {
+		in.conf.start = EV_START_LAST;
+		in.conf.last = n;
+		ring.n = n;
+		ring.on = ispipe(loc);
+	}
+
+	while (printed < count && (r = ev_input_next(&in, &l)) > 0) {
+		if (scanning) {
+			if (ev_spool_line_time(l.p, l.len, &t) < 0 || t < since)
+				continue;
+			scanning = 0;
+		}
+		if (hasuntil && ev_spool_line_time(l.p, l.len, &t) == 0 && t > until) {
+			in.pos = prevpos; /* this one is not done: a cursor stays before it */
+			break;
+		}
+		if (ring.on) {
+			ring_add(&ring, l.p, l.len);
+			continue;
+		}
+		if (ev_sink_write(sink, l.p, l.len) < 0)
+			goto fail;
+		printed++;
+		prevpos = l.pos;
+	}
+	if (r < 0)
+		goto fail;
+	if (ring.on && ring_flush(&ring, sink, &printed) < 0)
+		goto fail;
+	r = ev_input_end(&in);
+	if (ev_sink_close(sink) < 0)
+		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
+	ev_stats_print(o.stats, (struct ev_stat[]){
+		{ "events", printed }, { "segments_opened", ev_spool_ctr.segopens },
+		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost } }, 4);
+	return r;
+fail:
+	r = ev_input_end(&in);
+	ev_sink_close(sink);
+	exit(r ? r : EV_TEMPFAIL);
+}

@@ -1,0 +1,280 @@
+#!/usr/bin/env bats
+load helpers
+bats_require_minimum_version 1.5.0
+
+H="$BATS_TEST_DIRNAME/handlers"
+
+# events N [KEYS]: N small events {"id":"eI","type":"t","k":"kK","seq":I}
+events() {
+	awk -v n="$1" -v keys="${2:-1}" 'BEGIN { srand(5); for (i = 1; i <= n; i++)
+		printf "{\"id\":\"e%d\",\"type\":\"t\",\"k\":\"k%d\",\"seq\":%d}\n", i, int(rand() * keys), i }'
+}
+
+# ids FILE: the ids in FILE, one a line
+ids() {
+	jq -r .id "$1"
+}
+
+@test "evretry passes a handled event on, byte for byte" {
+	printf '{"id":"a", "type":"t","x":[1, 2]}\n' > "$T/in"
+	run evretry -i "$T/in" -- true
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":"a", "type":"t","x":[1, 2]}' ]
+}
+
+@test "evretry gives the handler the event on stdin and its id, type, attempt and deadline" {
+	printf '{"id":"a1","type":"order.placed"}\n' > "$T/in"
+	evretry --stdout output -i "$T/in" -- "$H/env.sh" > "$T/out"
+	[ "$(cat "$T/out")" = 'a1|order.placed|1|unset|{"id":"a1","type":"order.placed"}' ]
+	evretry -t 1h --stdout output -i "$T/in" -- "$H/env.sh" > "$T/out"
+	deadline=$(cut -d'|' -f4 "$T/out")
+	[[ "$deadline" =~ ^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:.]+Z$ ]]
+}
+
+@test "evretry retries a handler that fails twice: exactly 3 attempts, backoff respected" {
+	events 1 > "$T/in"
+	LOG="$T/log" evretry --jitter none -b 200ms,10s -i "$T/in" -o "$T/out" -q -- "$H/flaky.sh"
+	[ "$(ids "$T/out")" = e1 ]
+	[ "$(lines "$T/log")" -eq 3 ]
+	# attempt 2 at least 200 ms after 1, attempt 3 at least 400 ms after 2
+	# (tight lower bounds; the upper bounds are loose for a loaded machine).
+	awk 'NR > 1 { d = $2 - t; want = 200 * 2 ^ (NR - 2)
+		if (d < want || d > want + 3000) { print "gap", NR, d; exit 1 } } { t = $2 }' "$T/log"
+}
+
+@test "evretry with full jitter keeps each pause within its bound" {
+	events 1 > "$T/in"
+	LOG="$T/log" evretry -b 300ms,300ms -i "$T/in" -o "$T/out" -q -- "$H/flaky.sh"
+	[ "$(lines "$T/log")" -eq 3 ]
+	awk 'NR > 1 { d = $2 - t; if (d < 0 || d > 300 + 3000) exit 1 } { t = $2 }' "$T/log"
+}
+
+@test "evretry dead-letters an event that always exits 75 after --attempts, with reason and count" {
+	events 2 > "$T/in"
+	run evretry -a 3 -b 1ms -i "$T/in" -d "$T/dead" -q -- sh -c 'exit 75'
+	[ "$status" -eq 0 ]
+	[ "$(lines "$T/dead")" -eq 2 ]
+	run jq -c '[.id, .evdeadreason, .evattempts, .evexitstatus, .evdeaddetail, (.evdeadtime | test("Z$"))]' "$T/dead"
+	[ "${lines[0]}" = '["e1","exhausted",3,75,"exit status 75",true]' ]
+	[ "${lines[1]}" = '["e2","exhausted",3,75,"exit status 75",true]' ]
+}
+
+@test "evretry dead-letters at once on exit 1, and keeps the original bytes" {
+	printf '{"id":"x",  "type" : "t"}\n' > "$T/in"
+	evretry -a 5 -i "$T/in" -d "$T/dead" -q -- sh -c 'exit 1'
+	[ "$(cat "$T/dead")" = '{"id":"x",  "type" : "t","evdeadreason":"failed","evdeaddetail":"exit status 1","evattempts":1,"evexitstatus":1,"evdeadtime":'"$(jq .evdeadtime "$T/dead")"'}' ]
+}
+
+@test "evretry --retry-on makes other exit statuses retryable" {
+	events 1 > "$T/in"
+	evretry -a 2 -b 1ms --retry-on 1,75 -i "$T/in" -d "$T/dead" -q -- sh -c 'exit 1'
+	[ "$(jq -c '[.evdeadreason, .evattempts]' "$T/dead")" = '["exhausted",2]' ]
+}
+
+@test "evretry kills a handler that hangs at the timeout (SIGTERM, then SIGKILL after the grace)" {
+	events 1 > "$T/in"
+	start=$(date +%s%3N)
+	evretry -a 1 -t 300ms --grace 200ms -i "$T/in" -d "$T/dead" -q -- \
+		sh -c 'trap "" TERM; while :; do sleep 1; done'
+	took=$(( $(date +%s%3N) - start ))
+	[ "$took" -ge 500 ] && [ "$took" -lt 5000 ]
+	[ "$(jq -c '[.evdeadreason, .evdeaddetail, .evsignal]' "$T/dead")" = '["exhausted","timed out after 300 ms",9]' ]
+	evretry -a 1 -t 200ms -i "$T/in" -d "$T/dead2" -q -- sleep 30
+	[ "$(jq -c .evsignal "$T/dead2")" = 15 ]
+}
+
+@test "evretry retries a handler killed by a signal" {
+	events 1 > "$T/in"
+	evretry -a 2 -b 1ms -i "$T/in" -d "$T/dead" -q -- sh -c 'kill -KILL $$'
+	[ "$(jq -c '[.evdeadreason, .evattempts, .evsignal, .evdeaddetail]' "$T/dead")" = '["exhausted",2,9,"killed by signal 9"]' ]
+	[ "$(jq 'has("evexitstatus")' "$T/dead")" = false ]
+}
+
+@test "evretry passes the handler's stderr on, prefixed with the event id, and keeps its tail" {
+	events 1 > "$T/in"
+	run evretry -i "$T/in" -d "$T/dead" -- "$H/noisy.sh" 3
+	[ "${lines[0]}" = "evretry: e1: line 1 of the handler's complaint" ]
+	[ "${lines[2]}" = "evretry: e1: line 3 of the handler's complaint" ]
+	[ "$(jq -c .evstderr "$T/dead")" = "\"line 1 of the handler's complaint\\nline 2 of the handler's complaint\\nline 3 of the handler's complaint\\n\"" ]
+	# A long complaint: only the last 1000 bytes or so are kept.
+	evretry -i "$T/in" -d "$T/dead2" -q -- "$H/noisy.sh" 500 2>/dev/null
+	n=$(jq -r .evstderr "$T/dead2" | wc -c)
+	[ "$n" -le 1001 ] && [ "$n" -gt 900 ]
+	jq -r .evstderr "$T/dead2" | grep -v "^$" | tail -n 1 | grep -qx "line 500 of the handler's complaint"
+}
+
+@test "evretry without --dead writes dead events to stderr as JSON and exits 1" {
+	events 1 > "$T/in"
+	run evretry -q -i "$T/in" -- false
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == 'evretry: dead: {"id":"e1",'*'"evdeadreason":"failed"'* ]]
+}
+
+@test "evretry dead-letters an expired event without running it" {
+	printf '{"id":"old","expirytime":"2001-01-01T00:00:00Z"}\n{"id":"new","expirytime":"2999-01-01T00:00:00Z"}\n' > "$T/in"
+	evretry -i "$T/in" -o "$T/out" -d "$T/dead" -q -- sh -c 'cat >> "$0"' "$T/ran"
+	[ "$(jq -c '[.id, .evdeadreason, .evattempts]' "$T/dead")" = '["old","expired",0]' ]
+	[ "$(ids "$T/out")" = new ]
+	[ "$(jq -r .id "$T/ran")" = new ]
+}
+
+@test "evretry stops a handler at the event's expirytime" {
+	exp=$(date -u -d '+1 sec' +%Y-%m-%dT%H:%M:%S.%3NZ)
+	printf '{"id":"soon","expirytime":"%s"}\n' "$exp" > "$T/in"
+	evretry -i "$T/in" -d "$T/dead" -q -- sleep 30
+	[ "$(jq -c '[.evdeadreason, .evattempts]' "$T/dead")" = '["expired",1]' ]
+}
+
+@test "evretry reports bad lines, keeps them in --rejects, handles the rest, exits 2" {
+	printf '{"id":"a"}\nnot json\n[1]\n{"id":"b","expirytime":"soon"}\n{"id":"c"}\n' > "$T/in"
+	run evretry -i "$T/in" -o "$T/out" --rejects "$T/rej" -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/in:2: "* ]]
+	[[ "$output" == *"$T/in:3: not a JSON object"* ]]
+	[[ "$output" == *"$T/in:4: expirytime is not an RFC 3339 time"* ]]
+	[ "$(ids "$T/out" | tr '\n' ' ')" = "a c " ]
+	[ "$(sed -n 1p "$T/rej")" = "not json" ]
+	[ "$(lines "$T/rej")" -eq 3 ]
+}
+
+@test "evretry --stdout output writes the handler's output instead of the event" {
+	events 2 > "$T/in"
+	evretry --stdout output -i "$T/in" -- jq -c '{seen: .id}' > "$T/out"
+	[ "$(cat "$T/out" | tr '\n' ' ')" = '{"seen":"e1"} {"seen":"e2"} ' ]
+	run evretry --stdout drop -i "$T/in" -- echo chatter
+	[ "$(echo "$output" | jq -r .id | tr '\n' ' ')" = "e1 e2 " ]
+	run evretry -i "$T/in" -o /dev/null -- echo chatter
+	[ "$output" = "$(printf 'evretry: e1: chatter\nevretry: e2: chatter')" ]
+}
+
+@test "evretry -j 8 --key: 10000 events over 100 keys keep their order per key, 8 at once" {
+	events 10000 100 > "$T/in"
+	LOG="$T/log" evretry -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
+	[ "$(lines "$T/out")" -eq 10000 ]
+	[ "$(lines "$T/log")" -eq 20000 ]
+	# Per key, starts in input order, each after the previous one ended.
+	awk '$1 == "S" { if (($2 in last) && ($3 <= last[$2] || !ended[$2])) { print "order", $0; exit 1 }
+		last[$2] = $3; ended[$2] = 0; n++; if (n > max) max = n }
+	     $1 == "E" { ended[$2] = 1; n-- }
+	     END { if (max != 8) { print "parallelism", max; exit 1 } }' "$T/log"
+}
+
+@test "evretry -p: co-processes answering retry at random and crashing every 1000 events; every event ends once" {
+	events 10000 > "$T/in"
+	CRASH=1000 evretry -p -j 2 -a 4 -b 1ms,4ms -i "$T/in" -o "$T/out" -d "$T/dead" -q -- "$H/answer.sh" 2> "$T/err"
+	[ "$(lines "$T/out")" -gt 9000 ]
+	cat "$T/out" "$T/dead" | jq -r .id | sort > "$T/ended"
+	[ "$(uniq -d "$T/ended" | wc -l)" -eq 0 ]
+	[ "$(lines "$T/ended")" -eq 10000 ]
+	grep -q 'handler [0-9]*: handler killed by signal 9 with [0-9]* events\? in flight' "$T/err"
+}
+
+@test "evretry -p: a handler that answers fail dead-letters with its reason" {
+	printf '{"id":"a"}\n{"id":"b"}\n' > "$T/in"
+	evretry -p -i "$T/in" -o "$T/out" -d "$T/dead" -q -- \
+		sh -c 'while read -r l; do case $l in *'"'"'"a"'"'"'*) echo "fail no such customer";; *) echo ok;; esac; done'
+	[ "$(ids "$T/out")" = b ]
+	[ "$(jq -c '[.id, .evdeadreason, .evdeaddetail, .evattempts]' "$T/dead")" = '["a","failed","no such customer",1]' ]
+}
+
+@test "evretry -p restarts a handler that says nonsense" {
+	events 3 > "$T/in"
+	run evretry -p -a 2 -b 1ms -i "$T/in" -o "$T/out" -d "$T/dead" -- sh -c 'read -r l; echo hello'
+	[[ "$output" == *"protocol error: hello"* ]]
+	[ "$(( $(lines "$T/out") + $(lines "$T/dead") ))" -eq 3 ]
+}
+
+@test "evretry --rate spaces the starts" {
+	events 11 > "$T/in"
+	start=$(date +%s%3N)
+	evretry -j 4 --rate 20/s -i "$T/in" -o "$T/out" -- true
+	took=$(( $(date +%s%3N) - start ))
+	[ "$(lines "$T/out")" -eq 11 ]
+	[ "$took" -ge 500 ] && [ "$took" -lt 8000 ]
+}
+
+@test "evretry on SIGTERM lets running handlers finish within the grace, dead-letters the rest, exits 143" {
+	events 20 > "$T/in"
+	evretry -j 2 --grace 5s -i "$T/in" -o "$T/out" -d "$T/dead" -q -- sh -c 'touch "$0/$EVKIT_EVENT_ID"; sleep 1' "$T" &
+	pid=$!
+	wait_for 10 test -e "$T/e2"
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 143 ]
+	[ "$(lines "$T/out")" -eq 2 ]
+	[ "$(lines "$T/dead")" -eq 18 ]
+	[ "$(jq -r .evdeadreason "$T/dead" | sort -u)" = shutdown ]
+}
+
+@test "evretry on SIGTERM stops handlers that outlast the grace, within a bounded time" {
+	events 5 > "$T/in"
+	evretry -j 2 --grace 200ms -i "$T/in" -o "$T/out" -d "$T/dead" -q -- sh -c 'touch "$0/$EVKIT_EVENT_ID"; exec sleep 60' "$T" &
+	pid=$!
+	wait_for 10 test -e "$T/e2"
+	start=$(date +%s%3N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	took=$(( $(date +%s%3N) - start ))
+	[ "$status" -eq 143 ]
+	[ "$took" -lt 3000 ]
+	[ "$(lines "$T/dead")" -eq 5 ]
+}
+
+@test "evretry: a command that cannot be found exits 127, usage errors exit 2" {
+	run -127 evretry -i /dev/null -- no-such-handler-anywhere
+	[ "$status" -eq 127 ]
+	run evretry -i /dev/null
+	[ "$status" -eq 2 ]
+	run evretry --bogus -- true
+	[ "$status" -eq 2 ]
+	run evretry -j 0 -- true
+	[ "$status" -eq 2 ]
+	run evretry --backoff 5m,1s -- true
+	[ "$status" -eq 2 ]
+	run evretry --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: evretry "* ]]
+}
+
+@test "evretry does not eat the handler's options" {
+	events 1 > "$T/in"
+	run evretry -i "$T/in" --stdout output -- sh -c 'echo "{\"args\":\"$*\"}"' sh -j 4 -q
+	[ "$output" = '{"args":"-j 4 -q"}' ]
+}
+
+# finished: how many events are finished (done or dead), duplicates included
+finished() {
+	cat "$T/out" "$T/dead" 2>/dev/null | wc -l
+}
+
+@test "evretry on a spool cursor, SIGKILLed at random points and restarted until drained, loses nothing" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	evspool init "$T/in"
+	events 1000 | evfilter -o "$T/in" true
+	kills=0
+	for run in $(seq 200); do
+		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
+			sh -c 'case $EVKIT_EVENT_ID in *7) exit 1;; esac' &
+		pid=$!
+		# Kill it once it has made a random amount of progress, unless it ends first.
+		target=$(( $(finished) + RANDOM % 150 + 10 ))
+		wait_for 60 sh -c '[ "$(cat "$1" "$2" 2>/dev/null | wc -l)" -ge "$3" ] || ! kill -0 "$4" 2>/dev/null' \
+			sh "$T/out" "$T/dead" "$target" "$pid"
+		if kill -9 "$pid" 2>/dev/null; then
+			wait "$pid" || true
+			kills=$((kills + 1))
+		else
+			wait "$pid"
+			break
+		fi
+	done
+	[ "$kills" -ge 3 ]
+	# Every event ended done or dead at least once; none is missing.
+	cat "$T/out" "$T/dead" | jq -R -r 'fromjson? | .id' | sort -u > "$T/ended"
+	events 1000 | jq -r .id | sort > "$T/all"
+	diff "$T/all" "$T/ended"
+	# The dead ones are exactly the ones the handler refuses.
+	[ "$(jq -r .id "$T/dead" | sort -u | grep -cv '7$')" -eq 0 ]
+}

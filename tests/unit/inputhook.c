@@ -1,0 +1,85 @@
+/* Commit hooks run after the sinks are committed, and not at all when a sink fails. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "err.h"
+#include "input.h"
+
+struct seen {
+	const char *out;
+	off_t written; /* bytes handed to the sink so far */
+	int calls, behind;
+};
+
+static int
+hook(void *arg)
+{
+	struct seen *s = arg;
+	struct stat st;
+
+	s->calls++;
+	if (stat(s->out, &st) < 0 || st.st_size != s->written)
+		s->behind++;
+	return 0;
+}
+
+/* Copy in to out through an ev_input with the hook; returns ev_input_end's status. */
+static int
+copy(const char *in, const char *out, struct seen *s)
+{
+	struct ev_opts o;
+	struct ev_input inp;
+	struct ev_line l;
+	struct ev_sink *sink;
+	char *locs[] = { (char *)in };
+	int r;
+
+	ev_opts_init(&o, "");
+	cr_assert_not_null(sink = ev_sink_open(out, EV_SYNC_BATCH));
+	ev_input_init(&inp, &o, locs, 1);
+	ev_input_add_sink(&inp, sink);
+	ev_input_add_commit(&inp, hook, s);
+	while ((r = ev_input_next(&inp, &l)) > 0) {
+		if (ev_sink_write(sink, l.p, l.len) < 0)
+			break;
+		s->written += (off_t)l.len + 1;
+	}
+	r = ev_input_end(&inp);
+	ev_sink_close(sink);
+	return r;
+}
+
+Test(inputhook, runs_after_the_output_is_written)
+{
+	char dir[] = "/tmp/evkit-inputhook-XXXXXX", in[64], out[64], cmd[128];
+	struct seen s = { out, 0, 0, 0 };
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(in, sizeof in, "%s/in", dir);
+	snprintf(out, sizeof out, "%s/out", dir);
+	cr_assert_not_null(f = fopen(in, "w"));
+	for (int i = 0; i < 10000; i++) /* more than one batch */
+		fprintf(f, "{\"id\":%d}\n", i);
+	fclose(f);
+	cr_expect_eq(copy(in, out, &s), 0);
+	cr_expect_geq(s.calls, 3);
+	cr_expect_eq(s.behind, 0, "%d of %d commits ran before the output was written",
+	    s.behind, s.calls);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(inputhook, not_run_when_a_sink_fails)
+{
+	struct seen s = { "/dev/full", 0, 0, 0 };
+
+	ev_quiet = 1;
+	cr_expect_eq(copy("/dev/null", "/dev/full", &s), 0);
+	cr_expect_geq(s.calls, 1, "an empty input still commits");
+	s.calls = 0;
+	cr_expect_eq(copy("/etc/passwd", "/dev/full", &s), EV_TEMPFAIL);
+	cr_expect_eq(s.calls, 0);
+}

@@ -1,0 +1,108 @@
+/* evroute's rule syntax: what parses, and where a bad rule is pointed at. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "route.h"
+
+Test(route, parse)
+{
+	static const struct { const char *rule; size_t col; const char *msg; } t[] = {
+		/* col 0: the rule parses */
+		{ "order.* > warehouse.ndjson", 0, NULL },
+		{ "order.*>w", 0, NULL },
+		{ "# > archive.ndjson", 0, NULL },
+		{ "#.done > d", 0, NULL },
+		{ "payment.failed > |alert --level 'a > b'", 0, NULL },
+		{ "order.*", 0, NULL },                                  /* to -o */
+		{ "type:.x > y", 0, NULL },
+		{ "source:https://shop.example.com/* > s", 0, NULL },
+		{ "subject:orders/* > s", 0, NULL },
+		{ "select(.data.amount > 500) > big.ndjson", 0, NULL },
+		{ ".data.amount > 500 > big.ndjson", 0, NULL },         /* last '>' */
+		{ ".data.amount >= 500 > big.ndjson", 0, NULL },
+		{ "(.data.amount > 500)", 0, NULL },
+		{ ".type == \"a>b\" > x", 0, NULL },
+		{ "\"\\(.a > 1)\" == \"true\" > x", 0, NULL },
+		{ "  order.*   >   w  ", 0, NULL },
+		/* problems, with the column they point at */
+		{ "", 1, "empty" },
+		{ "   ", 1, "empty" },
+		{ "> a", 1, "match must come" },
+		{ "  > a", 3, "match must come" },
+		{ "order.* >", 9, "destination must follow" },
+		{ "order.* >   ", 9, "destination must follow" },
+		{ "order.*x > a", 7, "whole word" },
+		{ "a.#b > a", 3, "whole word" },
+		{ "order.* warehouse", 9, "expected '>'" },
+		{ "Source:/x > a", 1, "attribute name" },
+		{ "averyveryverylongattributename:x > a", 1, "attribute name" },
+		{ ".a > 5", 4, "ambiguous" },
+		{ "select(.x > 1", 1, "jq" },
+		{ "select(.x) >", 12, "destination must follow" },
+		{ "length > 3 > big", 12, "a second '>'" },
+		{ "order.* > |sh -c 'cat > x'", 0, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ev_router_conf c = { 0 };
+		struct ev_router *rt = ev_router_new(&c);
+		struct ev_buf err = { 0 };
+		int r = ev_router_add(rt, t[i].rule, "rule 1", &err);
+
+		if (!t[i].col) {
+			cr_expect_eq(r, 0, "'%s': %s", t[i].rule, err.p);
+		} else {
+			char want[64];
+			snprintf(want, sizeof want, ": column %zu: ", t[i].col);
+			cr_expect_eq(r, -1, "'%s' parsed", t[i].rule);
+			cr_expect(err.p && strstr(err.p, want), "'%s': want%s got %s", t[i].rule, want, err.p);
+			cr_expect(err.p && strstr(err.p, t[i].msg), "'%s': want %s, got %s", t[i].rule,
+			    t[i].msg, err.p);
+			cr_expect(err.p && strncmp(err.p, "rule 1: '", 9) == 0, "%s", err.p);
+		}
+		ev_buf_free(&err);
+		ev_router_free(rt);
+	}
+}
+
+Test(route, rules_file)
+{
+	char path[] = "/tmp/evroute-unit-XXXXXX";
+	int fd = mkstemp(path);
+	static const char text[] =
+	    "# the warehouse\n"
+	    "\n"
+	    "   # indented comment\n"
+	    "#\n"
+	    "order.* > w.ndjson\r\n"
+	    "# > archive.ndjson\n"
+	    "#.done > d.ndjson\n"
+	    "\t\n";
+	struct ev_router_conf c = { 0 };
+	struct ev_router *rt = ev_router_new(&c);
+	struct ev_buf err = { 0 };
+
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	cr_expect_eq(ev_router_load(rt, path, &err), 0, "%s", err.p);
+	cr_expect_eq(ev_router_nrules(rt), 3);
+	ev_router_free(rt);
+
+	/* A bad line is named by file and line. */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert_eq(write(fd, "# ok\norder.* > a\nbad.*x > b\n", 27), 27);
+	close(fd);
+	rt = ev_router_new(&c);
+	cr_expect_eq(ev_router_load(rt, path, &err), -1);
+	char want[64];
+	snprintf(want, sizeof want, "%s:3: 'bad.*x > b': column 5:", path);
+	cr_expect(strstr(err.p, want), "%s", err.p);
+	ev_router_free(rt);
+	unlink(path);
+	ev_buf_free(&err);
+}

@@ -1,0 +1,145 @@
+/* AMQP topic patterns against types, as a RabbitMQ topic exchange matches them. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "topic.h"
+
+Test(topic, match)
+{
+	static const struct { const char *pat, *type; int want; } t[] = {
+		/* exact */
+		{ "order.placed", "order.placed", 1 },
+		{ "order.placed", "order.placedx", 0 },
+		{ "order.placed", "order", 0 },
+		{ "order", "order", 1 },
+		{ "order", "orders", 0 },
+		{ "order", "", 0 },
+		{ "", "", 1 },
+		{ "", "a", 0 },
+		/* '*': exactly one word */
+		{ "order.*", "order.placed", 1 },
+		{ "order.*", "order", 0 },
+		{ "order.*", "order.a.b", 0 },
+		{ "order.*", "order.", 1 },          /* one empty word */
+		{ "order.*", "orderx.placed", 0 },
+		{ "*", "order", 1 },
+		{ "*", "", 0 },                      /* the empty string has no words */
+		{ "*", "a.b", 0 },
+		{ "*", ".", 0 },                     /* two empty words */
+		{ "*.*", "a.b", 1 },
+		{ "*.*", "a.", 1 },
+		{ "*.*", ".", 1 },
+		{ "*.*", "a", 0 },
+		{ "*.*", "a.b.c", 0 },
+		{ "*.placed", "order.placed", 1 },
+		{ "*.placed", "placed", 0 },
+		/* '#': zero or more words */
+		{ "order.#", "order", 1 },
+		{ "order.#", "order.placed", 1 },
+		{ "order.#", "order.a.b.c", 1 },
+		{ "order.#", "orders.placed", 0 },
+		{ "order.#", "", 0 },
+		{ "#", "", 1 },
+		{ "#", "a", 1 },
+		{ "#", "a.b.c", 1 },
+		{ "#", "..", 1 },
+		{ "#.#", "a.b", 1 },
+		{ "#.done", "done", 1 },
+		{ "#.done", "a.done", 1 },
+		{ "#.done", "a.b.done", 1 },
+		{ "#.done", "a.done.x", 0 },
+		{ "#.done", "adone", 0 },
+		{ "#.done", "done.done", 1 },
+		/* '#' in the middle */
+		{ "order.#.done", "order.done", 1 },
+		{ "order.#.done", "order.x.done", 1 },
+		{ "order.#.done", "order.x.y.done", 1 },
+		{ "order.#.done", "order.x.done.y", 0 },
+		{ "order.#.done", "order.done.done", 1 },
+		{ "order.#.done", "orderdone", 0 },
+		{ "order.#.done", "x.order.done", 0 },
+		{ "a.#.b.#.c", "a.b.c", 1 },
+		{ "a.#.b.#.c", "a.x.b.y.z.c", 1 },
+		{ "a.#.b.#.c", "a.x.y.c", 0 },
+		{ "a.#.#.b", "a.b", 1 },
+		{ "a.#.*", "a", 0 },
+		{ "a.#.*", "a.b", 1 },
+		{ "a.#.*", "a.b.c", 1 },
+		{ "#.*", "", 0 },
+		{ "*.#", "a", 1 },
+		{ "#.a.*", "x.a.a.b", 1 },
+		{ "#.a.*", "x.a.b.c", 0 },
+		/* empty words are words */
+		{ "order..x", "order..x", 1 },
+		{ "order.*.x", "order..x", 1 },
+		{ "order.#.x", "order..x", 1 },
+		{ "order..x", "order.y.x", 0 },
+		{ "order.#", "order.", 1 },
+		{ ".x", ".x", 1 },
+		{ "*.x", ".x", 1 },
+		{ "#", ".", 1 },
+		{ "#.", "a.", 1 },
+		{ "#.", "a", 0 },
+		/* bytes are bytes */
+		{ "Order.*", "order.placed", 0 },
+		{ "bestellung.*", "bestellung.über", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ev_buf err = { 0 };
+		size_t col;
+		struct ev_topic *p = ev_topic_compile(t[i].pat, strlen(t[i].pat), &err, &col);
+		cr_assert_not_null(p, "%s: %s", t[i].pat, err.p);
+		cr_expect_eq(ev_topic_match(p, t[i].type, strlen(t[i].type)), t[i].want,
+		    "pattern '%s' against '%s': want %d", t[i].pat, t[i].type, t[i].want);
+		ev_topic_free(p);
+		ev_buf_free(&err);
+	}
+}
+
+Test(topic, not_nul_terminated)
+{
+	struct ev_buf err = { 0 };
+	size_t col;
+	struct ev_topic *p = ev_topic_compile("order.placed.x", 12, &err, &col);
+	struct ev_topic *q = ev_topic_compile("*.placed.x", 8, &err, &col);
+	const char s[] = "order.placedXYZ";
+
+	cr_expect(ev_topic_match(p, s, 12));
+	cr_expect(!ev_topic_match(p, s, 15));
+	cr_expect(ev_topic_match(q, s, 12));
+	cr_expect(!ev_topic_match(q, s, 15));
+	ev_topic_free(p);
+	ev_topic_free(q);
+}
+
+Test(topic, matchall)
+{
+	static const struct { const char *pat; int all; } t[] = {
+		{ "#", 1 }, { "#.#", 1 }, { "#.*", 0 }, { "a.#", 0 }, { "", 0 }, { "*", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ev_buf err = { 0 };
+		size_t col;
+		struct ev_topic *p = ev_topic_compile(t[i].pat, strlen(t[i].pat), &err, &col);
+		cr_expect_eq(ev_topic_matchall(p), t[i].all, "%s", t[i].pat);
+		ev_topic_free(p);
+	}
+}
+
+Test(topic, bad_words)
+{
+	static const struct { const char *pat; size_t col; } t[] = {
+		{ "order.*x", 6 }, { "a#", 1 }, { "**", 0 }, { "a.b.#c.d", 4 }, { "x.##", 2 },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ev_buf err = { 0 };
+		size_t col = 99;
+		cr_expect_null(ev_topic_compile(t[i].pat, strlen(t[i].pat), &err, &col), "%s", t[i].pat);
+		cr_expect_eq(col, t[i].col, "%s: column %zu", t[i].pat, col);
+		cr_expect_not_null(strstr(err.p, "whole word"), "%s", err.p);
+		ev_buf_free(&err);
+	}
+}

@@ -873,3 +873,32 @@ ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *er
 		return EV_PRED_DEFER;
 	}
 }
+
+int
+ev_pred_dump(const struct ev_jval *v, struct ev_buf *out)
+{
+	size_t i = 0;
+
+	switch (v->type) {
+	case EV_J_NULL:
+	case EV_J_FALSE:
+	case EV_J_TRUE:
+		break;
+	case EV_J_STRING:
+		if (v->escaped || memchr(v->p, 0x7f, v->len))
+			return 0; /* jq writes its own escapes, and DEL as \u007f */
+		break;
+	case EV_J_NUMBER:
+		i = v->p[0] == '-';
+		if (v->len - i > 15 || (v->len - i == 1 && v->p[i] == '0' && i))
+			return 0;
+		for (size_t j = i; j < v->len; j++)
+			if (v->p[j] < '0' || v->p[j] > '9')
+				return 0; /* a fraction or an exponent: jq's own digits */
+		break;
+	default:
+		return 0;
+	}
+	ev_buf_add(out, v->p, v->len);
+	return 1;
+}

@@ -41,6 +41,12 @@ enum { EV_PRED_BAD = -1, EV_PRED_DEFER = -2 };
  * (err says why); EV_PRED_DEFER: ask libjq. No allocation in steady state. */
 int ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *err);
 
+/* A value found by the scanner as jq -c prints it (jv_dump_string, flags
+ * 0), appended to out, when its raw bytes are exactly that: true, false,
+ * null, an integer of at most 15 digits (not -0), a string with no escape
+ * and no DEL byte. 1: appended; 0: nothing appended, ask libjq. */
+int ev_pred_dump(const struct ev_jval *v, struct ev_buf *out);
+
 /* The paths the predicate reads, e.g. ".type, .data.amount". */
 void ev_pred_paths(const struct ev_pred *p, struct ev_buf *out);
 

@@ -345,3 +345,41 @@ Test(pred, shapes)
 	}
 	ev_buf_free(&why);
 }
+
+/* ev_pred_dump writes what jq -c prints, or nothing. */
+Test(pred, dump)
+{
+	static const char *vals[] = { "null", "true", "false", "0", "-0", "1", "-12", "007x",
+		"123456789012345", "1234567890123456", "-123456789012345", "1.0", "1e2", "0.1",
+		"\"\"", "\"abc\"", "\"é\"", "\"a\\u0062\"", "\"\\n\"", "\"a\x7f\"", "\"\\u007f\"",
+		"\"\xf0\x9f\x98\x80\"", "[]", "{}", "[1, 2]", "{\"a\" : 1}" };
+	struct ev_buf err = { 0 }, got = { 0 }, want = { 0 }, line = { 0 };
+	struct ev_jpath *k = ev_jpath_compile(".k", &err);
+	struct ev_jq *q = ev_jq_compile(".k", NULL, &err);
+	size_t dumped = 0;
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct ev_jval v;
+		struct ev_jerr jerr;
+		ev_buf_reset(&line);
+		ev_buf_printf(&line, "{\"k\":%s}", vals[i]);
+		if (ev_json_scan(line.p, line.len, &k, 1, &v, &jerr) < 0)
+			continue; /* 007x */
+		ev_buf_reset(&got);
+		ev_buf_reset(&want);
+		if (!ev_pred_dump(&v, &got)) {
+			cr_expect_eq(got.len, 0, "%s", vals[i]);
+			continue;
+		}
+		dumped++;
+		cr_assert_eq(ev_jq_run(q, line.p, line.len, EV_JQ_KEY, &want, &err), 1);
+		cr_expect(got.len == want.len && memcmp(got.p, want.p, got.len) == 0,
+		    "%s: [%.*s] jq [%s]", vals[i], (int)got.len, got.p, want.p);
+	}
+	cr_expect_eq(dumped, 12);
+	ev_jpath_free(k);
+	ev_jq_free(q);
+	ev_buf_free(&err);
+	ev_buf_free(&got);
+	ev_buf_free(&want);
+	ev_buf_free(&line);
+}

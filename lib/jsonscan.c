@@ -75,7 +75,8 @@ unexpected(unsigned char c)
 static int
 isws(unsigned char c)
 {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+	/* one comparison for the bytes that start a token */
+	return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
 }
 
 static int
@@ -292,6 +293,7 @@ struct follow {
 	int lvl[EV_JPATH_MAX];    /* live in the container at this depth; -1: none */
 	int tgt[EV_JPATH_MAX];    /* the result is the container at this depth */
 	size_t cnt[EV_JPATH_MAX]; /* elements seen in the live array */
+	const struct step *cur[EV_JPATH_MAX]; /* the step the live container takes */
 };
 
 static uint64_t
@@ -326,6 +328,7 @@ subject(struct follow *f, uint64_t want, int depth, enum ev_jtype t, const unsig
 		int iskey = p->steps[depth].key != NULL;
 		if ((t == EV_J_OBJECT && iskey) || (t == EV_J_ARRAY && !iskey)) {
 			f->lvl[i] = depth + 1;
+			f->cur[i] = &p->steps[depth];
 			f->cnt[i] = 0;
 		} else
 			val->jqerr = t != EV_J_NULL;
@@ -352,8 +355,11 @@ closed(struct follow *f, int depth, const unsigned char *s)
 			/* back in the parent, which holds the subject of step depth - 2;
 			 * in an array, count on after that element */
 			f->lvl[i] = depth - 1;
-			if (depth >= 2 && !f->paths[i]->steps[depth - 2].key)
-				f->cnt[i] = f->paths[i]->steps[depth - 2].len + 1;
+			if (depth >= 2) {
+				f->cur[i] = &f->paths[i]->steps[depth - 2];
+				if (!f->cur[i]->key)
+					f->cnt[i] = f->cur[i]->len + 1;
+			}
 		}
 		if (f->tgt[i] == depth) {
 			f->vals[i].len = (size_t)(s + 1 - (const unsigned char *)f->vals[i].p);
@@ -362,9 +368,9 @@ closed(struct follow *f, int depth, const unsigned char *s)
 	}
 }
 
-/* Members of the live object at depth whose key [k, ke) matches. */
+/* Members of the live objects whose key [k, ke) matches their step. */
 static uint64_t
-keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
+keymatch(struct follow *f, uint64_t live, const unsigned char *k,
     const unsigned char *ke, int escaped)
 {
 	uint64_t want = 0;
@@ -372,7 +378,7 @@ keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
 	for (size_t i = 0; live; i++, live >>= 1) {
 		if (!(live & 1))
 			continue;
-		const struct step *st = &f->paths[i]->steps[depth - 1];
+		const struct step *st = f->cur[i];
 		if (escaped ? bodyeq(k, ke, (const unsigned char *)st->key, st->len) :
 		    n == st->len && (n == 0 || (k[0] == (unsigned char)st->key[0] &&
 		    memcmp(k, st->key, n) == 0))) {
@@ -383,13 +389,13 @@ keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
 	return want;
 }
 
-/* Elements of the live array at depth that are the next element. */
+/* Elements of the live arrays that are their step's index. */
 static uint64_t
-indexmatch(struct follow *f, uint64_t live, int depth)
+indexmatch(struct follow *f, uint64_t live)
 {
 	uint64_t want = 0;
 	for (size_t i = 0; live; i++, live >>= 1)
-		if ((live & 1) && f->cnt[i]++ == f->paths[i]->steps[depth - 1].len)
+		if ((live & 1) && f->cnt[i]++ == f->cur[i]->len)
 			want |= (uint64_t)1 << i;
 	return want;
 }
@@ -460,7 +466,7 @@ value1:
 			goto close;
 		if (t == EV_J_OBJECT)
 			goto key;
-		want = live ? indexmatch(&f, live, depth) : 0;
+		want = live ? indexmatch(&f, live) : 0;
 		goto value1;
 	case '"':
 		escaped = 0;
@@ -554,7 +560,7 @@ after:
 				s++;
 			goto key;
 		}
-		want = live ? indexmatch(&f, live, depth) : 0;
+		want = live ? indexmatch(&f, live) : 0;
 		goto value;
 	}
 	if (*s != (kind[depth] == 'o' ? '}' : ']'))
@@ -580,7 +586,7 @@ key:
 		s = bad ? bad : v;
 		goto fail;
 	}
-	want = live ? keymatch(&f, live, depth, v + 1, s - 1, escaped) : 0;
+	want = live ? keymatch(&f, live, v + 1, s - 1, escaped) : 0;
 	while (s < e && isws(*s))
 		s++;
 	if (s == e)

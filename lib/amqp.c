@@ -49,6 +49,7 @@
 #include "dur.h"
 #include "err.h"
 #include "jq.h"
+#include "jsonscan.h"
 #include "mem.h"
 
 #define CHAN 1
@@ -510,7 +511,7 @@ struct amqpsink {
 	struct link l;
 	enum ev_sync sync;
 	struct ev_jq *keyq;        /* the routing key's jq expression, or NULL */
-	int keyfromtype;           /* the default: the event's type */
+	struct ev_jpath *typepath; /* the default key, the event's .type: read by the scanner */
 	struct ev_buf keyout, jqerr, why;
 	struct ev_buf arena;       /* the window's bodies and keys */
 	struct rec *recs;
@@ -840,6 +841,25 @@ static int
 routingkey(struct amqpsink *k, const char *line, size_t len)
 {
 	ev_buf_reset(&k->keyout);
+	if (k->typepath) {
+		struct ev_jval v;
+		struct ev_jerr jerr;
+		if (ev_json_scan(line, len, &k->typepath, 1, &v, &jerr) < 0) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: not one JSON value");
+			return -1;
+		}
+		if (v.type == EV_J_MISSING && v.jqerr) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: the event is not an object");
+			return -1;
+		}
+		if (v.type == EV_J_STRING)
+			ev_jval_str(&v, &k->keyout);
+		else if (v.type != EV_J_MISSING && v.type != EV_J_NULL)
+			ev_jq_compact(v.p, v.len, &k->keyout); /* as jq would print it */
+		goto check;
+	}
 	if (!k->keyq) {
 		ev_buf_adds(&k->keyout, k->l.cf.routing_key ? k->l.cf.routing_key :
 		    k->l.cf.queue && !*k->l.cf.exchange ? k->l.cf.queue : "");
@@ -862,6 +882,7 @@ routingkey(struct amqpsink *k, const char *line, size_t len)
 		k->keyout.len -= 2;
 		k->keyout.p[k->keyout.len] = '\0';
 	}
+check:
 	if (k->keyout.len > 255) {
 		ev_buf_reset(&k->why);
 		ev_buf_printf(&k->why, "the routing key is longer than 255 bytes");
@@ -958,6 +979,7 @@ amqpsink_close(void *impl)
 	}
 	link_close(&k->l);
 	ev_jq_free(k->keyq);
+	ev_jpath_free(k->typepath);
 	ev_buf_free(&k->keyout);
 	ev_buf_free(&k->jqerr);
 	ev_buf_free(&k->why);
@@ -988,8 +1010,9 @@ ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops *
 		return NULL;
 	}
 	if (k->l.cf.routing_key_jq || (!k->l.cf.routing_key && !(k->l.cf.queue && !*k->l.cf.exchange))) {
-		const char *expr = k->l.cf.routing_key_jq ? k->l.cf.routing_key_jq : ".type";
-		if (!(k->keyq = ev_jq_compile(expr, NULL, &err))) {
+		if (!k->l.cf.routing_key_jq)
+			k->typepath = ev_jpath_compile(".type", &err);
+		else if (!(k->keyq = ev_jq_compile(k->l.cf.routing_key_jq, NULL, &err))) {
 			ev_warn("%s: routing_key_jq: %s", k->l.cf.name, err.p);
 			ev_buf_free(&err);
 			link_close(&k->l);

@@ -147,16 +147,32 @@ ids() {
 	[ "$output" = "$(printf 'evretry: e1: chatter\nevretry: e2: chatter')" ]
 }
 
-@test "evretry -j 8 --key: 10000 events over 100 keys keep their order per key, 8 at once" {
-	events 10000 100 > "$T/in"
-	LOG="$T/log" evretry -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
-	[ "$(lines "$T/out")" -eq 10000 ]
-	[ "$(lines "$T/log")" -eq 20000 ]
-	# Per key, starts in input order, each after the previous one ended.
-	awk '$1 == "S" { if (($2 in last) && ($3 <= last[$2] || !ended[$2])) { print "order", $0; exit 1 }
+# inorder LOG N: per key, every start in input order and after the previous
+# event of its key ended; and N handlers were busy at once at some point.
+inorder() {
+	awk -v want="$2" '$1 == "S" { if (($2 in last) && ($3 <= last[$2] || !ended[$2])) { print "order", $0; exit 1 }
 		last[$2] = $3; ended[$2] = 0; n++; if (n > max) max = n }
 	     $1 == "E" { ended[$2] = 1; n-- }
-	     END { if (max != 8) { print "parallelism", max; exit 1 } }' "$T/log"
+	     END { if (max != want) { print "parallelism", max; exit 1 } }' "$1"
+}
+
+@test "evretry -j 8 --key: events over 100 keys keep their order per key, 8 at once" {
+	events 1000 100 > "$T/in"
+	LOG="$T/log" evretry -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
+	[ "$(lines "$T/out")" -eq 1000 ]
+	[ "$(lines "$T/log")" -eq 2000 ]
+	inorder "$T/log" 8
+}
+
+@test "evretry -p -j 8 --key: 10000 events over 100 keys keep their order per key, 8 at once" {
+	events 10000 100 > "$T/in"
+	ANSWER=1 FIRST=1 LOG="$T/log" evretry -p -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
+	[ "$(lines "$T/out")" -eq 10000 ]
+	[ "$(lines "$T/log")" -eq 20000 ]
+	inorder "$T/log" 8
+	# The output too is in input order per key.
+	jq -r '[.k, .seq] | @tsv' "$T/out" | sort -s -k1,1 |
+		awk '$1 == k && $2 <= s { bad = 1 } { k = $1; s = $2 } END { exit bad }'
 }
 
 @test "evretry -p: co-processes answering retry at random and crashing every 1000 events; every event ends once" {
@@ -244,24 +260,24 @@ ids() {
 	[ "$output" = '{"args":"-j 4 -q"}' ]
 }
 
-# finished: how many events are finished (done or dead), duplicates included
+# finished: how many events are finished (done or dead, repeats included):
+# the lines in the output and dead-letter spools
 finished() {
-	cat "$T/out" "$T/dead" 2>/dev/null | wc -l
+	cat "$T"/out/segments/* "$T"/dead/segments/* 2>/dev/null | wc -l
 }
 
-@test "evretry on a spool cursor, SIGKILLed at random points and restarted until drained, loses nothing" {
-	command -v evspool > /dev/null || skip "evspool is not built"
-	evspool init "$T/in"
-	events 1000 | evfilter -o "$T/in" true
+@test "evretry on a spool cursor with a dead-letter spool, SIGKILLed at random points and restarted until drained, loses nothing" {
+	for s in in out dead; do evspool init "$T/$s"; done
+	events 400 | evfilter -o "$T/in" true
 	kills=0
-	for run in $(seq 200); do
+	for run in $(seq 100); do
 		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
 			sh -c 'case $EVKIT_EVENT_ID in *7) exit 1;; esac' &
 		pid=$!
 		# Kill it once it has made a random amount of progress, unless it ends first.
-		target=$(( $(finished) + RANDOM % 150 + 10 ))
-		wait_for 60 sh -c '[ "$(cat "$1" "$2" 2>/dev/null | wc -l)" -ge "$3" ] || ! kill -0 "$4" 2>/dev/null' \
-			sh "$T/out" "$T/dead" "$target" "$pid"
+		target=$(( $(finished) + RANDOM % 60 + 5 ))
+		wait_for 60 sh -c '[ "$(cat "$1"/out/segments/* "$1"/dead/segments/* 2>/dev/null | wc -l)" -ge "$2" ] ||
+			! kill -0 "$3" 2>/dev/null' sh "$T" "$target" "$pid"
 		if kill -9 "$pid" 2>/dev/null; then
 			wait "$pid" || true
 			kills=$((kills + 1))
@@ -271,10 +287,41 @@ finished() {
 		fi
 	done
 	[ "$kills" -ge 3 ]
+	# The spools are sound, and the cursor is at the end of the input.
+	evspool check "$T/in" "$T/out" "$T/dead"
+	run evretry -i "$T/in" --cursor c --no-follow --stats -o "$T/again" -- true
+	[ "$status" -eq 0 ]
+	[ "$(lines "$T/again")" -eq 0 ]
 	# Every event ended done or dead at least once; none is missing.
-	cat "$T/out" "$T/dead" | jq -R -r 'fromjson? | .id' | sort -u > "$T/ended"
-	events 1000 | jq -r .id | sort > "$T/all"
+	evtail --no-follow --from-start "$T/out" | jq -r .id > "$T/done"
+	evtail --no-follow --from-start "$T/dead" | jq -r .id > "$T/died"
+	sort -u "$T/done" "$T/died" > "$T/ended"
+	events 400 | jq -r .id | sort > "$T/all"
 	diff "$T/all" "$T/ended"
-	# The dead ones are exactly the ones the handler refuses.
-	[ "$(jq -r .id "$T/dead" | sort -u | grep -cv '7$')" -eq 0 ]
+	# The dead ones are exactly the ones the handler refuses, with the reason.
+	[ "$(grep -c '7$' "$T/done" || true)" -eq 0 ]
+	[ "$(grep -cv '7$' "$T/died" || true)" -eq 0 ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | jq -r .evdeadreason | sort -u)" = failed ]
+}
+
+@test "evretry on a spool cursor: SIGTERM commits what finished, leaves the rest to the next run" {
+	for s in in out dead; do evspool init "$T/$s"; done
+	events 20 | evfilter -o "$T/in" true
+	evretry -i "$T/in" --cursor c -j 2 --grace 300ms -o "$T/out" -d "$T/dead" -- \
+		sh -c 'touch "$0/$EVKIT_EVENT_ID"; case $EVKIT_EVENT_ID in e[12]) ;; *) exec sleep 60;; esac' "$T" 2> "$T/err" &
+	pid=$!
+	wait_for 20 test -e "$T/e4"
+	start=$(date +%s%3N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	took=$(( $(date +%s%3N) - start ))
+	[ "$status" -eq 143 ]
+	[ "$took" -lt 3000 ]
+	grep -q 'unfinished events left for the next run' "$T/err"
+	# e1 and e2 are done and committed; nothing is dead-lettered for the stop.
+	[ "$(evtail --no-follow --from-start "$T/out" | jq -r .id | tr '\n' ' ')" = "e1 e2 " ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | wc -l)" -eq 0 ]
+	evretry -i "$T/in" --cursor c --no-follow -o "$T/rest" -- true
+	[ "$(jq -r .id "$T/rest" | tr '\n' ' ')" = "$(seq -f 'e%g' 3 20 | tr '\n' ' ')" ]
 }

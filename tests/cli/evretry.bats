@@ -325,3 +325,50 @@ finished() {
 	evretry -i "$T/in" --cursor c --no-follow -o "$T/rest" -- true
 	[ "$(jq -r .id "$T/rest" | tr '\n' ' ')" = "$(seq -f 'e%g' 3 20 | tr '\n' ' ')" ]
 }
+
+# example NAME: the literal display in evretry(1) that follows the line
+# naming NAME, as a reader of the page sees it
+example() {
+	awk -v name="$1" '!on && index($0, name) { want = 1; next }
+		want && /^\.Bd -literal/ { on = 1; next }
+		on && /^\.Ed/ { exit }
+		on { gsub(/\\e/, "\\"); print }' "$BATS_TEST_DIRNAME/../../man/evretry.1"
+}
+
+@test "the co-process handlers of evretry(1), in sh and Python, run as written" {
+	man=$BATS_TEST_DIRNAME/../../man/evretry.1
+	contrib=$BATS_TEST_DIRNAME/../../contrib
+	cd "$T"
+	example evretry-totals.sh > evretry-totals.sh
+	example evretry-totals.py > evretry-totals.py
+	example "Either runs as" > run.sh
+	cmp evretry-totals.sh "$contrib/evretry-totals.sh"
+	cmp evretry-totals.py "$contrib/evretry-totals.py"
+	chmod +x evretry-totals.sh evretry-totals.py
+	for h in sh py; do
+		rm -f totals.txt orders.ndjson done.ndjson dead.ndjson
+		sed "s/evretry-totals.py/evretry-totals.$h/" run.sh > "run-$h.sh"
+		run --separate-stderr sh "run-$h.sh"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "o1 7.5" ]
+		[[ "${lines[1]}" == '["o2","failed","no priced items'* ]]
+		[ "$stderr" = "evretry: o2: dead (failed: $(jq -r .evdeaddetail dead.ndjson))" ]
+		[ "$(jq -r .id done.ndjson)" = o1 ]
+		# A file it cannot write: retried, then dead when the attempts are spent.
+		rm -f dead.ndjson totals.txt && mkdir totals.txt
+		evretry -p -a 2 -b 1ms -i orders.ndjson -d dead.ndjson -o /dev/null -q -- "./evretry-totals.$h" 2> /dev/null
+		[ "$(jq -c '[.id, .evdeadreason, .evattempts]' dead.ndjson | sort | tr '\n' ' ')" = '["o1","exhausted",2] ["o2","failed",1] ' ]
+		rmdir totals.txt
+	done
+	grep -q "which prints" "$man"
+}
+
+@test "the systemd unit of evretry(1) is contrib/evretry-webhook.service and systemd-analyze accepts it" {
+	contrib=$BATS_TEST_DIRNAME/../../contrib
+	example evretry-webhook.service > "$T/page.service"
+	grep -v '^# ' "$contrib/evretry-webhook.service" | diff - <(grep -v '^# ' "$T/page.service")
+	sed "s|/usr/local/bin/evretry|$EVKIT_BIN/evretry|" "$contrib/evretry-webhook.service" > "$T/evretry-webhook.service"
+	run systemd-analyze verify "$T/evretry-webhook.service"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}

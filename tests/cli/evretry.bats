@@ -238,6 +238,24 @@ inorder() {
 	[ "$(lines "$T/dead")" -eq 5 ]
 }
 
+@test "evretry -p on SIGTERM stops co-processes that ignore it, within twice the grace" {
+	evspool init "$T/in"
+	events 4 | evfilter -o "$T/in" true
+	evretry -p -j 2 --grace 300ms -i "$T/in" --cursor c -o "$T/out" -- \
+		sh -c 'trap "" TERM; read -r l; touch "$0/got"; while :; do sleep 1; done' "$T" 2> "$T/err" &
+	pid=$!
+	wait_for 20 test -e "$T/got"
+	start=$(date +%s%3N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	took=$(( $(date +%s%3N) - start ))
+	[ "$status" -eq 143 ]
+	[ "$took" -lt 3000 ]
+	grep -q 'handler killed by signal 9' "$T/err"
+	[ "$(evspool cursor "$T/in" c)" = "c 0" ]
+}
+
 @test "evretry: a command that cannot be found exits 127, usage errors exit 2" {
 	run -127 evretry -i /dev/null -- no-such-handler-anywhere
 	[ "$status" -eq 127 ]

@@ -337,8 +337,9 @@ finished() {
 	[ "$status" -eq 143 ]
 	[ "$took" -lt 3000 ]
 	grep -q 'unfinished events left for the next run' "$T/err"
-	# e1 and e2 are done and committed; nothing is dead-lettered for the stop.
-	[ "$(evtail --no-follow --from-start "$T/out" | jq -r .id | tr '\n' ' ')" = "e1 e2 " ]
+	# e1 and e2 are done (in the order they finished) and committed; nothing
+	# is dead-lettered for the stop.
+	[ "$(evtail --no-follow --from-start "$T/out" | jq -r .id | sort | tr '\n' ' ')" = "e1 e2 " ]
 	[ "$(evtail --no-follow --from-start "$T/dead" | wc -l)" -eq 0 ]
 	evretry -i "$T/in" --cursor c --no-follow -o "$T/rest" -- true
 	[ "$(jq -r .id "$T/rest" | tr '\n' ' ')" = "$(seq -f 'e%g' 3 20 | tr '\n' ' ')" ]

@@ -364,3 +364,23 @@ events() {
 	done
 	grep -q "$BROKER/?queue=warehouse" "$T/script"
 }
+
+@test "evretry dead-letters to a queue; dead letters the broker refuses are kept, or the cursor stays" {
+	printf '{"id":"a","type":"t"}\n{"id":"b","type":"t"}\n' > "$T/in"
+	evretry -i "$T/in" -o "$T/out" -d "$BROKER/?queue=dead&declare=1" -q -- sh -c 'test "$EVKIT_EVENT_ID" = a'
+	evfilter --no-follow true -i "$BROKER/?queue=dead" > "$T/dead"
+	[ "$(jq -c '[.id, .evdeadreason, .evexitstatus]' "$T/dead")" = '["b","failed",1]' ]
+	# Unroutable dead letters: reported, kept in --rejects, exit 2.
+	run evretry -i "$T/in" -o /dev/null -d "$BROKER/?exchange=amq.topic" --rejects "$T/rej" -q -- false
+	[ "$status" -eq 2 ]
+	[ "$(jq -c '[.id, .evdeadreason]' "$T/rej" | tr '\n' ' ')" = '["a","failed"] ["b","failed"] ' ]
+	# Without --rejects, from a spool: the cursor is not committed, so a
+	# run with a working destination handles them again.
+	evspool init "$T/sp"
+	evfilter -o "$T/sp" true "$T/in"
+	run evretry -i "$T/sp" --cursor c --no-follow -o /dev/null -d "$BROKER/?exchange=amq.topic" -q -- false
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"2 events not delivered and no --rejects"* ]]
+	evretry -i "$T/sp" --cursor c --no-follow -o /dev/null -d "$BROKER/?queue=dead" -q -- false
+	[ "$(evfilter --no-follow true -i "$BROKER/?queue=dead" | jq -r .id | tr '\n' ' ')" = "a b " ]
+}

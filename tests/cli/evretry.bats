@@ -147,16 +147,32 @@ ids() {
 	[ "$output" = "$(printf 'evretry: e1: chatter\nevretry: e2: chatter')" ]
 }
 
-@test "evretry -j 8 --key: 10000 events over 100 keys keep their order per key, 8 at once" {
-	events 10000 100 > "$T/in"
-	LOG="$T/log" evretry -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
-	[ "$(lines "$T/out")" -eq 10000 ]
-	[ "$(lines "$T/log")" -eq 20000 ]
-	# Per key, starts in input order, each after the previous one ended.
-	awk '$1 == "S" { if (($2 in last) && ($3 <= last[$2] || !ended[$2])) { print "order", $0; exit 1 }
+# inorder LOG N: per key, every start in input order and after the previous
+# event of its key ended; and N handlers were busy at once at some point.
+inorder() {
+	awk -v want="$2" '$1 == "S" { if (($2 in last) && ($3 <= last[$2] || !ended[$2])) { print "order", $0; exit 1 }
 		last[$2] = $3; ended[$2] = 0; n++; if (n > max) max = n }
 	     $1 == "E" { ended[$2] = 1; n-- }
-	     END { if (max != 8) { print "parallelism", max; exit 1 } }' "$T/log"
+	     END { if (max != want) { print "parallelism", max; exit 1 } }' "$1"
+}
+
+@test "evretry -j 8 --key: events over 100 keys keep their order per key, 8 at once" {
+	events 1000 100 > "$T/in"
+	LOG="$T/log" evretry -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
+	[ "$(lines "$T/out")" -eq 1000 ]
+	[ "$(lines "$T/log")" -eq 2000 ]
+	inorder "$T/log" 8
+}
+
+@test "evretry -p -j 8 --key: 10000 events over 100 keys keep their order per key, 8 at once" {
+	events 10000 100 > "$T/in"
+	ANSWER=1 FIRST=1 LOG="$T/log" evretry -p -j 8 -k .k -i "$T/in" -o "$T/out" -- "$H/keyed.sh"
+	[ "$(lines "$T/out")" -eq 10000 ]
+	[ "$(lines "$T/log")" -eq 20000 ]
+	inorder "$T/log" 8
+	# The output too is in input order per key.
+	jq -r '[.k, .seq] | @tsv' "$T/out" | sort -s -k1,1 |
+		awk '$1 == k && $2 <= s { bad = 1 } { k = $1; s = $2 } END { exit bad }'
 }
 
 @test "evretry -p: co-processes answering retry at random and crashing every 1000 events; every event ends once" {
@@ -222,6 +238,24 @@ ids() {
 	[ "$(lines "$T/dead")" -eq 5 ]
 }
 
+@test "evretry -p on SIGTERM stops co-processes that ignore it, within twice the grace" {
+	evspool init "$T/in"
+	events 4 | evfilter -o "$T/in" true
+	evretry -p -j 2 --grace 300ms -i "$T/in" --cursor c -o "$T/out" -- \
+		sh -c 'trap "" TERM; read -r l; touch "$0/got"; while :; do sleep 1; done' "$T" 2> "$T/err" &
+	pid=$!
+	wait_for 20 test -e "$T/got"
+	start=$(date +%s%3N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	took=$(( $(date +%s%3N) - start ))
+	[ "$status" -eq 143 ]
+	[ "$took" -lt 3000 ]
+	grep -q 'handler killed by signal 9' "$T/err"
+	[ "$(evspool cursor "$T/in" c)" = "c 0" ]
+}
+
 @test "evretry: a command that cannot be found exits 127, usage errors exit 2" {
 	run -127 evretry -i /dev/null -- no-such-handler-anywhere
 	[ "$status" -eq 127 ]
@@ -244,24 +278,24 @@ ids() {
 	[ "$output" = '{"args":"-j 4 -q"}' ]
 }
 
-# finished: how many events are finished (done or dead), duplicates included
+# finished: how many events are finished (done or dead, repeats included):
+# the lines in the output and dead-letter spools
 finished() {
-	cat "$T/out" "$T/dead" 2>/dev/null | wc -l
+	cat "$T"/out/segments/* "$T"/dead/segments/* 2>/dev/null | wc -l
 }
 
-@test "evretry on a spool cursor, SIGKILLed at random points and restarted until drained, loses nothing" {
-	command -v evspool > /dev/null || skip "evspool is not built"
-	evspool init "$T/in"
-	events 1000 | evfilter -o "$T/in" true
+@test "evretry on a spool cursor with a dead-letter spool, SIGKILLed at random points and restarted until drained, loses nothing" {
+	for s in in out dead; do evspool init "$T/$s"; done
+	events 400 | evfilter -o "$T/in" true
 	kills=0
-	for run in $(seq 200); do
+	for run in $(seq 100); do
 		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
 			sh -c 'case $EVKIT_EVENT_ID in *7) exit 1;; esac' &
 		pid=$!
 		# Kill it once it has made a random amount of progress, unless it ends first.
-		target=$(( $(finished) + RANDOM % 150 + 10 ))
-		wait_for 60 sh -c '[ "$(cat "$1" "$2" 2>/dev/null | wc -l)" -ge "$3" ] || ! kill -0 "$4" 2>/dev/null' \
-			sh "$T/out" "$T/dead" "$target" "$pid"
+		target=$(( $(finished) + RANDOM % 60 + 5 ))
+		wait_for 60 sh -c '[ "$(cat "$1"/out/segments/* "$1"/dead/segments/* 2>/dev/null | wc -l)" -ge "$2" ] ||
+			! kill -0 "$3" 2>/dev/null' sh "$T" "$target" "$pid"
 		if kill -9 "$pid" 2>/dev/null; then
 			wait "$pid" || true
 			kills=$((kills + 1))
@@ -271,10 +305,89 @@ finished() {
 		fi
 	done
 	[ "$kills" -ge 3 ]
+	# The spools are sound, and the cursor is at the end of the input.
+	evspool check "$T/in" "$T/out" "$T/dead"
+	run evretry -i "$T/in" --cursor c --no-follow --stats -o "$T/again" -- true
+	[ "$status" -eq 0 ]
+	[ "$(lines "$T/again")" -eq 0 ]
 	# Every event ended done or dead at least once; none is missing.
-	cat "$T/out" "$T/dead" | jq -R -r 'fromjson? | .id' | sort -u > "$T/ended"
-	events 1000 | jq -r .id | sort > "$T/all"
+	evtail --no-follow --from-start "$T/out" | jq -r .id > "$T/done"
+	evtail --no-follow --from-start "$T/dead" | jq -r .id > "$T/died"
+	sort -u "$T/done" "$T/died" > "$T/ended"
+	events 400 | jq -r .id | sort > "$T/all"
 	diff "$T/all" "$T/ended"
-	# The dead ones are exactly the ones the handler refuses.
-	[ "$(jq -r .id "$T/dead" | sort -u | grep -cv '7$')" -eq 0 ]
+	# The dead ones are exactly the ones the handler refuses, with the reason.
+	[ "$(grep -c '7$' "$T/done" || true)" -eq 0 ]
+	[ "$(grep -cv '7$' "$T/died" || true)" -eq 0 ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | jq -r .evdeadreason | sort -u)" = failed ]
+}
+
+@test "evretry on a spool cursor: SIGTERM commits what finished, leaves the rest to the next run" {
+	for s in in out dead; do evspool init "$T/$s"; done
+	events 20 | evfilter -o "$T/in" true
+	evretry -i "$T/in" --cursor c -j 2 --grace 300ms -o "$T/out" -d "$T/dead" -- \
+		sh -c 'touch "$0/$EVKIT_EVENT_ID"; case $EVKIT_EVENT_ID in e[12]) ;; *) exec sleep 60;; esac' "$T" 2> "$T/err" &
+	pid=$!
+	wait_for 20 test -e "$T/e4"
+	start=$(date +%s%3N)
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	took=$(( $(date +%s%3N) - start ))
+	[ "$status" -eq 143 ]
+	[ "$took" -lt 3000 ]
+	grep -q 'unfinished events left for the next run' "$T/err"
+	# e1 and e2 are done (in the order they finished) and committed; nothing
+	# is dead-lettered for the stop.
+	[ "$(evtail --no-follow --from-start "$T/out" | jq -r .id | sort | tr '\n' ' ')" = "e1 e2 " ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | wc -l)" -eq 0 ]
+	evretry -i "$T/in" --cursor c --no-follow -o "$T/rest" -- true
+	[ "$(jq -r .id "$T/rest" | tr '\n' ' ')" = "$(seq -f 'e%g' 3 20 | tr '\n' ' ')" ]
+}
+
+# example NAME: the literal display in evretry(1) that follows the line
+# naming NAME, as a reader of the page sees it
+example() {
+	awk -v name="$1" '!on && index($0, name) { want = 1; next }
+		want && /^\.Bd -literal/ { on = 1; next }
+		on && /^\.Ed/ { exit }
+		on { gsub(/\\e/, "\\"); print }' "$BATS_TEST_DIRNAME/../../man/evretry.1"
+}
+
+@test "the co-process handlers of evretry(1), in sh and Python, run as written" {
+	man=$BATS_TEST_DIRNAME/../../man/evretry.1
+	contrib=$BATS_TEST_DIRNAME/../../contrib
+	cd "$T"
+	example evretry-totals.sh > evretry-totals.sh
+	example evretry-totals.py > evretry-totals.py
+	example "Either runs as" > run.sh
+	cmp evretry-totals.sh "$contrib/evretry-totals.sh"
+	cmp evretry-totals.py "$contrib/evretry-totals.py"
+	chmod +x evretry-totals.sh evretry-totals.py
+	for h in sh py; do
+		rm -f totals.txt orders.ndjson done.ndjson dead.ndjson
+		sed "s/evretry-totals.py/evretry-totals.$h/" run.sh > "run-$h.sh"
+		run --separate-stderr sh "run-$h.sh"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "o1 7.5" ]
+		[[ "${lines[1]}" == '["o2","failed","no priced items'* ]]
+		[ "$stderr" = "evretry: o2: dead (failed: $(jq -r .evdeaddetail dead.ndjson))" ]
+		[ "$(jq -r .id done.ndjson)" = o1 ]
+		# A file it cannot write: retried, then dead when the attempts are spent.
+		rm -f dead.ndjson totals.txt && mkdir totals.txt
+		evretry -p -a 2 -b 1ms -i orders.ndjson -d dead.ndjson -o /dev/null -q -- "./evretry-totals.$h" 2> /dev/null
+		[ "$(jq -c '[.id, .evdeadreason, .evattempts]' dead.ndjson | sort | tr '\n' ' ')" = '["o1","exhausted",2] ["o2","failed",1] ' ]
+		rmdir totals.txt
+	done
+	grep -q "which prints" "$man"
+}
+
+@test "the systemd unit of evretry(1) is contrib/evretry-webhook.service and systemd-analyze accepts it" {
+	contrib=$BATS_TEST_DIRNAME/../../contrib
+	example evretry-webhook.service > "$T/page.service"
+	grep -v '^# ' "$contrib/evretry-webhook.service" | diff - <(grep -v '^# ' "$T/page.service")
+	sed "s|/usr/local/bin/evretry|$EVKIT_BIN/evretry|" "$contrib/evretry-webhook.service" > "$T/evretry-webhook.service"
+	run systemd-analyze verify "$T/evretry-webhook.service"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }

@@ -42,13 +42,6 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-static int
-isobject(const char *p, size_t n)
-{
-	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++, n--;
-	return n > 0 && *p == '{';
-}
 
 /* A value of the default key: a type tag, a length, the decoded string or raw JSON. */
 static void
@@ -252,14 +245,9 @@ main(int argc, char *argv[])
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
 		struct ev_keyent e = { 0 };
-		if (ev_json_scan(l.p, l.len, d.paths, d.npaths, d.v, &jerr) < 0) {
-			ev_input_reject(&in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
+		if (!ev_input_object(&in, &l, ev_json_scan(l.p, l.len, d.paths, d.npaths, d.v,
+		    &jerr), &jerr))
 			continue;
-		}
-		if (!isobject(l.p, l.len)) {
-			ev_input_reject(&in, &l, "not a JSON object");
-			continue;
-		}
 		if (d.window) {
 			e.t = eventtime(&d, ks);
 			ev_keyset_clock(ks, e.t);

@@ -24,14 +24,6 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-/* Is a valid JSON text an object? (its first non-blank byte says) */
-static int
-isobject(const char *p, size_t n)
-{
-	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++, n--;
-	return n > 0 && *p == '{';
-}
 
 int
 main(int argc, char *argv[])
@@ -134,15 +126,10 @@ main(int argc, char *argv[])
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
 		int n = EV_PRED_DEFER;
-		if (pred ? (n = ev_pred_eval(pred, l.p, l.len, &jerr)) == EV_PRED_BAD :
-		    ev_json_valid(l.p, l.len, &jerr) < 0) {
-			ev_input_reject(&in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
+		int bad = pred ? (n = ev_pred_eval(pred, l.p, l.len, &jerr)) == EV_PRED_BAD :
+		    ev_json_valid(l.p, l.len, &jerr) < 0;
+		if (!ev_input_object(&in, &l, bad ? -1 : 0, &jerr))
 			continue;
-		}
-		if (!isobject(l.p, l.len)) {
-			ev_input_reject(&in, &l, "not a JSON object");
-			continue;
-		}
 		if (n == EV_PRED_DEFER) { /* no fast path, or a case it leaves to jq */
 			ev_buf_reset(&out);
 			n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);

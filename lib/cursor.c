@@ -16,6 +16,7 @@
 #include "cursor.h"
 #include "err.h"
 #include "mem.h"
+#include "replace.h"
 
 int
 ev_cursor_valid(const char *name)
@@ -79,47 +80,13 @@ ev_cursor_get(int dirfd, const char *dir, const char *name, uint64_t *pos)
 int
 ev_cursor_set(int dirfd, const char *dir, const char *name, uint64_t pos, mode_t mode, int nosync)
 {
-	char tmp[EV_CURSOR_NAME_MAX + 40], buf[32];
-	int fd, len, err;
+	char buf[32];
+	int len;
 
 	if (ev_cursor_check(name) < 0)
 		return -1;
-	snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
 	len = snprintf(buf, sizeof buf, "%" PRIu64 "\n", pos);
-	unlinkat(dirfd, tmp, 0); /* a leftover of a crashed process with our pid */
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-	    mode)) < 0) {
-		ev_warn("%s/%s: cannot create cursor file:", dir, tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) < 0 || write(fd, buf, (size_t)len) != len ||
-	    (!nosync && fsync(fd) < 0)) {
-		err = errno ? errno : EIO;
-		ev_warn("%s/%s: cannot write cursor:", dir, tmp);
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		errno = err;
-		return -1;
-	}
-	if (close(fd) < 0) {
-		err = errno;
-		ev_warn("%s/%s: close:", dir, tmp);
-		unlinkat(dirfd, tmp, 0);
-		errno = err;
-		return -1;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		err = errno;
-		ev_warn("%s/%s: cannot rename cursor into place:", dir, name);
-		unlinkat(dirfd, tmp, 0);
-		errno = err;
-		return -1;
-	}
-	if (!nosync && fsync(dirfd) < 0) {
-		ev_warn("%s: fsync:", dir);
-		return -1;
-	}
-	return 0;
+	return ev_replace(dirfd, dir, name, buf, (size_t)len, mode, nosync);
 }
 
 int

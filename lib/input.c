@@ -241,6 +241,26 @@ ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, .
 }
 
 int
+ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
+    const struct ev_jerr *e)
+{
+	size_t k = 0;
+
+	if (scanned < 0) {
+		ev_input_reject(in, l, "column %zu: %s", e->off + 1, e->msg);
+		return 0;
+	}
+	while (k < l->len && (l->p[k] == ' ' || l->p[k] == '\t' || l->p[k] == '\r' ||
+	    l->p[k] == '\n'))
+		k++;
+	if (k == l->len || l->p[k] != '{') {
+		ev_input_reject(in, l, "not a JSON object");
+		return 0;
+	}
+	return 1;
+}
+
+int
 ev_input_end(struct ev_input *in)
 {
 	if (in->src) {

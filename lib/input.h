@@ -19,6 +19,7 @@
 #define EV_INPUT_H
 #include <stdint.h>
 
+#include "jsonscan.h"
 #include "loc.h"
 #include "opts.h"
 
@@ -84,6 +85,11 @@ int ev_input_commit_pos(struct ev_input *in, uint64_t pos);
 /* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
 void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* After the scanner looked at a line (scanned: its 0 or -1, e: its error):
+ * 1 when the line is one JSON object; else it is rejected as bad input
+ * ("column N: reason", or "not a JSON object") and 0 is returned. */
+int ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
+    const struct ev_jerr *e);
 /* Note a failure that is not about one line (the status only gets worse). */
 void ev_input_fail(struct ev_input *in, int status);
 /* Final commit, close input and rejects; returns the exit status so far. */

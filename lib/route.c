@@ -604,14 +604,9 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 	const char *type = NULL, *g;
 	size_t tlen = 0, matched = 0;
 
-	if (ev_json_scan(l->p, l->len, rt->paths, rt->npaths, rt->vals, &jerr) < 0) {
-		ev_input_reject(in, l, "%s at byte %zu", jerr.msg, jerr.off + 1);
+	if (!ev_input_object(in, l, ev_json_scan(l->p, l->len, rt->paths, rt->npaths, rt->vals,
+	    &jerr), &jerr))
 		return 0;
-	}
-	if (l->p[strspn(l->p, " \t\r\n")] != '{') {
-		ev_input_reject(in, l, "not a JSON object");
-		return 0;
-	}
 	rt->seq++;
 	if (rt->vals[0].type == EV_J_STRING) {
 		const struct ev_jval *v = &rt->vals[0];

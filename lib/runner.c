@@ -543,20 +543,11 @@ take(struct runner *r, const struct ev_line *l)
 	struct ev_jerr e;
 	uint64_t startpos = r->lastpos;
 	int startok = r->lastposok;
-	size_t k;
 
 	r->lastpos = l->pos;
 	r->lastposok = 1;
-	if (ev_json_scan(l->p, l->len, r->paths, 3, v, &e) < 0) {
-		ev_input_reject(r->in, l, "%s at byte %zu", e.msg, e.off + 1);
+	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, 3, v, &e), &e))
 		goto rejected;
-	}
-	for (k = 0; k < l->len && strchr(" \t\r", l->p[k]); k++)
-		;
-	if (k == l->len || l->p[k] != '{') {
-		ev_input_reject(r->in, l, "not a JSON object");
-		goto rejected;
-	}
 	int32_t i = (int32_t)(r->tail % r->W);
 	struct slot *s = slot(r, i);
 	s->expiry = NONE;

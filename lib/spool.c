@@ -78,6 +78,7 @@
 #include "dur.h"
 #include "err.h"
 #include "mem.h"
+#include "replace.h"
 #include "spool.h"
 #include "watch.h"
 #include "compat.h"
@@ -206,42 +207,6 @@ bad:
 	ev_warn("%s:%d: not a spool format marker or setting", path, no ? no : 1);
 	errno = EINVAL;
 	return -1;
-}
-
-/* Write a whole file at dirfd/name atomically: temp, fsync, rename. */
-static int
-writefile(int dirfd, const char *dir, const char *name, const char *data, size_t len,
-    mode_t mode)
-{
-	char tmp[64];
-	int fd, err;
-
-	snprintf(tmp, sizeof tmp, ".%s.%ld.tmp", name, (long)getpid());
-	if ((fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    mode)) < 0) {
-		ev_warn("%s/%s: cannot create:", dir, tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0 ||
-	    close(fd) < 0) {
-		err = errno ? errno : EIO;
-		ev_warn("%s/%s: cannot write:", dir, tmp);
-		unlinkat(dirfd, tmp, 0);
-		errno = err;
-		return -1;
-	}
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		err = errno;
-		ev_warn("%s/%s: cannot rename into place:", dir, name);
-		unlinkat(dirfd, tmp, 0);
-		errno = err;
-		return -1;
-	}
-	if (fsync(dirfd) < 0) {
-		ev_warn("%s: fsync:", dir);
-		return -1;
-	}
-	return 0;
 }
 
 static int
@@ -393,7 +358,7 @@ ev_spool_init(const char *dir, const struct ev_spool_conf *c, const char *group)
 		goto out;
 	}
 	conf_format(c, &b);
-	r = writefile(top, dir, "SPOOL", b.p, b.len, c->mode);
+	r = ev_replace(top, dir, "SPOOL", b.p, b.len, c->mode, 0);
 out:
 	if (seg >= 0)
 		close(seg);

@@ -3,7 +3,7 @@
 : "${EVKIT_BIN:=$BATS_TEST_DIRNAME/../../build/rel/bin}"
 PATH="$EVKIT_BIN:$PATH"
 CORPUS="$BATS_TEST_DIRNAME/../../../shared/corpus"
-GEN="$BATS_TEST_DIRNAME/../../../shared/bench/gen-events.sh"
+GEN="$BATS_TEST_DIRNAME/../gen-events.sh"   # our own: no test needs ../shared for it
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 
 setup() {

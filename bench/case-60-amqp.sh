@@ -1,25 +1,38 @@
 # RabbitMQ: publish with confirms, then consume with acks, on a private broker
-# on 127.0.0.1 (tests/broker.sh) started and stopped here. Each publish run
-# fills a durable queue of its own, which the consume run of the same number
-# drains: quorum queues (RabbitMQ's replicated durable queue) and streams.
+# on 127.0.0.1 (tests/broker.sh) started here and stopped at the end, with
+# $AMQP_N events. Run k of a publish row fills a durable queue of its own,
+# which run k of the consume row below it drains (the sample check is run 1):
+# quorum queues (RabbitMQ's replicated durable queue) and streams. A consume
+# run ends when nothing has come for 1 s (idle=1s), which its time includes:
+# a shorter idle ends a run early when the machine is busy.
 AMQPDIR="$W/amqp-broker"
-rm -rf "$AMQPDIR"
-# amqprow NAME KIND PARAMS: a row whose run n uses queue KIND-n
+AMQPIN=$(head_of "$AMQP_N" "$EVENTS")
+AMQPCHECK=$(lines_of "$(head_of "$CHECK_N" "$AMQPIN")")
+# amqprow GROUP NAME KIND CMD: CMD runs with $n, the number of this run of
+# the row
 amqprow() {
-	echo 0 > "$W/amqp-$2"
-	row amqp "$1" "$EVENTS" "n=\$(cat $W/amqp-$2); echo \$((n + 1)) > $W/amqp-$2; $3"
+	echo 0 > "$W/amqp-$3"
+	ROW_SETUP="echo \$((\$(cat '$W/amqp-$3') + 1)) > '$W/amqp-$3'"
+	row "$1" "$2" "$AMQPIN" "n=\$(cat '$W/amqp-$3'); $4"
 }
-if AMQPPORT=$(sh "$HERE/../tests/broker.sh" start "$AMQPDIR"); then
+if ! command -v rabbitmq-server > /dev/null 2>&1 && [ ! -x "${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}" ]; then
+	skip amqp "no RabbitMQ broker here (install rabbitmq-server)"
+elif AMQPPORT=$(sh "$HERE/../tests/broker.sh" start "$AMQPDIR" 2> "$W/broker.err"); then
+	at_exit "sh '$HERE/../tests/broker.sh' stop '$AMQPDIR' 2> /dev/null"
 	A="amqp://127.0.0.1:$AMQPPORT"
-	amqprow "evfilter -o amqp://?queue=quorum (publish)" qpub \
+	ROW_EXPECT=0
+	amqprow amqp-quorum "evfilter -o amqp://?queue=quorum (publish)" qpub \
 		"evfilter true -o \"$A/?queue=q\$n&declare=1&queue_type=quorum\""
-	amqprow "evfilter -i amqp://?queue=quorum (consume)" qcon \
-		"evfilter --no-follow true -i \"$A/?queue=q\$n&idle=100ms\""
-	amqprow "evfilter -o amqp://?queue=stream (publish)" spub \
+	ROW_EXPECT=$AMQPCHECK
+	amqprow amqp-quorum "evfilter -i amqp://?queue=quorum (consume, +1 s idle)" qcon \
+		"evfilter --no-follow true -i \"$A/?queue=q\$n&idle=1s\""
+	ROW_EXPECT=0
+	amqprow amqp-stream "evfilter -o amqp://?queue=stream (publish)" spub \
 		"evfilter true -o \"$A/?queue=s\$n&declare=1&queue_type=stream\""
-	amqprow "evfilter -i amqp://?stream_offset=first" scon \
-		"evfilter --no-follow true -i \"$A/?queue=s\$n&stream_offset=first&idle=100ms\""
-	sh "$HERE/../tests/broker.sh" stop "$AMQPDIR"
+	ROW_EXPECT=$AMQPCHECK
+	amqprow amqp-stream "evfilter -i amqp://?stream_offset=first (+1 s idle)" scon \
+		"evfilter --no-follow true -i \"$A/?queue=s\$n&stream_offset=first&idle=1s\""
+	sh "$HERE/../tests/broker.sh" stop "$AMQPDIR" 2> /dev/null
 else
-	echo "case-60-amqp: no broker (install rabbitmq-server): amqp rows skipped" >&2
+	skip amqp "the private broker did not start: $(grep '^broker.sh:' "$W/broker.err" | tail -n 1)"
 fi

@@ -23,3 +23,8 @@ row evfilter-libjq "jq -c 'select((.data.amount // 0) * 1.2 > 600)'" "$SLOW" \
 	"jq -c 'select((.data.amount // 0) * 1.2 > 600)'"
 row evfilter-libjq "evfilter '(.data.amount // 0) * 1.2 > 600'" "$SLOW" \
 	"evfilter '(.data.amount // 0) * 1.2 > 600'"
+# `true` reads no field: evfilter -c true is the scanner's validation of each
+# line alone, next to jq checking the same lines.
+row validate "jq -c ." "$SLOW" "jq -c ."
+ROW_COUNT='cat "$OUT"'
+row validate "evfilter -c true (the validating scan alone)" "$EVENTS" "evfilter -c true"

@@ -9,7 +9,7 @@
 # add its name to STEPS in the order it should run.
 set -eu
 
-STEPS="emit lines csv fill filter count map bad pipe"
+STEPS="emit lines csv fill filter count map bad pipe spool consumer route dedupe retry stat"
 
 BIN=$(cd "${1:-build/rel/bin}" && pwd)
 PATH="$BIN:$PATH"
@@ -100,6 +100,85 @@ demo_bad() {
 demo_pipe() {
 	say "tools compose: an output can be a |command; evemit feeds evfilter on a pipe"
 	run 'for n in 1 2 3 4 5 6; do evemit tick n:=$n; done | evfilter -o '\''|wc -l'\'' '\''.data.n % 2 == 0'\'''
+}
+
+demo_spool() {
+	say "a spool is a durable topic: producers append to it, evspool stat describes it"
+	quiet 'for s in shop warehouse archive mail dead; do evspool init $s; done'
+	quiet 'evemit -o shop order.placed order_id=ord-1 amount:=120 email=ada@example.com'
+	quiet 'evemit -o shop payment.failed order_id=ord-1 reason="card declined"'
+	quiet 'evemit -o shop user.login user=ann'
+	quiet 'evemit -o shop order.placed order_id=ord-2 amount:=4200 email=bob@example.com'
+	quiet 'evemit -o shop order.shipped order_id=ord-1'
+	run 'evspool stat shop'
+}
+
+# wait_lines N FILE: wait (at most 20 s) until FILE has N lines.
+wait_lines() {
+	i=0
+	while [ "$(wc -l < "$2")" -lt "$1" ]; do
+		i=$((i + 1))
+		if [ $i -gt 400 ]; then
+			printf 'demo: %s has %s lines, not %s\n' "$2" "$(wc -l < "$2")" "$1" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+}
+
+demo_consumer() {
+	say "a consumer with a cursor follows the spool like tail -F; killed and restarted, it misses nothing"
+	printf '$ evtail --cursor audit shop > audit.out &    # follows; then kill -9\n'
+	: > audit.out
+	evtail --cursor audit shop > audit.out &
+	pid=$!
+	wait_lines 5 audit.out
+	kill -9 "$pid"
+	wait "$pid" 2>/dev/null || true
+	say "while it is down, a producer publishes, and retries one publish (the same id twice)"
+	quiet 'evemit -o shop --id ord-3-placed order.placed order_id=ord-3 amount:=75 email=cy@example.com'
+	quiet 'evemit -o shop --id ord-3-placed order.placed order_id=ord-3 amount:=75 email=cy@example.com'
+	run 'evtail --cursor audit --no-follow shop >> audit.out; wc -l < audit.out'
+	run 'evspool cursor shop'
+}
+
+demo_route() {
+	say "evroute fans events out by type pattern: orders to the warehouse, failed payments to a command, all to the archive"
+	quiet 'printf '\''#!/bin/sh\nwhile read -r e; do echo "PAGE: $e" >> pages.log; done\n'\'' > page-oncall && chmod +x page-oncall'
+	run 'evroute -i shop --cursor router --no-follow --stats '\''order.* > warehouse'\'' '\''payment.failed > |./page-oncall'\'' '\''# > archive'\'''
+	run 'evtail --no-follow --from-start warehouse | jq -c "{id, type, order: .data.order_id}"'
+	run 'wc -l < pages.log'
+}
+
+demo_dedupe() {
+	say "evdedupe drops what a producer published twice (same source and id), remembering keys across runs"
+	run 'evdedupe --state dedupe.keys --cursor dedupe --no-follow --stats --dups dups.ndjson -o mail warehouse'
+	run 'jq -r .id dups.ndjson'
+}
+
+demo_retry() {
+	say "evretry runs a handler per event: exit 75 is retried with backoff, other failures become dead letters"
+	quiet 'cat > send-mail <<'\''EOF'\''
+#!/bin/sh
+# A mailer that is busy the first time (exit 75: try again later) and
+# refuses orders over 1000 (exit 1: a permanent failure).
+[ "$EVKIT_EVENT_TYPE" = order.placed ] || exit 0
+event=$(cat)
+[ -e "busy-$EVKIT_EVENT_ID" ] || { touch "busy-$EVKIT_EVENT_ID"; echo "mail server busy" >&2; exit 75; }
+amount=$(printf "%s\n" "$event" | jq .data.amount)
+[ "$amount" -le 1000 ] || { echo "amount $amount needs a human" >&2; exit 1; }
+printf "%s\n" "$event" | jq -r "\"attempt $EVKIT_ATTEMPT: mail to \(.data.email) for \(.data.order_id)\"" >> mails.log
+EOF
+chmod +x send-mail'
+	run 'evretry -i mail --cursor mailer --no-follow -a 3 -b 10ms,100ms -d dead -o /dev/null --stats -- ./send-mail'
+	run 'cat mails.log'
+	run 'evtail --no-follow --from-start dead | jq -c "{id, evdeadreason, evattempts}"'
+}
+
+demo_stat() {
+	say "each consumer's lag, for people and for node_exporter's textfile collector"
+	run 'evspool stat shop'
+	run 'evspool stat --prometheus shop | grep -v "^#"'
 }
 
 rm -rf demo

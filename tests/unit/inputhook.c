@@ -61,7 +61,7 @@ Test(inputhook, runs_after_the_output_is_written)
 	snprintf(in, sizeof in, "%s/in", dir);
 	snprintf(out, sizeof out, "%s/out", dir);
 	cr_assert_not_null(f = fopen(in, "w"));
-	for (int i = 0; i < 10000; i++) /* more than one batch */
+	for (int i = 0; i < 2 * EV_BATCH_LINES + 1; i++) /* more than two batches */
 		fprintf(f, "{\"id\":%d}\n", i);
 	fclose(f);
 	cr_expect_eq(copy(in, out, &s), 0);

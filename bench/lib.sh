@@ -13,8 +13,7 @@
 # count. The first row of a GROUP is its baseline, the tool a user would
 # otherwise run; the other rows are checked on as many lines as it was, and
 # must give its count unless ROW_EXPECT says otherwise. A baseline that
-# gives 0 fails unless ROW_EXPECT=0. When the sample is all of INPUT, the
-# check run is also the first timed run. Every run must exit 0. A row that
+# gives 0 fails unless ROW_EXPECT=0. Every run must exit 0. A row that
 # fails is shown as FAILED in the table and makes bench/run exit 1, so that
 # a broken command cannot show up as a fast row.
 #
@@ -25,6 +24,8 @@
 #               on one line (a number, or numbers: one per destination);
 #               $OUT is its standard output (default: wc -l < "$OUT")
 #   ROW_EXPECT  the count the check run must give
+#   ROW_RUN_EXPECT  the count every timed run must give, counted after it
+#               (for a command whose end depends on timing)
 #   ROW_EVENTS  events one run handles (default: the lines of INPUT)
 # Rows of a group may read different INPUTs (a slow baseline reads a prefix,
 # see head_of): the ratio compares events/s, not seconds.
@@ -108,14 +109,19 @@ skip() {
 	say "$1: skipped: $2"
 }
 
-lines_of() { wc -l < "$1" | tr -d ' '; }
+# lines_of FILE: its lines, counted once (no file changes during a bench)
+lines_of() {
+	c="$W/lines-$(printf '%s' "$1" | cksum | cut -d' ' -f1)"
+	[ -s "$c" ] || wc -l < "$1" | tr -d ' ' > "$c"
+	cat "$c"
+}
 
 head_of() {
 	if [ "$(lines_of "$2")" -le "$1" ]; then
 		echo "$2"
 		return
 	fi
-	h="$W/head-$1-$(echo "$2" | cksum | cut -d' ' -f1)"
+	h="$W/head-$1-$(printf '%s' "$2" | cksum | cut -d' ' -f1)"
 	[ -f "$h" ] || head -n "$1" "$2" > "$h"
 	echo "$h"
 }
@@ -137,9 +143,15 @@ timed() {
 	t=${1:-0} m=${2:-0}
 }
 
-# check: the run on a sample, whose result is counted; sets why when the
-# result is wrong. When the sample is the whole input, the run is also the
-# first timed run (sets first).
+# count: the size of the result in $W/out (then removed) into got
+count() {
+	got=$(OUT="$W/out"; eval "${ROW_COUNT:-wc -l < \"\$OUT\"}")
+	got=$(echo $got)
+	rm -f "$W/out"
+}
+
+# check: the untimed run on a sample, whose result is counted; sets why when
+# the result is wrong.
 check() {
 	ref="$W/groups/$group"
 	# every row of a group is checked on as many lines as its baseline
@@ -149,13 +161,9 @@ check() {
 		sample=$(head_of "$CHECK_N" "$input")
 		lines_of "$sample" > "$ref.n"
 	fi
-	first=""
 	timed "$sample"
-	[ "$sample" = "$input" ] && first=$t
 	[ -z "$why" ] || return
-	got=$(OUT="$W/out"; eval "${ROW_COUNT:-wc -l < \"\$OUT\"}")
-	got=$(echo $got)
-	rm -f "$W/out"
+	count
 	[ -n "$got" ] || { why="counting the result printed nothing"; return; }
 	if [ -n "${ROW_EXPECT:-}" ]; then
 		want=$ROW_EXPECT
@@ -186,11 +194,12 @@ row() {
 		[ -f "$W/groups/$group" ] || : > "$W/groups/$group"
 	fi
 	times="" rss=0 i=0
-	if [ -n "$first" ] && [ -z "$why" ]; then
-		times=$first rss=$m i=1
-	fi
 	while [ -z "$why" ] && [ $i -lt "$RUNS" ]; do
 		timed "$input"
+		if [ -z "$why" ] && [ -n "${ROW_RUN_EXPECT:-}" ]; then
+			count
+			[ "$got" = "$ROW_RUN_EXPECT" ] || why="gave $got, $ROW_RUN_EXPECT expected"
+		fi
 		rm -f "$W/out"
 		[ -n "$why" ] && why="run $((i + 1)): $why"
 		times="$times $t"
@@ -209,7 +218,7 @@ row() {
 		printf '%s\t%s\t%s\t%s\t%s\t%s\tok\n' "$group" "$name" "$events" "$bytes" "$med" "$rss" >> "$RESULTS"
 		say "$group: $name: median $med s; the row took $(($(date +%s) - row_start)) s"
 	fi
-	unset ROW_SETUP ROW_COUNT ROW_EXPECT ROW_EVENTS
+	unset ROW_SETUP ROW_COUNT ROW_EXPECT ROW_RUN_EXPECT ROW_EVENTS
 }
 
 machine() {

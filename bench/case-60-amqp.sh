@@ -4,10 +4,9 @@
 # which run k of the consume row below it drains (run 1 is the untimed
 # sample check): quorum queues (RabbitMQ's replicated durable queue) and
 # streams. The broker gets BROKER_TIMEOUT seconds to start (default 60). A
-# consume
-# run ends when nothing has come for 1 s (idle=1s), which its time includes:
-# a shorter idle ends a run early when the machine is busy, and even 1 s
-# could: every consume run is counted.
+# consume run ends when nothing has come for 1 s (idle=1s), which its time
+# includes: a shorter idle ends a run early when the machine is busy, and
+# even 1 s could, so every consume run is counted.
 AMQPDIR="$W/amqp-broker"
 AMQPIN=$(head_of "$AMQP_N" "$EVENTS")
 AMQPCHECK=$(lines_of "$(head_of "$CHECK_N" "$AMQPIN")")

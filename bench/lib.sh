@@ -259,6 +259,9 @@ bench_table() {
 	status=$?
 	[ -s "$W/notes" ] && { echo; cat "$W/notes"; }
 	echo
-	echo "load average at the end: $(loadavg); the whole bench took $(($(date +%s) - START)) s"
+	# the CPU time of every command run, which a busy machine does not inflate
+	times > "$W/times"
+	cpu=$(awk 'NR == 2 { gsub(/[ms]/, " "); print int($1 * 60 + $2 + $3 * 60 + $4) }' "$W/times")
+	echo "load average at the end: $(loadavg); the whole bench took $(($(date +%s) - START)) s, ${cpu} s of CPU (user + system)"
 	return $status
 }

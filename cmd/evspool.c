@@ -86,7 +86,7 @@ prom_metric(const char *name, const char *help, const char *spool, const char *c
 		fputs("\",cursor=\"", stdout);
 		prom_label(cursor);
 	}
-	printf("\"} %.17g\n", v);
+	printf("\"} %.15g\n", v); /* exact for counts below 1e15, and for ms times */
 }
 
 /* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */

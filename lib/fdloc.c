@@ -415,7 +415,9 @@ fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 				ev_warn("%s: poll:", s->name);
 				return EV_SRC_ERR;
 			}
-			if (n == 0)
+			/* A signal: let the caller act on it now (a read here would
+			 * block, and SA_RESTART would keep it blocked). */
+			if (n <= 0)
 				return EV_SRC_IDLE;
 			flags = EV_RD_TAIL | EV_RD_ONCE;
 		}

@@ -34,6 +34,16 @@
  * append follows a good record. An incomplete last record is the normal
  * trace of a crash and is dropped silently; a damaged one is reported.
  *
+ * Why a file of its own and not an embedded store such as LMDB: the keys
+ * live in memory anyway (the hot path must not pay a B-tree lookup per
+ * event), so what is on disk only has to be appended to in batches and
+ * read back in one pass. A log of fixed 24-byte records does that with one
+ * write and one fdatasync per commit, loads 10,000,000 keys in about half
+ * a second of sequential reading, and is 240 MB for them; LMDB would add
+ * a page-sized copy-on-write write per batch, an index nobody reads, and a
+ * map size to configure, for a crash guarantee the checksummed records
+ * already give.
+ *
  * Locking. The file is flock(2)ed for as long as it is open; a compaction
  * locks FILE.tmp before renaming it, so whatever FILE names is always
  * locked by its one writer, and a second process is refused at once.

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "amqp.h"
 #include "err.h"
 #include "jq.h"
 #include "jsonscan.h"
@@ -33,6 +34,7 @@ enum kind { K_TYPE, K_GLOB, K_JQ };
 
 struct rule {
 	char *text, *where;
+	char *shown;            /* text as messages and counts show it */
 	enum kind kind;
 	struct ev_topic *topic; /* K_TYPE */
 	char *glob;             /* K_GLOB, on vals[path] */
@@ -44,6 +46,7 @@ struct rule {
 
 struct dest {
 	char *loc, *norm;
+	char *shown;            /* loc as messages and counts show it */
 	struct ev_sink *sink;
 	uintmax_t n;
 	uintmax_t stamp; /* the last event written here: one copy per event */
@@ -87,6 +90,28 @@ ev_router_nrules(const struct ev_router *rt)
 }
 
 /* ---- locations ---- */
+
+/* A rule or a location as it may be shown: a broker's password (allowed in
+ * a location with EVKIT_AMQP_ALLOW_URL_PASSWORD) becomes ****, as in the
+ * broker's own messages: counts end up in world-readable files. */
+static char *
+shown(const char *text)
+{
+	const char *u = text;
+	struct ev_buf b = { 0 };
+	char *r;
+
+	while ((u = strstr(u, "amqp")) && strncmp(u + 4, "://", 3) != 0 &&
+	    strncmp(u + 4, "s://", 4) != 0)
+		u++;
+	if (!u)
+		return ev_strdup(text);
+	r = ev_amqp_redact(u);
+	ev_buf_add(&b, text, (size_t)(u - text));
+	ev_buf_adds(&b, r);
+	free(r);
+	return b.p;
+}
 
 /* The same place written two ways ("spool/", "./spool", "-" and
  * "/dev/stdout" aside) gets the same name here. */
@@ -147,7 +172,8 @@ adddest(struct ev_router *rt, const char *loc)
 			return i;
 		}
 	rt->dests = ev_reallocarray(rt->dests, rt->ndests + 1, sizeof *rt->dests);
-	rt->dests[rt->ndests] = (struct dest){ .loc = ev_strdup(loc), .norm = norm };
+	rt->dests[rt->ndests] = (struct dest){ .loc = ev_strdup(loc), .norm = norm,
+	    .shown = strcmp(loc, "-") == 0 ? ev_strdup("<stdout>") : shown(loc) };
 	return rt->ndests++;
 }
 
@@ -261,8 +287,11 @@ addattr(struct ev_router *rt, const char *name, size_t n)
 static int
 parseerr(struct ev_buf *err, const char *where, const char *text, size_t off, const char *msg)
 {
+	char *t = shown(text);
+
 	ev_buf_reset(err);
-	ev_buf_printf(err, "%s: '%s': column %zu: ", where, text, off + 1);
+	ev_buf_printf(err, "%s: '%s': column %zu: ", where, t, off + 1);
+	free(t);
 	for (; *msg; msg++) /* jq's messages span lines; ours take one */
 		ev_buf_addc(err, *msg == '\n' || *msg == '\t' ? ' ' : *msg);
 	return -1;
@@ -390,6 +419,7 @@ freerule(struct rule *r)
 {
 	free(r->text);
 	free(r->where);
+	free(r->shown);
 	ev_topic_free(r->topic);
 	free(r->glob);
 	ev_jq_free(r->jq);
@@ -404,6 +434,7 @@ ev_router_add(struct ev_router *rt, const char *text, const char *where, struct 
 		freerule(&r);
 		return -1;
 	}
+	r.shown = shown(text);
 	rt->rules = ev_reallocarray(rt->rules, rt->nrules + 1, sizeof *rt->rules);
 	rt->rules[rt->nrules++] = r;
 	return 0;
@@ -604,7 +635,7 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 			m = ev_jq_run(r->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
 			if (m < 0) {
 				ev_linewarn(in->name, l->no, "%s (%s): %s; not matched", r->where,
-				    r->text, rt->err.p);
+				    r->shown, rt->err.p);
 				ev_input_fail(in, EV_ERROR);
 				r->jqerr++;
 				rt->jqerr++;
@@ -638,12 +669,6 @@ ev_router_unmatched(const struct ev_router *rt)
 
 /* ---- counts ---- */
 
-static const char *
-destname(const struct dest *d)
-{
-	return strcmp(d->loc, "-") == 0 ? "<stdout>" : d->loc;
-}
-
 void
 ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_statsfmt fmt,
     FILE *f)
@@ -657,14 +682,14 @@ ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_s
 		for (size_t i = 0; i < rt->nrules; i++) {
 			const struct rule *r = &rt->rules[i];
 			ev_buf_adds(&b, i ? ",{\"rule\":" : "{\"rule\":");
-			ev_buf_addjstr(&b, r->text, strlen(r->text));
+			ev_buf_addjstr(&b, r->shown, strlen(r->shown));
 			ev_buf_adds(&b, ",\"where\":");
 			ev_buf_addjstr(&b, r->where, strlen(r->where));
 			ev_buf_printf(&b, ",\"matched\":%ju,\"jqerrors\":%ju}", r->n, r->jqerr);
 		}
 		ev_buf_adds(&b, "],\"destinations\":[");
 		for (size_t i = 0; i < rt->ndests; i++) {
-			const char *name = destname(&rt->dests[i]);
+			const char *name = rt->dests[i].shown;
 			ev_buf_adds(&b, i ? ",{\"destination\":" : "{\"destination\":");
 			ev_buf_addjstr(&b, name, strlen(name));
 			ev_buf_printf(&b, ",\"events\":%ju}", rt->dests[i].n);
@@ -675,10 +700,10 @@ ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_s
 		    ev_prog(), in->nlines, rt->matched, rt->unmatched, in->nbad, rt->jqerr);
 		for (size_t i = 0; i < rt->nrules; i++)
 			ev_buf_printf(&b, "%s: %s: matched %ju: %s\n", ev_prog(), rt->rules[i].where,
-			    rt->rules[i].n, rt->rules[i].text);
+			    rt->rules[i].n, rt->rules[i].shown);
 		for (size_t i = 0; i < rt->ndests; i++)
 			ev_buf_printf(&b, "%s: destination %s: written %ju\n", ev_prog(),
-			    destname(&rt->dests[i]), rt->dests[i].n);
+			    rt->dests[i].shown, rt->dests[i].n);
 	}
 	if (b.len) {
 		fflush(stdout);
@@ -755,7 +780,7 @@ ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char
 			continue;
 		ev_buf_adds(&b, "evroute_rule_matches_total{");
 		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "rule", rt->rules[i].text, 0);
+		addlabel(&b, "rule", rt->rules[i].shown, 0);
 		ev_buf_printf(&b, "} %ju\n", rt->rules[i].n);
 	}
 	metric(&b, "evroute_rule_jq_errors_total", "jq errors per rule (counted as no match).");
@@ -764,14 +789,14 @@ ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char
 			continue;
 		ev_buf_adds(&b, "evroute_rule_jq_errors_total{");
 		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "rule", rt->rules[i].text, 0);
+		addlabel(&b, "rule", rt->rules[i].shown, 0);
 		ev_buf_printf(&b, "} %ju\n", rt->rules[i].jqerr);
 	}
 	metric(&b, "evroute_destination_events_total", "Events written to each destination.");
 	for (size_t i = 0; i < rt->ndests; i++) {
 		ev_buf_adds(&b, "evroute_destination_events_total{");
 		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "destination", destname(&rt->dests[i]), 0);
+		addlabel(&b, "destination", rt->dests[i].shown, 0);
 		ev_buf_printf(&b, "} %ju\n", rt->dests[i].n);
 	}
 	/* Written aside and renamed: the collector never reads half a file. */
@@ -840,6 +865,7 @@ ev_router_free(struct ev_router *rt)
 	for (size_t i = 0; i < rt->ndests; i++) {
 		free(rt->dests[i].loc);
 		free(rt->dests[i].norm);
+		free(rt->dests[i].shown);
 	}
 	free(rt->dests);
 	for (size_t i = 0; i < rt->npaths; i++)

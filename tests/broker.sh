@@ -3,7 +3,7 @@
 #
 #   tests/broker.sh start DIR    start a broker whose state lives in DIR (created),
 #                                wait until it accepts AMQP connections (at most
-#                                BROKER_TIMEOUT seconds, default 60), print its port
+#                                BROKER_TIMEOUT seconds, default 180), print its port
 #   tests/broker.sh stop DIR     stop it (by pid) and its epmd; DIR is kept
 #   tests/broker.sh restart DIR  stop, then start again on the same port and data
 #   tests/broker.sh kill DIR     kill -9 the broker's VM (a crash); then `start` again
@@ -108,7 +108,7 @@ ssl_options.fail_if_no_peer_cert = false"
 	rm -f "$dir/beam.pid"
 	setsid "$RMQ" > "$dir/log/server.out" 2>&1 < /dev/null &
 	echo $! > "$dir/server.pid"
-	deadline=$(( $(date +%s) + ${BROKER_TIMEOUT:-60} ))
+	deadline=$(( $(date +%s) + ${BROKER_TIMEOUT:-180} ))
 	until ready "$port"; do
 		if ! alive "$dir/server.pid"; then
 			say "rabbitmq-server exited while starting; its output:"
@@ -117,7 +117,7 @@ ssl_options.fail_if_no_peer_cert = false"
 			exit 1
 		fi
 		if [ "$(date +%s)" -ge "$deadline" ]; then
-			say "rabbitmq-server not ready on 127.0.0.1:$port after ${BROKER_TIMEOUT:-60} s"
+			say "rabbitmq-server not ready on 127.0.0.1:$port after ${BROKER_TIMEOUT:-180} s"
 			tail -n 20 "$dir/log/server.out" >&2
 			stop
 			exit 1

@@ -194,3 +194,97 @@ events() {
 	grep -q "connection lost" "$T/err"
 	sort "$T/in" | cmp - <(sort -u "$T/out")
 }
+
+# --- evroute: a broker among its destinations, and as its input -----------
+
+@test "evroute publishes to a broker beside a spool; a broker named by two rules is one destination" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	cd "$T"
+	evspool init archive
+	events 1 30 > in
+	q="$BROKER/?queue=evroute-orders&declare=1"
+	run evroute --stats=json -i in "order.placed > $q" "order.paid > $q" '# > archive'
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --arg q "$q" '.destinations == [{"destination":$q,"events":20},
+		{"destination":"archive","events":30}]'
+	evfilter --no-follow true -i "$BROKER/?queue=evroute-orders" > out
+	grep -E '"order\.(placed|paid)"' in | cmp - out
+	cat archive/segments/*.ndjson | cmp - in
+}
+
+@test "evroute shows a password in a broker location as **** in its counts and messages" {
+	cd "$T"
+	events 1 3 > in
+	q="amqp://guest:guest@127.0.0.1:${BROKER##*:}/?queue=evroute-pw&declare=1"
+	EVKIT_AMQP_ALLOW_URL_PASSWORD=1 run evroute --stats=json --prometheus pw.prom -i in \
+		"order.# > $q" '(.data | error) > /dev/null'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"rule 2 ((.data | error) > /dev/null): "*"; not matched"* ]]
+	[[ "$output" == *'"destination":"amqp://guest:****@127.0.0.1:'* ]]
+	[[ "$output" == *'"rule":"order.# > amqp://guest:****@127.0.0.1:'* ]]
+	grep -q 'rule="order.# > amqp://guest:\*\*\*\*@127.0.0.1:' pw.prom
+	[[ "$output$(cat pw.prom)" != *"guest:guest"* ]]
+}
+
+@test "evroute from a spool to a broker: refused events go to --rejects, or the cursor stays" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	cd "$T"
+	evspool init in
+	events 1 6 | evroute -o in '#'
+	# amq.topic has no queue bound for order.shipped: the broker returns those
+	run evroute -i in --cursor kept --no-follow --rejects rejects \
+		"order.shipped > $BROKER/?exchange=amq.topic" '# > all'
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"NO_ROUTE (exchange 'amq.topic', routing key 'order.shipped')"* ]]
+	events 1 6 | grep order.shipped | cmp - rejects
+	events 1 6 | cmp - all
+	[ "$(cat in/cursors/kept)" -eq "$(wc -c < all)" ]
+	# without --rejects nothing is lost: evroute stops and the cursor stays put
+	run evroute -i in --cursor lost --no-follow "order.shipped > $BROKER/?exchange=amq.topic"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not delivered and no --rejects"* ]]
+	[ "$(cat in/cursors/lost 2>/dev/null || echo 0)" -eq 0 ]
+}
+
+@test "evroute from a broker queue acks only what every destination has: a full disk loses nothing" {
+	cd "$T"
+	events 1 100 > in
+	evfilter true in -o "$BROKER/?queue=evroute-in&declare=1"
+	run evroute --no-follow -i "$BROKER/?queue=evroute-in&idle=300ms" \
+		'order.paid > /dev/full' '# > all'
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"/dev/full: write: No space left on device"* ]]
+	run evroute --no-follow -i "$BROKER/?queue=evroute-in&idle=300ms" \
+		'order.paid > paid' '# > all'
+	[ "$status" -eq 0 ]
+	grep order.paid in | cmp - paid
+	awk '!seen[$0]++' all | cmp - in
+}
+
+@test "evroute: a broker that cannot be reached stops it before any input is read" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	cd "$T"
+	evspool init in
+	events 1 3 | evroute -o in '#'
+	run evroute -i in --cursor r --no-follow '# > all' "order.# > amqp://127.0.0.1:1/?queue=q&retry=0"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"amqp://127.0.0.1:1/?queue=q&retry=0: cannot connect to 127.0.0.1:1"* ]]
+	[ ! -s all ]
+	[ "$(cat in/cursors/r 2>/dev/null || echo 0)" -eq 0 ]
+}
+
+@test "evroute(1): the broker example runs as written (with this broker for localhost)" {
+	command -v evspool > /dev/null || skip "evspool is not built"
+	command -v evemit > /dev/null || skip "evemit is not built"
+	command -v evtail > /dev/null || skip "evtail is not built"
+	load evroute
+	mkdir "$T/run"
+	cd "$T/run"
+	for n in 1 4; do
+		man_example "$n"
+		sed -i "s|amqp://localhost/|$BROKER/|g" "$T/script"
+		bash -e "$T/script" > "$T/got" 2>&1 || { cat "$T/script" "$T/got"; false; }
+		diff -u "$T/expected" "$T/got"
+	done
+	grep -q "$BROKER/?queue=warehouse" "$T/script"
+}

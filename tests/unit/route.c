@@ -106,3 +106,26 @@ Test(route, rules_file)
 	unlink(path);
 	ev_buf_free(&err);
 }
+
+/* A broker's password never shows in a message about a rule. */
+Test(route, password_hidden)
+{
+	static const struct { const char *rule, *shown; } t[] = {
+		{ "a.*x > amqp://u:secret@h/?queue=q", "'a.*x > amqp://u:****@h/?queue=q'" },
+		{ "a.*x > amqps://u:secret@h:5671/", "'a.*x > amqps://u:****@h:5671/'" },
+		{ "a.*x > amqp://u@h/", "'a.*x > amqp://u@h/'" },
+		{ "a.*x > amqpfile", "'a.*x > amqpfile'" },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ev_router_conf c = { 0 };
+		struct ev_router *rt = ev_router_new(&c);
+		struct ev_buf err = { 0 };
+
+		cr_expect_eq(ev_router_add(rt, t[i].rule, "rule 1", &err), -1);
+		cr_expect(strstr(err.p, t[i].shown), "want %s in %s", t[i].shown, err.p);
+		cr_expect(!strstr(err.p, "secret"), "%s", err.p);
+		ev_buf_free(&err);
+		ev_router_free(rt);
+	}
+}

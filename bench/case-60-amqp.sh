@@ -4,8 +4,8 @@
 # which run k of the consume row below it drains (run 1 is the untimed
 # sample check): quorum queues (RabbitMQ's replicated durable queue) and
 # streams. The broker gets BROKER_TIMEOUT seconds to start (60 here, not the
-# tests' 180, to keep the bench within its 5 minutes). A
-# consume run ends when nothing has come for 1 s (idle=1s), which its time
+# tests' 180, to keep the bench within its 5 minutes). A consume run
+# ends when nothing has come for 1 s (idle=1s), which its time
 # includes: a shorter idle ends a run early when the machine is busy, and
 # even 1 s could, so every consume run is counted.
 AMQPDIR="$W/amqp-broker"

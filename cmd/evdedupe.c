@@ -14,6 +14,7 @@
 #include "keystate.h"
 #include "loc.h"
 #include "opts.h"
+#include "pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dups dest] [--no-follow] [--rejects dest] " \
@@ -26,6 +27,7 @@ enum { V_ID, V_SOURCE, NV = 3 };
 
 struct dedupe {
 	struct ev_jq *q;            /* --key, or NULL for source + id */
+	struct ev_jval *kval;       /* a --key that is a path: its value, from the scan */
 	struct ev_jpath *paths[NV];
 	size_t npaths, tpath;      /* tpath: the index of .time, if npaths is past it */
 	struct ev_jval v[NV];
@@ -78,6 +80,12 @@ getkey(struct dedupe *d, const struct ev_line *l)
 {
 	ev_buf_reset(&d->key);
 	if (d->q) {
+		const struct ev_jval *v = d->kval;
+		/* a path's value: jq's null, or the bytes jq would print */
+		if (v && ((v->type == EV_J_MISSING && !v->jqerr) || v->type == EV_J_NULL))
+			return 0;
+		if (v && ev_pred_dump(v, &d->key))
+			return 1;
 		int n = ev_jq_run(d->q, l->p, l->len, EV_JQ_KEY, &d->key, &d->err);
 		if (n < 0)
 			return -1;
@@ -209,6 +217,9 @@ main(int argc, char *argv[])
 	if (keyexpr) {
 		if (!(d.q = ev_jq_compile(keyexpr, NULL, &d.err)))
 			ev_die(EV_ERROR, "%s: %s", keyexpr, d.err.p);
+		/* a plain path (-k .data.order_id) is read by the scan */
+		if ((d.paths[d.npaths] = ev_jpath_compile(keyexpr, &d.err)))
+			d.kval = &d.v[d.npaths++];
 	} else {
 		d.paths[d.npaths++] = path(".id");
 		d.paths[d.npaths++] = path(".source");

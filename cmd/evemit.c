@@ -11,7 +11,7 @@
 #include "err.h"
 #include "event.h"
 #include "input.h"
-#include "jq.h"
+#include "jsonscan.h"
 #include "loc.h"
 #include "obj.h"
 #include "opts.h"
@@ -60,8 +60,10 @@ addext(struct ev_envelope *e, const char *arg)
 	ev_buf_reset(b);
 	if (json) {
 		const char *v = eq + 1 + strspn(eq + 1, " \t\r\n");
-		if (ev_jq_valid(v, strlen(v), b) < 0)
-			ev_die(EV_ERROR, "-x %s: not a JSON value: %s", arg, b->p);
+		struct ev_jerr jerr;
+		if (ev_json_valid(v, strlen(v), &jerr) < 0)
+			ev_die(EV_ERROR, "-x %s: not a JSON value: column %zu: %s", arg,
+			    (size_t)(v - (eq + 1)) + jerr.off + 1, jerr.msg);
 		if (!strchr("\"-0123456789tf", *v))
 			ev_die(EV_ERROR, "-x %s: an attribute is a string, a number or a boolean", arg);
 		size_t n = strlen(v);
@@ -112,6 +114,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 	struct ev_buf out = { 0 }, err = { 0 }, row = { 0 };
 	struct ev_csvin *csv = NULL;
 	struct ev_line l = { 0 }, bad;
+	struct ev_jerr jerr;
 	const char *why, *raw;
 	size_t rawlen;
 	int r, ret = -1;
@@ -136,8 +139,8 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			}
 			continue;
 		case FILL:
-			if (ev_jq_valid(l.p, l.len, &err) < 0) {
-				ev_input_reject(in, &l, "%s", err.p);
+			if (ev_json_valid(l.p, l.len, &jerr) < 0) {
+				ev_input_reject(in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
 				continue;
 			}
 			if (ev_event_fill(&out, l.p, l.len, e, &why) < 0) {
@@ -146,8 +149,8 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			}
 			break;
 		default:
-			if (ev_jq_valid(l.p, l.len, &err) < 0) {
-				ev_input_reject(in, &l, "%s", err.p);
+			if (ev_json_valid(l.p, l.len, &jerr) < 0) {
+				ev_input_reject(in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
 				continue;
 			}
 			ev_event_build(&out, e, l.p, l.len);

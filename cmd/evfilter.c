@@ -10,12 +10,13 @@
 #include "jsonscan.h"
 #include "loc.h"
 #include "opts.h"
+#include "pred.h"
 
-#define SYNOPSIS "[-cmqv] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
+#define SYNOPSIS "[-cmqv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 
-enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON };
+enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
 
 static void
 usage(void)
@@ -41,18 +42,22 @@ main(int argc, char *argv[])
 		{ "invert-match", no_argument, NULL, 'v' },
 		{ "arg", required_argument, NULL, OPT_ARG },
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
+		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;
 	struct ev_jqargs *args = ev_jqargs_new();
-	struct ev_buf err = { 0 }, out = { 0 };
+	struct ev_buf err = { 0 }, out = { 0 }, argtext = { 0 };
+	struct ev_predarg *pargs = ev_calloc((size_t)argc, sizeof *pargs);
+	size_t npargs = 0;
+	struct ev_pred *pred = NULL;
 	struct ev_input in;
 	struct ev_jerr jerr;
 	struct ev_line l;
 	struct ev_sink *sink;
 	struct ev_jq *q;
-	int ch, count = 0, invert = 0, map = 0, r;
+	int ch, count = 0, explain = 0, invert = 0, map = 0, r;
 	uintmax_t kept = 0;
 
 	ev_setprog(argv[0]);
@@ -77,7 +82,18 @@ main(int argc, char *argv[])
 				    ch == OPT_ARG ? "arg" : "argjson");
 			if (ev_jqargs_add(args, optarg, argv[optind], ch == OPT_ARGJSON, &err) < 0)
 				ev_die(EV_ERROR, "%s", err.p);
+			/* the fast path's copy, as JSON text (offsets until argtext stops growing) */
+			pargs[npargs].name = optarg;
+			pargs[npargs++].json = (const char *)(uintptr_t)argtext.len;
+			if (ch == OPT_ARG)
+				ev_buf_addjstr(&argtext, argv[optind], strlen(argv[optind]));
+			else
+				ev_buf_adds(&argtext, argv[optind]);
+			ev_buf_addc(&argtext, '\0');
 			optind++;
+			break;
+		case OPT_EXPLAIN:
+			explain = 1;
 			break;
 		default:
 			usage();
@@ -92,13 +108,34 @@ main(int argc, char *argv[])
 
 	if (!(q = ev_jq_compile(argv[0], args, &err)))
 		ev_die(EV_ERROR, "%s: %s", argv[0], err.p);
+	for (size_t i = 0; i < npargs; i++)
+		pargs[i].json = argtext.p + (uintptr_t)pargs[i].json;
+	if (map)
+		ev_buf_reset(&err), ev_buf_adds(&err, "--map prints jq's outputs");
+	else
+		pred = ev_pred_compile(argv[0], pargs, npargs, &err);
+	if (explain) {
+		ev_buf_reset(&out);
+		if (pred) {
+			ev_buf_adds(&out, "fast path: one scan per event reads ");
+			ev_pred_paths(pred, &out);
+			ev_buf_adds(&out, "\n");
+		} else
+			ev_buf_printf(&out, "libjq: %s\n", err.p);
+		if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) == EOF)
+			ev_die(EV_ERROR, "stdout: %s", strerror(errno));
+		r = EV_OK;
+		goto done;
+	}
 	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, argv + 1, argc - 1);
 	ev_input_add_sink(&in, sink);
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
-		if (ev_json_valid(l.p, l.len, &jerr) < 0) {
+		int n = EV_PRED_DEFER;
+		if (pred ? (n = ev_pred_eval(pred, l.p, l.len, &jerr)) == EV_PRED_BAD :
+		    ev_json_valid(l.p, l.len, &jerr) < 0) {
 			ev_input_reject(&in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
 			continue;
 		}
@@ -106,8 +143,10 @@ main(int argc, char *argv[])
 			ev_input_reject(&in, &l, "not a JSON object");
 			continue;
 		}
-		ev_buf_reset(&out);
-		int n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
+		if (n == EV_PRED_DEFER) { /* no fast path, or a case it leaves to jq */
+			ev_buf_reset(&out);
+			n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
+		}
 		if (n == EV_JQ_BADINPUT) {
 			ev_input_reject(&in, &l, "%s", err.p);
 			continue;
@@ -146,17 +185,19 @@ main(int argc, char *argv[])
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	ev_stats_print(o.stats, (struct ev_stat[]){
 		{ "in", in.nlines }, { "kept", kept }, { "bad", in.nbad } }, 3);
-	ev_jq_free(q);
-	ev_jqargs_free(args);
-	ev_buf_free(&err);
-	ev_buf_free(&out);
-	return r ? r : kept ? EV_OK : EV_FALSE;
+	r = r ? r : kept ? EV_OK : EV_FALSE;
+	goto done;
 fail:
 	r = ev_input_end(&in);
 	ev_sink_close(sink); /* already failed and reported: this only releases it */
+	r = r ? r : EV_TEMPFAIL;
+done:
+	ev_pred_free(pred);
+	free(pargs);
 	ev_jq_free(q);
 	ev_jqargs_free(args);
+	ev_buf_free(&argtext);
 	ev_buf_free(&err);
 	ev_buf_free(&out);
-	return r ? r : EV_TEMPFAIL;
+	return r;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "amqp.h"
 #include "dur.h"
 #include "err.h"
 #include "input.h"
@@ -16,7 +17,7 @@
 
 #define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
 	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
-	"[--sync mode] [--until time] [spool | file]"
+	"[--sync mode] [--until time] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
@@ -184,11 +185,21 @@ main(int argc, char *argv[])
 	if (fromstart) {
 		in.conf.start = EV_START_BEGIN;
 	} else if (hassince) {
-		/* A spool is searched; a file is read from its start and skipped through. */
+		/* A spool is searched; a file is read from its start and skipped
+		 * through; a stream starts at the chunk stored at that time and is
+		 * skipped through to the first event of that time. */
 		if (isdir(loc))
 			in.conf.start = EV_START_TIME, in.conf.since_ms = since;
+		else if (ev_amqp_is(loc))
+			in.conf.start = EV_START_TIME, in.conf.since_ms = since, scanning = 1;
 		else
 			in.conf.start = EV_START_BEGIN, scanning = 1;
+	} else if (ev_amqp_is(loc)) {
+		/* A queue hands out what it holds; -n 0 starts a stream at the next event. */
+		if (haven) {
+			in.conf.start = EV_START_LAST;
+			in.conf.last = n;
+		}
 	} else if (haven || !o.cursor) {
 		in.conf.start = EV_START_LAST;
 		in.conf.last = n;
@@ -224,7 +235,8 @@ main(int argc, char *argv[])
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	ev_stats_print(o.stats, (struct ev_stat[]){
 		{ "events", printed }, { "segments_opened", ev_spool_ctr.segopens },
-		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost } }, 4);
+		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost },
+		{ "syncs", ev_spool_ctr.syncs } }, 5);
 	return r;
 fail:
 	r = ev_input_end(&in);

@@ -49,6 +49,7 @@
 #include "dur.h"
 #include "err.h"
 #include "jq.h"
+#include "jsonscan.h"
 #include "mem.h"
 
 #define CHAN 1
@@ -62,6 +63,7 @@
 #define BACKOFF_MAX_MS 5000
 #define RPC_TIMEOUT_S 30
 #define GENSHIFT 48
+#define HELD_IDLE_MS 30000        /* --no-follow, short of what the queue held */
 
 /* One connection with channel CHAN open, remade on demand. */
 struct link {
@@ -509,7 +511,7 @@ struct amqpsink {
 	struct link l;
 	enum ev_sync sync;
 	struct ev_jq *keyq;        /* the routing key's jq expression, or NULL */
-	int keyfromtype;           /* the default: the event's type */
+	struct ev_jpath *typepath; /* the default key, the event's .type: read by the scanner */
 	struct ev_buf keyout, jqerr, why;
 	struct ev_buf arena;       /* the window's bodies and keys */
 	struct rec *recs;
@@ -839,6 +841,25 @@ static int
 routingkey(struct amqpsink *k, const char *line, size_t len)
 {
 	ev_buf_reset(&k->keyout);
+	if (k->typepath) {
+		struct ev_jval v;
+		struct ev_jerr jerr;
+		if (ev_json_scan(line, len, &k->typepath, 1, &v, &jerr) < 0) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: not one JSON value");
+			return -1;
+		}
+		if (v.type == EV_J_MISSING && v.jqerr) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: the event is not an object");
+			return -1;
+		}
+		if (v.type == EV_J_STRING)
+			ev_jval_str(&v, &k->keyout);
+		else if (v.type != EV_J_MISSING && v.type != EV_J_NULL)
+			ev_jq_compact(v.p, v.len, &k->keyout); /* as jq would print it */
+		goto check;
+	}
 	if (!k->keyq) {
 		ev_buf_adds(&k->keyout, k->l.cf.routing_key ? k->l.cf.routing_key :
 		    k->l.cf.queue && !*k->l.cf.exchange ? k->l.cf.queue : "");
@@ -861,6 +882,7 @@ routingkey(struct amqpsink *k, const char *line, size_t len)
 		k->keyout.len -= 2;
 		k->keyout.p[k->keyout.len] = '\0';
 	}
+check:
 	if (k->keyout.len > 255) {
 		ev_buf_reset(&k->why);
 		ev_buf_printf(&k->why, "the routing key is longer than 255 bytes");
@@ -957,6 +979,7 @@ amqpsink_close(void *impl)
 	}
 	link_close(&k->l);
 	ev_jq_free(k->keyq);
+	ev_jpath_free(k->typepath);
 	ev_buf_free(&k->keyout);
 	ev_buf_free(&k->jqerr);
 	ev_buf_free(&k->why);
@@ -987,8 +1010,9 @@ ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops *
 		return NULL;
 	}
 	if (k->l.cf.routing_key_jq || (!k->l.cf.routing_key && !(k->l.cf.queue && !*k->l.cf.exchange))) {
-		const char *expr = k->l.cf.routing_key_jq ? k->l.cf.routing_key_jq : ".type";
-		if (!(k->keyq = ev_jq_compile(expr, NULL, &err))) {
+		if (!k->l.cf.routing_key_jq)
+			k->typepath = ev_jpath_compile(".type", &err);
+		else if (!(k->keyq = ev_jq_compile(k->l.cf.routing_key_jq, NULL, &err))) {
 			ev_warn("%s: routing_key_jq: %s", k->l.cf.name, err.p);
 			ev_buf_free(&err);
 			link_close(&k->l);
@@ -1018,6 +1042,8 @@ struct amqpsource {
 	uint64_t bodyleft;
 	struct ev_buf line;
 	uintmax_t no;
+	uint64_t held;             /* --no-follow: what the queue held at the start */
+	int counted;
 	uint64_t acked;            /* the last tag acked on this connection */
 	int64_t nextoff;           /* a stream: where to resume after a reconnect */
 	int haveoff;
@@ -1031,6 +1057,17 @@ source_setup(void *owner)
 	amqp_table_entry_t off = { bytes("x-stream-offset"), { 0, { .i64 = 0 } } };
 	amqp_table_t args = { 1, &off };
 
+	/* --no-follow drains what a queue holds now, however slowly it comes;
+	 * a stream's count says nothing about where its consumer starts. */
+	if (s->follow == 0 && !s->counted && c->offkind == EV_AMQP_OFF_NONE &&
+	    !(c->queue_type && strcmp(c->queue_type, "stream") == 0)) {
+		amqp_queue_declare_ok_t *ok = amqp_queue_declare(s->l.conn, CHAN, bytes(c->queue),
+		    1, 0, 0, 0, amqp_empty_table);
+		if (rpcok(&s->l, "queue.declare") < 0)
+			return -1;
+		s->held = ok->message_count;
+		s->counted = 1;
+	}
 	amqp_basic_qos(s->l.conn, CHAN, 0, (uint16_t)c->prefetch, 0);
 	if (rpcok(&s->l, "basic.qos") < 0)
 		return -1;
@@ -1059,8 +1096,11 @@ source_setup(void *owner)
 	}
 	amqp_basic_consume(s->l.conn, CHAN, bytes(c->queue), amqp_empty_bytes, 0, 0, 0,
 	    args.num_entries ? args : amqp_empty_table);
-	if (rpcok(&s->l, "basic.consume") < 0)
+	if (rpcok(&s->l, "basic.consume") < 0) {
+		if (args.num_entries && strstr(s->l.msg.p, "x-stream-offset"))
+			ev_buf_adds(&s->l.msg, " (a start position needs a stream queue)");
 		return -1;
+	}
 	s->want = 0;
 	s->acked = 0;
 	return 0;
@@ -1148,7 +1188,10 @@ amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 		int64_t wait = timeout_ms;
 		int ending = 0;
 		if (s->follow == 0 && s->want == 0) {
-			int64_t left = s->l.cf.idle_ms - (ev_mono_ms() - start);
+			/* Short of the count, wait longer (another consumer may take some). */
+			int64_t idle = s->no >= s->held || s->l.cf.idle_ms >= HELD_IDLE_MS ?
+			    s->l.cf.idle_ms : HELD_IDLE_MS;
+			int64_t left = idle - (ev_mono_ms() - start);
 			if (left < 0)
 				left = 0;
 			if (wait < 0 || left <= wait) {
@@ -1217,6 +1260,38 @@ static const struct ev_source_ops amqpsource_ops = {
 	.next = amqpsource_next, .commit = amqpsource_commit, .close = amqpsource_close
 };
 
+/* A tool's start position (evtail --from-start, --since, -n 0) is a stream
+ * offset; a queue that is not a stream has no history, and the broker says
+ * so when the consumer starts. */
+static int
+startat(struct ev_amqp_conf *cf, const struct ev_source_conf *c)
+{
+	enum ev_amqp_offkind k;
+
+	switch (c->start) {
+	case EV_START_BEGIN: k = EV_AMQP_OFF_FIRST; break;
+	case EV_START_END: k = EV_AMQP_OFF_NEXT; break;
+	case EV_START_TIME: k = EV_AMQP_OFF_TIME; break;
+	case EV_START_LAST:
+		if (c->last == 0) {
+			k = EV_AMQP_OFF_NEXT;
+			break;
+		}
+		ev_warn("%s: a broker cannot hand out the last %ju events; "
+		    "start a stream at first, at a time or at the next event", cf->name, (uintmax_t)c->last);
+		return -1;
+	default:
+		return 0;
+	}
+	if (cf->offkind != EV_AMQP_OFF_NONE) {
+		ev_warn("%s: stream_offset and the tool's start position exclude each other", cf->name);
+		return -1;
+	}
+	cf->offkind = k;
+	cf->offset = k == EV_AMQP_OFF_TIME ? c->since_ms : 0;
+	return 0;
+}
+
 void *
 ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops)
@@ -1226,6 +1301,11 @@ ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
 	s->follow = c->follow;
 	if (link_init(&s->l, url, 0, source_setup, s) < 0) {
 		free(s);
+		return NULL;
+	}
+	if (startat(&s->l.cf, c) < 0) {
+		amqpsource_close(s);
+		errno = EINVAL;
 		return NULL;
 	}
 	if (link_up(&s->l) < 0) {

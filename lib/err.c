@@ -79,7 +79,7 @@ int
 ev_errstatus(int err)
 {
 	switch (err) {
-	case ENOSPC: case EIO: case EDQUOT: case EAGAIN: case ENOMEM:
+	case ENOSPC: case EIO: case EDQUOT: case EFBIG: case EAGAIN: case ENOMEM:
 	case EMFILE: case ENFILE: case EINTR: case ETIMEDOUT: case ECONNREFUSED:
 	case ECONNRESET: case EHOSTUNREACH: case ENETUNREACH: case EPIPE:
 		return EV_TEMPFAIL;

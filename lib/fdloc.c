@@ -17,6 +17,7 @@
 #include "err.h"
 #include "mem.h"
 #include "watch.h"
+#include "compat.h"
 
 extern char **environ;
 

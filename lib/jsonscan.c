@@ -13,11 +13,16 @@
  * the last step, else a container to descend into. A later duplicate key
  * resets the result, so the last occurrence wins, as in jq.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonscan.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct step {
 	const char *key; /* decoded; NULL for an index */
@@ -70,7 +75,8 @@ unexpected(unsigned char c)
 static int
 isws(unsigned char c)
 {
-	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+	/* one comparison for the bytes that start a token */
+	return c <= ' ' && (c == ' ' || c == '\n' || c == '\r' || c == '\t');
 }
 
 static int
@@ -137,11 +143,28 @@ utf8len(const unsigned char *s, const unsigned char *e)
 /* Skip the body of a string; s is just after its opening quote. Returns
  * the position after the closing quote, or NULL with *msg set and *s0 at
  * the problem. */
-static const unsigned char *
-skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
+static __attribute__((noinline)) const unsigned char *
+skipstr_slow(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
     const unsigned char **bad)
 {
 	for (;;) {
+#ifdef __SSE2__
+		/* sixteen bytes at a time: '"', '\\', and (a signed compare) every
+		 * byte below 0x20 or from 0x80 */
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+			      space = _mm_set1_epi8(0x20);
+		while (e - s >= 16) {
+			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)s);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+			    _mm_cmplt_epi8(w, space)));
+			if (m) {
+				s += __builtin_ctz(m);
+				goto stop;
+			}
+			s += 16;
+		}
+#endif
 		while (e - s >= 8) {
 			uint64_t w, q, b, t;
 			memcpy(&w, s, 8);
@@ -149,9 +172,15 @@ skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char
 			b = w ^ (ONES * '\\');
 			t = ((q - ONES) & ~q) | ((b - ONES) & ~b) | (w - ONES * 0x20) | w;
 			if (t & HIGHS) {
-				/* the word holds a stop byte: find it */
+				/* the word holds a stop byte: find it (a borrow only
+				 * flags bytes above a true stop, so on a little-endian
+				 * machine the lowest flag is the first stop) */
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				s += __builtin_ctzll(t & HIGHS) / 8;
+#else
 				while (!strstop[*s])
 					s++;
+#endif
 				goto stop;
 			}
 			s += 8;
@@ -226,6 +255,32 @@ eof:
 	return NULL;
 }
 
+/* The same, with the common case inline: a string with no escape and no
+ * non-ASCII byte that ends at least sixteen bytes before the line does. */
+static inline const unsigned char *
+skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
+    const unsigned char **bad)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+		      space = _mm_set1_epi8(0x20);
+	while (e - s >= 16) {
+		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)s);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
+		    _mm_cmplt_epi8(w, space)));
+		if (m) {
+			s += __builtin_ctz(m);
+			if (*s == '"')
+				return s + 1;
+			break;
+		}
+		s += 16;
+	}
+#endif
+	return skipstr_slow(s, e, escaped, msg, bad);
+}
+
 /* Does the raw string body [s, e) (escapes allowed) decode to k? */
 static int
 bodyeq(const unsigned char *s, const unsigned char *e, const unsigned char *k, size_t n);
@@ -238,6 +293,7 @@ struct follow {
 	int lvl[EV_JPATH_MAX];    /* live in the container at this depth; -1: none */
 	int tgt[EV_JPATH_MAX];    /* the result is the container at this depth */
 	size_t cnt[EV_JPATH_MAX]; /* elements seen in the live array */
+	const struct step *cur[EV_JPATH_MAX]; /* the step the live container takes */
 };
 
 static uint64_t
@@ -272,6 +328,7 @@ subject(struct follow *f, uint64_t want, int depth, enum ev_jtype t, const unsig
 		int iskey = p->steps[depth].key != NULL;
 		if ((t == EV_J_OBJECT && iskey) || (t == EV_J_ARRAY && !iskey)) {
 			f->lvl[i] = depth + 1;
+			f->cur[i] = &p->steps[depth];
 			f->cnt[i] = 0;
 		} else
 			val->jqerr = t != EV_J_NULL;
@@ -298,8 +355,11 @@ closed(struct follow *f, int depth, const unsigned char *s)
 			/* back in the parent, which holds the subject of step depth - 2;
 			 * in an array, count on after that element */
 			f->lvl[i] = depth - 1;
-			if (depth >= 2 && !f->paths[i]->steps[depth - 2].key)
-				f->cnt[i] = f->paths[i]->steps[depth - 2].len + 1;
+			if (depth >= 2) {
+				f->cur[i] = &f->paths[i]->steps[depth - 2];
+				if (!f->cur[i]->key)
+					f->cnt[i] = f->cur[i]->len + 1;
+			}
 		}
 		if (f->tgt[i] == depth) {
 			f->vals[i].len = (size_t)(s + 1 - (const unsigned char *)f->vals[i].p);
@@ -308,9 +368,9 @@ closed(struct follow *f, int depth, const unsigned char *s)
 	}
 }
 
-/* Members of the live object at depth whose key [k, ke) matches. */
+/* Members of the live objects whose key [k, ke) matches their step. */
 static uint64_t
-keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
+keymatch(struct follow *f, uint64_t live, const unsigned char *k,
     const unsigned char *ke, int escaped)
 {
 	uint64_t want = 0;
@@ -318,9 +378,10 @@ keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
 	for (size_t i = 0; live; i++, live >>= 1) {
 		if (!(live & 1))
 			continue;
-		const struct step *st = &f->paths[i]->steps[depth - 1];
+		const struct step *st = f->cur[i];
 		if (escaped ? bodyeq(k, ke, (const unsigned char *)st->key, st->len) :
-		    n == st->len && memcmp(k, st->key, n) == 0) {
+		    n == st->len && (n == 0 || (k[0] == (unsigned char)st->key[0] &&
+		    memcmp(k, st->key, n) == 0))) {
 			want |= (uint64_t)1 << i;
 			f->vals[i] = (struct ev_jval){ EV_J_MISSING, NULL, 0, 0, 0 };
 		}
@@ -328,13 +389,13 @@ keymatch(struct follow *f, uint64_t live, int depth, const unsigned char *k,
 	return want;
 }
 
-/* Elements of the live array at depth that are the next element. */
+/* Elements of the live arrays that are their step's index. */
 static uint64_t
-indexmatch(struct follow *f, uint64_t live, int depth)
+indexmatch(struct follow *f, uint64_t live)
 {
 	uint64_t want = 0;
 	for (size_t i = 0; live; i++, live >>= 1)
-		if ((live & 1) && f->cnt[i]++ == f->paths[i]->steps[depth - 1].len)
+		if ((live & 1) && f->cnt[i]++ == f->cur[i]->len)
 			want |= (uint64_t)1 << i;
 	return want;
 }
@@ -405,7 +466,7 @@ value1:
 			goto close;
 		if (t == EV_J_OBJECT)
 			goto key;
-		want = live ? indexmatch(&f, live, depth) : 0;
+		want = live ? indexmatch(&f, live) : 0;
 		goto value1;
 	case '"':
 		escaped = 0;
@@ -499,7 +560,7 @@ after:
 				s++;
 			goto key;
 		}
-		want = live ? indexmatch(&f, live, depth) : 0;
+		want = live ? indexmatch(&f, live) : 0;
 		goto value;
 	}
 	if (*s != (kind[depth] == 'o' ? '}' : ']'))
@@ -525,7 +586,7 @@ key:
 		s = bad ? bad : v;
 		goto fail;
 	}
-	want = live ? keymatch(&f, live, depth, v + 1, s - 1, escaped) : 0;
+	want = live ? keymatch(&f, live, v + 1, s - 1, escaped) : 0;
 	while (s < e && isws(*s))
 		s++;
 	if (s == e)
@@ -672,6 +733,55 @@ ev_jval_streq(const struct ev_jval *v, const char *str, size_t n)
 	return bodyeq(s, s + v->len - 2, (const unsigned char *)str, n);
 }
 
+/* The exact powers of ten a double holds. */
+static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+
+/* The common numbers without strtod: when the digits, read as an integer m,
+ * are at most 2^53 and the decimal exponent k is within +-22, both m and
+ * 10^|k| are exact doubles and one IEEE multiplication or division rounds
+ * m*10^k correctly, as strtod would. 0 for the other numbers. The text is a
+ * valid JSON number. */
+static int
+fastnum(const char *p, size_t n, double *d)
+{
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+	return 0; /* extended precision would round twice */
+#endif
+	const char *e = p + n;
+	uint64_t m = 0;
+	long k = 0, x = 0;
+	int neg = *p == '-', xneg = 0;
+
+	p += neg;
+	for (; p < e && isdigit_((unsigned char)*p); p++) {
+		if (m >= 100000000000000000ull)
+			return 0;
+		m = m * 10 + (uint64_t)(*p - '0');
+	}
+	if (p < e && *p == '.')
+		for (p++; p < e && isdigit_((unsigned char)*p); p++, k--) {
+			if (m >= 100000000000000000ull)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+		}
+	if (p < e) { /* the exponent */
+		p++;
+		if (*p == '+' || *p == '-')
+			xneg = *p++ == '-';
+		for (; p < e; p++)
+			if ((x = x * 10 + (*p - '0')) > 10000)
+				return 0;
+		k += xneg ? -x : x;
+	}
+	if (m > (uint64_t)1 << 53 || k < -22 || k > 22)
+		return 0;
+	*d = k < 0 ? (double)m / pow10[-k] : (double)m * pow10[k];
+	if (neg)
+		*d = -*d;
+	return 1;
+}
+
 double
 ev_jval_num(const struct ev_jval *v)
 {
@@ -680,6 +790,8 @@ ev_jval_num(const struct ev_jval *v)
 
 	if (v->type != EV_J_NUMBER || v->len == 0)
 		return NAN;
+	if (fastnum(v->p, v->len, &d))
+		return d;
 	if (v->len >= sizeof buf)
 		p = ev_malloc(v->len + 1); /* only for numbers of 128 digits and more */
 	memcpy(p, v->p, v->len);

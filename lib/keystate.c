@@ -60,6 +60,7 @@
 #include "err.h"
 #include "keystate.h"
 #include "mem.h"
+#include "compat.h"
 
 #define VERSION 1
 #define ORDER 0x01020304u

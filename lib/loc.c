@@ -82,7 +82,8 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	if (ev_amqp_is(loc)) {
 		if (c->cursor) {
 			char *name = ev_amqp_redact(loc);
-			ev_warn("%s: --cursor needs a spool directory as input", name);
+			ev_warn("%s: --cursor needs a spool directory as input "
+			    "(a queue keeps its own place: what was acknowledged)", name);
 			free(name);
 			errno = EINVAL;
 			return NULL;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jq.h"
+#include "jsonscan.h"
 #include "obj.h"
 
 struct node {
@@ -161,11 +161,10 @@ ev_obj_set(struct ev_obj *o, const char *key, size_t klen, const char *val, size
 	size_t i = 0;
 
 	ev_buf_reset(err);
-	if (kind == EV_OBJ_JSON && ev_jq_valid(val, vlen, err) < 0) {
-		char why[256];
-		snprintf(why, sizeof why, "%s", err->p);
-		ev_buf_reset(err);
-		ev_buf_printf(err, "'%.*s': not a JSON value: %s", (int)klen, key, why);
+	struct ev_jerr jerr;
+	if (kind == EV_OBJ_JSON && ev_json_valid(val, vlen, &jerr) < 0) {
+		ev_buf_printf(err, "'%.*s': not a JSON value: column %zu: %s", (int)klen, key,
+		    jerr.off + 1, jerr.msg);
 		return -1;
 	}
 	for (;;) {

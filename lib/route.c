@@ -23,6 +23,7 @@
 #include "amqp.h"
 #include "err.h"
 #include "jq.h"
+#include "pred.h"
 #include "jsonscan.h"
 #include "loc.h"
 #include "route.h"
@@ -40,6 +41,7 @@ struct rule {
 	char *glob;             /* K_GLOB, on vals[path] */
 	size_t path;
 	struct ev_jq *jq;       /* K_JQ */
+	struct ev_pred *pred;   /* K_JQ of a shape the scanner evaluates, or NULL */
 	size_t dest;
 	uintmax_t n, jqerr;
 };
@@ -374,6 +376,8 @@ parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
 		char *expr = ev_strndup(s + mb, me - mb);
 		r->kind = K_JQ;
 		r->jq = ev_jq_compile(expr, NULL, &msg);
+		if (r->jq)
+			r->pred = ev_pred_compile(expr, NULL, 0, &msg);
 		free(expr);
 		if (!r->jq) {
 			struct ev_buf m = { 0 };
@@ -423,6 +427,7 @@ freerule(struct rule *r)
 	ev_topic_free(r->topic);
 	free(r->glob);
 	ev_jq_free(r->jq);
+	ev_pred_free(r->pred);
 }
 
 int
@@ -632,7 +637,10 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 			m = (g = globtext(rt, &rt->vals[r->path])) && fnmatch(r->glob, g, 0) == 0;
 			break;
 		default:
-			m = ev_jq_run(r->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
+			/* the fast path, or libjq for what it leaves to jq */
+			m = r->pred ? ev_pred_eval(r->pred, l->p, l->len, &jerr) : EV_PRED_DEFER;
+			if (m < 0)
+				m = ev_jq_run(r->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
 			if (m < 0) {
 				ev_linewarn(in->name, l->no, "%s (%s): %s; not matched", r->where,
 				    r->shown, rt->err.p);

@@ -80,6 +80,7 @@
 #include "mem.h"
 #include "spool.h"
 #include "watch.h"
+#include "compat.h"
 
 #define MAGIC "evkit-spool"
 #define SEGNAME_LEN 23 /* 16 hex digits + ".ndjson" */
@@ -709,6 +710,7 @@ wsync(struct ev_spool *sp)
 		ev_warn("%s/%s: fdatasync:", sp->segpath, name);
 		return -1;
 	}
+	ev_spool_ctr.syncs++;
 	sp->wdirty = 0;
 	return 0;
 }
@@ -1026,6 +1028,7 @@ struct ev_spool_reader {
 	int skip_lost;
 	uint64_t lost;
 	struct ev_buf vbuf;   /* re-read bytes, to verify a line that spans reads */
+	uint64_t gappos;      /* 1 + the position last checked for a gap after it */
 	struct ev_watch *w;
 };
 
@@ -1113,6 +1116,61 @@ still_there(struct ev_spool_reader *r)
 	return got == (ssize_t)k && memcmp(r->vbuf.p, r->buf + r->start, k) == 0;
 }
 
+/* 1 and the base of the first segment after base, 0 when there is none, -1. */
+static int
+later_segment(struct ev_spool *sp, uint64_t base, uint64_t *next)
+{
+	int fd = dup(sp->segdir), found = 0;
+	DIR *d;
+	struct dirent *e;
+	uint64_t b;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)))
+		if (parse_segname(e->d_name, &b) && b > base && (!found || b < *next)) {
+			*next = b;
+			found = 1;
+		}
+	closedir(d);
+	return found;
+}
+
+/* At the end of what the segment holds, with `pending` bytes of an
+ * unterminated line buffered: is it still the active segment? Unless a
+ * later segment exists: then this one is sealed, and if it does not end
+ * where the next begins, or ends without a newline, it was cut short by
+ * hand. Looked at once per end offset, by names only; a segment is sealed
+ * before its successor exists, so a size read after the listing is final.
+ * 0: the active segment, wait; 1: read on; -1: damaged (reported). */
+static int
+check_sealed(struct ev_spool_reader *r, size_t pending)
+{
+	uint64_t next = 0, end = r->pos + pending;
+	struct stat st;
+
+	if (r->gappos == end + 1)
+		return 0;
+	r->gappos = end + 1;
+	if (later_segment(r->sp, r->base, &next) <= 0)
+		return 0;
+	if (fstat(r->fd, &st) < 0) {
+		ev_warn("%s: fstat:", r->sp->segpath);
+		return -1;
+	}
+	if ((uint64_t)st.st_size != end - r->base || (pending == 0 && next == end))
+		return 1; /* a write or a roll-over just now: read on */
+	ev_warn("%s/%016" PRIx64 ".ndjson: ends at %" PRIu64 "%s but the next segment begins "
+	    "at %" PRIu64 ": the spool is damaged (see evspool check)", r->sp->segpath, r->base,
+	    end, pending ? " without a newline" : "", next);
+	errno = EINVAL;
+	return -1;
+}
+
 /* At the end of the segment with nothing pending: move on, if there is a next. */
 static int
 reader_advance(struct ev_spool_reader *r)
@@ -1120,25 +1178,25 @@ reader_advance(struct ev_spool_reader *r)
 	struct stat st;
 	int fd;
 
-	if (r->pos == r->base)
-		return 0; /* an empty segment is the active one */
-	if ((fd = openseg(r->sp, r->pos, O_RDONLY)) >= 0) {
-		close(r->fd);
-		r->fd = fd;
-		r->base = r->pos;
-		r->start = r->end = r->rdmark = 0;
-		if (r->w)
-			ev_watch_file(r->w, r->fd);
-		return 1;
+	if (r->pos != r->base) { /* (an empty segment has no successor yet) */
+		if ((fd = openseg(r->sp, r->pos, O_RDONLY)) >= 0) {
+			close(r->fd);
+			r->fd = fd;
+			r->base = r->pos;
+			r->start = r->end = r->rdmark = 0;
+			if (r->w)
+				ev_watch_file(r->w, r->fd);
+			return 1;
+		}
+		if (errno != ENOENT)
+			return -1;
 	}
-	if (errno != ENOENT)
-		return -1;
 	if (fstat(r->fd, &st) < 0) {
 		ev_warn("%s: fstat:", r->sp->segpath);
 		return -1;
 	}
 	if (st.st_nlink > 0)
-		return 0; /* still the active segment */
+		return check_sealed(r, 0);
 	/* Our segment was deleted and no successor starts where we are. */
 	if (reader_seek(r, r->pos) < 0)
 		return -1;
@@ -1207,7 +1265,10 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 				scanned = 0;
 				continue;
 			}
-			return 0;
+			int c = check_sealed(r, r->end);
+			if (c <= 0)
+				return c;
+			continue;
 		}
 		int a = reader_advance(r);
 		if (a <= 0)

@@ -122,9 +122,10 @@ struct ev_spool_gc {
 };
 int ev_spool_gc(struct ev_spool *sp, int force, struct ev_spool_gc *res);
 
-/* Debug counters for tests and --stats: segment files opened and bytes read. */
+/* Debug counters for tests and --stats: segment files opened, bytes read,
+ * and fdatasyncs of segment data (what --sync changes). */
 struct ev_spool_counters {
-	uint64_t segopens, bytesread;
+	uint64_t segopens, bytesread, syncs;
 	uint64_t lost; /* bytes skipped (skip_lost) by closed sources */
 };
 extern struct ev_spool_counters ev_spool_ctr;

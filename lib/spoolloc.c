@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "cursor.h"
 #include "spool.h"
+#include "compat.h"
 
 #define SINK_BYTES (1 << 20)
 

@@ -5,13 +5,16 @@
  * any segment of a spool, a roll-over and a rotated log all wake us.
  * BSD/macOS: kqueue EVFILT_VNODE on the directory (entries) and on the file
  * being read (writes, truncation, deletion).
- * Elsewhere, or when the kernel refuses (e.g. out of inotify instances): a
- * timed sleep, so following still works, only with more latency.
+ * Elsewhere, when the kernel refuses (e.g. out of inotify instances), or
+ * when EVKIT_WATCH=poll asks for it (a network file system, where another
+ * host's writes raise no notification): a timed sleep of EV_WATCH_POLL_MS,
+ * so following still works, only with more latency.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -34,12 +37,22 @@ struct ev_watch {
 	int filefd;  /* kqueue: the watched file (not ours to close) */
 };
 
+int
+ev_watch_polling(void)
+{
+	const char *e = getenv("EVKIT_WATCH");
+
+	return e && strcmp(e, "poll") == 0;
+}
+
 struct ev_watch *
 ev_watch_new(const char *dir)
 {
 	struct ev_watch *w = ev_malloc(sizeof *w);
 
 	w->fd = w->dirfd = w->filefd = -1;
+	if (ev_watch_polling())
+		return w;
 #if defined(EV_INOTIFY)
 	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) >= 0 &&
 	    inotify_add_watch(w->fd, dir, IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM |

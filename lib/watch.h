@@ -1,7 +1,8 @@
 /* watch.h — wait until a directory or a file in it changes, without busy waiting.
  *
- * inotify on Linux, kqueue on the BSDs and macOS, and elsewhere a polling
- * fallback that wakes every EV_WATCH_POLL_MS. A wake-up means "look again":
+ * inotify on Linux, kqueue on the BSDs and macOS, and elsewhere (or when
+ * EVKIT_WATCH=poll) a polling fallback that wakes every EV_WATCH_POLL_MS.
+ * A wake-up means "look again":
  * callers re-read and re-stat, so a spurious one costs only a read(2).
  */
 #ifndef EV_WATCH_H
@@ -10,6 +11,9 @@
 #define EV_WATCH_POLL_MS 50
 
 struct ev_watch;
+
+/* 1 when the environment asks for polling (EVKIT_WATCH=poll). */
+int ev_watch_polling(void);
 
 /* Watch the entries of directory dir (created, deleted, renamed) and, where
  * the platform can, writes to the files in it. NULL after reporting why. */

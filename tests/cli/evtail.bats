@@ -207,3 +207,18 @@ mkspool() {
 		done
 	done
 }
+
+@test "evtail --since 1h and evspool cursor --set 1h: a duration means that long ago" {
+	mkspool
+	evemit -o "$T/s" -t 3h old.event
+	evemit -o "$T/s" -t 2h old.event
+	evemit -o "$T/s" new.event
+	run evtail --no-follow --since 1h "$T/s"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'"type":"new.event"'* ]]
+	evspool cursor --set 150m "$T/s" late
+	run evtail --no-follow --cursor late "$T/s"
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == *'"type":"old.event"'* ]]
+}

@@ -319,3 +319,89 @@ spool_lines() {
 	[ "$(ls "$T/b/segments" | wc -l)" -eq 1 ]
 	[ "$(evtail --no-follow --from-start "$T/b")" = "$(events 10 20)" ]
 }
+
+@test "the format marker: SPOOL names version 1; another version or an unknown setting is refused" {
+	evspool init "$T/s"
+	[ "$(head -n 1 "$T/s/SPOOL")" = "evkit-spool 1" ]
+	echo '{"a":1}' | evfilter true -o "$T/s"
+	before=$(cat "$T/s"/segments/*)
+	sed -i '1s/.*/evkit-spool 2/' "$T/s/SPOOL"
+	run evtail --no-follow "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"spool format version 2; this evkit reads version 1"* ]]
+	run sh -c "echo '{\"b\":2}' | evfilter true -o '$T/s'"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"format version 2"* ]]
+	sed -i '1s/.*/evkit-spool 1/' "$T/s/SPOOL"
+	echo 'compress zstd' >> "$T/s/SPOOL"
+	run evspool stat "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"SPOOL:6: not a spool format marker or setting"* ]]
+	[ "$(cat "$T/s"/segments/*)" = "$before" ]
+}
+
+@test "--sync=none|batch|always: no fdatasync, one per batch, one per event" {
+	evspool init "$T/s"
+	events 50 > "$T/in"
+	for m in none:0 batch:1 always:50; do
+		run evtail --no-follow --from-start --sync="${m%:*}" --stats -o "$T/s" "$T/in"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"syncs ${m#*:}"* ]] || { echo "$m: $output"; false; }
+	done
+	[ "$(evtail --no-follow --from-start "$T/s" | wc -l)" -eq 150 ]
+}
+
+@test "a file size limit (RLIMIT_FSIZE, EFBIG) mid-batch: exit 111, the spool still ends at a line boundary" {
+	evspool init "$T/s"
+	events 8000 > "$T/in"   # about 130 KB in one batch; the limit is 64 KiB
+	run bash -c "trap '' XFSZ; ulimit -f 64; evtail --no-follow --from-start -o '$T/s' '$T/in'"
+	[ "$status" -eq 111 ]
+	[[ "$output" == *"write: File too large"* ]]
+	run evspool check "$T/s"
+	[ "$status" -eq 0 ]
+	n=$(evtail --no-follow --from-start "$T/s" | wc -l)
+	[ "$n" -gt 1000 ]
+	diff <(evtail --no-follow --from-start "$T/s") <(head -n "$n" "$T/in")
+	# With the limit lifted, the next writer goes on after the last whole line.
+	events 2 8000 | evfilter true -o "$T/s"
+	[ "$(evtail --no-follow -n 3 "$T/s")" = "$(sed -n "${n}p" "$T/in"; events 2 8000)" ]
+}
+
+@test "a sealed segment cut short by hand: readers stop with a clear error instead of hanging" {
+	evspool init --segment-bytes 1K "$T/s"
+	for i in 0 1 2; do events 100 $((i * 100)) | evfilter true -o "$T/s"; done
+	first=$(ls "$T/s/segments" | head -n 1)
+	cp "$T/s/segments/$first" "$T/seg0"
+	truncate -s 140 "$T/s/segments/$first"   # 10 whole lines
+	st=0; timeout 20 evtail --from-start "$T/s" > "$T/out" 2> "$T/err" || st=$?
+	[ "$st" -eq 2 ]
+	grep -q "$first: ends at 140 but the next segment begins at .*damaged" "$T/err"
+	diff "$T/out" <(events 10)
+	run evspool check "$T/s"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"ends at 140 but the next segment begins"* ]]
+	head -c 150 "$T/seg0" > "$T/s/segments/$first" # and in the middle of a line
+	run timeout 20 evtail --from-start "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"ends at 150 without a newline but the next segment begins"* ]]
+}
+
+@test "a truncated cursor file is a clear error, and evspool cursor --set mends it" {
+	evspool init "$T/s"
+	events 3 | evfilter true -o "$T/s"
+	: > "$T/s/cursors/c"
+	run evtail --no-follow --cursor c "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"cursors/c: not a cursor"* ]]
+	evspool cursor --set start "$T/s" c
+	[ "$(evtail --no-follow --cursor c "$T/s")" = "$(events 3)" ]
+}
+
+@test "EVKIT_WATCH=poll: a follower without kernel notifications still sees every event" {
+	evspool init --segment-bytes 1K "$T/s"
+	EVKIT_WATCH=poll bg evtail --from-start "$T/s" > "$T/out"
+	for i in 0 1 2; do events 100 $((i * 100)) | evfilter true -o "$T/s"; done
+	wait_for 20 has_lines "$T/out" 300
+	[ "$(ls "$T/s/segments" | wc -l)" -ge 3 ]
+	diff "$T/out" <(events 300)
+}

@@ -1,0 +1,385 @@
+/* The fast path against libjq: random predicates of every supported shape,
+ * on edge-case events, a generated corpus and GitHub's events. Any pair
+ * where the fast path gives an answer must give jq's. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jq.h"
+#include "pred.h"
+
+static unsigned long long rng;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)(rng >> 33) % n;
+}
+
+#define PICK(a) (a[rnd(sizeof a / sizeof a[0])])
+
+static const char *lits[] = {
+	"null", "true", "false", "0", "1", "-0", "1.0", "-1", "0.1", "1e308", "1e1000", "-1e1000",
+	"1e-400", "500", "81.51", "12345678901234567890", "\"\"", "\"1\"", "\"a\"", "\"x\"",
+	"\"abc\"", "\"order.placed\"", "\"\\u00e9\"", "\"é\"", "\"a\\u0000b\"", "\"zz\"",
+	"\"\\ud83d\\ude00\"", "\"USD\"", "\"PushEvent\"", "$s", "$n",
+};
+static const char *strs[] = {
+	"\"\"", "\"a\"", "\"o\"", "\"order.\"", "\"placed\"", "\"\\u00e9\"", "\"é\"", "\"x\"",
+	"\"Event\"", "\"Push\"", "\"b\"", "$s",
+};
+static const char *res[] = { "\"\"", "\"a\"", "\"o\"", "\"placed\"", "\"\\u00e9\"",
+	"\"é\"", "\"Event\"", "\"er p\"", "\"USD\"", "\"ord\"" };
+static const char *keys[] = { "\"a\"", "\"b\"", "\"s\"", "\"amount\"", "\"data\"", "\"x\"",
+	"\"id\"", "\"type\"", "\"action\"" };
+static const char *cmps[] = { "==", "!=", "<", "<=", ">", ">=" };
+
+struct corpus {
+	const char **paths;
+	size_t npaths;
+};
+
+static void gen(struct ev_buf *b, const struct corpus *c, int depth);
+
+static void
+path(struct ev_buf *b, const struct corpus *c)
+{
+	ev_buf_adds(b, c->paths[rnd((unsigned)c->npaths)]);
+}
+
+/* A value: a path, a literal, an alternative, a parenthesised predicate. */
+static void
+value(struct ev_buf *b, const struct corpus *c, int depth)
+{
+	switch (rnd(depth > 0 ? 6 : 4)) {
+	case 0:
+	case 1:
+		path(b, c);
+		break;
+	case 2:
+	case 3:
+		ev_buf_adds(b, PICK(lits));
+		break;
+	case 4:
+		ev_buf_adds(b, "(");
+		path(b, c);
+		ev_buf_adds(b, " // ");
+		ev_buf_adds(b, rnd(2) ? PICK(lits) : c->paths[rnd((unsigned)c->npaths)]);
+		ev_buf_adds(b, ")");
+		break;
+	default:
+		ev_buf_adds(b, "(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ")");
+	}
+}
+
+/* A predicate. */
+static void
+gen(struct ev_buf *b, const struct corpus *c, int depth)
+{
+	switch (rnd(depth > 0 ? 16 : 10)) {
+	case 0:
+	case 1:
+	case 2:
+		value(b, c, depth);
+		ev_buf_printf(b, " %s ", PICK(cmps));
+		value(b, c, depth);
+		break;
+	case 3:
+		path(b, c);
+		break;
+	case 4:
+		path(b, c);
+		ev_buf_printf(b, " | %s(%s)", rnd(2) ? "startswith" : "endswith", PICK(strs));
+		break;
+	case 5:
+		path(b, c);
+		ev_buf_printf(b, " | test(%s)", PICK(res));
+		break;
+	case 6:
+		if (rnd(2))
+			path(b, c), ev_buf_adds(b, " | ");
+		ev_buf_printf(b, "has(%s)", PICK(keys));
+		break;
+	case 7:
+		path(b, c);
+		ev_buf_adds(b, " | not");
+		break;
+	case 8:
+		ev_buf_adds(b, PICK(lits));
+		break;
+	case 9: {
+		/* a pipe into a relative path: .data | .amount > 5 */
+		const char *p = c->paths[rnd((unsigned)c->npaths)];
+		const char *q = rnd(2) ? "." : c->paths[rnd((unsigned)c->npaths)];
+		ev_buf_printf(b, "%s | %s %s %s", p, q, PICK(cmps), PICK(lits));
+		break;
+	}
+	case 10:
+	case 11:
+		ev_buf_adds(b, "(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, rnd(2) ? ") and (" : ") or (");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ")");
+		break;
+	case 12:
+		ev_buf_adds(b, "(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ") | not");
+		break;
+	case 13:
+		ev_buf_adds(b, "select(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ")");
+		break;
+	case 14:
+		ev_buf_adds(b, "(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ") // ");
+		value(b, c, depth - 1);
+		break;
+	default:
+		path(b, c);
+		ev_buf_adds(b, " | select(");
+		gen(b, c, depth - 1);
+		ev_buf_adds(b, ")");
+	}
+}
+
+/* nexpr random predicates on every line; returns the pairs compared. */
+static size_t
+differ(const struct corpus *c, char **lines, size_t nlines, int nexpr, unsigned seed)
+{
+	static const struct ev_predarg pargs[] = { { "s", "\"order.placed\"" }, { "n", "500" } };
+	struct ev_jqargs *ja = ev_jqargs_new();
+	struct ev_buf expr = { 0 }, err = { 0 }, out = { 0 };
+	size_t compared = 0, deferred = 0;
+
+	ev_jqargs_add(ja, "s", "order.placed", 0, &err);
+	ev_jqargs_add(ja, "n", "500", 1, &err);
+	rng = seed;
+	for (int i = 0; i < nexpr; i++) {
+		ev_buf_reset(&expr);
+		gen(&expr, c, 3);
+		struct ev_jq *q = ev_jq_compile(expr.p, ja, &err);
+		cr_assert(q, "jq rejects %s: %s", expr.p, err.p);
+		struct ev_pred *p = ev_pred_compile(expr.p, pargs, 2, &err);
+		cr_assert(p, "no fast path for %s: %s", expr.p, err.p);
+		for (size_t j = 0; j < nlines; j++) {
+			struct ev_jerr jerr;
+			size_t len = strlen(lines[j]);
+			int r = ev_pred_eval(p, lines[j], len, &jerr);
+			cr_assert(r != EV_PRED_BAD, "%s: %s", lines[j], jerr.msg);
+			if (r == EV_PRED_DEFER) {
+				deferred++;
+				continue;
+			}
+			int want = ev_jq_run(q, lines[j], len, EV_JQ_TEST, &out, &err);
+			cr_assert(want >= 0, "%s on %s: fast path says %d, jq fails: %s", expr.p,
+			    lines[j], r, err.p);
+			cr_assert_eq(r, want > 0, "%s on %s: fast path %d, jq %d", expr.p, lines[j],
+			    r, want);
+			compared++;
+		}
+		ev_pred_free(p);
+		ev_jq_free(q);
+	}
+	ev_jqargs_free(ja);
+	ev_buf_free(&expr);
+	ev_buf_free(&err);
+	ev_buf_free(&out);
+	cr_log_info("%zu pairs compared, %zu deferred to jq", compared, deferred);
+	return compared;
+}
+
+static char *edge[] = {
+	"{\"a\":1}", "{\"a\":1.0}", "{\"a\":-0}", "{\"a\":0}", "{\"a\":\"1\"}", "{\"a\":null}",
+	"{}", "{\"a\":true}", "{\"a\":false}", "{\"a\":1e308}", "{\"a\":1e400}",
+	"{\"a\":-1e400}", "{\"a\":[1,2]}", "{\"a\":{\"b\":1}}", "{\"a\":{\"b\":\"x\"},\"a\":5}",
+	"{\"a\":5,\"a\":{\"b\":2}}", "{\"s\":\"\\u00e9\"}", "{\"s\":\"é\"}",
+	"{\"s\":\"order.placed\"}", "{\"s\":\"order\\u002eplaced\"}",
+	"{\"s\":\"\\ud83d\\ude00\"}", "{\"s\":\"\\udc00\"}", "{\"s\":\"a\\u0000b\"}",
+	"{\"s\":\"\"}", "{\"c\":[1,\"x\",null]}", "{\"c\":[]}", "{\"c\":{\"0\":1}}",
+	"{\"n\":12345678901234567890}", "{\"n\":0.1}", "{\"n\":1e-400}",
+	"{\"a\":\"abc\",\"b\":\"abd\"}", "{\"a\":[1],\"b\":[1]}", "{\"a\":{},\"b\":{}}",
+	"{\"a\":\"x\",\"s\":\"x\"}", "{\"a\":500,\"b\":500.0,\"n\":-0.0}",
+	"{\"s\":\"order.placed\",\"s\":\"zz\"}", "{\"a\":{\"b\":null,\"x\":1}}",
+	"{\"data\":{\"amount\":501,\"x\":null},\"type\":\"order.placed\"}",
+	"{\"data\":null,\"type\":\"x\"}", "{\"data\":\"s\",\"id\":\"\"}",
+	" { \"a\" : \"\\u0061\" , \"b\" : [ ] } ", "{\"a\":\"\\\"\",\"b\":\"\\\\\"}",
+	"{\"a\":\"A\",\"b\":\"a\"}", "{\"a\":\"é\",\"b\":\"z\"}", "{\"b\":1e-5,\"a\":100000}",
+};
+
+static const char *edgepaths[] = { ".a", ".b", ".s", ".n", ".c", ".a.b", ".c[0]", ".c[1]",
+	".missing", ".s.x", ".data", ".data.amount", ".type", ".[\"a\"]", ".\"s\"", ".a.x" };
+
+/* Random objects of the edge-case values under the keys the paths read. */
+static const char *edgevals[] = {
+	"null", "true", "false", "0", "-0", "1", "1.0", "-1", "0.1", "1e308", "1e400", "-1e400",
+	"1e-400", "500", "500.0", "12345678901234567890", "\"\"", "\"1\"", "\"a\"", "\"x\"",
+	"\"abc\"", "\"order.placed\"", "\"order\\u002eplaced\"", "\"\\u00e9\"", "\"é\"",
+	"\"a\\u0000b\"", "\"\\ud83d\\ude00\"", "\"\\udc00\"", "\"zz\"", "[]", "[1,\"x\"]",
+	"{}", "{\"b\":1}", "{\"b\":\"x\",\"x\":null}", "{\"amount\":501}", "[null]",
+};
+static const char *edgekeys[] = { "a", "b", "s", "n", "c", "data", "type" };
+
+Test(pred, edge_cases)
+{
+	enum { NRAND = 250 };
+	struct corpus c = { edgepaths, sizeof edgepaths / sizeof edgepaths[0] };
+	size_t nfixed = sizeof edge / sizeof edge[0];
+	char *lines[sizeof edge / sizeof edge[0] + NRAND];
+	struct ev_buf b = { 0 };
+
+	rng = 99;
+	memcpy(lines, edge, sizeof edge);
+	for (size_t i = 0; i < NRAND; i++) {
+		ev_buf_reset(&b);
+		ev_buf_adds(&b, "{");
+		for (unsigned k = 0, nk = rnd(6); k < nk; k++) /* duplicates happen */
+			ev_buf_printf(&b, "%s\"%s\":%s", k ? "," : "", PICK(edgekeys), PICK(edgevals));
+		ev_buf_adds(&b, "}");
+		lines[nfixed + i] = ev_strdup(b.p);
+	}
+	size_t n = differ(&c, lines, nfixed + NRAND, 60, 1);
+	cr_expect_geq(n, 8000);
+	for (size_t i = 0; i < NRAND; i++)
+		free(lines[nfixed + i]);
+	ev_buf_free(&b);
+}
+
+static size_t
+readlines(FILE *f, char ***out)
+{
+	char *line = NULL, **v = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t len;
+
+	while ((len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		v = ev_reallocarray(v, n + 1, sizeof *v);
+		v[n++] = ev_strdup(line);
+	}
+	free(line);
+	*out = v;
+	return n;
+}
+
+static void
+freelines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static const char *genpaths[] = { ".type", ".data.amount", ".data.currency", ".subject",
+	".specversion", ".data.method.type", ".data.items[0].sku", ".data.items[0].qty", ".id",
+	".data", ".time", ".data.attempt", ".nope", ".source", ".data.items" };
+
+Test(pred, generated_corpus)
+{
+	FILE *f = popen("bash ../shared/bench/gen-events.sh 2000 0 3 2>/dev/null", "r");
+	char **lines;
+	size_t n = f ? readlines(f, &lines) : 0;
+	if (f)
+		pclose(f);
+	if (n == 0) {
+		free(f ? lines : NULL);
+		cr_skip_test("../shared/bench/gen-events.sh is absent");
+	}
+	struct corpus c = { genpaths, sizeof genpaths / sizeof genpaths[0] };
+	cr_expect_geq(differ(&c, lines, n, 20, 7), 20000);
+	freelines(lines, n);
+}
+
+static const char *ghpaths[] = { ".type", ".actor.login", ".repo.name", ".payload.action",
+	".public", ".payload.size", ".org.id", ".payload.ref", ".created_at", ".payload",
+	".payload.commits[0].author.name", ".actor.id", ".org" };
+
+Test(pred, github_events)
+{
+	FILE *f = fopen("../shared/corpus/github-events.ndjson", "r");
+	if (!f)
+		cr_skip_test("../shared/corpus/github-events.ndjson is absent");
+	char **lines;
+	size_t n = readlines(f, &lines);
+	fclose(f);
+	struct corpus c = { ghpaths, sizeof ghpaths / sizeof ghpaths[0] };
+	cr_expect_geq(differ(&c, lines, n, 20, 11), 8000);
+	freelines(lines, n);
+}
+
+/* Shapes that must go to libjq, and shapes that must not. */
+Test(pred, shapes)
+{
+	static const char *fast[] = {
+		".type == \"order.placed\"", "\"order.placed\" == .type", ".a", "not", "true",
+		".data.amount > 500 and .type != \"x\"", "(.a == 1) | not", ".a | not",
+		".type | startswith(\"order.\")", "has(\"data\")", ".data | has(\"amount\")",
+		"select(.a)", "(.a // 0) > 5", ".a[0].b == -1", ".[\"a\"] == null", "$s == .a",
+		".type | test(\"placed\")", ".data | .amount >= 1e3",
+	};
+	static const char *slow[] = {
+		".a + 1 > 2", ".[] == 1", ".a | length > 1", ".type | test(\"^order\")",
+		".a == [1]", ".a, .b", "(.a | .b) // .c | has(\"x\")", ".a? == 1", "..",
+		".a as $x | $x", "\"\\(.a)\" == \"1\"", ".a[-1] == 1", "$unknown == 1",
+		"startswith(\"a\"; \"b\")", ".a | ascii_downcase == \"x\"",
+	};
+	static const struct ev_predarg a[] = { { "s", "\"x\"" } };
+	struct ev_buf why = { 0 };
+	for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++) {
+		struct ev_pred *p = ev_pred_compile(fast[i], a, 1, &why);
+		cr_expect(p, "%s: %s", fast[i], why.p);
+		ev_pred_free(p);
+	}
+	for (size_t i = 0; i < sizeof slow / sizeof slow[0]; i++) {
+		struct ev_pred *p = ev_pred_compile(slow[i], a, 1, &why);
+		cr_expect(!p, "%s compiled", slow[i]);
+		cr_expect(!p && why.len > 0, "%s: no reason", slow[i]);
+		ev_pred_free(p);
+	}
+	ev_buf_free(&why);
+}
+
+/* ev_pred_dump writes what jq -c prints, or nothing. */
+Test(pred, dump)
+{
+	static const char *vals[] = { "null", "true", "false", "0", "-0", "1", "-12", "007x",
+		"123456789012345", "1234567890123456", "-123456789012345", "1.0", "1e2", "0.1",
+		"\"\"", "\"abc\"", "\"é\"", "\"a\\u0062\"", "\"\\n\"", "\"a\x7f\"", "\"\\u007f\"",
+		"\"\xf0\x9f\x98\x80\"", "[]", "{}", "[1, 2]", "{\"a\" : 1}" };
+	struct ev_buf err = { 0 }, got = { 0 }, want = { 0 }, line = { 0 };
+	struct ev_jpath *k = ev_jpath_compile(".k", &err);
+	struct ev_jq *q = ev_jq_compile(".k", NULL, &err);
+	size_t dumped = 0;
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+		struct ev_jval v;
+		struct ev_jerr jerr;
+		ev_buf_reset(&line);
+		ev_buf_printf(&line, "{\"k\":%s}", vals[i]);
+		if (ev_json_scan(line.p, line.len, &k, 1, &v, &jerr) < 0)
+			continue; /* 007x */
+		ev_buf_reset(&got);
+		ev_buf_reset(&want);
+		if (!ev_pred_dump(&v, &got)) {
+			cr_expect_eq(got.len, 0, "%s", vals[i]);
+			continue;
+		}
+		dumped++;
+		cr_assert_eq(ev_jq_run(q, line.p, line.len, EV_JQ_KEY, &want, &err), 1);
+		cr_expect(got.len == want.len && memcmp(got.p, want.p, got.len) == 0,
+		    "%s: [%.*s] jq [%s]", vals[i], (int)got.len, got.p, want.p);
+	}
+	cr_expect_eq(dumped, 12);
+	ev_jpath_free(k);
+	ev_jq_free(q);
+	ev_buf_free(&err);
+	ev_buf_free(&got);
+	ev_buf_free(&want);
+	ev_buf_free(&line);
+}

@@ -74,7 +74,7 @@ bench_setup() {
 	${CC:-cc} -O2 -o "$W/timeit" "$HERE/timeit.c" || die "cannot build bench/timeit.c"
 	TIMEIT=$W/timeit
 	GEN="$HERE/../../shared/bench/gen-events.sh"
-	[ -f "$GEN" ] || GEN="$HERE/gen-events.sh"
+	[ -f "$GEN" ] || GEN="$HERE/../tests/gen-events.sh" # the same shape, our own
 	[ -f "$GEN" ] || die "no gen-events.sh beside the checkout or in bench/"
 	EVENTS="$CACHE/events-$N-0-1.ndjson"
 	DUPS="$CACHE/events-$N-10-2.ndjson"

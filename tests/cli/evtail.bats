@@ -2,23 +2,6 @@
 # evtail: follow a spool or a file.
 load helpers
 
-# has_lines FILE N: FILE has at least N lines (for wait_for).
-has_lines() {
-	[ "$(lines "$1")" -ge "$2" ]
-}
-
-# bg CMD...: run CMD in the background, killed at the end of the test.
-bg() {
-	"$@" &
-	BGPID=$!
-	echo "$BGPID" >> "$T/bg.pids"
-}
-
-teardown() {
-	[ -f "$T/bg.pids" ] && xargs kill -9 < "$T/bg.pids" 2>/dev/null
-	return 0
-}
-
 # timed N [FIRST]: N events a second apart from 10:00:00 + FIRST seconds.
 timed() {
 	awk -v n="$1" -v f="${2:-0}" 'BEGIN { for (i = f; i < f + n; i++)

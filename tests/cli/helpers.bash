@@ -28,3 +28,25 @@ wait_for() {
 lines() {
 	[ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0
 }
+
+# has_lines FILE N: FILE has at least N lines (for wait_for).
+has_lines() {
+	[ "$(lines "$1")" -ge "$2" ]
+}
+
+# bg CMD...: run CMD in the background (its pid in $BGPID), killed by
+# kill_bg, which the default teardown calls.
+bg() {
+	"$@" &
+	BGPID=$!
+	echo "$BGPID" >> "$T/bg.pids"
+}
+
+kill_bg() {
+	[ -f "$T/bg.pids" ] && xargs kill -9 < "$T/bg.pids" 2>/dev/null
+	return 0
+}
+
+teardown() {
+	kill_bg
+}

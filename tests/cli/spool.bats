@@ -2,20 +2,8 @@
 # Spools as a location for every tool, and evspool.
 load helpers
 
-# has_lines FILE N: FILE has at least N lines (for wait_for).
-has_lines() {
-	[ "$(lines "$1")" -ge "$2" ]
-}
-
-# bg CMD...: run CMD in the background, killed at the end of the test.
-bg() {
-	"$@" &
-	BGPID=$!
-	echo "$BGPID" >> "$T/bg.pids"
-}
-
 teardown() {
-	[ -f "$T/bg.pids" ] && xargs kill -9 < "$T/bg.pids" 2>/dev/null
+	kill_bg
 	[ -n "${MOUNTED:-}" ] && umount "$MOUNTED"
 	return 0
 }

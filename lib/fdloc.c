@@ -167,7 +167,8 @@ fdsink_commit(void *impl)
 
 	if (flushbuf(k) < 0)
 		return -1;
-	if (k->isreg && k->sync != EV_SYNC_NONE && fdatasync(k->fd) < 0) {
+	if (k->isreg && (k->sync == EV_SYNC_AUTO ? ev_sinks_durable : k->sync != EV_SYNC_NONE) &&
+	    fdatasync(k->fd) < 0) {
 		k->failed = errno;
 		ev_warn("%s: fdatasync:", k->name);
 		return -1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amqp.h"
 #include "dur.h"
 #include "err.h"
 #include "input.h"
@@ -27,6 +28,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->nlocs = 1;
 	}
 	in->conf.cursor = o->cursor;
+	for (int i = 0; i < in->nlocs; i++)
+		if (o->cursor || ev_amqp_is(in->locs[i]))
+			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
 	in->name = "<stdin>";
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
@@ -46,6 +50,7 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
 	in->hooks[in->nhooks].commit = commit;
 	in->hooks[in->nhooks++].arg = arg;
+	ev_sinks_durable = 1;
 }
 
 void

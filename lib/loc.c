@@ -29,6 +29,8 @@ isdir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int ev_sinks_durable;
+
 struct ev_sink *
 ev_sink_open(const char *dest, enum ev_sync sync)
 {

@@ -23,6 +23,10 @@
 struct ev_sink;
 
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
+/* Set once something durable depends on the outputs (a spool cursor, a
+ * broker input, a commit hook such as evdedupe's state): plain files in
+ * EV_SYNC_AUTO are then fdatasync'ed at each commit. */
+extern int ev_sinks_durable;
 /* Append one line (without its newline; the sink adds it). */
 int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
 /* Make everything written so far durable, as far as the sync mode asks:

@@ -10,7 +10,7 @@ ev_opts_init(struct ev_opts *o, const char *synopsis)
 {
 	memset(o, 0, sizeof *o);
 	o->follow = -1;
-	o->sync = EV_SYNC_BATCH;
+	o->sync = EV_SYNC_AUTO;
 	o->synopsis = synopsis;
 }
 

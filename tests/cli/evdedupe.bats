@@ -202,7 +202,8 @@ restart() {
 	"${stage[@]}" 2>> "$T/err"
 	# Every run loaded the state (no message), and no key went missing: with -n 0
 	# nothing is forgotten, so a key remembered without its event would be.
-	[ ! -s "$T/err" ]
+	# (A kill that lands in LeakSanitizer's exit check makes it say so: noise.)
+	! grep -v '^==[0-9]*==' "$T/err"
 	keys "$T/out" | sort -u | cmp - "$T/want"
 }
 

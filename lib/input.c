@@ -28,8 +28,12 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->nlocs = 1;
 	}
 	in->conf.cursor = o->cursor;
+	/* A position that is kept (a spool cursor, a broker's acks) needs the
+	 * outputs durable before it moves. */
+	if (o->cursor)
+		ev_sinks_durable = 1;
 	for (int i = 0; i < in->nlocs; i++)
-		if (o->cursor || ev_amqp_is(in->locs[i]))
+		if (ev_amqp_is(in->locs[i]))
 			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
 	in->name = "<stdin>";

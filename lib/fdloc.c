@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-#define OUTBUF (64 * 1024)
+#define OUTBUF (256 * 1024)
 
 struct fdsink {
 	int fd;
@@ -270,6 +270,7 @@ struct fdsource {
 	dev_t dev;
 	ino_t ino;
 	struct ev_watch *w;
+	int isreg;          /* a regular file: a read never waits */
 };
 
 /* The offset just after the n-th '\n' before the last one (the start of
@@ -397,7 +398,8 @@ fdsource_follow(struct fdsource *s, struct ev_line *l, int timeout_ms)
 }
 
 /* With a timeout, wait for a complete line without ever blocking in read(2):
- * a pipe may hold half a line for as long as its writer likes. */
+ * a pipe may hold half a line for as long as its writer likes (a regular
+ * file is just read: a read of it never waits). */
 static int
 fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
@@ -406,10 +408,12 @@ fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 
 	if (s->follow)
 		return fdsource_follow(s, l, timeout_ms);
-	if (timeout_ms >= 0) {
-		int64_t deadline = ev_mono_ms() + timeout_ms;
+	if (timeout_ms >= 0 && !s->isreg) {
+		int64_t deadline = 0; /* read the clock only once there is a wait */
 		flags |= EV_RD_NOREAD;
 		while ((r = ev_reader_next(s->r, l, flags)) < 0 && errno == EAGAIN) {
+			if (!deadline)
+				deadline = ev_mono_ms() + timeout_ms;
 			int64_t left = deadline - ev_mono_ms();
 			struct pollfd p = { .fd = s->fd, .events = POLLIN };
 			int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
@@ -479,7 +483,8 @@ ev_fd_source_open(const char *loc, const struct ev_source_conf *c, const struct 
 	s->fd = fd;
 	s->name = ev_strdup(fd ? loc : "<stdin>");
 	s->r = ev_reader_new(fd, 0);
-	if (fd && c->follow == 1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+	s->isreg = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fd && c->follow == 1 && s->isreg) {
 		const char *slash = strrchr(loc, '/');
 		s->follow = 1;
 		s->path = ev_strdup(loc);

@@ -12,7 +12,7 @@
 #include "mem.h"
 #include "reader.h"
 
-#define READSZ (64 * 1024)
+#define READSZ (256 * 1024)
 
 struct ev_reader {
 	int fd;

@@ -27,6 +27,7 @@
 #define DEAD INT64_MIN
 #define MINCAP 1024
 #define BIGPAGE (2u << 20)
+#define PREFETCH 16 /* how far ahead a rebuild asks for slots */
 
 struct ev_keyset {
 	struct ev_keyent *ring;
@@ -107,23 +108,41 @@ expired(const struct ev_keyset *ks, const struct ev_keyent *e)
 	return e->t == DEAD || (ks->window > 0 && e->t <= ks->now - ks->window);
 }
 
-/* Big arrays start on a 2 MiB boundary and, where the system offers it,
- * ask for huge pages: filling ten million keys touches 320 MB, and one
- * page fault per 4 KiB costs more than all the other work of a load. */
+/* Zeroed memory. Big arrays are mapped anew (the system hands out zeroed
+ * pages: nothing to clear), start on a 2 MiB boundary and, where the
+ * system offers it, ask for huge pages: filling ten million keys touches
+ * 320 MB, and one page fault per 4 KiB costs more than all the other work
+ * of a load. */
 static void *
 bigalloc(size_t n)
 {
-	void *p;
+	char *p;
+	size_t lead;
 
 	if (n < BIGPAGE)
-		return ev_malloc(n);
+		return ev_calloc(1, n);
 	n = (n + BIGPAGE - 1) / BIGPAGE * BIGPAGE;
-	if (!(p = aligned_alloc(BIGPAGE, n)))
+	p = mmap(NULL, n + BIGPAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANON, -1, 0);
+	if (p == MAP_FAILED)
 		ev_die(EV_TEMPFAIL, "out of memory");
+	lead = (BIGPAGE - (uintptr_t)p % BIGPAGE) % BIGPAGE;
+	if (lead)
+		munmap(p, lead);
+	munmap(p + lead + n, BIGPAGE - lead);
+	p += lead;
 #ifdef MADV_HUGEPAGE
 	madvise(p, n, MADV_HUGEPAGE); /* advice: nothing to do if it is not taken */
 #endif
 	return p;
+}
+
+static void
+bigfree(void *p, size_t n)
+{
+	if (n < BIGPAGE)
+		free(p);
+	else if (p)
+		munmap(p, (n + BIGPAGE - 1) / BIGPAGE * BIGPAGE);
 }
 
 static void
@@ -132,7 +151,7 @@ resize(struct ev_keyset *ks, size_t cap)
 	struct ev_keyent *ring;
 	size_t n = 0;
 
-	if (cap > SIZE_MAX / sizeof *ring)
+	if (cap > SIZE_MAX / sizeof *ring / 2)
 		ev_die(EV_TEMPFAIL, "out of memory");
 	ring = bigalloc(cap * sizeof *ring);
 
@@ -142,19 +161,23 @@ resize(struct ev_keyset *ks, size_t cap)
 		if (++i == ks->cap)
 			i = 0;
 	}
-	free(ks->ring);
-	free(ks->slot);
+	bigfree(ks->ring, ks->cap * sizeof *ks->ring);
+	bigfree(ks->slot, (size_t)ks->nslots * sizeof *ks->slot);
 	ks->ring = ring;
 	ks->cap = cap;
 	ks->head = 0;
 	ks->len = ks->live = n;
 	ks->nslots = 2 * (uint64_t)cap;
 	ks->slot = bigalloc((size_t)ks->nslots * sizeof *ks->slot);
-	memset(ks->slot, 0, (size_t)ks->nslots * sizeof *ks->slot);
 	ks->imask = 1;
 	while (ks->imask < cap)
 		ks->imask = ks->imask << 1 | 1;
+	/* the slots are written in random order: ask for them ahead */
+	for (size_t r = 0; r < n && r < PREFETCH; r++)
+		__builtin_prefetch(&ks->slot[home(ks, ring[r].lo)], 1);
 	for (size_t r = 0; r < n; r++) {
+		if (r + PREFETCH < n)
+			__builtin_prefetch(&ks->slot[home(ks, ring[r + PREFETCH].lo)], 1);
 		size_t i = home(ks, ring[r].lo);
 		while (ks->slot[i])
 			i = nextslot(ks, i);
@@ -178,8 +201,8 @@ ev_keyset_free(struct ev_keyset *ks)
 {
 	if (!ks)
 		return;
-	free(ks->ring);
-	free(ks->slot);
+	bigfree(ks->ring, ks->cap * sizeof *ks->ring);
+	bigfree(ks->slot, (size_t)ks->nslots * sizeof *ks->slot);
 	free(ks);
 }
 
@@ -315,6 +338,12 @@ ev_keyset_replay(struct ev_keyset *ks, const struct ev_keyent *e, size_t n)
 			ev_keyset_put(ks, &e[j]);
 		}
 	}
+}
+
+void
+ev_keyset_prefetch(const struct ev_keyset *ks, uint64_t lo)
+{
+	__builtin_prefetch(&ks->slot[home(ks, lo)]);
 }
 
 int

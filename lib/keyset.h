@@ -40,6 +40,9 @@ int ev_keyset_add(struct ev_keyset *ks, const struct ev_keyent *e);
 void ev_keyset_put(struct ev_keyset *ks, const struct ev_keyent *e);
 /* For each of e[0..n): move the clock to its time and put it (loading a state). */
 void ev_keyset_replay(struct ev_keyset *ks, const struct ev_keyent *e, size_t n);
+/* Start loading what ev_keyset_add(lo, ...) will look at first: a caller
+ * that knows a few keys ahead overlaps their cache misses. */
+void ev_keyset_prefetch(const struct ev_keyset *ks, uint64_t lo);
 /* Is the key remembered (and within the window)? */
 int ev_keyset_has(const struct ev_keyset *ks, uint64_t lo, uint64_t hi);
 size_t ev_keyset_count(const struct ev_keyset *ks);

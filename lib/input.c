@@ -58,6 +58,13 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 }
 
 void
+ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg)
+{
+	in->flush.commit = flush;
+	in->flush.arg = arg;
+}
+
+void
 ev_input_fail(struct ev_input *in, int status)
 {
 	if (status > in->status)
@@ -97,10 +104,13 @@ keeprefused(struct ev_input *in, struct ev_sink *s)
 	return 0;
 }
 
-/* The sinks, the rejects, the hooks, then (with setpos) the input position. */
+/* The flush, the sinks, the rejects, the hooks, then (with setpos) the
+ * input position. */
 static int
 commit(struct ev_input *in, int setpos, uint64_t pos)
 {
+	if (in->flush.commit && in->flush.commit(in->flush.arg) < 0)
+		goto fail;
 	for (int i = 0; i < in->nsinks; i++)
 		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
 			goto fail;
@@ -250,19 +260,25 @@ ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, .
 }
 
 int
-ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
-    const struct ev_jerr *e)
+ev_line_object(const struct ev_line *l)
 {
 	size_t k = 0;
 
+	while (k < l->len && (l->p[k] == ' ' || l->p[k] == '\t' || l->p[k] == '\r' ||
+	    l->p[k] == '\n'))
+		k++;
+	return k < l->len && l->p[k] == '{';
+}
+
+int
+ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
+    const struct ev_jerr *e)
+{
 	if (scanned < 0) {
 		ev_input_reject(in, l, "column %zu: %s", e->off + 1, e->msg);
 		return 0;
 	}
-	while (k < l->len && (l->p[k] == ' ' || l->p[k] == '\t' || l->p[k] == '\r' ||
-	    l->p[k] == '\n'))
-		k++;
-	if (k == l->len || l->p[k] != '{') {
+	if (!ev_line_object(l)) {
 		ev_input_reject(in, l, "not a JSON object");
 		return 0;
 	}

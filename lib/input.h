@@ -4,7 +4,8 @@
  * stdin), hands out lines, reports bad ones (ev_input_reject), and commits:
  * before it would wait for more input, at the end of each location, and
  * every EV_BATCH_LINES lines / EV_BATCH_BYTES bytes / EV_BATCH_MS ms, it
- * first commits every registered sink, then every registered commit hook
+ * first has the tool finish the lines it holds back (ev_input_set_flush),
+ * then commits every registered sink, then every registered commit hook
  * (state that must never get ahead of the output, as evdedupe's remembered
  * keys), and only then records the input position (a spool cursor). A crash
  * therefore never loses an event: at worst the events after the last commit
@@ -38,6 +39,7 @@ struct ev_input {
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
 	int nhooks;
+	struct ev_input_hook flush; /* see ev_input_set_flush */
 	int manual;              /* the tool commits the input itself */
 	/* With idle_ms > 0, while no input comes: commit, call onidle (when
 	 * set), and look again every idle_ms (for periodic work: metrics,
@@ -63,9 +65,15 @@ void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
 /* Called at each commit after the sinks (and rejects) and before the input
  * position; returns 0, or -1 with errno set after reporting. */
 void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
+/* A tool that holds events back for a while (evdedupe looks a few lines
+ * ahead) finishes them in flush, called at each commit before the sinks
+ * are: the input position never passes an event that was not written.
+ * Returns 0, or -1 with errno set after reporting. */
+void ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg);
 /* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
 int ev_input_next(struct ev_input *in, struct ev_line *l);
-/* Commit now: the sinks, the hooks, then the input position. -1 when one failed. */
+/* Commit now: the flush, the sinks, the hooks, then the input position.
+ * -1 when one failed. */
 int ev_input_commit(struct ev_input *in);
 
 /* For a tool with its own poll(2) loop that finishes events out of order
@@ -90,6 +98,9 @@ void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *f
  * ("column N: reason", or "not a JSON object") and 0 is returned. */
 int ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
     const struct ev_jerr *e);
+/* Is a line the scanner accepted one JSON object? (The rule above, without
+ * the report: for a helper thread, see ahead.h.) */
+int ev_line_object(const struct ev_line *l);
 /* Note a failure that is not about one line (the status only gets worse). */
 void ev_input_fail(struct ev_input *in, int status);
 /* Final commit, close input and rejects; returns the exit status so far. */

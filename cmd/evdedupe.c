@@ -6,8 +6,10 @@
 #include <xxhash.h>
 
 #include "dur.h"
+#include "ahead.h"
 #include "err.h"
 #include "input.h"
+#include "mem.h"
 #include "jq.h"
 #include "jsonscan.h"
 #include "keyset.h"
@@ -25,16 +27,44 @@
 enum { OPT_ARRIVAL = EV_OPT_TOOL, OPT_DUPS, OPT_REQUIRE_KEY, OPT_STATE };
 enum { V_ID, V_SOURCE, NV = 3 };
 
-struct dedupe {
+/* A line's key, found by work() in the helper thread (lib/ahead.h). */
+enum { R_KEY, R_NOKEY, R_BAD, R_JQERR, R_NEEDKEY };
+
+struct result {
+	int kind;             /* R_* */
+	int timed;            /* e.t is the event's time; else the clock as it is then */
+	int scanned;          /* R_BAD: the scanner's verdict, and its error */
+	struct ev_jerr jerr;
+	char *msg;            /* R_JQERR: jq's message */
+	struct ev_keyent e;
+};
+
+/* What work() uses: the helper's alone. */
+struct keyer {
 	struct ev_jq *q;            /* --key, or NULL for source + id */
 	struct ev_jval *kval;       /* a --key that is a path: its value, from the scan */
 	struct ev_jpath *paths[NV];
 	size_t npaths, tpath;      /* tpath: the index of .time, if npaths is past it */
 	struct ev_jval v[NV];
 	struct ev_buf key, err, tmp;
-	int64_t window;
-	int arrival;
+	int window, arrival, requirekey;
 };
+
+/* What done() uses: the caller's alone. */
+struct dedupe {
+	struct ev_input *in;
+	const char *keyexpr;
+	struct ev_keyset *ks;
+	struct ev_keystate *st;
+	struct ev_sink *sink, *dupsink;
+	int window;
+	uintmax_t out, ndups, nokey;
+};
+
+/* How many lookups ahead done() asks for the table slot of a key: the
+ * cache misses of a few lookups then overlap (on a table of millions of
+ * keys most lookups miss) instead of coming one after another. */
+#define PREFETCH 8
 
 static void
 usage(void)
@@ -50,6 +80,17 @@ addval(struct ev_buf *b, const struct ev_jval *v)
 	size_t at;
 	uint32_t len;
 
+	if (v->type == EV_J_STRING && !v->escaped) {
+		/* the common case in one step: the body as it stands */
+		len = (uint32_t)(v->len - 2);
+		ev_buf_grow(b, 5 + (size_t)len);
+		b->p[b->len] = 's';
+		memcpy(b->p + b->len + 1, &len, 4);
+		memcpy(b->p + b->len + 5, v->p + 1, len);
+		b->len += 5 + (size_t)len;
+		b->p[b->len] = '\0';
+		return;
+	}
 	ev_buf_addc(b, v->type == EV_J_STRING ? 's' : 'r');
 	at = b->len;
 	ev_buf_add(b, "\0\0\0\0", 4);
@@ -69,7 +110,7 @@ present(const struct ev_jval *v)
 
 /* The key's bytes in d->key: 1, or 0 when the event has none, or -1 on a jq error. */
 static int
-getkey(struct dedupe *d, const struct ev_line *l)
+getkey(struct keyer *d, const struct ev_line *l)
 {
 	ev_buf_reset(&d->key);
 	if (d->q) {
@@ -95,24 +136,102 @@ getkey(struct dedupe *d, const struct ev_line *l)
 	return 1;
 }
 
-/* The time the event is judged by; without a usable one, the clock as it is. */
-static int64_t
-eventtime(struct dedupe *d, const struct ev_keyset *ks)
+/* The time the event is judged by into *ms: 1, or 0 when it has no usable
+ * one (it is then judged by the clock as it is). */
+static int
+eventtime(struct keyer *d, int64_t *ms)
 {
 	const struct ev_jval *v = &d->v[d->tpath];
-	int64_t ms;
 
-	if (d->arrival)
-		return ev_now_ms();
+	if (d->arrival) {
+		*ms = ev_now_ms();
+		return 1;
+	}
 	if (v->type == EV_J_STRING) {
-		if (!v->escaped && ev_time_parse(v->p + 1, v->len - 2, &ms) == 0)
-			return ms;
+		if (!v->escaped && ev_time_parse(v->p + 1, v->len - 2, ms) == 0)
+			return 1;
 		ev_buf_reset(&d->tmp);
 		ev_jval_str(v, &d->tmp);
-		if (v->escaped && d->tmp.p && ev_time_parse(d->tmp.p, d->tmp.len, &ms) == 0)
-			return ms;
+		if (v->escaped && d->tmp.p && ev_time_parse(d->tmp.p, d->tmp.len, ms) == 0)
+			return 1;
 	}
-	return ev_keyset_now(ks);
+	return 0;
+}
+
+/* The helper's part: validate the line, find its key and time, hash the key. */
+static void
+work(void *arg, const struct ev_line *l, void *resp)
+{
+	struct keyer *k = arg;
+	struct result *r = resp;
+
+	r->scanned = ev_json_scan(l->p, l->len, k->paths, k->npaths, k->v, &r->jerr);
+	if (r->scanned < 0 || !ev_line_object(l)) {
+		r->kind = R_BAD;
+		return;
+	}
+	if (k->window)
+		r->timed = eventtime(k, &r->e.t);
+	switch (getkey(k, l)) {
+	case -1:
+		r->kind = R_JQERR;
+		r->msg = ev_strdup(k->err.p ? k->err.p : "error");
+		return;
+	case 0:
+		r->kind = k->requirekey ? R_NEEDKEY : R_NOKEY;
+		return;
+	}
+	XXH128_hash_t h = XXH3_128bits(k->key.p, k->key.len);
+	r->e.lo = h.low64;
+	r->e.hi = h.high64;
+	r->kind = R_KEY;
+}
+
+/* The caller's part, line after line: look the key up, write the line
+ * where it goes, report the bad ones. */
+static int
+done(void *arg, const struct ev_line *l, void *resp, size_t n)
+{
+	struct dedupe *d = arg;
+	struct result *r = resp;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH < n && r[i + PREFETCH].kind == R_KEY)
+			ev_keyset_prefetch(d->ks, r[i + PREFETCH].e.lo);
+		switch (r[i].kind) {
+		case R_BAD:
+			ev_input_object(d->in, &l[i], r[i].scanned, &r[i].jerr);
+			continue;
+		case R_JQERR:
+			ev_input_reject(d->in, &l[i], "%s: %s", d->keyexpr, r[i].msg);
+			free(r[i].msg);
+			continue;
+		case R_NEEDKEY:
+			ev_input_reject(d->in, &l[i], "no key (%s)", d->keyexpr ? d->keyexpr : ".id");
+			continue;
+		}
+		if (d->window) {
+			if (!r[i].timed)
+				r[i].e.t = ev_keyset_now(d->ks);
+			ev_keyset_clock(d->ks, r[i].e.t);
+		}
+		if (r[i].kind == R_NOKEY) {
+			d->nokey++;
+		} else if (ev_keyset_add(d->ks, &r[i].e)) {
+			if (d->st)
+				ev_keystate_note(d->st, &r[i].e);
+		} else {
+			d->ndups++;
+			if (d->dupsink && ev_sink_write(d->dupsink, l[i].p, l[i].len) < 0)
+				rc = -1;
+			continue;
+		}
+		d->out++;
+		if (rc == 0 && ev_sink_write(d->sink, l[i].p, l[i].len) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 static struct ev_jpath *
@@ -155,17 +274,15 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dedupe d = { 0 };
+	struct keyer k = { 0 };
+	struct ev_ahead *ah;
 	struct ev_opts o;
 	struct ev_input in;
 	struct ev_line l;
-	struct ev_jerr jerr;
-	struct ev_sink *sink, *dupsink = NULL;
-	struct ev_keyset *ks;
-	struct ev_keystate *st = NULL;
 	const char *keyexpr = NULL, *dups = NULL, *state = NULL;
 	uint64_t maxkeys = 0;
-	int ch, r, havemax = 0, requirekey = 0;
-	uintmax_t out = 0, ndups = 0, nokey = 0;
+	int64_t window = 0;
+	int ch, r, havemax = 0;
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
@@ -181,17 +298,17 @@ main(int argc, char *argv[])
 			havemax = 1;
 			break;
 		case 'w':
-			if (ev_dur_parse(optarg, &d.window) < 0 || d.window <= 0)
+			if (ev_dur_parse(optarg, &window) < 0 || window <= 0)
 				ev_die(EV_ERROR, "--window: '%s' is not a duration above 0", optarg);
 			break;
 		case OPT_ARRIVAL:
-			d.arrival = 1;
+			k.arrival = 1;
 			break;
 		case OPT_DUPS:
 			dups = optarg;
 			break;
 		case OPT_REQUIRE_KEY:
-			requirekey = 1;
+			k.requirekey = 1;
 			break;
 		case OPT_STATE:
 			state = optarg;
@@ -202,103 +319,73 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (d.arrival && !d.window)
+	if (k.arrival && !window)
 		ev_die(EV_ERROR, "--arrival needs --window");
-	if (!havemax && !d.window)
+	if (!havemax && !window)
 		maxkeys = DEFAULT_MAXKEYS;
+	k.window = d.window = window > 0;
+	d.keyexpr = keyexpr;
 
 	if (keyexpr) {
-		if (!(d.q = ev_jq_compile(keyexpr, NULL, &d.err)))
-			ev_die(EV_ERROR, "%s: %s", keyexpr, d.err.p);
+		if (!(k.q = ev_jq_compile(keyexpr, NULL, &k.err)))
+			ev_die(EV_ERROR, "%s: %s", keyexpr, k.err.p);
 		/* a plain path (-k .data.order_id) is read by the scan */
-		if ((d.paths[d.npaths] = ev_jpath_compile(keyexpr, &d.err)))
-			d.kval = &d.v[d.npaths++];
+		if ((k.paths[k.npaths] = ev_jpath_compile(keyexpr, &k.err)))
+			k.kval = &k.v[k.npaths++];
 	} else {
-		d.paths[d.npaths++] = path(".id");
-		d.paths[d.npaths++] = path(".source");
+		k.paths[k.npaths++] = path(".id");
+		k.paths[k.npaths++] = path(".source");
 	}
-	if (d.window && !d.arrival) {
-		d.tpath = d.npaths;
-		d.paths[d.npaths++] = path(".time");
+	if (window && !k.arrival) {
+		k.tpath = k.npaths;
+		k.paths[k.npaths++] = path(".time");
 	}
-	ks = ev_keyset_new(maxkeys, d.window);
+	d.ks = ev_keyset_new(maxkeys, window);
 	if (state) {
 		struct ev_buf def = { 0 };
 		ev_buf_adds(&def, keyexpr ? "jq:" : "source+id");
 		if (keyexpr)
 			ev_buf_adds(&def, keyexpr);
-		st = ev_keystate_open(state, def.p, o.sync, ks);
+		d.st = ev_keystate_open(state, def.p, o.sync, d.ks);
 		ev_buf_free(&def);
-		if (!st)
+		if (!d.st)
 			exit(ev_errstatus(errno));
 	}
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
+	if (!(d.sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
-	if (dups && !(dupsink = ev_sink_open(dups, o.sync)))
+	if (dups && !(d.dupsink = ev_sink_open(dups, o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, argv, argc);
-	ev_input_add_sink(&in, sink);
-	if (dupsink)
-		ev_input_add_sink(&in, dupsink);
-	if (st)
-		ev_input_add_commit(&in, ev_keystate_commit, st);
+	d.in = &in;
+	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
+	ev_input_set_flush(&in, ev_ahead_flush, ah);
+	ev_input_add_sink(&in, d.sink);
+	if (d.dupsink)
+		ev_input_add_sink(&in, d.dupsink);
+	if (d.st)
+		ev_input_add_commit(&in, ev_keystate_commit, d.st);
 
-	while ((r = ev_input_next(&in, &l)) > 0) {
-		struct ev_keyent e = { 0 };
-		if (!ev_input_object(&in, &l, ev_json_scan(l.p, l.len, d.paths, d.npaths, d.v,
-		    &jerr), &jerr))
-			continue;
-		if (d.window) {
-			e.t = eventtime(&d, ks);
-			ev_keyset_clock(ks, e.t);
-		}
-		switch (getkey(&d, &l)) {
-		case -1:
-			ev_input_reject(&in, &l, "%s: %s", keyexpr, d.err.p);
-			continue;
-		case 0:
-			if (requirekey) {
-				ev_input_reject(&in, &l, "no key (%s)", keyexpr ? keyexpr : ".id");
-				continue;
-			}
-			nokey++;
-			if (ev_sink_write(sink, l.p, l.len) < 0)
-				goto fail;
-			out++;
-			continue;
-		}
-		XXH128_hash_t h = XXH3_128bits(d.key.p, d.key.len);
-		e.lo = h.low64;
-		e.hi = h.high64;
-		if (ev_keyset_add(ks, &e)) {
-			if (st)
-				ev_keystate_note(st, &e);
-			if (ev_sink_write(sink, l.p, l.len) < 0)
-				goto fail;
-			out++;
-		} else {
-			ndups++;
-			if (dupsink && ev_sink_write(dupsink, l.p, l.len) < 0)
-				goto fail;
-		}
-	}
+	while ((r = ev_input_next(&in, &l)) > 0)
+		if (ev_ahead_add(ah, &l) < 0)
+			goto fail;
 	if (r < 0)
 		goto fail;
 	r = ev_input_end(&in);
-	if (ev_sink_close(sink) < 0 || ev_sink_close(dupsink) < 0)
+	if (ev_sink_close(d.sink) < 0 || ev_sink_close(d.dupsink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	if (ev_keystate_close(st) < 0)
+	if (ev_keystate_close(d.st) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	ev_stats_print(o.stats, (struct ev_stat[]){
-		{ "in", in.nlines }, { "out", out }, { "dups", ndups }, { "nokey", nokey },
-		{ "bad", in.nbad }, { "keys", ev_keyset_count(ks) } }, 6);
-	ev_keyset_free(ks);
-	for (size_t i = 0; i < d.npaths; i++)
-		ev_jpath_free(d.paths[i]);
-	ev_jq_free(d.q);
-	ev_buf_free(&d.key);
-	ev_buf_free(&d.err);
-	ev_buf_free(&d.tmp);
+		{ "in", in.nlines }, { "out", d.out }, { "dups", d.ndups }, { "nokey", d.nokey },
+		{ "bad", in.nbad }, { "keys", ev_keyset_count(d.ks) } }, 6);
+	ev_ahead_free(ah);
+	ev_keyset_free(d.ks);
+	for (size_t i = 0; i < k.npaths; i++)
+		ev_jpath_free(k.paths[i]);
+	ev_jq_free(k.q);
+	ev_buf_free(&k.key);
+	ev_buf_free(&k.err);
+	ev_buf_free(&k.tmp);
 	return r;
 fail:
 	r = ev_input_end(&in);

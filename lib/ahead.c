@@ -40,17 +40,11 @@ struct ev_ahead {
 	uint64_t submitted, finished, settled; /* finished is the helper's, under mu */
 };
 
-/* The caller wrote the lines moments ago and they sit in its core's cache:
- * ask for the next one while working on this one. */
 static void
 workon(struct ev_ahead *a, struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		if (i + 1 < b->n)
-			for (size_t k = 0; k <= b->lines[i + 1].len && k < 4096; k += 64)
-				__builtin_prefetch(b->lines[i + 1].p + k);
+	for (size_t i = 0; i < b->n; i++)
 		a->work(a->wctx, &b->lines[i], b->res + i * a->ressize);
-	}
 }
 
 static void *

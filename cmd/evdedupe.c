@@ -5,16 +5,16 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "dur.h"
 #include "ahead.h"
+#include "dur.h"
 #include "err.h"
 #include "input.h"
-#include "mem.h"
 #include "jq.h"
 #include "jsonscan.h"
 #include "keyset.h"
 #include "keystate.h"
 #include "loc.h"
+#include "mem.h"
 #include "opts.h"
 #include "pred.h"
 
@@ -108,51 +108,51 @@ present(const struct ev_jval *v)
 	return v->type != EV_J_MISSING && v->type != EV_J_NULL;
 }
 
-/* The key's bytes in d->key: 1, or 0 when the event has none, or -1 on a jq error. */
+/* The key's bytes in k->key: 1, or 0 when the event has none, or -1 on a jq error. */
 static int
-getkey(struct keyer *d, const struct ev_line *l)
+getkey(struct keyer *k, const struct ev_line *l)
 {
-	ev_buf_reset(&d->key);
-	if (d->q) {
-		const struct ev_jval *v = d->kval;
+	ev_buf_reset(&k->key);
+	if (k->q) {
+		const struct ev_jval *v = k->kval;
 		/* a path's value: jq's null, or the bytes jq would print */
 		if (v && ((v->type == EV_J_MISSING && !v->jqerr) || v->type == EV_J_NULL))
 			return 0;
-		if (v && ev_pred_dump(v, &d->key))
+		if (v && ev_pred_dump(v, &k->key))
 			return 1;
-		int n = ev_jq_run(d->q, l->p, l->len, EV_JQ_KEY, &d->key, &d->err);
+		int n = ev_jq_run(k->q, l->p, l->len, EV_JQ_KEY, &k->key, &k->err);
 		if (n < 0)
 			return -1;
-		return n > 0 && strcmp(d->key.p, "null") != 0;
+		return n > 0 && strcmp(k->key.p, "null") != 0;
 	}
-	if (!present(&d->v[V_ID]))
+	if (!present(&k->v[V_ID]))
 		return 0;
 	/* CloudEvents: an event is identified by source and id together. */
-	if (present(&d->v[V_SOURCE])) {
-		ev_buf_addc(&d->key, 'p');
-		addval(&d->key, &d->v[V_SOURCE]);
+	if (present(&k->v[V_SOURCE])) {
+		ev_buf_addc(&k->key, 'p');
+		addval(&k->key, &k->v[V_SOURCE]);
 	}
-	addval(&d->key, &d->v[V_ID]);
+	addval(&k->key, &k->v[V_ID]);
 	return 1;
 }
 
 /* The time the event is judged by into *ms: 1, or 0 when it has no usable
  * one (it is then judged by the clock as it is). */
 static int
-eventtime(struct keyer *d, int64_t *ms)
+eventtime(struct keyer *k, int64_t *ms)
 {
-	const struct ev_jval *v = &d->v[d->tpath];
+	const struct ev_jval *v = &k->v[k->tpath];
 
-	if (d->arrival) {
+	if (k->arrival) {
 		*ms = ev_now_ms();
 		return 1;
 	}
 	if (v->type == EV_J_STRING) {
 		if (!v->escaped && ev_time_parse(v->p + 1, v->len - 2, ms) == 0)
 			return 1;
-		ev_buf_reset(&d->tmp);
-		ev_jval_str(v, &d->tmp);
-		if (v->escaped && d->tmp.p && ev_time_parse(d->tmp.p, d->tmp.len, ms) == 0)
+		ev_buf_reset(&k->tmp);
+		ev_jval_str(v, &k->tmp);
+		if (v->escaped && k->tmp.p && ev_time_parse(k->tmp.p, k->tmp.len, ms) == 0)
 			return 1;
 	}
 	return 0;

@@ -7,7 +7,8 @@
  * batch; a helper thread runs work() on each line of a full batch while
  * the caller reads and fills the next one; then done() is called in the
  * caller's thread with the lines of the batch, in order, and their
- * results. On two cores the pure part costs no wall time.
+ * results. On two cores the two parts overlap; the copy and the handing
+ * over cost some CPU time, so it pays only where the pure part is heavy.
  *
  * work() gets its own context, which only one thread at a time uses: the
  * helper, or the caller when no thread could be started (the work is then

@@ -27,7 +27,7 @@
 #define DEAD INT64_MIN
 #define MINCAP 1024
 #define BIGPAGE (2u << 20)
-#define PREFETCH 16 /* how far ahead a rebuild asks for slots */
+#define PREFETCH 16 /* how many keys ahead a rebuild or a load asks for slots */
 
 struct ev_keyset {
 	struct ev_keyent *ring;
@@ -38,7 +38,6 @@ struct ev_keyset {
 	uint32_t imask;        /* the slot bits that hold the ring index + 1 */
 	size_t maxcap;
 	int64_t window, now;
-	uint32_t warmed;       /* see warm() */
 };
 
 static size_t
@@ -172,12 +171,10 @@ resize(struct ev_keyset *ks, size_t cap)
 	ks->imask = 1;
 	while (ks->imask < cap)
 		ks->imask = ks->imask << 1 | 1;
-	/* the slots are written in random order: ask for them ahead */
-	for (size_t r = 0; r < n && r < PREFETCH; r++)
-		__builtin_prefetch(&ks->slot[home(ks, ring[r].lo)], 1);
 	for (size_t r = 0; r < n; r++) {
+		/* the slots are written in random order: ask for them ahead */
 		if (r + PREFETCH < n)
-			__builtin_prefetch(&ks->slot[home(ks, ring[r + PREFETCH].lo)], 1);
+			ev_keyset_prefetch(ks, ring[r + PREFETCH].lo);
 		size_t i = home(ks, ring[r].lo);
 		while (ks->slot[i])
 			i = nextslot(ks, i);
@@ -311,39 +308,24 @@ ev_keyset_put(struct ev_keyset *ks, const struct ev_keyent *e)
 	insert(ks, e, i);
 }
 
-/* Read the home slots of a group of keys before probing for any: their
- * cache misses then overlap instead of coming one after another. The
- * result is stored only so that the reads are not optimised away. */
-static uint32_t
-warm(const struct ev_keyset *ks, const struct ev_keyent *e, size_t n)
-{
-	uint32_t x = 0;
-
-	for (size_t i = 0; i < n; i++)
-		x ^= ks->slot[home(ks, e[i].lo)];
-	return x;
-}
-
-void
-ev_keyset_replay(struct ev_keyset *ks, const struct ev_keyent *e, size_t n)
-{
-	enum { GROUP = 16 };
-
-	for (size_t i = 0; i < n; i += GROUP) {
-		size_t g = n - i < GROUP ? n - i : GROUP;
-		if (ks->len + g <= ks->cap)
-			ks->warmed ^= warm(ks, e + i, g);
-		for (size_t j = i; j < i + g; j++) {
-			ev_keyset_clock(ks, e[j].t);
-			ev_keyset_put(ks, &e[j]);
-		}
-	}
-}
-
 void
 ev_keyset_prefetch(const struct ev_keyset *ks, uint64_t lo)
 {
 	__builtin_prefetch(&ks->slot[home(ks, lo)]);
+}
+
+/* Asking for each key's home slot a few keys ahead overlaps the cache
+ * misses of a load (after a growth, the slot asked for may be another:
+ * a wasted prefetch, nothing worse). */
+void
+ev_keyset_replay(struct ev_keyset *ks, const struct ev_keyent *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i + PREFETCH < n)
+			ev_keyset_prefetch(ks, e[i + PREFETCH].lo);
+		ev_keyset_clock(ks, e[i].t);
+		ev_keyset_put(ks, &e[i]);
+	}
 }
 
 int

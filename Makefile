@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evkit — see README.md. Targets: all check install uninstall clean deps demo bench.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
@@ -7,7 +8,7 @@ O       = build/rel
 
 VERSION := 0.1.0
 TOOLS   := $(basename $(notdir $(wildcard cmd/*.c)))
-LIBSRC  := $(wildcard lib/*.c)
+LIBSRC  := $(wildcard lib/*/*.c)
 UNITSRC := $(wildcard tests/unit/*.c)
 
 # Optional libraries are used when their headers are present.

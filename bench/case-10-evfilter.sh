@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evfilter against jq and grep: one group for each expression, each against
 # `jq -c 'select(...)'` (on $SLOW_N events: jq is slow; the ratio compares
 # events/s). grep -cF finds the same events by a fixed string, the fastest a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evemit wrapping lines into events (-l: each line is the data; -f: the lines
 # are events already, checked and completed) against jq doing the same with
 # a template, and evemit making one event per process, as a shell script

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Spools: appending with group commit against cat + sync, draining against
 # cat, and the append-to-output latency of a following evtail.
 # Appends: each run writes into a new file or spool (made before the clock

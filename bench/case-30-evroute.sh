@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evroute: 10 type-pattern rules over 5 destinations (spools when evspool is
 # there, else files), against the same routing in awk. Each run starts from
 # empty destinations, made before the clock starts; the check counts the

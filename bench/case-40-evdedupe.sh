@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evdedupe on $DUPS (10% duplicates) with a 10,000,000-key window, next to
 # awk '!seen[$1]++' on the ids alone ($IDS, extracted before the clock starts).
 row evdedupe "awk '!seen[\$1]++' (on the ids only)" "$IDS" "awk '!seen[\$1]++'"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # evretry: one process per event next to xargs(1) doing the same ($SPAWN_N
 # events; both write each handled event out), and co-process mode with a
 # trivial handler ($SLOW_N events: every event is a round trip).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # RabbitMQ: publish with confirms, then consume with acks, on a private broker
 # on 127.0.0.1 (tests/broker.sh) started here and stopped at the end, with
 # $AMQP_N events. Run k of a publish row fills a durable queue of its own,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # bench/lib.sh — the timing harness for bench/run (POSIX sh).
 #
 #   row GROUP NAME INPUT CMD

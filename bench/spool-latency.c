@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* spool-latency — the append-to-output latency of a following evtail.
  *
  *   spool-latency EVTAIL SPOOL [N]
@@ -18,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "spool/spool.h"
 
 static int64_t
 now_us(void)

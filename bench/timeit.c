@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* timeit — run one shell command and measure it, for bench/lib.sh.
  *
  *   timeit IN OUT ERR CMD

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evdedupe — drop the events whose key was seen within a window. */
 #include <errno.h>
 #include <stdio.h>
@@ -5,18 +6,18 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "ahead.h"
-#include "dur.h"
-#include "err.h"
-#include "input.h"
-#include "jq.h"
-#include "jsonscan.h"
-#include "keyset.h"
-#include "keystate.h"
-#include "loc.h"
-#include "mem.h"
-#include "opts.h"
-#include "pred.h"
+#include "base/ahead.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "json/jq.h"
+#include "json/jsonscan.h"
+#include "dedupe/keyset.h"
+#include "dedupe/keystate.h"
+#include "io/loc.h"
+#include "base/mem.h"
+#include "base/opts.h"
+#include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dups dest] [--no-follow] [--rejects dest] " \

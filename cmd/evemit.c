@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evemit — make CloudEvents 1.0 events: from arguments, from input lines
  * (each the data of one event, or an event to complete), or from CSV rows. */
 #include <errno.h>
@@ -6,15 +7,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csvin.h"
-#include "dur.h"
-#include "err.h"
-#include "event.h"
-#include "input.h"
-#include "jsonscan.h"
-#include "loc.h"
-#include "obj.h"
-#include "opts.h"
+#include "event/csvin.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "event/event.h"
+#include "io/input.h"
+#include "json/jsonscan.h"
+#include "io/loc.h"
+#include "json/obj.h"
+#include "base/opts.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
 	"[--dataschema uri] [--subject subject]"

@@ -1,16 +1,17 @@
+/* SPDX-License-Identifier: ISC */
 /* evfilter — keep the events for which a jq expression is true. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "input.h"
-#include "jq.h"
-#include "jsonscan.h"
-#include "loc.h"
-#include "opts.h"
-#include "pred.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "json/jq.h"
+#include "json/jsonscan.h"
+#include "io/loc.h"
+#include "base/opts.h"
+#include "json/pred.h"
 
 #define SYNOPSIS "[-cmqv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evretry — run a handler per event, with retries, timeouts and dead letters. */
 #include <errno.h>
 #include <limits.h>
@@ -6,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dur.h"
-#include "err.h"
-#include "input.h"
-#include "jq.h"
-#include "loc.h"
-#include "opts.h"
-#include "proc.h"
-#include "retry.h"
-#include "runner.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "json/jq.h"
+#include "io/loc.h"
+#include "base/opts.h"
+#include "base/proc.h"
+#include "retry/retry.h"
+#include "retry/runner.h"
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--grace duration] " \

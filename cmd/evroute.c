@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evroute — send each event to the destinations whose rules match it. */
 #include <errno.h>
 #include <signal.h>
@@ -6,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dur.h"
-#include "err.h"
-#include "input.h"
-#include "opts.h"
-#include "route.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "base/opts.h"
+#include "route/route.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evspool — create, inspect, check, expire spools, and manage their cursors. */
 #include <errno.h>
 #include <inttypes.h>
@@ -5,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
-#include "dur.h"
-#include "err.h"
-#include "mem.h"
-#include "opts.h"
-#include "spool.h"
+#include "spool/cursor.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "base/opts.h"
+#include "spool/spool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
 	"[--segment-bytes size] spool\n" \

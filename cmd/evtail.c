@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evtail — print the events of a spool or a file and keep following it, like tail -F. */
 #include <errno.h>
 #include <inttypes.h>
@@ -6,14 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "amqp.h"
-#include "dur.h"
-#include "err.h"
-#include "input.h"
-#include "loc.h"
-#include "mem.h"
-#include "opts.h"
-#include "spool.h"
+#include "amqp/amqp.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "io/loc.h"
+#include "base/mem.h"
+#include "base/opts.h"
+#include "spool/spool.h"
 
 #define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
 	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \

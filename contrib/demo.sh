@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # make demo: the evkit tools end to end, in a fresh ./demo directory.
 #   sh contrib/demo.sh BINDIR
 #

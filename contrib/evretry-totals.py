@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 # An evretry(1) co-process handler: appends each order's id and total to
 # totals.txt. It answers "fail" for an order without priced items (it will
 # never have them) and "retry" when the file cannot be written (it may be

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # tests/broker.sh — a private RabbitMQ broker on loopback for the tests and the bench.
 #
 #   tests/broker.sh start DIR    start a broker whose state lives in DIR (created),

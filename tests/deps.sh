@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install the Debian packages evkit needs to build and test; only what is missing.
 # Works as root, or through sudo.
 set -e

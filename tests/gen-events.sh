@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # gen-events.sh — deterministic CloudEvents 1.0 NDJSON for the tests, so they
 # need nothing outside the repository.
 #   tests/gen-events.sh N [DUP_PERCENT] [SEED] > events.ndjson

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evdedupe(1)
 complete -c evdedupe -l arrival -d 'Judge the window by the time events are read'
 complete -c evdedupe -l cursor -x -d 'Read a spool input through this durable cursor'

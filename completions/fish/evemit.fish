@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evemit(1)
 complete -c evemit -f
 complete -c evemit -s f -l fill -d 'Complete the events read from the input'

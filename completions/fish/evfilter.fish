@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evfilter(1)
 complete -c evfilter -s c -l count -d 'Print the number of kept events only'
 complete -c evfilter -s m -l map -d 'Write the outputs of the expression'

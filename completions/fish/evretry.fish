@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evretry(1)
 complete -c evretry -s a -l attempts -x -d 'attempts per event at most'
 complete -c evretry -s b -l backoff -x -d 'backoff base[,cap]'

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evroute(1)
 complete -c evroute -s f -l file -r -F -d 'Read rules from a file'
 complete -c evroute -l first -d 'Send each event to the first matching rule only'

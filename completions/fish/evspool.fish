@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evspool(1)
 set -l cmds init stat check gc cursor
 complete -c evspool -f -n "not __fish_seen_subcommand_from $cmds" -a "$cmds"

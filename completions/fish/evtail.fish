@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # fish completion for evtail(1)
 complete -c evtail -s f -l follow -d 'Keep following at the end (the default)'
 complete -c evtail -s n -l lines -x -d 'Start with the last N events'

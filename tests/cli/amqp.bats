@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # RabbitMQ locations against a real broker: tests/broker.sh starts a private
 # rabbitmq-server on 127.0.0.1 for this file and stops it at the end. One
 # test crashes and restarts it, so this file's tests run one after another.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evdedupe: keys, windows, duplicates, missing keys, bad lines, state across restarts and crashes.
 load helpers
 bats_require_minimum_version 1.5.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evemit: events from arguments, input lines, events to fill, CSV rows.
 load helpers
 bats_require_minimum_version 1.5.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # The fast path: common predicates run on the scanner, with jq's answers.
 load helpers
 

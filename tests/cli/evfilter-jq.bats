@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evfilter EXPR keeps what `jq -c 'select(EXPR)'` keeps, on real GitHub events.
 load helpers
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evfilter's options, diagnostics and exit statuses.
 load helpers
 bats_require_minimum_version 1.5.0

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 load helpers
 
 @test "evfilter keeps matching events byte for byte" {

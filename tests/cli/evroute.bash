@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by evroute.bats and amqp.bats: the examples of evroute(1).
 
 # man_example N: the Nth literal block under EXAMPLES in evroute(1), split

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 load helpers
 load evroute
 
@@ -271,7 +272,7 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 
 @test "evroute: every long option is in the man page and the completions; mandoc -Tlint is clean" {
 	top="$BATS_TEST_DIRNAME/../.."
-	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", .*/\1/p' "$top/cmd/evroute.c" "$top/lib/opts.h" | sort -u)
+	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", .*/\1/p' "$top/cmd/evroute.c" "$top/lib/base/opts.h" | sort -u)
 	[ "$(echo "$opts" | wc -l)" -ge 14 ]
 	for o in $opts; do
 		grep -q -- "Fl -$o" "$top/man/evroute.1" || { echo "man: --$o"; false; }

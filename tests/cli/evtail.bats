@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evtail: follow a spool or a file.
 load helpers
 
@@ -176,7 +177,7 @@ mkspool() {
 
 @test "every long option of evtail and evspool is in its man page and completions" {
 	top="$BATS_TEST_DIRNAME/../.."
-	common=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/lib/opts.h")
+	common=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/lib/base/opts.h")
 	for tool in evtail evspool; do
 		opts=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/cmd/$tool.c")
 		for o in $common $opts; do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evroute's jq rules and evdedupe's path keys use the evfilter fast path:
 # each must act exactly as its libjq form does.
 load helpers

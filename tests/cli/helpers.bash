@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared by the bats files: run the built tools (EVKIT_BIN, set by make check).
 # Each test gets its own scratch directory in $T.
 : "${EVKIT_BIN:=$BATS_TEST_DIRNAME/../../build/rel/bin}"

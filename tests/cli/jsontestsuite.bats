@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evfilter on JSONTestSuite's parsing corpus: what RFC 8259 rejects is bad
 # input (reported, kept in --rejects, exit 2, never a crash); valid objects
 # pass through untouched.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # evemit | evfilter: the two tools together.
 load helpers
 

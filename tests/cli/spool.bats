@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
 # Spools as a location for every tool, and evspool.
 load helpers
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Work done ahead in a helper thread: every line comes back once, in order,
  * with its own result, across batches and flushes; a failing done() is
  * reported. (The input's flush: see inputhook.c.) */
@@ -6,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ahead.h"
+#include "base/ahead.h"
 
 struct res {
 	size_t len;

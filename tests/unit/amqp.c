@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Broker locations: what a URL says, what it may not say, where the password comes from. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -5,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "amqp.h"
+#include "amqp/amqp.h"
 
 static void
 noenv(void)

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* Dead-letter attributes spliced into an event without re-serialising it. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "event.h"
+#include "event/event.h"
 
 Test(deadletter, setattr)
 {

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* Durations and RFC 3339 times, table-driven. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "dur.h"
+#include "base/dur.h"
 
 Test(dur, parse)
 {

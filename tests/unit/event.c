@@ -1,10 +1,11 @@
-/* lib/event.c: envelopes, and attributes spliced into event lines. */
+/* SPDX-License-Identifier: ISC */
+/* lib/event/event.c: envelopes, and attributes spliced into event lines. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "event.h"
-#include "jq.h"
+#include "event/event.h"
+#include "json/jq.h"
 
 /* A copy of s in a buffer of exactly its length (no NUL after it), so that
  * ASan catches a read past the end. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Commit hooks run after the sinks are committed, and not at all when a sink
  * fails; lines a tool holds back (ev_input_set_flush) are written before. */
 #include <criterion/criterion.h>
@@ -5,9 +6,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "ahead.h"
-#include "err.h"
-#include "input.h"
+#include "base/ahead.h"
+#include "base/err.h"
+#include "io/input.h"
 
 struct seen {
 	const char *out;

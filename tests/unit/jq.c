@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* The jq glue: compile errors made into one line, runtime errors, modes. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "jq.h"
+#include "json/jq.h"
 
 static struct ev_jq *
 compile(const char *expr)

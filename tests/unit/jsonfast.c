@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The scanner's fast paths: ev_jval_num against strtod, bit for bit (the
  * common numbers skip strtod and must round exactly as it does), and
  * strings skipped sixteen and eight bytes at a time. */
@@ -7,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonscan.h"
+#include "json/jsonscan.h"
 
 static unsigned long long rng = 42;
 

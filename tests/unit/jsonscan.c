@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The JSON scanner: validity, paths, decoding, and agreement with libjq. */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -6,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jq.h"
-#include "jsonscan.h"
+#include "json/jq.h"
+#include "json/jsonscan.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define SUITE "../shared/corpus/jsontestsuite/test_parsing"

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* The key set: windows by count and by time, growth, and a reference model. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
-#include "keyset.h"
+#include "dedupe/keyset.h"
 
 /* A key whose home slot is shared with every key of the same bucket. */
 static struct ev_keyent

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The state file: round trips, torn and damaged ends, locking, compaction. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -6,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "keystate.h"
+#include "dedupe/keystate.h"
 
 static char dir[64], path[96];
 

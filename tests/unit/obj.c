@@ -1,9 +1,10 @@
-/* lib/obj.c: JSON objects from dotted keys, and CSV rows (lib/csvin.c). */
+/* SPDX-License-Identifier: ISC */
+/* lib/json/obj.c: JSON objects from dotted keys, and CSV rows (lib/event/csvin.c). */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "csvin.h"
-#include "obj.h"
+#include "event/csvin.h"
+#include "json/obj.h"
 
 Test(obj, fields)
 {

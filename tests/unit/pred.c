@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The fast path against libjq: random predicates of every supported shape,
  * on edge-case events, a generated corpus and GitHub's events. Any pair
  * where the fast path gives an answer must give jq's. */
@@ -6,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jq.h"
-#include "pred.h"
+#include "json/jq.h"
+#include "json/pred.h"
 
 static unsigned long long rng;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The line reader: any length, CRLF, NUL, no final newline, buffer edges. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -8,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "mem.h"
-#include "reader.h"
+#include "base/mem.h"
+#include "io/reader.h"
 
 /* A file descriptor that reads back the n bytes of s. */
 static int

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The reader's non-blocking modes: a pipe holding half a line must not
  * block a tool that polls (evretry's loop). */
 #include <criterion/criterion.h>
@@ -5,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reader.h"
+#include "io/reader.h"
 
 Test(reader_nowait, half_line)
 {

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* Backoff with jitter, the rate limit and exit-status lists, table-driven. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "retry.h"
+#include "retry/retry.h"
 
 Test(retry, backoff_bounds)
 {

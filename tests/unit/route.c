@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* evroute's rule syntax: what parses, and where a bad rule is pointed at. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "route.h"
+#include "route/route.h"
 
 Test(route, parse)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The spool library: each test breaks if the property it names breaks. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -12,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cursor.h"
-#include "loc.h"
-#include "spool.h"
+#include "spool/cursor.h"
+#include "io/loc.h"
+#include "spool/spool.h"
 
 static char dir[64];
 

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: ISC */
 /* AMQP topic patterns against types, as a RabbitMQ topic exchange matches them. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "topic.h"
+#include "route/topic.h"
 
 Test(topic, match)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* UUIDv7: layout, order within a process, uniqueness across a fork. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -6,8 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "dur.h"
-#include "uuid.h"
+#include "base/dur.h"
+#include "event/uuid.h"
 
 static void
 expect_layout(const char *u)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* lib/watch: a change wakes the waiter at once; an idle wait sleeps (no busy
  * waiting), with inotify and with the polling fallback (EVKIT_WATCH=poll). */
 #include <criterion/criterion.h>
@@ -8,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "watch.h"
+#include "io/watch.h"
 
 static char wdir[64];
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # A co-process handler: answers "ok", or "retry" for about one event in
 # four (a pseudo-random pick), and crashes without answering on its
 # ${CRASH:-0}th event (0: never).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Events {"k":"KEY","seq":N} on stdin, one (spawn mode) or many (co-process
 # mode, with ANSWER=1: answers "ok" to each): logs "S KEY N" at the start
 # and "E KEY N" at the end to $LOG, with a short sleep between for one event

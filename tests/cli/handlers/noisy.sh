@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Writes $1 lines to stderr, then fails for good.
 i=1
 while [ "$i" -le "$1" ]; do

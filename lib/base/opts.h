@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: ISC */
+/* opts.h — options every tool shares: same letter, same meaning, everywhere. */
+#ifndef EV_OPTS_H
+#define EV_OPTS_H
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* --sync. EV_SYNC_AUTO, the default, is batch for spools, brokers and state
+ * files, and for plain files too when ev_sinks_durable says a durable input
+ * position or state depends on them; otherwise plain files are written
+ * without fdatasync, as cat(1) writes them. */
+enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
+
+/* Long-only options; a tool numbers its own from EV_OPT_TOOL. */
+enum {
+	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
+	EV_OPT_TOOL = 0x200
+};
+
+#define EV_COMMON_LONGOPTS \
+	{ "input", required_argument, NULL, 'i' }, \
+	{ "output", required_argument, NULL, 'o' }, \
+	{ "cursor", required_argument, NULL, EV_OPT_CURSOR }, \
+	{ "no-follow", no_argument, NULL, EV_OPT_NO_FOLLOW }, \
+	{ "rejects", required_argument, NULL, EV_OPT_REJECTS }, \
+	{ "sync", required_argument, NULL, EV_OPT_SYNC }, \
+	{ "stats", optional_argument, NULL, EV_OPT_STATS }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }
+
+/* The short letters above, for a tool's optstring: "hi:o:qV". */
+#define EV_COMMON_SHORTOPTS "hi:o:qV"
+
+enum ev_statsfmt { EV_STATS_NONE, EV_STATS_TEXT, EV_STATS_JSON };
+
+struct ev_opts {
+	const char *input;    /* -i */
+	const char *output;   /* -o */
+	const char *cursor;   /* --cursor */
+	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
+	const char *rejects;  /* --rejects */
+	enum ev_sync sync;    /* --sync */
+	enum ev_statsfmt stats;
+	const char *synopsis; /* for usage and --help */
+};
+
+void ev_opts_init(struct ev_opts *o, const char *synopsis);
+/* Handles a common option: returns 1 if ch was one (exits for -h, -V and a
+ * bad --sync/--stats value), else 0. */
+int ev_opts_common(struct ev_opts *o, int ch, const char *arg);
+/* "usage: SYNOPSIS" to stderr and exit 2, or to stdout and exit 0 for --help. */
+_Noreturn void ev_usage(const char *synopsis, int help);
+
+/* Counters printed by --stats on exit, to stderr: "tool: name N, ..." or JSON. */
+struct ev_stat {
+	const char *name;
+	uintmax_t n;
+};
+void ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n);
+
+#endif

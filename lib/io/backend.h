@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: ISC */
+/* backend.h — what a kind of location implements (private to lib/). */
+#ifndef EV_BACKEND_H
+#define EV_BACKEND_H
+#include "io/loc.h"
+
+struct ev_sink_ops {
+	int (*write)(void *impl, const char *line, size_t len);
+	int (*commit)(void *impl);
+	int (*close)(void *impl); /* commits first; frees impl */
+	/* NULL, or: hand back an event the location took but could not deliver. */
+	int (*refused)(void *impl, struct ev_line *l, const char **why);
+};
+
+struct ev_source_ops {
+	int (*next)(void *impl, struct ev_line *l, int timeout_ms);
+	int (*commit)(void *impl, uint64_t pos);
+	int (*close)(void *impl); /* frees impl */
+	/* Optional: a descriptor that poll(2) reports readable when next() may
+	 * have a line (see ev_source_pollfd); NULL or -1 when there is none. */
+	int (*pollfd)(void *impl);
+};
+
+/* Each returns its state, or NULL after reporting why. */
+void *ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops);
+void *ev_fd_source_open(const char *loc, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
+void *ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sink_ops **ops);
+void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
+void *ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
+void *ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
+
+#endif

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: ISC */
+/* input.c — see input.h for the commit protocol. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amqp/amqp.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "io/input.h"
+#include "base/mem.h"
+
+static char *const stdin_loc[] = { "-" };
+
+void
+ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
+	memset(in, 0, sizeof *in);
+	if (n > 0) {
+		in->locs = operands;
+		in->nlocs = n;
+	} else if (o->input) {
+		in->locs = (char *const *)&o->input;
+		in->nlocs = 1;
+	} else {
+		in->locs = stdin_loc;
+		in->nlocs = 1;
+	}
+	in->conf.cursor = o->cursor;
+	/* A position that is kept (a spool cursor, a broker's acks) needs the
+	 * outputs durable before it moves. */
+	if (o->cursor)
+		ev_sinks_durable = 1;
+	for (int i = 0; i < in->nlocs; i++)
+		if (ev_amqp_is(in->locs[i]))
+			ev_sinks_durable = 1;
+	in->conf.follow = o->follow;
+	in->name = "<stdin>";
+	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
+		exit(ev_errstatus(errno));
+}
+
+void
+ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
+{
+	in->sinks = ev_reallocarray(in->sinks, (size_t)in->nsinks + 1, sizeof *in->sinks);
+	in->sinks[in->nsinks++] = s;
+}
+
+void
+ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
+{
+	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
+	in->hooks[in->nhooks].commit = commit;
+	in->hooks[in->nhooks++].arg = arg;
+	ev_sinks_durable = 1;
+}
+
+void
+ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg)
+{
+	in->flush.commit = flush;
+	in->flush.arg = arg;
+}
+
+void
+ev_input_fail(struct ev_input *in, int status)
+{
+	if (status > in->status)
+		in->status = status;
+}
+
+/* Events the sink could not deliver: reported, kept in --rejects, or the
+ * input position stays where it is. */
+static int
+keeprefused(struct ev_input *in, struct ev_sink *s)
+{
+	struct ev_line l;
+	const char *why;
+	uintmax_t lost = 0;
+
+	while (ev_sink_refused(s, &l, &why) > 0) {
+		in->nrefused++;
+		ev_input_fail(in, EV_ERROR);
+		if (!in->rejects) {
+			ev_warn("%s: %s: %.*s", ev_sink_name(s), why, (int)l.len, l.p);
+			lost++;
+			continue;
+		}
+		if (!ev_quiet)
+			ev_warn("%s: %s: kept in %s", ev_sink_name(s), why, ev_sink_name(in->rejects));
+		if (ev_sink_write(in->rejects, l.p, l.len) < 0)
+			return -1;
+	}
+	if (lost) {
+		ev_warn("%s: %ju event%s not delivered and no --rejects to keep %s: "
+		    "the input position is not committed", ev_sink_name(s), lost,
+		    lost == 1 ? "" : "s", lost == 1 ? "it" : "them");
+		in->nocommit = 1;
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+/* The flush, the sinks, the rejects, the hooks, then (with setpos) the
+ * input position. */
+static int
+commit(struct ev_input *in, int setpos, uint64_t pos)
+{
+	if (in->flush.commit && in->flush.commit(in->flush.arg) < 0)
+		goto fail;
+	for (int i = 0; i < in->nsinks; i++)
+		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
+			goto fail;
+	if (in->rejects && ev_sink_commit(in->rejects) < 0)
+		goto fail;
+	for (int i = 0; i < in->nhooks; i++)
+		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
+			goto fail;
+	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
+		goto fail;
+	return 0;
+fail:
+	ev_input_fail(in, ev_errstatus(errno));
+	return -1;
+}
+
+int
+ev_input_commit(struct ev_input *in)
+{
+	if (commit(in, in->dirty && !in->manual, in->pos) < 0)
+		return -1;
+	in->dirty = 0;
+	in->batchlines = in->batchbytes = 0;
+	return 0;
+}
+
+int
+ev_input_commit_pos(struct ev_input *in, uint64_t pos)
+{
+	return commit(in, 1, pos);
+}
+
+int
+ev_input_pollfd(const struct ev_input *in)
+{
+	return in->src ? ev_source_pollfd(in->src) : -1;
+}
+
+/* Open the next location; 0 when there is none left. */
+static int
+opennext(struct ev_input *in)
+{
+	while (!in->src) {
+		if (in->next >= in->nlocs)
+			return 0;
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		if (!(in->src = ev_source_open(loc, &in->conf)))
+			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+	}
+	return 1;
+}
+
+int
+ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
+{
+	for (;;) {
+		if (in->ended || (!in->src && !opennext(in)))
+			return 0;
+		int r = ev_source_next(in->src, l, timeout_ms);
+		if (r == EV_SRC_IDLE)
+			return EV_SRC_IDLE;
+		if (r == EV_SRC_LINE) {
+			in->pos = l->pos;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR) {
+			ev_input_fail(in, ev_errstatus(errno));
+			return -1;
+		}
+		if (in->next >= in->nlocs) {
+			in->ended = 1; /* keep the last location open for its commits */
+			return 0;
+		}
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+}
+
+static int
+batchfull(struct ev_input *in)
+{
+	if (in->batchlines >= EV_BATCH_LINES || in->batchbytes >= EV_BATCH_BYTES)
+		return 1;
+	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= EV_BATCH_MS;
+}
+
+int
+ev_input_next(struct ev_input *in, struct ev_line *l)
+{
+	for (;;) {
+		if (!in->src) {
+			if (in->next >= in->nlocs)
+				return ev_input_commit(in) < 0 ? -1 : 0;
+			const char *loc = in->locs[in->next++];
+			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+			if (!(in->src = ev_source_open(loc, &in->conf))) {
+				ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+				continue;
+			}
+		}
+		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
+			return -1;
+		int r = ev_source_next(in->src, l, in->dirty ? 0 : in->idle_ms > 0 ? in->idle_ms : -1);
+		if (r == EV_SRC_IDLE) {
+			/* Nothing more for now: make what we did durable before waiting. */
+			if (in->dirty && ev_input_commit(in) < 0)
+				return -1;
+			if (in->onidle)
+				in->onidle(in->onidle_arg);
+			continue;
+		}
+		if (r == EV_SRC_LINE) {
+			if (!in->dirty)
+				in->batchstart = ev_mono_ms();
+			in->dirty = 1;
+			in->pos = l->pos;
+			in->batchlines++;
+			in->batchbytes += l->len;
+			in->nlines++;
+			return 1;
+		}
+		if (r == EV_SRC_ERR)
+			ev_input_fail(in, ev_errstatus(errno));
+		if (ev_input_commit(in) < 0)
+			return -1;
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+}
+
+void
+ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ev_linewarn(in->name, l->no, "%s", msg);
+	in->nbad++;
+	ev_input_fail(in, EV_ERROR);
+	if (in->rejects && ev_sink_write(in->rejects, l->p, l->len) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+}
+
+int
+ev_line_object(const struct ev_line *l)
+{
+	size_t k = 0;
+
+	while (k < l->len && (l->p[k] == ' ' || l->p[k] == '\t' || l->p[k] == '\r' ||
+	    l->p[k] == '\n'))
+		k++;
+	return k < l->len && l->p[k] == '{';
+}
+
+int
+ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
+    const struct ev_jerr *e)
+{
+	if (scanned < 0) {
+		ev_input_reject(in, l, "column %zu: %s", e->off + 1, e->msg);
+		return 0;
+	}
+	if (!ev_line_object(l)) {
+		ev_input_reject(in, l, "not a JSON object");
+		return 0;
+	}
+	return 1;
+}
+
+int
+ev_input_end(struct ev_input *in)
+{
+	if (in->src) {
+		ev_input_commit(in);
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+	if (in->rejects && ev_sink_close(in->rejects) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->rejects = NULL;
+	free(in->sinks);
+	in->sinks = NULL;
+	free(in->hooks);
+	in->hooks = NULL;
+	return in->status;
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: ISC */
+/* input.h — the read loop every tool shares.
+ *
+ * An ev_input walks the input locations in order (operands, or -i, or
+ * stdin), hands out lines, reports bad ones (ev_input_reject), and commits:
+ * before it would wait for more input, at the end of each location, and
+ * every EV_BATCH_LINES lines / EV_BATCH_BYTES bytes / EV_BATCH_MS ms, it
+ * first has the tool finish the lines it holds back (ev_input_set_flush),
+ * then commits every registered sink, then every registered commit hook
+ * (state that must never get ahead of the output, as evdedupe's remembered
+ * keys), and only then records the input position (a spool cursor). A crash
+ * therefore never loses an event: at worst the events after the last commit
+ * are read again (at-least-once).
+ *
+ * A sink may refuse events after taking them (a broker returns an
+ * unroutable message): each commit reports those, keeps them in --rejects
+ * and goes on; without --rejects it fails and never again commits the
+ * input position, so they can be read again once the cause is fixed.
+ */
+#ifndef EV_INPUT_H
+#define EV_INPUT_H
+#include <stdint.h>
+
+#include "json/jsonscan.h"
+#include "io/loc.h"
+#include "base/opts.h"
+
+#define EV_BATCH_LINES 32768
+#define EV_BATCH_BYTES (8 << 20)
+#define EV_BATCH_MS 100
+
+struct ev_input {
+	char *const *locs;
+	int nlocs, next;
+	struct ev_source_conf conf;
+	struct ev_source *src;
+	const char *name;        /* current location, for messages */
+	struct ev_sink *rejects;
+	struct ev_sink **sinks;
+	int nsinks;
+	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
+	int nhooks;
+	struct ev_input_hook flush; /* see ev_input_set_flush */
+	int manual;              /* the tool commits the input itself */
+	/* With idle_ms > 0, while no input comes: commit, call onidle (when
+	 * set), and look again every idle_ms (for periodic work: metrics,
+	 * signals). */
+	int idle_ms;
+	void (*onidle)(void *arg);
+	void *onidle_arg;
+	uint64_t pos;            /* after the last line handed out */
+	int dirty;               /* lines handed out since the last commit */
+	int ended;               /* ev_input_get saw the end of the last location */
+	uintmax_t batchlines, batchbytes;
+	int64_t batchstart;
+	uintmax_t nlines, nbad;
+	uintmax_t nrefused;      /* events a sink refused (ev_sink_refused) */
+	int nocommit;            /* refused events were lost: keep the input position */
+	int status;              /* 0, or the worst so far: 2 bad input, 111 ... */
+};
+
+/* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
+void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
+/* Sinks committed before the input position is; the tool still owns them. */
+void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
+/* Called at each commit after the sinks (and rejects) and before the input
+ * position; returns 0, or -1 with errno set after reporting. */
+void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
+/* A tool that holds events back for a while (evdedupe looks a few lines
+ * ahead) finishes them in flush, called at each commit before the sinks
+ * are: the input position never passes an event that was not written.
+ * Returns 0, or -1 with errno set after reporting. */
+void ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg);
+/* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
+int ev_input_next(struct ev_input *in, struct ev_line *l);
+/* Commit now: the flush, the sinks, the hooks, then the input position.
+ * -1 when one failed. */
+int ev_input_commit(struct ev_input *in);
+
+/* For a tool with its own poll(2) loop that finishes events out of order
+ * (evretry): set manual, then
+ * - ev_input_get() hands out the next line within timeout_ms (0: only look)
+ *   and returns EV_SRC_IDLE when none came; it never commits, and it keeps
+ *   the last location open until ev_input_end(), so that a position in it
+ *   can still be committed after the input has ended;
+ * - ev_input_pollfd() is a descriptor to poll for input (-1: none, poll
+ *   with a short timeout instead);
+ * - ev_input_commit_pos() commits every sink, then records pos (the
+ *   position before the oldest line not yet finished) as the input
+ *   position: the rule stays "sinks before the cursor". */
+int ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms);
+int ev_input_pollfd(const struct ev_input *in);
+int ev_input_commit_pos(struct ev_input *in, uint64_t pos);
+/* A bad line: "tool: SOURCE:LINE: reason", kept in --rejects, counted, status 2. */
+void ev_input_reject(struct ev_input *in, const struct ev_line *l, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* After the scanner looked at a line (scanned: its 0 or -1, e: its error):
+ * 1 when the line is one JSON object; else it is rejected as bad input
+ * ("column N: reason", or "not a JSON object") and 0 is returned. */
+int ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
+    const struct ev_jerr *e);
+/* Is a line the scanner accepted one JSON object? (The rule above, without
+ * the report: for a helper thread, see ahead.h.) */
+int ev_line_object(const struct ev_line *l);
+/* Note a failure that is not about one line (the status only gets worse). */
+void ev_input_fail(struct ev_input *in, int status);
+/* Final commit, close input and rejects; returns the exit status so far. */
+int ev_input_end(struct ev_input *in);
+
+#endif

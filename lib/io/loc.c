@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: ISC */
+/* loc.c — choose the backend for a location and dispatch to it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "amqp/amqp.h"
+#include "io/backend.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+struct ev_sink {
+	const struct ev_sink_ops *ops;
+	void *impl;
+	char *name;
+};
+
+struct ev_source {
+	const struct ev_source_ops *ops;
+	void *impl;
+	char *name;
+};
+
+static int
+isdir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ev_sinks_durable;
+
+struct ev_sink *
+ev_sink_open(const char *dest, enum ev_sync sync)
+{
+	const struct ev_sink_ops *ops = NULL;
+	void *impl;
+
+	if (ev_amqp_is(dest))
+		impl = ev_amqp_sink_open(dest, sync, &ops);
+	else if (dest[0] != '|' && strcmp(dest, "-") != 0 && isdir(dest))
+		impl = ev_spool_sink_open(dest, sync, &ops);
+	else
+		impl = ev_fd_sink_open(dest, sync, &ops);
+	if (!impl)
+		return NULL;
+	struct ev_sink *s = ev_malloc(sizeof *s);
+	s->ops = ops;
+	s->impl = impl;
+	s->name = strcmp(dest, "-") == 0 ? ev_strdup("<stdout>") : ev_amqp_redact(dest);
+	return s;
+}
+
+int ev_sink_write(struct ev_sink *s, const char *l, size_t n) { return s->ops->write(s->impl, l, n); }
+int ev_sink_commit(struct ev_sink *s) { return s->ops->commit(s->impl); }
+const char *ev_sink_name(const struct ev_sink *s) { return s->name; }
+
+int
+ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why)
+{
+	return s->ops->refused ? s->ops->refused(s->impl, l, why) : 0;
+}
+
+int
+ev_sink_close(struct ev_sink *s)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	r = s->ops->close(s->impl);
+	free(s->name);
+	free(s);
+	return r;
+}
+
+struct ev_source *
+ev_source_open(const char *loc, const struct ev_source_conf *c)
+{
+	const struct ev_source_ops *ops = NULL;
+	void *impl;
+
+	if (ev_amqp_is(loc)) {
+		if (c->cursor) {
+			char *name = ev_amqp_redact(loc);
+			ev_warn("%s: --cursor needs a spool directory as input "
+			    "(a queue keeps its own place: what was acknowledged)", name);
+			free(name);
+			errno = EINVAL;
+			return NULL;
+		}
+		impl = ev_amqp_source_open(loc, c, &ops);
+	} else if (strcmp(loc, "-") != 0 && isdir(loc)) {
+		impl = ev_spool_source_open(loc, c, &ops);
+	} else {
+		if (c->cursor) {
+			ev_warn("%s: --cursor needs a spool directory as input", loc);
+			errno = EINVAL;
+			return NULL;
+		}
+		impl = ev_fd_source_open(loc, c, &ops);
+	}
+	if (!impl)
+		return NULL;
+	struct ev_source *s = ev_malloc(sizeof *s);
+	s->ops = ops;
+	s->impl = impl;
+	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
+	return s;
+}
+
+int ev_source_next(struct ev_source *s, struct ev_line *l, int t) { return s->ops->next(s->impl, l, t); }
+int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
+const char *ev_source_name(const struct ev_source *s) { return s->name; }
+
+int
+ev_source_pollfd(const struct ev_source *s)
+{
+	return s->ops->pollfd ? s->ops->pollfd(s->impl) : -1;
+}
+
+int
+ev_source_close(struct ev_source *s)
+{
+	int r;
+
+	if (!s)
+		return 0;
+	r = s->ops->close(s->impl);
+	free(s->name);
+	free(s);
+	return r;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/* loc.h — sources and sinks: every tool reads and writes the same locations.
+ *
+ *   -              stdin / stdout
+ *   a file         read / append
+ *   a FIFO         read / write
+ *   a spool dir    read through a cursor / append with group commit
+ *   |command args  (sink only) a process spawned once, fed the stream on its
+ *                  stdin; words split like sh(1) quoting, but no shell runs
+ *   amqp[s]://...  a RabbitMQ broker: consume from a queue with manual acks /
+ *                  publish with confirms (amqp.h, ev-amqp(7))
+ *
+ * Failures are reported here (naming the location and the operation) and
+ * returned as -1 with errno set, so a caller only chooses the exit status.
+ */
+#ifndef EV_LOC_H
+#define EV_LOC_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/opts.h"
+#include "io/reader.h"
+
+struct ev_sink;
+
+struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
+/* Set once something durable depends on the outputs (a spool cursor, a
+ * broker input, a commit hook such as evdedupe's state): plain files in
+ * EV_SYNC_AUTO are then fdatasync'ed at each commit. */
+extern int ev_sinks_durable;
+/* Append one line (without its newline; the sink adds it). */
+int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
+/* Make everything written so far durable, as far as the sync mode asks:
+ * files and spools are flushed and fdatasync'ed, pipes flushed. */
+int ev_sink_commit(struct ev_sink *s);
+/* An event the sink took but could not deliver (a broker returned it as
+ * unroutable, or refused it), each once, in order: 1 with the event in l
+ * and the reason in why (both valid until the next call), 0 when there is
+ * none. They show up after a commit; the caller keeps them (--rejects).
+ * ev_sink_close reports any left over as lost and fails. */
+int ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why);
+/* Commit, release, and for a command wait for it: its failure is ours. */
+int ev_sink_close(struct ev_sink *s);
+const char *ev_sink_name(const struct ev_sink *s);
+
+/* Where a source starts. The default: a spool at its cursor, or at the
+ * oldest event when the cursor does not exist yet (it is then created
+ * there) or none is named; anything else at its beginning. */
+enum ev_start {
+	EV_START_DEFAULT = 0,
+	EV_START_BEGIN,     /* the oldest event (a cursor is ignored, then updated) */
+	EV_START_END,       /* only what comes next */
+	EV_START_LAST,      /* the last `last` lines */
+	EV_START_TIME       /* a spool: the first event whose "time" >= since_ms */
+};
+
+struct ev_source_conf {
+	const char *cursor;  /* spool cursor name, or NULL */
+	int follow;          /* -1: the location's default (spools follow), 0, 1 */
+	enum ev_start start;
+	uint64_t last;       /* EV_START_LAST */
+	int64_t since_ms;    /* EV_START_TIME */
+	int skip_lost;       /* a spool position that retention removed: skip to the
+	                      * oldest event, counted and reported, instead of failing */
+};
+
+enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
+
+struct ev_source;
+
+struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c);
+/* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
+ * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
+ * next call. */
+int ev_source_next(struct ev_source *s, struct ev_line *l, int timeout_ms);
+/* Record that everything before pos (a line's pos) is done: a spool cursor
+ * is written durably; other locations need nothing. */
+int ev_source_commit(struct ev_source *s, uint64_t pos);
+/* For a tool with its own poll(2) loop: a descriptor that becomes readable
+ * when ev_source_next(s, l, 0) may return a line, or -1 when the location
+ * has none (then call it with a short timeout instead). */
+int ev_source_pollfd(const struct ev_source *s);
+int ev_source_close(struct ev_source *s);
+const char *ev_source_name(const struct ev_source *s);
+
+#endif

@@ -1,0 +1,905 @@
+/* SPDX-License-Identifier: ISC */
+/* pred.c — see pred.h.
+ *
+ * A recursive-descent parser for a subset of jq's grammar, with jq's
+ * precedence (| lowest and right-associative, then //, or, and, the
+ * non-associative comparisons, unary minus on a number) builds a small
+ * tree in an array. Every path, composed with the paths it is piped from
+ * (`.data | .amount` reads .data.amount), becomes one ev_jpath: one
+ * ev_json_scan per line validates the line and finds them all.
+ *
+ * Evaluation follows jq's: a node yields a value, nothing (select on a
+ * false condition), a jq error, or "defer" (not replicated here). Values
+ * order as jq 1.6's jv_cmp does: null < false < true < numbers (as
+ * doubles) < strings (bytewise on UTF-8) < arrays < objects; equality is
+ * that order's 0. A missing field is null.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json/pred.h"
+
+enum nk { N_PATH, N_LIT, N_CMP, N_AND, N_OR, N_ALT, N_NOT, N_SELECT, N_STARTS, N_ENDS,
+	N_TEST, N_HAS, N_PIPE };
+enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+enum { R_OK, R_EMPTY, R_ERR, R_DEFER }; /* in that order of precedence for combine() */
+
+struct val {
+	enum ev_jtype t;  /* EV_J_MISSING is never a value: it is null */
+	double num;
+	const char *s;    /* a string: decoded bytes, or with raw set the JSON text */
+	size_t len;
+	int raw;          /* s/len is the string's JSON text (quotes, escapes) */
+};
+
+struct node {
+	enum nk k;
+	int op, a, b;     /* operator; children (node indexes) */
+	int slot;         /* N_PATH, N_HAS: the path's index */
+	struct val lit;   /* N_LIT; N_TEST: the substring */
+};
+
+struct ev_pred {
+	struct node *n;
+	size_t nn, capn;
+	int root;
+	struct ev_jpath *paths[EV_JPATH_MAX];
+	char *pathtext[EV_JPATH_MAX];
+	struct ev_jval vals[EV_JPATH_MAX];
+	size_t npaths;
+	struct ev_buf lits;   /* decoded literal strings (offsets fixed at the end) */
+	struct ev_buf dec[2]; /* decoded escaped strings, per comparison side */
+};
+
+/* ---- the parser ---- */
+
+struct parser {
+	struct ev_pred *p;
+	const char *s, *start;
+	const struct ev_predarg *args;
+	size_t nargs;
+	struct ev_buf *why;
+	int failed;
+	struct ev_buf tmp;
+};
+
+static int
+fail(struct parser *ps, const char *what)
+{
+	if (!ps->failed) {
+		ev_buf_reset(ps->why);
+		ev_buf_printf(ps->why, "%s at column %zu", what, (size_t)(ps->s - ps->start) + 1);
+		ps->failed = 1;
+	}
+	return -1;
+}
+
+static void
+skipws(struct parser *ps)
+{
+	while (*ps->s == ' ' || *ps->s == '\t' || *ps->s == '\n' || *ps->s == '\r')
+		ps->s++;
+}
+
+static int
+isident0(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int
+isident(char c)
+{
+	return isident0(c) || (c >= '0' && c <= '9');
+}
+
+/* Is the next token the word w (an identifier, not a prefix of one)? */
+static int
+word(struct parser *ps, const char *w)
+{
+	size_t n = strlen(w);
+	skipws(ps);
+	if (strncmp(ps->s, w, n) != 0 || isident(ps->s[n]) || ps->s[n] == ':')
+		return 0;
+	ps->s += n;
+	return 1;
+}
+
+static int
+punct(struct parser *ps, const char *t)
+{
+	size_t n = strlen(t);
+	skipws(ps);
+	if (strncmp(ps->s, t, n) != 0)
+		return 0;
+	ps->s += n;
+	return 1;
+}
+
+static int
+newnode(struct parser *ps, enum nk k)
+{
+	struct ev_pred *p = ps->p;
+	if (p->nn == p->capn) {
+		p->capn = p->capn ? 2 * p->capn : 16;
+		p->n = ev_reallocarray(p->n, p->capn, sizeof *p->n);
+	}
+	p->n[p->nn] = (struct node){ .k = k, .a = -1, .b = -1, .slot = -1 };
+	return (int)p->nn++;
+}
+
+/* The path slot for the path text t (jsonscan syntax), shared. */
+static int
+pathslot(struct parser *ps, const char *t)
+{
+	struct ev_pred *p = ps->p;
+	for (size_t i = 0; i < p->npaths; i++)
+		if (strcmp(p->pathtext[i], t) == 0)
+			return (int)i;
+	if (p->npaths == EV_JPATH_MAX)
+		return fail(ps, "too many paths");
+	struct ev_buf err = { 0 };
+	struct ev_jpath *jp = ev_jpath_compile(t, &err);
+	ev_buf_free(&err);
+	if (!jp)
+		return fail(ps, "a path the scanner cannot follow");
+	p->paths[p->npaths] = jp;
+	p->pathtext[p->npaths] = ev_strdup(t);
+	return (int)p->npaths++;
+}
+
+static int
+pathnode(struct parser *ps, const char *t)
+{
+	int slot = pathslot(ps, t);
+	if (slot < 0)
+		return -1;
+	int n = newnode(ps, N_PATH);
+	ps->p->n[n].slot = slot;
+	return n;
+}
+
+/* A JSON string's text at s (quotes included, n bytes) decoded into the
+ * literal store; -1 if it is not a JSON string. */
+static int
+strlit(struct parser *ps, const char *s, size_t n, struct val *v)
+{
+	struct ev_jpath *dot;
+	struct ev_jval jv;
+	struct ev_buf err = { 0 };
+
+	dot = ev_jpath_compile(".", &err);
+	ev_buf_free(&err);
+	int r = ev_json_scan(s, n, &dot, 1, &jv, NULL);
+	ev_jpath_free(dot);
+	if (r < 0 || jv.type != EV_J_STRING)
+		return -1;
+	*v = (struct val){ .t = EV_J_STRING, .s = (const char *)(uintptr_t)ps->p->lits.len };
+	ev_jval_str(&jv, &ps->p->lits);
+	v->len = ps->p->lits.len - (size_t)(uintptr_t)v->s;
+	return 0;
+}
+
+/* A scalar JSON text (an --argjson value) as a value; -1 for a container. */
+static int
+jsonlit(struct parser *ps, const char *s, struct val *v)
+{
+	struct ev_jpath *dot;
+	struct ev_jval jv;
+	struct ev_buf err = { 0 };
+
+	dot = ev_jpath_compile(".", &err);
+	ev_buf_free(&err);
+	int r = ev_json_scan(s, strlen(s), &dot, 1, &jv, NULL);
+	ev_jpath_free(dot);
+	if (r < 0)
+		return -1;
+	switch (jv.type) {
+	case EV_J_NULL: case EV_J_FALSE: case EV_J_TRUE:
+		*v = (struct val){ .t = jv.type };
+		return 0;
+	case EV_J_NUMBER:
+		*v = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(&jv) };
+		return 0;
+	case EV_J_STRING:
+		return strlit(ps, jv.p, jv.len, v);
+	default:
+		return -1;
+	}
+}
+
+/* A jq string literal at ps->s: JSON escapes only (no interpolation). */
+static int
+jqstring(struct parser *ps, struct val *v)
+{
+	const char *s = ps->s, *e = s + 1;
+	while (*e && *e != '"') {
+		if (*e == '\\') {
+			if (e[1] == '(')
+				return fail(ps, "string interpolation");
+			if (e[1])
+				e++;
+		}
+		e++;
+	}
+	if (*e != '"')
+		return fail(ps, "an unterminated string");
+	if (strlit(ps, s, (size_t)(e + 1 - s), v) < 0)
+		return fail(ps, "a string literal the scanner rejects");
+	ps->s = e + 1;
+	return 0;
+}
+
+/* A path at ps->s ('.' first), appended in jsonscan syntax to out. */
+static int
+pathsteps(struct parser *ps, struct ev_buf *out)
+{
+	const char *s = ps->s;
+	int first = 1;
+
+	for (;;) {
+		if (*s == '.' && (first || s[1] != '[')) {
+			if (isident0(s[1])) {
+				const char *k = ++s;
+				while (isident(*s))
+					s++;
+				if (*s == ':')
+					return fail(ps, "a module reference");
+				ev_buf_adds(out, "[");
+				ev_buf_addjstr(out, k, (size_t)(s - k));
+				ev_buf_adds(out, "]");
+			} else if (s[1] == '"') {
+				struct val v;
+				ps->s = s + 1;
+				if (jqstring(ps, &v) < 0)
+					return -1;
+				s = ps->s;
+				ev_buf_adds(out, "[");
+				ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
+				ev_buf_adds(out, "]");
+			} else if (first && s[1] == '[') {
+				s++;
+				continue;
+			} else if (first) {
+				s++; /* "." alone */
+				if (*s == '.' || isident(*s))
+					return fail(ps, "recursion or a number");
+			} else
+				break;
+		} else if (*s == '[') {
+			if (s[1] == '"') {
+				struct val v;
+				ps->s = s + 1;
+				if (jqstring(ps, &v) < 0)
+					return -1;
+				s = ps->s;
+				if (*s != ']')
+					return fail(ps, "an index expression");
+				s++;
+				ev_buf_adds(out, "[");
+				ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
+				ev_buf_adds(out, "]");
+			} else if (s[1] >= '0' && s[1] <= '9') {
+				const char *d = ++s;
+				while (*s >= '0' && *s <= '9')
+					s++;
+				if (*s != ']' || s - d > 9 || (*d == '0' && s - d > 1))
+					return fail(ps, "an index expression");
+				ev_buf_adds(out, "[");
+				ev_buf_add(out, d, (size_t)(s - d));
+				ev_buf_adds(out, "]");
+				s++;
+			} else
+				return fail(ps, "an index expression");
+		} else
+			break;
+		first = 0;
+	}
+	if (*s == '?')
+		return fail(ps, "the ? operator");
+	ps->s = s;
+	return 0;
+}
+
+static int parsepipe(struct parser *ps, int ctx);
+
+/* The context node: the input of the expression being parsed (-1: the
+ * whole event, made on first use). */
+static int
+ctxnode(struct parser *ps, int *ctx)
+{
+	if (*ctx < 0)
+		*ctx = pathnode(ps, ".");
+	return *ctx;
+}
+
+/* The path text of a path node. */
+static const char *
+ptext(struct parser *ps, int n)
+{
+	return ps->p->pathtext[ps->p->n[n].slot];
+}
+
+static int
+funcarg(struct parser *ps, int ctx)
+{
+	if (!punct(ps, "("))
+		return fail(ps, "a function without its argument");
+	int a = parsepipe(ps, ctx);
+	if (a < 0)
+		return -1;
+	if (!punct(ps, ")"))
+		return fail(ps, "more than one argument");
+	return a;
+}
+
+/* A constant string argument: "..." or $name. */
+static int
+strarg(struct parser *ps, int ctx, struct val *v)
+{
+	int a = funcarg(ps, ctx);
+	if (a < 0)
+		return -1;
+	if (ps->p->n[a].k != N_LIT || ps->p->n[a].lit.t != EV_J_STRING)
+		return fail(ps, "an argument that is not a literal string");
+	*v = ps->p->n[a].lit;
+	return 0;
+}
+
+static int
+parseterm(struct parser *ps, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	int n, c;
+
+	skipws(ps);
+	const char *s = ps->s;
+	if (*s == '(') {
+		ps->s++;
+		if ((n = parsepipe(ps, ctx)) < 0)
+			return -1;
+		if (!punct(ps, ")"))
+			return fail(ps, "an unclosed parenthesis");
+		skipws(ps);
+		if (*ps->s == '.' || *ps->s == '[' || *ps->s == '?')
+			return fail(ps, "a postfix on a parenthesised expression");
+		return n;
+	}
+	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9'))) {
+		struct ev_buf t = { 0 };
+		if (ctx >= 0 && p->n[ctx].k != N_PATH) {
+			/* only "." itself reads a computed input */
+			if (s[1] == '.' || s[1] == '[' || s[1] == '"' || isident0(s[1]))
+				return fail(ps, "a path into a computed value");
+			ps->s++;
+			return ctx;
+		}
+		ev_buf_adds(&t, ctx >= 0 ? ptext(ps, ctx) : ".");
+		if (pathsteps(ps, &t) < 0) {
+			ev_buf_free(&t);
+			return -1;
+		}
+		n = pathnode(ps, t.p);
+		ev_buf_free(&t);
+		return n;
+	}
+	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
+	    (s[1] >= '0' && s[1] <= '9')))) {
+		/* jq's number: ([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
+		const char *d = *s == '-' ? s + 1 : s, *e = d;
+		while (*e >= '0' && *e <= '9')
+			e++;
+		if (*e == '.') {
+			e++;
+			while (*e >= '0' && *e <= '9')
+				e++;
+		}
+		if (e == d + 1 && *d == '.')
+			return fail(ps, "a number");
+		if (*e == 'e' || *e == 'E') {
+			const char *x = e + 1;
+			if (*x == '+' || *x == '-')
+				x++;
+			if (!(*x >= '0' && *x <= '9'))
+				return fail(ps, "a number");
+			while (*x >= '0' && *x <= '9')
+				x++;
+			e = x;
+		}
+		if (isident(*e) || *e == '.')
+			return fail(ps, "a number");
+		char *buf = ev_strndup(d, (size_t)(e - d));
+		n = newnode(ps, N_LIT);
+		p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = strtod(buf, NULL) };
+		if (*s == '-')
+			p->n[n].lit.num = -p->n[n].lit.num;
+		free(buf);
+		ps->s = e;
+		return n;
+	}
+	if (*s == '"') {
+		struct val v;
+		if (jqstring(ps, &v) < 0)
+			return -1;
+		n = newnode(ps, N_LIT);
+		p->n[n].lit = v;
+		return n;
+	}
+	if (*s == '$') {
+		const char *k = s + 1, *e = k;
+		while (isident(*e))
+			e++;
+		for (size_t i = ps->nargs; i-- > 0;)
+			if (strlen(ps->args[i].name) == (size_t)(e - k) &&
+			    memcmp(ps->args[i].name, k, (size_t)(e - k)) == 0 && e > k && *e != ':') {
+				struct val v;
+				if (jsonlit(ps, ps->args[i].json, &v) < 0)
+					return fail(ps, "an argument that is not a scalar");
+				n = newnode(ps, N_LIT);
+				p->n[n].lit = v;
+				ps->s = e;
+				return n;
+			}
+		return fail(ps, "an unknown variable");
+	}
+	static const struct { const char *w; enum ev_jtype t; } consts[] = {
+		{ "true", EV_J_TRUE }, { "false", EV_J_FALSE }, { "null", EV_J_NULL } };
+	for (size_t i = 0; i < 3; i++)
+		if (word(ps, consts[i].w)) {
+			n = newnode(ps, N_LIT);
+			p->n[n].lit.t = consts[i].t;
+			return n;
+		}
+	if (word(ps, "not")) {
+		c = ctxnode(ps, &ctx);
+		n = newnode(ps, N_NOT);
+		p->n[n].a = c;
+		return c < 0 ? -1 : n;
+	}
+	static const struct { const char *w; enum nk k; } funcs[] = {
+		{ "select", N_SELECT }, { "startswith", N_STARTS }, { "endswith", N_ENDS } };
+	for (size_t i = 0; i < 3; i++)
+		if (word(ps, funcs[i].w)) {
+			if ((c = ctxnode(ps, &ctx)) < 0)
+				return -1;
+			int a = funcarg(ps, ctx);
+			if (a < 0)
+				return -1;
+			n = newnode(ps, funcs[i].k);
+			p->n[n].a = c;
+			p->n[n].b = a;
+			return n;
+		}
+	if (word(ps, "test")) {
+		struct val v;
+		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
+			return -1;
+		const char *r = p->lits.p + (uintptr_t)v.s;
+		for (size_t i = 0; i < v.len; i++)
+			if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
+				return fail(ps, "a regular expression that is not a plain string");
+		n = newnode(ps, N_TEST);
+		p->n[n].a = c;
+		p->n[n].lit = v;
+		return n;
+	}
+	if (word(ps, "has")) {
+		struct val v;
+		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
+			return -1;
+		if (p->n[c].k != N_PATH)
+			return fail(ps, "has() on a computed value");
+		struct ev_buf t = { 0 };
+		ev_buf_adds(&t, ptext(ps, c));
+		ev_buf_adds(&t, "[");
+		ev_buf_addjstr(&t, p->lits.p + (uintptr_t)v.s, v.len);
+		ev_buf_adds(&t, "]");
+		int slot = pathslot(ps, t.p);
+		ev_buf_free(&t);
+		if (slot < 0)
+			return -1;
+		n = newnode(ps, N_HAS);
+		p->n[n].a = c;
+		p->n[n].slot = slot;
+		return n;
+	}
+	return fail(ps, "an expression of an unsupported shape");
+}
+
+static int
+parsecmp(struct parser *ps, int ctx)
+{
+	static const struct { const char *t; int op; } ops[] = {
+		{ "==", OP_EQ }, { "!=", OP_NE }, { "<=", OP_LE }, { ">=", OP_GE },
+		{ "<", OP_LT }, { ">", OP_GT } };
+	int l = parseterm(ps, ctx);
+	if (l < 0)
+		return -1;
+	for (size_t i = 0; i < 6; i++) {
+		skipws(ps);
+		if (strncmp(ps->s, ops[i].t, strlen(ops[i].t)) != 0 ||
+		    (ops[i].t[1] == 0 && ps->s[1] == '='))
+			continue;
+		ps->s += strlen(ops[i].t);
+		int r = parseterm(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_CMP);
+		ps->p->n[n].op = ops[i].op;
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		return n;
+	}
+	return l;
+}
+
+static int
+parseand(struct parser *ps, int ctx)
+{
+	int l = parsecmp(ps, ctx);
+	while (l >= 0 && word(ps, "and")) {
+		int r = parsecmp(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_AND);
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		l = n;
+	}
+	return l;
+}
+
+static int
+parseor(struct parser *ps, int ctx)
+{
+	int l = parseand(ps, ctx);
+	while (l >= 0 && word(ps, "or")) {
+		int r = parseand(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_OR);
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		l = n;
+	}
+	return l;
+}
+
+static int
+parsealt(struct parser *ps, int ctx)
+{
+	int l = parseor(ps, ctx);
+	if (l >= 0 && punct(ps, "//")) {
+		int r = parsealt(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_ALT);
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		return n;
+	}
+	return l;
+}
+
+static int
+parsepipe(struct parser *ps, int ctx)
+{
+	int l = parsealt(ps, ctx);
+	skipws(ps);
+	if (l >= 0 && *ps->s == '|' && ps->s[1] != '=') {
+		ps->s++;
+		int r = parsepipe(ps, l);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_PIPE);
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		return n;
+	}
+	return l;
+}
+
+struct ev_pred *
+ev_pred_compile(const char *expr, const struct ev_predarg *args, size_t nargs,
+    struct ev_buf *why)
+{
+	struct ev_pred *p = ev_calloc(1, sizeof *p);
+	struct parser ps = { .p = p, .s = expr, .start = expr, .args = args, .nargs = nargs,
+		.why = why };
+
+	ev_buf_reset(why);
+	p->root = parsepipe(&ps, -1);
+	skipws(&ps);
+	if (p->root >= 0 && *ps.s)
+		fail(&ps, "an expression of an unsupported shape");
+	if (ps.failed) {
+		ev_pred_free(p);
+		return NULL;
+	}
+	/* literal strings were stored as offsets while the store grew */
+	for (size_t i = 0; i < p->nn; i++)
+		if (p->n[i].lit.t == EV_J_STRING)
+			p->n[i].lit.s = p->lits.p + (uintptr_t)p->n[i].lit.s;
+	return p;
+}
+
+void
+ev_pred_free(struct ev_pred *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->npaths; i++) {
+		ev_jpath_free(p->paths[i]);
+		free(p->pathtext[i]);
+	}
+	free(p->n);
+	ev_buf_free(&p->lits);
+	ev_buf_free(&p->dec[0]);
+	ev_buf_free(&p->dec[1]);
+	free(p);
+}
+
+void
+ev_pred_paths(const struct ev_pred *p, struct ev_buf *out)
+{
+	for (size_t i = 0; i < p->npaths; i++) {
+		const char *t = p->pathtext[i] + 1;
+		if (i)
+			ev_buf_adds(out, ", ");
+		if (!*t)
+			ev_buf_addc(out, '.');
+		/* ["name"] as .name where jq would write it so */
+		while (*t) {
+			size_t n = strcspn(t, "]");
+			int plain = t[1] == '"' && isident0(t[2]) && n >= 4;
+			for (size_t j = 2; plain && j < n - 1; j++)
+				plain = isident(t[j]);
+			if (plain) {
+				ev_buf_addc(out, '.');
+				ev_buf_add(out, t + 2, n - 3);
+			} else if (t[1] == '"') {
+				/* a key that needs quoting: find the closing quote */
+				const char *q = t + 2;
+				while (*q != '"')
+					q += *q == '\\' ? 2 : 1;
+				n = (size_t)(q + 1 - t);
+				ev_buf_addc(out, '.');
+				ev_buf_add(out, t, n + 1);
+			} else {
+				ev_buf_add(out, t, n + 1);
+			}
+			t += n + 1;
+		}
+	}
+}
+
+/* ---- evaluation ---- */
+
+static int
+truthy(const struct val *v)
+{
+	return v->t != EV_J_NULL && v->t != EV_J_FALSE;
+}
+
+/* A string value's decoded bytes (escaped ones decoded into d). */
+static void
+strbytes(const struct val *v, struct ev_buf *d, const char **s, size_t *n)
+{
+	if (!v->raw) {
+		*s = v->s;
+		*n = v->len;
+		return;
+	}
+	struct ev_jval jv = { EV_J_STRING, v->s, v->len, 1, 0 };
+	ev_buf_reset(d);
+	ev_jval_str(&jv, d);
+	*s = d->p;
+	*n = d->len;
+}
+
+/* jv_cmp: <0, 0, >0 in *r; R_DEFER for two arrays or two objects. */
+static int
+compare(struct ev_pred *p, const struct val *a, const struct val *b, int *r)
+{
+	if (a->t != b->t) {
+		*r = (int)a->t - (int)b->t;
+		return R_OK;
+	}
+	switch (a->t) {
+	case EV_J_NUMBER:
+		*r = a->num < b->num ? -1 : a->num == b->num ? 0 : 1;
+		return R_OK;
+	case EV_J_STRING: {
+		const char *x, *y;
+		size_t m, n;
+		strbytes(a, &p->dec[0], &x, &m);
+		strbytes(b, &p->dec[1], &y, &n);
+		int c = memcmp(x, y, m < n ? m : n);
+		*r = c ? c : m < n ? -1 : m > n;
+		return R_OK;
+	}
+	case EV_J_ARRAY:
+	case EV_J_OBJECT:
+		return R_DEFER;
+	default:
+		*r = 0;
+		return R_OK;
+	}
+}
+
+static int
+eval(struct ev_pred *p, int i, struct val *out)
+{
+	const struct node *n = &p->n[i];
+	struct val a, b;
+	int ra, rb, c;
+
+	switch (n->k) {
+	case N_PATH: {
+		const struct ev_jval *v = &p->vals[n->slot];
+		switch (v->type) {
+		case EV_J_MISSING:
+			if (v->jqerr)
+				return R_ERR;
+			*out = (struct val){ .t = EV_J_NULL };
+			return R_OK;
+		case EV_J_NUMBER:
+			*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
+			return R_OK;
+		case EV_J_STRING:
+			if (v->escaped)
+				*out = (struct val){ .t = EV_J_STRING, .s = v->p, .len = v->len, .raw = 1 };
+			else
+				*out = (struct val){ .t = EV_J_STRING, .s = v->p + 1, .len = v->len - 2 };
+			return R_OK;
+		default:
+			*out = (struct val){ .t = v->type, .s = v->p, .len = v->len };
+			return R_OK;
+		}
+	}
+	case N_LIT:
+		*out = n->lit;
+		return R_OK;
+	case N_CMP:
+		ra = eval(p, n->a, &a);
+		rb = eval(p, n->b, &b);
+		if (ra != R_OK || rb != R_OK) {
+			/* which side jq meets first decides between nothing and an error */
+			if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
+				return R_DEFER;
+			return ra > rb ? ra : rb;
+		}
+		if ((ra = compare(p, &a, &b, &c)) != R_OK)
+			return ra;
+		switch (n->op) {
+		case OP_EQ: c = c == 0; break;
+		case OP_NE: c = c != 0; break;
+		case OP_LT: c = c < 0; break;
+		case OP_LE: c = c <= 0; break;
+		case OP_GT: c = c > 0; break;
+		default: c = c >= 0; break;
+		}
+		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+		return R_OK;
+	case N_AND:
+	case N_OR:
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		if (truthy(&a) == (n->k == N_OR)) {
+			*out = (struct val){ .t = n->k == N_OR ? EV_J_TRUE : EV_J_FALSE };
+			return R_OK;
+		}
+		if ((rb = eval(p, n->b, &b)) != R_OK)
+			return rb;
+		*out = (struct val){ .t = truthy(&b) ? EV_J_TRUE : EV_J_FALSE };
+		return R_OK;
+	case N_ALT:
+		ra = eval(p, n->a, &a);
+		if (ra == R_OK && truthy(&a)) {
+			*out = a;
+			return R_OK;
+		}
+		if (ra != R_OK && ra != R_EMPTY)
+			return ra;
+		return eval(p, n->b, out);
+	case N_NOT:
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		*out = (struct val){ .t = truthy(&a) ? EV_J_FALSE : EV_J_TRUE };
+		return R_OK;
+	case N_SELECT:
+		if ((ra = eval(p, n->a, out)) != R_OK)
+			return ra;
+		if ((rb = eval(p, n->b, &b)) != R_OK)
+			return rb;
+		return truthy(&b) ? R_OK : R_EMPTY;
+	case N_STARTS:
+	case N_ENDS: {
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		if ((rb = eval(p, n->b, &b)) != R_OK)
+			return rb;
+		if (a.t != EV_J_STRING || b.t != EV_J_STRING)
+			return R_ERR;
+		const char *x, *y;
+		size_t m, k;
+		strbytes(&a, &p->dec[0], &x, &m);
+		strbytes(&b, &p->dec[1], &y, &k);
+		c = k <= m && memcmp(n->k == N_STARTS ? x : x + m - k, y, k) == 0;
+		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+		return R_OK;
+	}
+	case N_TEST: {
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		if (a.t != EV_J_STRING)
+			return R_ERR;
+		const char *x;
+		size_t m;
+		strbytes(&a, &p->dec[0], &x, &m);
+		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
+		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+		return R_OK;
+	}
+	case N_HAS:
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		if (a.t != EV_J_OBJECT)
+			return R_ERR;
+		*out = (struct val){ .t = p->vals[n->slot].type != EV_J_MISSING ? EV_J_TRUE :
+		    EV_J_FALSE };
+		return R_OK;
+	case N_PIPE:
+		if ((ra = eval(p, n->a, &a)) != R_OK)
+			return ra;
+		return eval(p, n->b, out);
+	}
+	return R_DEFER;
+}
+
+int
+ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *err)
+{
+	struct val v;
+
+	if (ev_json_scan(line, len, p->paths, p->npaths, p->vals, err) < 0)
+		return EV_PRED_BAD;
+	switch (eval(p, p->root, &v)) {
+	case R_OK:
+		return truthy(&v);
+	case R_EMPTY:
+		return 0;
+	default:
+		return EV_PRED_DEFER;
+	}
+}
+
+int
+ev_pred_dump(const struct ev_jval *v, struct ev_buf *out)
+{
+	size_t i = 0;
+
+	switch (v->type) {
+	case EV_J_NULL:
+	case EV_J_FALSE:
+	case EV_J_TRUE:
+		break;
+	case EV_J_STRING:
+		if (v->escaped || memchr(v->p, 0x7f, v->len))
+			return 0; /* jq writes its own escapes, and DEL as \u007f */
+		break;
+	case EV_J_NUMBER:
+		i = v->p[0] == '-';
+		if (v->len - i > 15 || (v->len - i == 1 && v->p[i] == '0' && i))
+			return 0;
+		for (size_t j = i; j < v->len; j++)
+			if (v->p[j] < '0' || v->p[j] > '9')
+				return 0; /* a fraction or an exponent: jq's own digits */
+		break;
+	default:
+		return 0;
+	}
+	ev_buf_add(out, v->p, v->len);
+	return 1;
+}

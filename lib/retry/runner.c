@@ -1,0 +1,1161 @@
+/* SPDX-License-Identifier: ISC */
+/* runner.c — evretry's engine (see runner.h).
+ *
+ * Events live in a ring of W slots in input order. The ring's head is the
+ * oldest unfinished event: every event before it is done or dead and
+ * written, so the input position just before it is what may be committed
+ * (after the sinks). An event is in exactly one place at a time: waiting
+ * behind an earlier event of its key, ready (a FIFO), pausing before a
+ * retry (a heap ordered by time), running (in a worker process, or sent to
+ * a co-process handler), or finished. Reading stops while the ring is
+ * full, so memory is bounded and one slow event holds back at most W.
+ *
+ * One thread, one poll(2): the input (ev_input_get, never blocking), the
+ * handlers' pipes, and a self-pipe written by the SIGCHLD, SIGTERM, SIGINT
+ * and SIGHUP handlers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "retry/coproc.h"
+#include "base/dur.h"
+#include "base/err.h"
+#include "event/event.h"
+#include "json/jsonscan.h"
+#include "base/mem.h"
+#include "retry/runner.h"
+
+#define WINDOW_MIN 4096   /* events read ahead of the oldest unfinished one */
+#define DEPTH 128         /* events in flight per co-process handler */
+#define READ_BURST 1024   /* lines read before the handlers get a turn */
+#define NOFD_SLICE_MS 10  /* poll period for an input without a descriptor... */
+#define NOFD_IDLE_MS 100  /* ...or how long to wait in it when nothing else is on */
+#define NONE INT64_MAX
+
+enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT };
+enum kill { K_NONE, K_TIMEOUT, K_EXPIRED, K_SHUTDOWN };
+
+struct slot {
+	enum state state;
+	uint64_t startpos;     /* input position before the line */
+	int startok;           /* startpos is known */
+	struct ev_buf line;    /* the event and its '\n' */
+	size_t len;            /* without the '\n' */
+	struct ev_buf label;   /* the id, or SOURCE:LINE, for messages */
+	struct ev_buf id, type;
+	int hasid, hastype;
+	int64_t expiry;        /* wall ms, or NONE */
+	struct ev_buf key;
+	uint64_t keyhash;
+	int32_t keynext;       /* the next event of the same key, or -1 */
+	int attempt;           /* attempts started */
+	int64_t notbefore;     /* end of the backoff, monotonic ms */
+	int heapi;
+	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */
+	struct ev_buf detail;  /* why the last attempt failed */
+	struct ev_buf errtail; /* the end of its stderr */
+};
+
+struct keyent {
+	uint64_t hash;
+	int32_t head, tail;    /* head == -1: empty */
+};
+
+struct worker {
+	struct ev_proc p;
+	int32_t ev;            /* -1: free */
+	size_t inoff;          /* bytes of the event written to its stdin */
+	int64_t deadline;      /* monotonic ms, or NONE */
+	enum kill deadwhy;     /* what the deadline is */
+	enum kill killed;
+	int64_t killat;        /* SIGKILL due, or 0 */
+	struct ev_buf out;     /* stdout, with --stdout=output */
+	struct ev_proc_log olog, elog;
+	int ifd, ofd, efd;     /* positions in the pollfd array, or -1 */
+};
+
+struct runner {
+	const struct ev_runner_conf *c;
+	struct ev_input *in;
+	struct ev_sink *out, *dead;
+	struct ev_runner_stats *st;
+	struct slot *s;
+	uint32_t W;
+	uint64_t head, tail;   /* the ring holds events head..tail-1 */
+	int32_t *ready;        /* a deque of slot numbers */
+	uint32_t rhead, rlen;
+	int32_t *heap;
+	int nheap;
+	struct keyent *keys;
+	uint32_t kmask;
+	struct worker *w;
+	int busy;
+	struct ev_coproc *co;
+	int costopped;
+	struct ev_jpath *paths[3];
+	struct ev_buf a, b, val, err;
+	struct ev_buf *outcap; /* the stdout of the attempt being settled */
+	int inputdone, stopping, hard;
+	int64_t stopat;
+	uint64_t lastpos;
+	int lastposok;
+	int dirty;
+	uintmax_t batchn;
+	int64_t batchstart;
+	struct ev_rate rate;
+	int64_t ratewait_us;
+	int64_t now;           /* monotonic ms, once per turn */
+	int64_t skew;          /* wall clock minus monotonic clock */
+	uintmax_t deadnowhere;
+	int status;
+};
+
+/* Signals: the handlers only note them and wake the loop. */
+static volatile sig_atomic_t gotsig, nsigs, gotchld;
+static int wakefd[2] = { -1, -1 };
+
+static void
+onsignal(int sig)
+{
+	int e = errno;
+	char c = 0;
+
+	if (sig == SIGCHLD) {
+		gotchld = 1;
+	} else {
+		gotsig = sig;
+		nsigs++;
+	}
+	if (write(wakefd[1], &c, 1) < 0) {
+		/* full: the loop is awake anyway */
+	}
+	errno = e;
+}
+
+static int
+setsignals(void)
+{
+	struct sigaction sa;
+	int fl;
+
+	if (pipe2(wakefd, O_CLOEXEC) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if ((fl = fcntl(wakefd[i], F_GETFL)) < 0 ||
+		    fcntl(wakefd[i], F_SETFL, fl | O_NONBLOCK) < 0)
+			return -1;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = onsignal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void
+unsetsignals(void)
+{
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	for (int i = 0; i < 2; i++)
+		if (wakefd[i] >= 0)
+			close(wakefd[i]);
+	wakefd[0] = wakefd[1] = -1;
+}
+
+static int64_t wallnow(struct runner *r) { return r->now + r->skew; }
+static struct slot *slot(struct runner *r, int32_t i) { return &r->s[i]; }
+
+/* --- the ready deque and the backoff heap ------------------------------ */
+
+static void
+pushready(struct runner *r, int32_t i, int front)
+{
+	if (front) {
+		r->rhead = (r->rhead + r->W - 1) % r->W;
+		r->ready[r->rhead] = i;
+	} else {
+		r->ready[(r->rhead + r->rlen) % r->W] = i;
+	}
+	r->rlen++;
+	r->s[i].state = S_READY;
+}
+
+static int32_t
+popready(struct runner *r)
+{
+	int32_t i = r->ready[r->rhead];
+
+	r->rhead = (r->rhead + 1) % r->W;
+	r->rlen--;
+	return i;
+}
+
+static void
+heapset(struct runner *r, int k, int32_t i)
+{
+	r->heap[k] = i;
+	r->s[i].heapi = k;
+}
+
+static void
+heappush(struct runner *r, int32_t i)
+{
+	int k = r->nheap++;
+
+	while (k > 0) {
+		int up = (k - 1) / 2;
+		if (r->s[r->heap[up]].notbefore <= r->s[i].notbefore)
+			break;
+		heapset(r, k, r->heap[up]);
+		k = up;
+	}
+	heapset(r, k, i);
+	r->s[i].state = S_BACKOFF;
+}
+
+static int32_t
+heappop(struct runner *r)
+{
+	int32_t top = r->heap[0], last = r->heap[--r->nheap];
+	int k = 0;
+
+	for (;;) {
+		int c = 2 * k + 1;
+		if (c >= r->nheap)
+			break;
+		if (c + 1 < r->nheap && r->s[r->heap[c + 1]].notbefore < r->s[r->heap[c]].notbefore)
+			c++;
+		if (r->s[last].notbefore <= r->s[r->heap[c]].notbefore)
+			break;
+		heapset(r, k, r->heap[c]);
+		k = c;
+	}
+	if (r->nheap > 0)
+		heapset(r, k, last);
+	return top;
+}
+
+/* --- keys: one event at a time per key, in input order ------------------ */
+
+static uint32_t
+keyfind(struct runner *r, uint64_t hash, const char *k, size_t n)
+{
+	uint32_t i = (uint32_t)hash & r->kmask;
+
+	while (r->keys[i].head >= 0) {
+		struct slot *h = slot(r, r->keys[i].head);
+		if (r->keys[i].hash == hash && h->key.len == n && memcmp(h->key.p, k, n) == 0)
+			break;
+		i = (i + 1) & r->kmask;
+	}
+	return i;
+}
+
+/* Linear probing with backward-shift deletion: no tombstones. */
+static void
+keydel(struct runner *r, uint32_t i)
+{
+	uint32_t j = i;
+
+	for (;;) {
+		j = (j + 1) & r->kmask;
+		if (r->keys[j].head < 0)
+			break;
+		uint32_t home = (uint32_t)r->keys[j].hash & r->kmask;
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			r->keys[i] = r->keys[j];
+			i = j;
+		}
+	}
+	r->keys[i].head = -1;
+}
+
+/* A new event: ready at once, unless an earlier one of its key is pending. */
+static void
+keyadd(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+
+	s->keynext = -1;
+	if (!r->c->key) {
+		pushready(r, i, 0);
+		return;
+	}
+	s->keyhash = XXH3_64bits(s->key.p, s->key.len);
+	uint32_t k = keyfind(r, s->keyhash, s->key.p, s->key.len);
+	if (r->keys[k].head < 0) {
+		r->keys[k] = (struct keyent){ s->keyhash, i, i };
+		pushready(r, i, 0);
+	} else {
+		slot(r, r->keys[k].tail)->keynext = i;
+		r->keys[k].tail = i;
+		s->state = S_KEYWAIT;
+	}
+}
+
+/* A finished event lets the next one of its key go. */
+static void
+keydone(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+
+	if (!r->c->key)
+		return;
+	uint32_t k = keyfind(r, s->keyhash, s->key.p, s->key.len);
+	if (s->keynext < 0) {
+		keydel(r, k);
+	} else {
+		r->keys[k].head = s->keynext;
+		pushready(r, s->keynext, 0);
+	}
+}
+
+/* --- finishing events ---------------------------------------------------- */
+
+static void
+sinkfail(struct runner *r)
+{
+	int st = ev_errstatus(errno);
+
+	if (st > r->status)
+		r->status = st;
+	ev_input_fail(r->in, st);
+	if (!r->stopping) {
+		r->stopping = r->hard = 1;
+		r->stopat = r->now;
+		if (r->co)
+			ev_coproc_stop(r->co, r->now, 1);
+	}
+}
+
+static void
+finish(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+
+	s->state = S_FINISHED;
+	keydone(r, i);
+	while (r->head < r->tail && r->s[r->head % r->W].state == S_FINISHED) {
+		r->s[r->head % r->W].state = S_FREE;
+		r->head++;
+	}
+	if (!r->dirty)
+		r->batchstart = r->now;
+	r->dirty = 1;
+	r->batchn++;
+}
+
+/* Set one attribute on the dead letter being built in r->a. */
+static void
+attr(struct runner *r, const char *name)
+{
+	ev_buf_reset(&r->b);
+	if (ev_event_setattr(&r->b, r->a.p, r->a.len, name, r->val.p) == 0) {
+		struct ev_buf t = r->a;
+		r->a = r->b;
+		r->b = t;
+	}
+	ev_buf_reset(&r->val);
+}
+
+static void
+bury(struct runner *r, int32_t i, const char *reason)
+{
+	struct slot *s = slot(r, i);
+	char when[32];
+
+	ev_buf_reset(&r->a);
+	ev_buf_add(&r->a, s->line.p, s->len);
+	ev_buf_reset(&r->val);
+	ev_buf_addjstr(&r->val, reason, strlen(reason));
+	attr(r, "evdeadreason");
+	if (s->detail.len) {
+		ev_buf_addjstr(&r->val, s->detail.p, s->detail.len);
+		attr(r, "evdeaddetail");
+	}
+	ev_buf_printf(&r->val, "%d", s->attempt);
+	attr(r, "evattempts");
+	if (s->status >= 0) {
+		ev_buf_printf(&r->val, "%d", s->status);
+		attr(r, "evexitstatus");
+	}
+	if (s->signo > 0) {
+		ev_buf_printf(&r->val, "%d", s->signo);
+		attr(r, "evsignal");
+	}
+	ev_time_format(ev_now_ms(), when);
+	ev_buf_addjstr(&r->val, when, strlen(when));
+	attr(r, "evdeadtime");
+	if (s->errtail.len) {
+		ev_buf_addjstr(&r->val, s->errtail.p, s->errtail.len);
+		attr(r, "evstderr");
+	}
+	if (!r->dead) {
+		ev_warn("dead: %.*s", (int)r->a.len, r->a.p);
+		r->deadnowhere++;
+	} else if (ev_sink_write(r->dead, r->a.p, r->a.len) < 0) {
+		sinkfail(r);
+		s->state = S_LEFT;
+		return;
+	} else if (!ev_quiet)
+		ev_warn("%s: dead (%s%s%.*s)", s->label.p, reason, s->detail.len ? ": " : "",
+		    (int)s->detail.len, s->detail.p);
+	r->st->dead++;
+	finish(r, i);
+}
+
+static void
+done(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+	int fail = 0;
+
+	if (r->c->stdout_mode == EV_STDOUT_OUTPUT && r->outcap) {
+		char *p = r->outcap->p, *e = p + r->outcap->len;
+		while (p && p < e && !fail) {
+			char *nl = memchr(p, '\n', (size_t)(e - p));
+			char *end = nl ? nl : e;
+			size_t n = (size_t)(end - p);
+			if (n > 0 && end[-1] == '\r')
+				n--;
+			if (n > 0 && ev_sink_write(r->out, p, n) < 0)
+				fail = 1;
+			p = end + 1;
+		}
+	} else {
+		fail = ev_sink_write(r->out, s->line.p, s->len) < 0;
+	}
+	if (fail) {
+		sinkfail(r);
+		s->state = S_LEFT;
+		return;
+	}
+	r->st->done++;
+	finish(r, i);
+}
+
+static void
+setdetail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+setdetail(struct slot *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	ev_buf_reset(&s->detail);
+	ev_buf_adds(&s->detail, buf);
+}
+
+/* A failed attempt that may be repeated: after a backoff, or never. */
+static void
+later(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+
+	if (r->stopping) {
+		s->state = S_LEFT;
+		return;
+	}
+	if (s->attempt >= r->c->attempts) {
+		bury(r, i, "exhausted");
+		return;
+	}
+	int64_t d = ev_retry_backoff(r->c->base_ms, r->c->cap_ms, s->attempt, r->c->jitter);
+	if (s->expiry != NONE && wallnow(r) + d >= s->expiry) {
+		bury(r, i, "expired");
+		return;
+	}
+	if (!ev_quiet)
+		ev_warn("%s: attempt %d failed (%s); again in %jd ms", s->label.p, s->attempt,
+		    s->detail.p ? s->detail.p : "", (intmax_t)d);
+	s->notbefore = r->now + d;
+	r->st->retried++;
+	heappush(r, i);
+}
+
+static void
+settle(struct runner *r, int32_t i, const struct ev_outcome *o)
+{
+	struct slot *s = slot(r, i);
+
+	if (o->kind == EV_OUT_REQUEUE) {
+		s->attempt--;
+		r->st->attempts--;
+		if (r->stopping)
+			s->state = S_LEFT;
+		else
+			pushready(r, i, 1);
+		return;
+	}
+	s->status = o->status;
+	s->signo = o->signo;
+	ev_buf_reset(&s->detail);
+	if (o->detaillen)
+		ev_buf_add(&s->detail, o->detail, o->detaillen);
+	ev_buf_reset(&s->errtail);
+	if (o->errtaillen)
+		ev_buf_add(&s->errtail, o->errtail, o->errtaillen);
+	switch (o->kind) {
+	case EV_OUT_OK:
+		done(r, i);
+		break;
+	case EV_OUT_RETRY:
+		later(r, i);
+		break;
+	default:
+		bury(r, i, "failed");
+		break;
+	}
+}
+
+static void
+coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
+{
+	settle(ctx, i, o);
+}
+
+/* --- reading events ------------------------------------------------------ */
+
+static void
+take(struct runner *r, const struct ev_line *l)
+{
+	struct ev_jval v[3];
+	struct ev_jerr e;
+	uint64_t startpos = r->lastpos;
+	int startok = r->lastposok;
+
+	r->lastpos = l->pos;
+	r->lastposok = 1;
+	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, 3, v, &e), &e))
+		goto rejected;
+	int32_t i = (int32_t)(r->tail % r->W);
+	struct slot *s = slot(r, i);
+	s->expiry = NONE;
+	if (v[2].type != EV_J_MISSING && v[2].type != EV_J_NULL) {
+		ev_buf_reset(&r->val);
+		if (v[2].type == EV_J_STRING)
+			ev_jval_str(&v[2], &r->val);
+		if (v[2].type != EV_J_STRING || ev_time_parse(r->val.p, r->val.len, &s->expiry) < 0) {
+			ev_input_reject(r->in, l, "expirytime is not an RFC 3339 time");
+			goto rejected;
+		}
+	}
+	if (r->c->key) {
+		ev_buf_reset(&s->key);
+		int n = ev_jq_run(r->c->key, l->p, l->len, EV_JQ_KEY, &s->key, &r->err);
+		if (n < 0) {
+			ev_input_reject(r->in, l, "--key: %s", r->err.p);
+			goto rejected;
+		}
+	}
+	ev_buf_reset(&s->line);
+	ev_buf_add(&s->line, l->p, l->len);
+	ev_buf_addc(&s->line, '\n');
+	s->len = l->len;
+	ev_buf_reset(&s->id);
+	ev_buf_reset(&s->type);
+	s->hasid = v[0].type == EV_J_STRING || v[0].type == EV_J_NUMBER;
+	if (v[0].type == EV_J_STRING)
+		ev_jval_str(&v[0], &s->id);
+	else if (s->hasid)
+		ev_buf_add(&s->id, v[0].p, v[0].len);
+	s->hastype = v[1].type == EV_J_STRING;
+	if (s->hastype)
+		ev_jval_str(&v[1], &s->type);
+	ev_buf_reset(&s->label);
+	if (s->hasid && s->id.len && !memchr(s->id.p, '\0', s->id.len))
+		ev_buf_add(&s->label, s->id.p, s->id.len);
+	else
+		ev_buf_printf(&s->label, "%s:%ju", r->in->name, l->no);
+	s->startpos = startpos;
+	s->startok = startok;
+	s->attempt = 0;
+	s->status = -1;
+	s->signo = 0;
+	ev_buf_reset(&s->detail);
+	ev_buf_reset(&s->errtail);
+	r->tail++;
+	keyadd(r, i);
+	return;
+rejected:
+	if (!r->dirty)
+		r->batchstart = r->now;
+	r->dirty = 1;
+}
+
+static int
+wantinput(struct runner *r)
+{
+	return !r->stopping && !r->inputdone && r->tail - r->head < r->W;
+}
+
+/* Returns 1 when it stopped with input still to read. */
+static int
+readinput(struct runner *r)
+{
+	struct ev_line l;
+
+	for (int n = 0; wantinput(r); n++) {
+		if (n == READ_BURST)
+			return 1;
+		int got = ev_input_get(r->in, &l, 0);
+		if (got == EV_SRC_IDLE)
+			break;
+		if (got == 1) {
+			take(r, &l);
+			continue;
+		}
+		r->inputdone = 1;
+	}
+	return 0;
+}
+
+/* --- spawn mode: one process per attempt --------------------------------- */
+
+static void
+writestdin(struct worker *w, struct slot *s)
+{
+	while (w->p.in >= 0 && w->inoff < s->line.len) {
+		ssize_t n = write(w->p.in, s->line.p + w->inoff, s->line.len - w->inoff);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			break; /* it does not read its input: its business */
+		}
+		w->inoff += (size_t)n;
+	}
+	ev_proc_close(&w->p.in);
+}
+
+static void
+readpipe(struct runner *r, struct worker *w, int *fd, int isout)
+{
+	char buf[65536];
+	const char *label = slot(r, w->ev)->label.p;
+
+	for (;;) {
+		ssize_t n = read(*fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			ev_proc_close(fd);
+			return;
+		}
+		if (!isout)
+			ev_proc_logfeed(&w->elog, label, buf, (size_t)n);
+		else if (r->c->stdout_mode == EV_STDOUT_OUTPUT)
+			ev_buf_add(&w->out, buf, (size_t)n);
+		else
+			ev_proc_logfeed(&w->olog, label, buf, (size_t)n);
+	}
+}
+
+static void
+spawnone(struct runner *r, struct worker *w, int32_t i)
+{
+	struct slot *s = slot(r, i);
+	char num[32], when[32];
+	int64_t deadline = NONE;
+
+	ev_proc_setvar(r->c->cmd, 0, s->hasid ? s->id.p : NULL, s->id.len);
+	ev_proc_setvar(r->c->cmd, 1, s->hastype ? s->type.p : NULL, s->type.len);
+	snprintf(num, sizeof num, "%d", s->attempt);
+	ev_proc_setvar(r->c->cmd, 2, num, strlen(num));
+	w->deadwhy = K_NONE;
+	if (r->c->timeout_ms > 0) {
+		deadline = wallnow(r) + r->c->timeout_ms;
+		w->deadwhy = K_TIMEOUT;
+	}
+	if (s->expiry != NONE && s->expiry < deadline) {
+		deadline = s->expiry;
+		w->deadwhy = K_EXPIRED;
+	}
+	if (deadline != NONE) {
+		ev_time_format(deadline, when);
+		ev_proc_setvar(r->c->cmd, 3, when, strlen(when));
+	} else {
+		ev_proc_setvar(r->c->cmd, 3, NULL, 0);
+	}
+	if (ev_proc_spawn(r->c->cmd, &w->p, r->c->stdout_mode == EV_STDOUT_DROP ? EV_PROC_NOSTDOUT : 0) < 0) {
+		char msg[256];
+		int n = snprintf(msg, sizeof msg, "cannot run %s: %s", ev_proc_path(r->c->cmd),
+		    strerror(errno));
+		struct ev_outcome o = { EV_OUT_RETRY, -1, 0, msg, (size_t)n, NULL, 0 };
+		ev_warn("%s: %s", s->label.p, msg);
+		settle(r, i, &o);
+		return;
+	}
+	w->ev = i;
+	w->inoff = 0;
+	w->deadline = deadline == NONE ? NONE : deadline - r->skew;
+	w->killed = K_NONE;
+	w->killat = 0;
+	ev_buf_reset(&w->out);
+	ev_proc_logreset(&w->olog);
+	ev_proc_logreset(&w->elog);
+	r->busy++;
+	s->state = S_RUNNING;
+	writestdin(w, s);
+}
+
+/* The worker's child has been reaped: drain its pipes, judge the attempt. */
+static void
+complete(struct runner *r, struct worker *w, int status)
+{
+	int32_t i = w->ev;
+	struct slot *s = slot(r, i);
+	struct ev_outcome o = { EV_OUT_OK, -1, 0, NULL, 0, NULL, 0 };
+	char msg[256] = "";
+
+	if (w->p.out >= 0)
+		readpipe(r, w, &w->p.out, 1);
+	if (w->p.err >= 0)
+		readpipe(r, w, &w->p.err, 0);
+	ev_proc_close(&w->p.in);
+	ev_proc_close(&w->p.out);
+	ev_proc_close(&w->p.err);
+	ev_proc_logflush(&w->olog, s->label.p);
+	ev_proc_logflush(&w->elog, s->label.p);
+	ev_proc_logtail(&w->elog, &o.errtail, &o.errtaillen);
+	w->ev = -1;
+	r->busy--;
+	if (WIFEXITED(status)) {
+		int code = WEXITSTATUS(status);
+		o.status = code;
+		if (code != 0) {
+			o.kind = r->c->retry[code] ? EV_OUT_RETRY : EV_OUT_FAIL;
+			snprintf(msg, sizeof msg, "exit status %d", code);
+		}
+	} else {
+		o.signo = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		o.kind = EV_OUT_RETRY;
+		if (w->killed == K_TIMEOUT)
+			snprintf(msg, sizeof msg, "timed out after %jd ms",
+			    (intmax_t)r->c->timeout_ms);
+		else
+			snprintf(msg, sizeof msg, "killed by signal %d", o.signo);
+	}
+	o.detail = msg;
+	o.detaillen = strlen(msg);
+	if (o.kind != EV_OUT_OK && (w->killed == K_SHUTDOWN || w->killed == K_EXPIRED)) {
+		/* Not the event's fault: left for later, or too late for it. */
+		s->status = o.status;
+		s->signo = o.signo;
+		ev_buf_reset(&s->errtail);
+		ev_buf_add(&s->errtail, o.errtail, o.errtaillen);
+		if (w->killed == K_SHUTDOWN) {
+			setdetail(s, "%s at shutdown", msg);
+			s->state = S_LEFT;
+		} else {
+			setdetail(s, "expirytime passed during attempt %d", s->attempt);
+			bury(r, i, "expired");
+		}
+		return;
+	}
+	r->outcap = &w->out;
+	settle(r, i, &o);
+	r->outcap = NULL;
+}
+
+static void
+reapworkers(struct runner *r)
+{
+	for (int k = 0; k < r->c->jobs; k++) {
+		struct worker *w = &r->w[k];
+		int status;
+		if (w->ev >= 0 && ev_proc_reap(&w->p, &status))
+			complete(r, w, status);
+	}
+}
+
+static int64_t
+tickworkers(struct runner *r)
+{
+	int64_t next = NONE;
+
+	for (int k = 0; k < r->c->jobs; k++) {
+		struct worker *w = &r->w[k];
+		if (w->ev < 0)
+			continue;
+		if (w->killed == K_NONE && (r->hard || r->now >= w->deadline)) {
+			w->killed = r->hard && r->now < w->deadline ? K_SHUTDOWN : w->deadwhy;
+			ev_proc_kill(&w->p, SIGTERM);
+			w->killat = r->now + r->c->grace_ms;
+		} else if (w->killat && r->now >= w->killat) {
+			ev_proc_kill(&w->p, SIGKILL);
+			w->killat = 0;
+		}
+		if (w->killed == K_NONE && w->deadline < next)
+			next = w->deadline;
+		if (w->killat && w->killat < next)
+			next = w->killat;
+	}
+	return next;
+}
+
+/* --- the loop ------------------------------------------------------------ */
+
+static int
+capacity(struct runner *r, int *h)
+{
+	if (r->co)
+		return (*h = ev_coproc_pick(r->co, r->now)) >= 0;
+	for (int k = 0; k < r->c->jobs; k++)
+		if (r->w[k].ev < 0) {
+			*h = k;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+dispatch(struct runner *r)
+{
+	int h;
+
+	r->ratewait_us = 0;
+	while (r->rlen > 0 && !r->stopping && capacity(r, &h)) {
+		int32_t i = r->ready[r->rhead];
+		struct slot *s = slot(r, i);
+		if (s->expiry != NONE && wallnow(r) >= s->expiry) {
+			popready(r);
+			ev_buf_reset(&s->detail);
+			bury(r, i, "expired");
+			continue;
+		}
+		if ((r->ratewait_us = ev_retry_ratetake(&r->rate,
+		    r->now * 1000)) > 0)
+			break;
+		popready(r);
+		s->attempt++;
+		r->st->attempts++;
+		s->state = S_RUNNING;
+		if (r->co)
+			ev_coproc_send(r->co, h, i, s->line.p, s->line.len);
+		else
+			spawnone(r, &r->w[h], i);
+	}
+	if (r->co)
+		ev_coproc_flush(r->co);
+}
+
+static void
+commit(struct runner *r)
+{
+	int rc;
+
+	if (r->head < r->tail) {
+		struct slot *h = &r->s[r->head % r->W];
+		rc = h->startok ? ev_input_commit_pos(r->in, h->startpos) : ev_input_commit(r->in);
+	} else {
+		rc = r->lastposok ? ev_input_commit_pos(r->in, r->lastpos) : ev_input_commit(r->in);
+	}
+	r->dirty = 0;
+	r->batchn = 0;
+	if (rc < 0)
+		sinkfail(r);
+}
+
+static int
+running(struct runner *r)
+{
+	return r->co ? !r->costopped : r->busy > 0;
+}
+
+static void
+startstop(struct runner *r, int hard)
+{
+	if (!r->stopping) {
+		r->stopping = 1;
+		r->stopat = r->now;
+		if (!ev_quiet)
+			ev_warn("stopping: %d running, %ju pending", r->co ? ev_coproc_inflight(r->co) :
+			    r->busy, (uintmax_t)(r->tail - r->head));
+	}
+	if (hard)
+		r->hard = 1;
+	if (r->co)
+		ev_coproc_stop(r->co, r->now, r->hard);
+}
+
+static void
+drainwake(void)
+{
+	char buf[256];
+
+	while (read(wakefd[0], buf, sizeof buf) > 0)
+		;
+}
+
+static int
+over(struct runner *r)
+{
+	if (r->co && (r->stopping || (r->inputdone && r->head == r->tail)))
+		r->costopped = ev_coproc_stopped(r->co);
+	if (r->stopping)
+		return !running(r);
+	return r->inputdone && r->head == r->tail && !running(r);
+}
+
+/* One turn of the loop; 1 when the run is over. */
+static int
+turn(struct runner *r, struct pollfd *fds)
+{
+	int64_t next = NONE, t;
+	int n = 0, infd = -1, more;
+
+	r->now = ev_mono_ms();
+	if (gotsig && !r->stopping)
+		startstop(r, 0);
+	if (nsigs >= 2 && !r->hard)
+		startstop(r, 1);
+	if (r->stopping && !r->hard && r->now >= r->stopat + r->c->grace_ms)
+		startstop(r, 1);
+	more = readinput(r);
+	while (r->nheap > 0 && r->s[r->heap[0]].notbefore <= r->now)
+		pushready(r, heappop(r), 0);
+	if (r->nheap > 0)
+		next = r->s[r->heap[0]].notbefore;
+	dispatch(r);
+	if (r->co) {
+		if (!r->stopping && r->inputdone && r->head == r->tail)
+			ev_coproc_stop(r->co, r->now, 0);
+		if ((t = ev_coproc_tick(r->co, r->now)) >= 0 && r->now + t < next)
+			next = r->now + t;
+	} else if ((t = tickworkers(r)) < next) {
+		next = t;
+	}
+	if (over(r))
+		return 1;
+	if (more)
+		next = r->now;
+	if (r->ratewait_us > 0 && r->now + (r->ratewait_us + 999) / 1000 < next)
+		next = r->now + (r->ratewait_us + 999) / 1000;
+	if (r->stopping && !r->hard && r->stopat + r->c->grace_ms < next)
+		next = r->stopat + r->c->grace_ms;
+	if (r->dirty) {
+		int idle = !running(r) || (r->rlen == 0 && (r->co ? ev_coproc_inflight(r->co) == 0 :
+		    r->busy == 0));
+		if (idle || r->batchn >= EV_BATCH_LINES || r->now - r->batchstart >= EV_BATCH_MS)
+			commit(r);
+		else if (r->batchstart + EV_BATCH_MS < next)
+			next = r->batchstart + EV_BATCH_MS;
+	}
+
+	fds[n++] = (struct pollfd){ .fd = wakefd[0], .events = POLLIN };
+	if (wantinput(r)) {
+		infd = ev_input_pollfd(r->in);
+		if (infd < 0 && next == NONE && !r->dirty && r->rlen == 0 && !r->stopping &&
+		    (r->co ? ev_coproc_inflight(r->co) == 0 : r->busy == 0)) {
+			/* Nothing but the input can happen: wait in the source itself
+			 * (a spool waits on inotify); a signal is seen within the wait. */
+			struct ev_line l;
+			int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
+			if (got == 1)
+				take(r, &l);
+			else if (got != EV_SRC_IDLE)
+				r->inputdone = 1;
+			return 0;
+		}
+		if (infd >= 0)
+			fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
+		else if (r->now + NOFD_SLICE_MS < next)
+			next = r->now + NOFD_SLICE_MS;
+	}
+	int first = n;
+	if (r->co) {
+		n += ev_coproc_pollfds(r->co, fds + n);
+	} else {
+		for (int k = 0; k < r->c->jobs; k++) {
+			struct worker *w = &r->w[k];
+			w->ifd = w->ofd = w->efd = -1;
+			if (w->ev < 0)
+				continue;
+			if (w->p.in >= 0) {
+				w->ifd = n;
+				fds[n++] = (struct pollfd){ .fd = w->p.in, .events = POLLOUT };
+			}
+			if (w->p.out >= 0) {
+				w->ofd = n;
+				fds[n++] = (struct pollfd){ .fd = w->p.out, .events = POLLIN };
+			}
+			if (w->p.err >= 0) {
+				w->efd = n;
+				fds[n++] = (struct pollfd){ .fd = w->p.err, .events = POLLIN };
+			}
+		}
+	}
+	t = next == NONE ? -1 : next <= r->now ? 0 : next - r->now;
+	if (t > INT_MAX)
+		t = INT_MAX;
+	if (poll(fds, (nfds_t)n, (int)t) < 0) {
+		if (errno != EINTR)
+			ev_die(EV_TEMPFAIL, "poll:");
+		return 0;
+	}
+	r->now = ev_mono_ms();
+	if (fds[0].revents) {
+		drainwake();
+	}
+	if (gotchld) {
+		gotchld = 0;
+		if (r->co)
+			ev_coproc_reap(r->co, r->now);
+		else
+			reapworkers(r);
+	}
+	if (r->co) {
+		ev_coproc_handle(r->co, fds + first, r->now);
+		return 0;
+	}
+	for (int k = 0; k < r->c->jobs; k++) {
+		struct worker *w = &r->w[k];
+		if (w->ev < 0)
+			continue;
+		if (w->ifd >= 0 && fds[w->ifd].revents)
+			writestdin(w, slot(r, w->ev));
+		if (w->ofd >= 0 && fds[w->ofd].revents && w->p.out >= 0)
+			readpipe(r, w, &w->p.out, 1);
+		if (w->efd >= 0 && fds[w->efd].revents && w->p.err >= 0)
+			readpipe(r, w, &w->p.err, 0);
+	}
+	return 0;
+}
+
+static void
+setup(struct runner *r)
+{
+	struct ev_buf err = { 0 };
+	uint32_t W = WINDOW_MIN;
+
+	if (r->c->coproc)
+		while (W < 2u * (uint32_t)r->c->jobs * DEPTH)
+			W *= 2;
+	r->W = W;
+	r->s = ev_calloc(W, sizeof *r->s);
+	r->ready = ev_calloc(W, sizeof *r->ready);
+	r->heap = ev_calloc(W, sizeof *r->heap);
+	if (r->c->key) {
+		r->kmask = 2 * W - 1;
+		r->keys = ev_calloc(2 * (size_t)W, sizeof *r->keys);
+		for (uint32_t i = 0; i < 2 * W; i++)
+			r->keys[i].head = -1;
+	}
+	r->paths[0] = ev_jpath_compile(".id", &err);
+	r->paths[1] = ev_jpath_compile(".type", &err);
+	r->paths[2] = ev_jpath_compile(".expirytime", &err);
+	ev_buf_free(&err);
+	r->rate = r->c->rate;
+	r->now = ev_mono_ms();
+	r->skew = ev_now_ms() - r->now;
+	if (r->c->coproc) {
+		struct ev_coproc_conf cc = {
+			.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
+			.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
+			.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
+			.answer = coanswer, .ctx = r,
+		};
+		r->co = ev_coproc_new(&cc);
+	} else {
+		r->w = ev_calloc((size_t)r->c->jobs, sizeof *r->w);
+		for (int k = 0; k < r->c->jobs; k++) {
+			r->w[k].ev = -1;
+			r->w[k].p.in = r->w[k].p.out = r->w[k].p.err = -1;
+		}
+	}
+}
+
+static void
+teardown(struct runner *r)
+{
+	for (uint32_t i = 0; i < r->W; i++) {
+		struct slot *s = &r->s[i];
+		ev_buf_free(&s->line);
+		ev_buf_free(&s->label);
+		ev_buf_free(&s->id);
+		ev_buf_free(&s->type);
+		ev_buf_free(&s->key);
+		ev_buf_free(&s->detail);
+		ev_buf_free(&s->errtail);
+	}
+	if (r->w)
+		for (int k = 0; k < r->c->jobs; k++) {
+			ev_buf_free(&r->w[k].out);
+			ev_proc_logfree(&r->w[k].olog);
+			ev_proc_logfree(&r->w[k].elog);
+		}
+	for (int i = 0; i < 3; i++)
+		ev_jpath_free(r->paths[i]);
+	ev_coproc_free(r->co);
+	free(r->w);
+	free(r->s);
+	free(r->ready);
+	free(r->heap);
+	free(r->keys);
+	ev_buf_free(&r->a);
+	ev_buf_free(&r->b);
+	ev_buf_free(&r->val);
+	ev_buf_free(&r->err);
+}
+
+int
+ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sink *out,
+    struct ev_sink *dead, struct ev_runner_stats *st)
+{
+	struct runner r = { .c = c, .in = in, .out = out, .dead = dead, .st = st };
+	struct pollfd *fds;
+
+	memset(st, 0, sizeof *st);
+	if (setsignals() < 0)
+		ev_die(EV_TEMPFAIL, "pipe:");
+	setup(&r);
+	fds = ev_calloc(2 + (r.co ? (size_t)ev_coproc_maxfds(r.co) : 3 * (size_t)c->jobs),
+	    sizeof *fds);
+	while (!turn(&r, fds))
+		;
+	r.now = ev_mono_ms();
+	/* What a stop left unfinished: read again after a restart, or dead. */
+	for (uint64_t q = r.head; q < r.tail; q++) {
+		int32_t i = (int32_t)(q % r.W);
+		if (r.s[i].state == S_FINISHED)
+			continue;
+		st->abandoned++;
+		if (!c->replay)
+			bury(&r, i, "shutdown");
+	}
+	if (c->replay && st->abandoned && !ev_quiet)
+		ev_warn("%ju unfinished events left for the next run", st->abandoned);
+	commit(&r);
+	st->signo = gotsig;
+	free(fds);
+	teardown(&r);
+	unsetsignals();
+	if (r.status > in->status)
+		ev_input_fail(in, r.status);
+	return r.deadnowhere ? EV_FALSE : 0;
+}

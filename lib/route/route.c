@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: ISC */
+/* route.c — evroute's rules (see route.h for the syntax).
+ *
+ * How a rule is read. Its first word (up to a blank or '>') is a pattern
+ * when it is NAME:GLOB (NAME an attribute name: 1-20 lowercase letters or
+ * digits) or made only of type-pattern characters (letters, digits, bytes
+ * above ASCII and _ . * # / + @ ~ % -) without a leading '.', and it is
+ * followed by the end of the rule or by '>': the destination is then
+ * everything after that first '>'. Anything else is a jq expression, and
+ * its destination follows the LAST '>' that stands outside brackets and
+ * quotes and is not part of '>=', so "select(.a > 1) > big.ndjson" and
+ * ".a > 1 > big.ndjson" both mean what they say. A jq rule that is itself
+ * one valid jq expression (".a > 1") could be read either way: it is
+ * refused, with the advice to use parentheses.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "amqp/amqp.h"
+#include "base/err.h"
+#include "json/jq.h"
+#include "json/pred.h"
+#include "json/jsonscan.h"
+#include "io/loc.h"
+#include "route/route.h"
+#include "route/topic.h"
+
+enum kind { K_TYPE, K_GLOB, K_JQ };
+
+#define MAXATTRS 32 /* attributes globs may read (the scanner takes a few dozen paths) */
+
+struct rule {
+	char *text, *where;
+	char *shown;            /* text as messages and counts show it */
+	enum kind kind;
+	struct ev_topic *topic; /* K_TYPE */
+	char *glob;             /* K_GLOB, on vals[path] */
+	size_t path;
+	struct ev_jq *jq;       /* K_JQ */
+	struct ev_pred *pred;   /* K_JQ of a shape the scanner evaluates, or NULL */
+	size_t dest;
+	uintmax_t n, jqerr;
+};
+
+struct dest {
+	char *loc, *norm;
+	char *shown;            /* loc as messages and counts show it */
+	struct ev_sink *sink;
+	uintmax_t n;
+	uintmax_t stamp; /* the last event written here: one copy per event */
+};
+
+struct ev_router {
+	struct ev_router_conf conf;
+	struct rule *rules;
+	size_t nrules;
+	struct dest *dests;
+	size_t ndests;
+	ssize_t otherwise;      /* index into dests, or -1 */
+	char **attrs;           /* attribute names read by globs; paths[i+1] */
+	struct ev_jpath **paths; /* paths[0] is .type */
+	struct ev_jval *vals;
+	size_t npaths;
+	struct ev_buf tbuf, abuf, err;
+	uintmax_t seq, matched, unmatched, jqerr;
+};
+
+struct ev_router *
+ev_router_new(const struct ev_router_conf *c)
+{
+	struct ev_router *rt = ev_calloc(1, sizeof *rt);
+	struct ev_buf err = { 0 };
+
+	rt->conf = *c;
+	rt->otherwise = -1;
+	rt->paths = ev_malloc(sizeof *rt->paths);
+	rt->paths[0] = ev_jpath_compile(".type", &err);
+	rt->npaths = 1;
+	rt->vals = ev_calloc(1, sizeof *rt->vals);
+	ev_buf_free(&err);
+	return rt;
+}
+
+int
+ev_router_nrules(const struct ev_router *rt)
+{
+	return (int)rt->nrules;
+}
+
+/* ---- locations ---- */
+
+/* A rule or a location as it may be shown: a broker's password (allowed in
+ * a location with EVKIT_AMQP_ALLOW_URL_PASSWORD) becomes ****, as in the
+ * broker's own messages: counts end up in world-readable files. */
+static char *
+shown(const char *text)
+{
+	const char *u = text;
+	struct ev_buf b = { 0 };
+	char *r;
+
+	while ((u = strstr(u, "amqp")) && strncmp(u + 4, "://", 3) != 0 &&
+	    strncmp(u + 4, "s://", 4) != 0)
+		u++;
+	if (!u)
+		return ev_strdup(text);
+	r = ev_amqp_redact(u);
+	ev_buf_add(&b, text, (size_t)(u - text));
+	ev_buf_adds(&b, r);
+	free(r);
+	return b.p;
+}
+
+/* The same place written two ways ("spool/", "./spool", "-" and
+ * "/dev/stdout" aside) gets the same name here. */
+static char *
+normloc(const char *loc)
+{
+	char buf[PATH_MAX], *path, *slash, *r;
+	size_t n;
+
+	if (strcmp(loc, "-") == 0 || strstr(loc, "://"))
+		return ev_strdup(loc);
+	if (loc[0] == '|') {
+		const char *s = loc + 1, *e = loc + strlen(loc);
+		while (*s == ' ' || *s == '\t')
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		struct ev_buf b = { 0 };
+		ev_buf_addc(&b, '|');
+		ev_buf_add(&b, s, (size_t)(e - s));
+		return b.p;
+	}
+	path = ev_strdup(loc);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (realpath(path, buf)) {
+		free(path);
+		return ev_strdup(buf);
+	}
+	slash = strrchr(path, '/');
+	if (slash == path)
+		return path;
+	if (slash)
+		*slash = '\0';
+	if (!realpath(slash ? path : ".", buf)) {
+		if (slash)
+			*slash = '/';
+		return path;
+	}
+	struct ev_buf b = { 0 };
+	ev_buf_adds(&b, buf);
+	ev_buf_addc(&b, '/');
+	ev_buf_adds(&b, slash ? slash + 1 : path);
+	free(path);
+	r = b.p;
+	return r;
+}
+
+static size_t
+adddest(struct ev_router *rt, const char *loc)
+{
+	char *norm = normloc(loc);
+
+	for (size_t i = 0; i < rt->ndests; i++)
+		if (strcmp(rt->dests[i].norm, norm) == 0) {
+			free(norm);
+			return i;
+		}
+	rt->dests = ev_reallocarray(rt->dests, rt->ndests + 1, sizeof *rt->dests);
+	rt->dests[rt->ndests] = (struct dest){ .loc = ev_strdup(loc), .norm = norm,
+	    .shown = strcmp(loc, "-") == 0 ? ev_strdup("<stdout>") : shown(loc) };
+	return rt->ndests++;
+}
+
+/* ---- parsing ---- */
+
+static int
+isblank_(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+ispatchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c >= 0x80 || (c && strchr("_.*#/+@~%-", c));
+}
+
+/* The length of an attribute name followed by ':' at s, or 0. */
+static size_t
+attrprefix(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && i < 21 && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+		i++;
+	return i >= 1 && i <= 20 && i < n && s[i] == ':' ? i : 0;
+}
+
+/* Offsets of the last '>' separator that stands outside brackets, jq
+ * strings (interpolation included) and single quotes; -1 if none. */
+static ssize_t
+lastsep(const char *s, size_t n)
+{
+	size_t depth = 0, stack[32], sp = 0;
+	ssize_t last = -1;
+	int instr = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (instr) {
+			if (c == '\\' && i + 1 < n) {
+				if (s[i + 1] == '(' && sp < sizeof stack / sizeof stack[0]) {
+					stack[sp++] = depth++;
+					instr = 0;
+				}
+				i++;
+			} else if (c == '"') {
+				instr = 0;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			instr = 1;
+			break;
+		case '\'': {
+			const char *q = memchr(s + i + 1, '\'', n - i - 1);
+			i = q ? (size_t)(q - s) : n;
+			break;
+		}
+		case '(': case '[': case '{':
+			depth++;
+			break;
+		case ')': case ']': case '}':
+			if (depth > 0)
+				depth--;
+			if (c == ')' && sp > 0 && depth == stack[sp - 1]) {
+				sp--;
+				instr = 1;
+			}
+			break;
+		case '>':
+			if (depth == 0 && (i + 1 >= n || s[i + 1] != '='))
+				last = (ssize_t)i;
+			break;
+		}
+	}
+	return last;
+}
+
+static void
+trim(const char *s, size_t *b, size_t *e)
+{
+	while (*b < *e && isblank_((unsigned char)s[*b]))
+		(*b)++;
+	while (*e > *b && isblank_((unsigned char)s[*e - 1]))
+		(*e)--;
+}
+
+static size_t
+addattr(struct ev_router *rt, const char *name, size_t n)
+{
+	struct ev_buf p = { 0 }, err = { 0 };
+
+	for (size_t i = 1; i < rt->npaths; i++)
+		if (strlen(rt->attrs[i - 1]) == n && memcmp(rt->attrs[i - 1], name, n) == 0)
+			return i;
+	rt->attrs = ev_reallocarray(rt->attrs, rt->npaths, sizeof *rt->attrs);
+	rt->attrs[rt->npaths - 1] = ev_strndup(name, n);
+	ev_buf_addc(&p, '.');
+	ev_buf_add(&p, name, n);
+	rt->paths = ev_reallocarray(rt->paths, rt->npaths + 1, sizeof *rt->paths);
+	rt->paths[rt->npaths] = ev_jpath_compile(p.p, &err);
+	rt->vals = ev_reallocarray(rt->vals, rt->npaths + 1, sizeof *rt->vals);
+	ev_buf_free(&p);
+	ev_buf_free(&err);
+	return rt->npaths++;
+}
+
+static int
+parseerr(struct ev_buf *err, const char *where, const char *text, size_t off, const char *msg)
+{
+	char *t = shown(text);
+
+	ev_buf_reset(err);
+	ev_buf_printf(err, "%s: '%s': column %zu: ", where, t, off + 1);
+	free(t);
+	for (; *msg; msg++) /* jq's messages span lines; ours take one */
+		ev_buf_addc(err, *msg == '\n' || *msg == '\t' ? ' ' : *msg);
+	return -1;
+}
+
+/* Parse one rule into r (text and where already set). */
+static int
+parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
+{
+	const char *s = r->text;
+	size_t n = strlen(s), b = 0, e = n, w, after;
+	struct ev_buf msg = { 0 };
+	const char *dest = NULL;
+	char *destcopy = NULL;
+	int ret = -1;
+
+	trim(s, &b, &e);
+	if (b == e)
+		return parseerr(err, r->where, s, 0, "an empty rule");
+	if (s[b] == '>')
+		return parseerr(err, r->where, s, b, "a match must come before '>'");
+	for (w = b; w < e && !isblank_((unsigned char)s[w]) && s[w] != '>'; w++)
+		;
+	for (after = w; after < e && isblank_((unsigned char)s[after]); after++)
+		;
+	size_t ap = attrprefix(s + b, w - b);
+	int patchars = s[b] != '.';
+	for (size_t i = b; i < w && patchars; i++)
+		patchars = ispatchar((unsigned char)s[i]);
+	int sepnext = after == e || (s[after] == '>' && (after + 1 >= e || s[after + 1] != '='));
+
+	if ((ap || patchars) && sepnext) {
+		/* A pattern: the destination is all after the first '>'. */
+		if (after < e) {
+			size_t db = after + 1, de = e;
+			trim(s, &db, &de);
+			if (db == de)
+				return parseerr(err, r->where, s, after, "a destination must follow '>'");
+			const char *gt = memchr(s + db, '>', de - db);
+			if (gt && s[db] != '|')
+				return parseerr(err, r->where, s, (size_t)(gt - s),
+				    "a second '>': for a jq comparison write (EXPR) > DEST");
+			dest = destcopy = ev_strndup(s + db, de - db);
+		}
+		size_t pb = b, col;
+		if (ap && !(ap == 4 && memcmp(s + b, "type", 4) == 0)) {
+			r->kind = K_GLOB;
+			r->glob = ev_strndup(s + b + ap + 1, w - b - ap - 1);
+			if (rt->npaths > MAXATTRS) {
+				parseerr(err, r->where, s, b, "too many different attributes");
+				goto out;
+			}
+			r->path = addattr(rt, s + b, ap);
+		} else {
+			if (ap)
+				pb = b + ap + 1;
+			r->kind = K_TYPE;
+			if (!(r->topic = ev_topic_compile(s + pb, w - pb, &msg, &col))) {
+				parseerr(err, r->where, s, pb + col, msg.p);
+				goto out;
+			}
+		}
+	} else {
+		const char *colon = memchr(s + b, ':', w - b);
+		size_t pre = colon ? (size_t)(colon - s) - b : 0;
+		if (!ap && pre > 0 && strspn(s + b,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == pre) {
+			parseerr(err, r->where, s, b,
+			    "an attribute name is 1 to 20 lowercase letters or digits before ':'");
+			goto out;
+		}
+		/* A jq expression: the destination follows the last free '>'. */
+		ssize_t sep = lastsep(s + b, e - b);
+		size_t me = sep >= 0 ? b + (size_t)sep : e, mb = b;
+		trim(s, &mb, &me);
+		if (mb == me) {
+			parseerr(err, r->where, s, b, "a match must come before '>'");
+			goto out;
+		}
+		char *expr = ev_strndup(s + mb, me - mb);
+		r->kind = K_JQ;
+		r->jq = ev_jq_compile(expr, NULL, &msg);
+		if (r->jq)
+			r->pred = ev_pred_compile(expr, NULL, 0, &msg);
+		free(expr);
+		if (!r->jq) {
+			struct ev_buf m = { 0 };
+			if (patchars && !sepnext)
+				ev_buf_printf(&m, "expected '>' after the pattern '%.*s'", (int)(w - b),
+				    s + b);
+			else
+				ev_buf_printf(&m, "not a pattern, and not a jq expression: %s", msg.p);
+			parseerr(err, r->where, s, patchars && !sepnext ? after : mb, m.p);
+			ev_buf_free(&m);
+			goto out;
+		}
+		if (sep >= 0) {
+			size_t db = b + (size_t)sep + 1, de = e;
+			trim(s, &db, &de);
+			if (db == de) {
+				parseerr(err, r->where, s, b + (size_t)sep, "a destination must follow '>'");
+				goto out;
+			}
+			char *whole = ev_strndup(s + b, e - b);
+			struct ev_jq *q = ev_jq_compile(whole, NULL, &msg);
+			free(whole);
+			if (q) {
+				ev_jq_free(q);
+				parseerr(err, r->where, s, b + (size_t)sep,
+				    "'>' is ambiguous: the whole rule is also a jq expression; write "
+				    "(EXPR) > DEST, or (EXPR) alone for the default output");
+				goto out;
+			}
+			dest = destcopy = ev_strndup(s + db, de - db);
+		}
+	}
+	r->dest = adddest(rt, dest ? dest : rt->conf.output ? rt->conf.output : "-");
+	ret = 0;
+out:
+	free(destcopy);
+	ev_buf_free(&msg);
+	return ret;
+}
+
+static void
+freerule(struct rule *r)
+{
+	free(r->text);
+	free(r->where);
+	free(r->shown);
+	ev_topic_free(r->topic);
+	free(r->glob);
+	ev_jq_free(r->jq);
+	ev_pred_free(r->pred);
+}
+
+int
+ev_router_add(struct ev_router *rt, const char *text, const char *where, struct ev_buf *err)
+{
+	struct rule r = { .text = ev_strdup(text), .where = ev_strdup(where) };
+
+	if (parse(rt, &r, err) < 0) {
+		freerule(&r);
+		return -1;
+	}
+	r.shown = shown(text);
+	rt->rules = ev_reallocarray(rt->rules, rt->nrules + 1, sizeof *rt->rules);
+	rt->rules[rt->nrules++] = r;
+	return 0;
+}
+
+static int
+iscomment(const char *s)
+{
+	while (isblank_((unsigned char)*s))
+		s++;
+	if (*s != '#')
+		return 0;
+	if (s[1] == '\0')
+		return 1;
+	if (!isblank_((unsigned char)s[1]))
+		return 0;
+	for (s++; isblank_((unsigned char)*s); s++)
+		;
+	return *s != '>';
+}
+
+int
+ev_router_load(struct ev_router *rt, const char *path, struct ev_buf *err)
+{
+	FILE *f = fopen(path, "re");
+	char *line = NULL, where[PATH_MAX + 32];
+	size_t cap = 0;
+	ssize_t len;
+	uintmax_t no = 0;
+	int ret = 0;
+
+	if (!f) {
+		ev_buf_reset(err);
+		ev_buf_printf(err, "%s: cannot open the rules file: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		no++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (iscomment(line) || line[strspn(line, " \t")] == '\0')
+			continue;
+		if (memchr(line, '\0', (size_t)len)) {
+			ev_buf_reset(err);
+			ev_buf_printf(err, "%s:%ju: a NUL byte in a rule", path, no);
+			ret = -1;
+			break;
+		}
+		snprintf(where, sizeof where, "%s:%ju", path, no);
+		if (ev_router_add(rt, line, where, err) < 0) {
+			ret = -1;
+			break;
+		}
+	}
+	if (ret == 0 && ferror(f)) {
+		ev_buf_reset(err);
+		ev_buf_printf(err, "%s: read: %s", path, strerror(errno));
+		ret = -1;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+/* ---- destinations ---- */
+
+int
+ev_router_open(struct ev_router *rt, struct ev_router *old)
+{
+	ssize_t *from;
+
+	if (rt->conf.otherwise)
+		rt->otherwise = (ssize_t)adddest(rt, rt->conf.otherwise);
+	from = ev_calloc(rt->ndests + 1, sizeof *from);
+	for (size_t i = 0; i < rt->ndests; i++) {
+		from[i] = -1;
+		for (size_t j = 0; old && j < old->ndests; j++)
+			if (old->dests[j].sink && strcmp(old->dests[j].norm, rt->dests[i].norm) == 0)
+				from[i] = (ssize_t)j;
+		if (from[i] >= 0)
+			continue;
+		if (!(rt->dests[i].sink = ev_sink_open(rt->dests[i].loc, rt->conf.sync))) {
+			int e = errno;
+			for (size_t k = 0; k < i; k++)
+				if (from[k] < 0) {
+					ev_sink_close(rt->dests[k].sink);
+					rt->dests[k].sink = NULL;
+				}
+			free(from);
+			errno = e;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < rt->ndests; i++)
+		if (from[i] >= 0) {
+			struct dest *o = &old->dests[from[i]];
+			rt->dests[i].sink = o->sink;
+			rt->dests[i].n = o->n;
+			o->sink = NULL;
+		}
+	free(from);
+	if (old) {
+		for (size_t i = 0; i < rt->nrules; i++)
+			for (size_t j = 0; j < old->nrules; j++)
+				if (strcmp(rt->rules[i].text, old->rules[j].text) == 0) {
+					rt->rules[i].n = old->rules[j].n;
+					rt->rules[i].jqerr = old->rules[j].jqerr;
+				}
+		rt->matched = old->matched;
+		rt->unmatched = old->unmatched;
+		rt->jqerr = old->jqerr;
+	}
+	return 0;
+}
+
+void
+ev_router_register(struct ev_router *rt, struct ev_input *in)
+{
+	in->nsinks = 0;
+	for (size_t i = 0; i < rt->ndests; i++)
+		ev_input_add_sink(in, rt->dests[i].sink);
+}
+
+static int
+deliver(struct ev_router *rt, size_t d, const struct ev_line *l)
+{
+	struct dest *x = &rt->dests[d];
+
+	if (x->stamp == rt->seq)
+		return 0;
+	x->stamp = rt->seq;
+	x->n++;
+	return ev_sink_write(x->sink, l->p, l->len);
+}
+
+/* The text a glob sees: a string decoded, a number or boolean as written. */
+static const char *
+globtext(struct ev_router *rt, const struct ev_jval *v)
+{
+	ev_buf_reset(&rt->abuf);
+	switch (v->type) {
+	case EV_J_STRING:
+		if (v->escaped)
+			ev_jval_str(v, &rt->abuf);
+		else
+			ev_buf_add(&rt->abuf, v->p + 1, v->len - 2);
+		break;
+	case EV_J_NUMBER: case EV_J_TRUE: case EV_J_FALSE:
+		ev_buf_add(&rt->abuf, v->p, v->len);
+		break;
+	default:
+		return NULL;
+	}
+	ev_buf_addc(&rt->abuf, '\0');
+	return rt->abuf.p;
+}
+
+int
+ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line *l)
+{
+	struct ev_jerr jerr = { 0, "not valid JSON" };
+	const char *type = NULL, *g;
+	size_t tlen = 0, matched = 0;
+
+	if (!ev_input_object(in, l, ev_json_scan(l->p, l->len, rt->paths, rt->npaths, rt->vals,
+	    &jerr), &jerr))
+		return 0;
+	rt->seq++;
+	if (rt->vals[0].type == EV_J_STRING) {
+		const struct ev_jval *v = &rt->vals[0];
+		if (v->escaped) {
+			ev_buf_reset(&rt->tbuf);
+			ev_jval_str(v, &rt->tbuf);
+			type = rt->tbuf.p ? rt->tbuf.p : "";
+			tlen = rt->tbuf.len;
+		} else {
+			type = v->p + 1;
+			tlen = v->len - 2;
+		}
+	}
+	for (size_t i = 0; i < rt->nrules; i++) {
+		struct rule *r = &rt->rules[i];
+		int m;
+
+		switch (r->kind) {
+		case K_TYPE:
+			m = type ? ev_topic_match(r->topic, type, tlen) : ev_topic_matchall(r->topic);
+			break;
+		case K_GLOB:
+			m = (g = globtext(rt, &rt->vals[r->path])) && fnmatch(r->glob, g, 0) == 0;
+			break;
+		default:
+			/* the fast path, or libjq for what it leaves to jq */
+			m = r->pred ? ev_pred_eval(r->pred, l->p, l->len, &jerr) : EV_PRED_DEFER;
+			if (m < 0)
+				m = ev_jq_run(r->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
+			if (m < 0) {
+				ev_linewarn(in->name, l->no, "%s (%s): %s; not matched", r->where,
+				    r->shown, rt->err.p);
+				ev_input_fail(in, EV_ERROR);
+				r->jqerr++;
+				rt->jqerr++;
+				m = 0;
+			}
+		}
+		if (!m)
+			continue;
+		r->n++;
+		matched++;
+		if (deliver(rt, r->dest, l) < 0) {
+			rt->matched++;
+			return -1;
+		}
+		if (rt->conf.first)
+			break;
+	}
+	if (matched) {
+		rt->matched++;
+		return 0;
+	}
+	rt->unmatched++;
+	return rt->otherwise >= 0 ? deliver(rt, (size_t)rt->otherwise, l) : 0;
+}
+
+uintmax_t
+ev_router_unmatched(const struct ev_router *rt)
+{
+	return rt->unmatched;
+}
+
+/* ---- counts ---- */
+
+void
+ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_statsfmt fmt,
+    FILE *f)
+{
+	struct ev_buf b = { 0 };
+
+	if (fmt == EV_STATS_JSON) {
+		ev_buf_printf(&b, "{\"in\":%ju,\"matched\":%ju,\"unmatched\":%ju,\"bad\":%ju,"
+		    "\"jqerrors\":%ju,\"rules\":[", in->nlines, rt->matched, rt->unmatched,
+		    in->nbad, rt->jqerr);
+		for (size_t i = 0; i < rt->nrules; i++) {
+			const struct rule *r = &rt->rules[i];
+			ev_buf_adds(&b, i ? ",{\"rule\":" : "{\"rule\":");
+			ev_buf_addjstr(&b, r->shown, strlen(r->shown));
+			ev_buf_adds(&b, ",\"where\":");
+			ev_buf_addjstr(&b, r->where, strlen(r->where));
+			ev_buf_printf(&b, ",\"matched\":%ju,\"jqerrors\":%ju}", r->n, r->jqerr);
+		}
+		ev_buf_adds(&b, "],\"destinations\":[");
+		for (size_t i = 0; i < rt->ndests; i++) {
+			const char *name = rt->dests[i].shown;
+			ev_buf_adds(&b, i ? ",{\"destination\":" : "{\"destination\":");
+			ev_buf_addjstr(&b, name, strlen(name));
+			ev_buf_printf(&b, ",\"events\":%ju}", rt->dests[i].n);
+		}
+		ev_buf_adds(&b, "]}\n");
+	} else if (fmt == EV_STATS_TEXT) {
+		ev_buf_printf(&b, "%s: in %ju, matched %ju, unmatched %ju, bad %ju, jq errors %ju\n",
+		    ev_prog(), in->nlines, rt->matched, rt->unmatched, in->nbad, rt->jqerr);
+		for (size_t i = 0; i < rt->nrules; i++)
+			ev_buf_printf(&b, "%s: %s: matched %ju: %s\n", ev_prog(), rt->rules[i].where,
+			    rt->rules[i].n, rt->rules[i].shown);
+		for (size_t i = 0; i < rt->ndests; i++)
+			ev_buf_printf(&b, "%s: destination %s: written %ju\n", ev_prog(),
+			    rt->dests[i].shown, rt->dests[i].n);
+	}
+	if (b.len) {
+		fflush(stdout);
+		fwrite(b.p, 1, b.len, f);
+		fflush(f);
+	}
+	ev_buf_free(&b);
+}
+
+/* A Prometheus label value: backslash, double quote and newline escaped. */
+static void
+addlabel(struct ev_buf *b, const char *name, const char *v, int more)
+{
+	ev_buf_adds(b, name);
+	ev_buf_adds(b, "=\"");
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			ev_buf_addc(b, '\\');
+		if (*v == '\n')
+			ev_buf_adds(b, "\\n");
+		else
+			ev_buf_addc(b, *v);
+	}
+	ev_buf_adds(b, more ? "\"," : "\"");
+}
+
+/* A rule written twice counts the same twice: one series is enough. */
+static int
+repeated(const struct ev_router *rt, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(rt->rules[j].text, rt->rules[i].text) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+metric(struct ev_buf *b, const char *name, const char *help)
+{
+	ev_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+}
+
+int
+ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char *path)
+{
+	struct ev_buf b = { 0 }, tmp = { 0 }, router = { 0 };
+	const char *base = strrchr(path, '/');
+	size_t off = 0;
+	int fd, ret = -1;
+
+	/* The router label tells several evroutes on one host apart. */
+	base = base ? base + 1 : path;
+	ev_buf_add(&router, base, strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".prom") == 0
+	    ? strlen(base) - 5 : strlen(base));
+	metric(&b, "evroute_lines_total", "Input lines read (= matched + unmatched + bad).");
+	ev_buf_adds(&b, "evroute_lines_total{");
+	addlabel(&b, "router", router.p, 0);
+	ev_buf_printf(&b, "} %ju\n", in->nlines);
+	metric(&b, "evroute_matched_total", "Events one rule or more matched.");
+	ev_buf_adds(&b, "evroute_matched_total{");
+	addlabel(&b, "router", router.p, 0);
+	ev_buf_printf(&b, "} %ju\n", rt->matched);
+	metric(&b, "evroute_unmatched_total", "Events no rule matched.");
+	ev_buf_adds(&b, "evroute_unmatched_total{");
+	addlabel(&b, "router", router.p, 0);
+	ev_buf_printf(&b, "} %ju\n", rt->unmatched);
+	metric(&b, "evroute_bad_lines_total", "Input lines that were not JSON.");
+	ev_buf_adds(&b, "evroute_bad_lines_total{");
+	addlabel(&b, "router", router.p, 0);
+	ev_buf_printf(&b, "} %ju\n", in->nbad);
+	metric(&b, "evroute_rule_matches_total", "Events each rule matched.");
+	for (size_t i = 0; i < rt->nrules; i++) {
+		if (repeated(rt, i))
+			continue;
+		ev_buf_adds(&b, "evroute_rule_matches_total{");
+		addlabel(&b, "router", router.p, 1);
+		addlabel(&b, "rule", rt->rules[i].shown, 0);
+		ev_buf_printf(&b, "} %ju\n", rt->rules[i].n);
+	}
+	metric(&b, "evroute_rule_jq_errors_total", "jq errors per rule (counted as no match).");
+	for (size_t i = 0; i < rt->nrules; i++) {
+		if (rt->rules[i].kind != K_JQ || repeated(rt, i))
+			continue;
+		ev_buf_adds(&b, "evroute_rule_jq_errors_total{");
+		addlabel(&b, "router", router.p, 1);
+		addlabel(&b, "rule", rt->rules[i].shown, 0);
+		ev_buf_printf(&b, "} %ju\n", rt->rules[i].jqerr);
+	}
+	metric(&b, "evroute_destination_events_total", "Events written to each destination.");
+	for (size_t i = 0; i < rt->ndests; i++) {
+		ev_buf_adds(&b, "evroute_destination_events_total{");
+		addlabel(&b, "router", router.p, 1);
+		addlabel(&b, "destination", rt->dests[i].shown, 0);
+		ev_buf_printf(&b, "} %ju\n", rt->dests[i].n);
+	}
+	/* Written aside and renamed: the collector never reads half a file. */
+	ev_buf_printf(&tmp, "%s.%ld.tmp", path, (long)getpid());
+	if ((fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		ev_warn("%s: cannot create:", tmp.p);
+		goto out;
+	}
+	while (off < b.len) {
+		ssize_t w = write(fd, b.p + off, b.len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			ev_warn("%s: write:", tmp.p);
+			close(fd);
+			unlink(tmp.p);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0) {
+		ev_warn("%s: close:", tmp.p);
+		unlink(tmp.p);
+		goto out;
+	}
+	if (rename(tmp.p, path) < 0) {
+		ev_warn("%s: cannot rename to %s:", tmp.p, path);
+		unlink(tmp.p);
+		goto out;
+	}
+	ret = 0;
+out:
+	ev_buf_free(&b);
+	ev_buf_free(&tmp);
+	ev_buf_free(&router);
+	return ret;
+}
+
+/* ---- the end ---- */
+
+int
+ev_router_close(struct ev_router *rt)
+{
+	int ret = 0, e = 0;
+
+	for (size_t i = 0; i < rt->ndests; i++) {
+		if (rt->dests[i].sink && ev_sink_close(rt->dests[i].sink) < 0 && !ret) {
+			ret = -1;
+			e = errno;
+		}
+		rt->dests[i].sink = NULL;
+	}
+	errno = e;
+	return ret;
+}
+
+void
+ev_router_free(struct ev_router *rt)
+{
+	if (!rt)
+		return;
+	ev_router_close(rt);
+	for (size_t i = 0; i < rt->nrules; i++)
+		freerule(&rt->rules[i]);
+	free(rt->rules);
+	for (size_t i = 0; i < rt->ndests; i++) {
+		free(rt->dests[i].loc);
+		free(rt->dests[i].norm);
+		free(rt->dests[i].shown);
+	}
+	free(rt->dests);
+	for (size_t i = 0; i < rt->npaths; i++)
+		ev_jpath_free(rt->paths[i]);
+	for (size_t i = 0; i + 1 < rt->npaths; i++)
+		free(rt->attrs[i]);
+	free(rt->attrs);
+	free(rt->paths);
+	free(rt->vals);
+	ev_buf_free(&rt->tbuf);
+	ev_buf_free(&rt->abuf);
+	ev_buf_free(&rt->err);
+	free(rt);
+}

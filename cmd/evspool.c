@@ -37,29 +37,6 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes. */
-static uint64_t
-parse_size(const char *s, const char *what)
-{
-	char *end;
-	uintmax_t v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoumax(s, &end, 10);
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
-		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
-	return (uint64_t)v << shift;
-}
-
 static void
 prom_label(const char *s)
 {
@@ -129,27 +106,7 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 	char t[32];
 
 	if (opt.json) {
-		ev_buf_adds(&b, "{\"spool\":");
-		ev_buf_addjstr(&b, path, strlen(path));
-		ev_buf_printf(&b, ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"segments\":%"
-		    PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"torn\":%" PRIu64,
-		    st->events, st->bytes, st->segments, st->start, st->end, st->torn);
-		if (st->first_ms >= 0) {
-			ev_time_format(st->first_ms, t);
-			ev_buf_printf(&b, ",\"first_time\":\"%s\"", t);
-			ev_time_format(st->last_ms, t);
-			ev_buf_printf(&b, ",\"last_time\":\"%s\"", t);
-		}
-		ev_buf_adds(&b, ",\"cursors\":[");
-		for (size_t i = 0; i < st->ncursors; i++) {
-			const struct ev_spool_cursorstat *c = &st->cursors[i];
-			ev_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
-			ev_buf_addjstr(&b, c->name, strlen(c->name));
-			ev_buf_printf(&b, ",\"position\":%" PRIu64 ",\"lag_events\":%" PRIu64
-			    ",\"lag_bytes\":%" PRIu64 ",\"lost\":%s}", c->pos, c->lag_events,
-			    c->lag_bytes, c->lost ? "true" : "false");
-		}
-		ev_buf_adds(&b, "]}\n");
+		ev_spool_stat_json(&b, path, st);
 		fputs(b.p, stdout);
 		ev_buf_free(&b);
 		return;
@@ -317,10 +274,10 @@ main(int argc, char *argv[])
 				ev_die(EV_ERROR, "--retain-age: '%s' is not a duration (like 7d)", optarg);
 			break;
 		case OPT_RETAIN_BYTES:
-			opt.conf.retain_bytes = parse_size(optarg, "retain-bytes");
+			opt.conf.retain_bytes = ev_opt_size(optarg, "retain-bytes");
 			break;
 		case OPT_SEGMENT_BYTES:
-			if ((opt.conf.segment_bytes = parse_size(optarg, "segment-bytes")) == 0)
+			if ((opt.conf.segment_bytes = ev_opt_size(optarg, "segment-bytes")) == 0)
 				ev_die(EV_ERROR, "--segment-bytes: must be more than 0");
 			break;
 		case OPT_SET:

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* opts.c — the shared options, so that the same letter means the same thing in every tool. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +102,26 @@ ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "%s %s %ju", i ? "," : "", s[i].name, s[i].n);
 	fputc('\n', stderr);
+}
+
+uint64_t
+ev_opt_size(const char *s, const char *what)
+{
+	char *end;
+	uintmax_t v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoumax(s, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
+		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
+	return (uint64_t)v << shift;
 }

@@ -58,6 +58,10 @@ struct ev_stat {
 	const char *name;
 	uintmax_t n;
 };
+/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes; exits 2 with
+ * a message naming --what for anything else. */
+uint64_t ev_opt_size(const char *s, const char *what);
+
 void ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/mem.h"
 #include "io/reader.h"
 
 #define EV_SPOOL_VERSION 1
@@ -109,6 +110,8 @@ struct ev_spool_stat {
 };
 int ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st);
 void ev_spool_stat_free(struct ev_spool_stat *st);
+/* The status as one JSON object and a newline (evspool stat --json). */
+void ev_spool_stat_json(struct ev_buf *b, const char *path, const struct ev_spool_stat *st);
 
 /* Verify the spool; with repair, truncate a torn tail (under the lock).
  * Returns the number of problems found (reported), or -1 on error. */

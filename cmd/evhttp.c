@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: ISC */
+/* evhttp — the web edge: events in over HTTP, acknowledged once durable; a
+ * spool out over Server-Sent Events, WebSocket and NDJSON; a live page. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "base/dur.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "base/opts.h"
+#include "http/server.h"
+#include "http/whsig.h"
+
+#define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
+	"[--bearer secret] [--github-secret secret] [--idle-timeout dur] [--keepalive dur] " \
+	"[--max-body size] [--max-conns n] [--max-header size] [--max-queue size] " \
+	"[--path path[:type]=dest] [--rejects dest] [--request-timeout dur] " \
+	"[--stats[=json]] [--sub-buffer size] [--sync mode] [--tls-cert file] " \
+	"[--tls-key file] [--tolerance dur] [--type-header name] [--webhook-secret secret]"
+
+enum {
+	OPT_ALLOW_JQ = EV_OPT_TOOL, OPT_BEARER, OPT_GITHUB_SECRET, OPT_IDLE_TIMEOUT,
+	OPT_KEEPALIVE, OPT_MAX_BODY, OPT_MAX_CONNS, OPT_MAX_HEADER, OPT_MAX_QUEUE, OPT_PATH,
+	OPT_REQUEST_TIMEOUT, OPT_SUB_BUFFER, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TOLERANCE,
+	OPT_TYPE_HEADER, OPT_WEBHOOK_SECRET
+};
+
+static void
+usage(void)
+{
+	ev_usage(SYNOPSIS, 0);
+}
+
+static unsigned
+seconds(const char *s, const char *what)
+{
+	int64_t ms;
+
+	if (ev_dur_parse(s, &ms) < 0 || ms < 1000 || ms > 86400000LL * 365)
+		ev_die(EV_ERROR, "--%s: '%s' is not a duration of a second or more (like 30s, 5m)",
+		    what, s);
+	return (unsigned)(ms / 1000);
+}
+
+static int
+isdir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* "/p=DEST" or "/p:TYPE=DEST" */
+static void
+addroute(struct ev_httpd_route **rt, size_t *n, char *spec)
+{
+	char *eq = strchr(spec, '='), *colon;
+	struct ev_httpd_route r = { 0 };
+
+	if (spec[0] != '/' || !eq || !eq[1])
+		ev_die(EV_ERROR, "--path %s: PATH=DEST or PATH:TYPE=DEST, PATH starting with /",
+		    spec);
+	*eq = '\0';
+	r.dest = eq + 1;
+	if ((colon = strchr(spec, ':'))) {
+		*colon = '\0';
+		if (!colon[1])
+			ev_die(EV_ERROR, "--path %s: an empty type", spec);
+		r.type = colon + 1;
+	}
+	r.path = spec;
+	if (strcmp(spec, "/") == 0 || strcmp(spec, "/stat") == 0)
+		ev_die(EV_ERROR, "--path %s: that path serves the page or the status", spec);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*rt)[i].path, spec) == 0)
+			ev_die(EV_ERROR, "--path %s: given twice", spec);
+	*rt = ev_reallocarray(*rt, *n + 1, sizeof **rt);
+	(*rt)[(*n)++] = r;
+}
+
+static unsigned char *
+loadkey(const char *spec, const char *what, size_t *len)
+{
+	unsigned char *k = ev_malloc(EV_WHSIG_KEYMAX);
+	int n = ev_whsig_loadkey(spec, k, EV_WHSIG_KEYMAX);
+
+	if (n < 0)
+		ev_die(EV_ERROR, "--%s: cannot read the secret (a file, or env:NAME)", what);
+	*len = (size_t)n;
+	return k;
+}
+
+/* Many subscribers want many descriptors: take what the hard limit allows. */
+static void
+morefiles(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "source", required_argument, NULL, 's' },
+		{ "type", required_argument, NULL, 't' },
+		{ "allow-jq", no_argument, NULL, OPT_ALLOW_JQ },
+		{ "bearer", required_argument, NULL, OPT_BEARER },
+		{ "github-secret", required_argument, NULL, OPT_GITHUB_SECRET },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+		{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
+		{ "max-queue", required_argument, NULL, OPT_MAX_QUEUE },
+		{ "path", required_argument, NULL, OPT_PATH },
+		{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+		{ "sub-buffer", required_argument, NULL, OPT_SUB_BUFFER },
+		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
+		{ "type-header", required_argument, NULL, OPT_TYPE_HEADER },
+		{ "webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET },
+		EV_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ev_httpd_conf c;
+	struct ev_httpd_route *routes = NULL;
+	size_t nroutes = 0;
+	struct ev_httpd *h;
+	struct ev_httpd_stats st;
+	struct ev_opts o;
+	const char *type = NULL, *envsrc;
+	char defsrc[300], host[256];
+	sigset_t sigs;
+	int ch, sig, status, nfds;
+	uint64_t v;
+
+	ev_setprog(argv[0]);
+	ev_opts_init(&o, SYNOPSIS);
+	ev_httpd_conf_default(&c);
+	c.listen = "127.0.0.1:8080";
+	while ((ch = getopt_long(argc, argv, "l:s:t:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (ev_opts_common(&o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'l':
+			c.listen = optarg;
+			break;
+		case 's':
+			if (!*optarg)
+				ev_die(EV_ERROR, "--source: an empty value");
+			c.source = optarg;
+			break;
+		case 't':
+			if (!*optarg)
+				ev_die(EV_ERROR, "--type: an empty value");
+			type = optarg;
+			break;
+		case OPT_ALLOW_JQ:
+			c.allow_jq = 1;
+			break;
+		case OPT_BEARER:
+			c.bearer = loadkey(optarg, "bearer", &c.bearerlen);
+			break;
+		case OPT_GITHUB_SECRET:
+			c.ghkey = loadkey(optarg, "github-secret", &c.ghkeylen);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			c.idle_timeout_s = seconds(optarg, "idle-timeout");
+			break;
+		case OPT_KEEPALIVE:
+			c.keepalive_s = seconds(optarg, "keepalive");
+			break;
+		case OPT_MAX_BODY:
+			if ((v = ev_opt_size(optarg, "max-body")) == 0 || v > (1ULL << 32))
+				ev_die(EV_ERROR, "--max-body: between 1 and 4G");
+			c.max_body = (size_t)v;
+			break;
+		case OPT_MAX_CONNS:
+			if ((v = ev_opt_size(optarg, "max-conns")) == 0 || v > 1000000)
+				ev_die(EV_ERROR, "--max-conns: between 1 and 1000000");
+			c.max_conns = (unsigned)v;
+			break;
+		case OPT_MAX_HEADER:
+			if ((v = ev_opt_size(optarg, "max-header")) < 1024 || v > (16 << 20))
+				ev_die(EV_ERROR, "--max-header: between 1K and 16M");
+			c.max_header = (size_t)v;
+			break;
+		case OPT_MAX_QUEUE:
+			if ((v = ev_opt_size(optarg, "max-queue")) == 0 || v > (1ULL << 40))
+				ev_die(EV_ERROR, "--max-queue: between 1 and 1T");
+			c.max_queue = (size_t)v;
+			break;
+		case OPT_PATH:
+			addroute(&routes, &nroutes, optarg);
+			break;
+		case OPT_REQUEST_TIMEOUT:
+			c.request_timeout_s = seconds(optarg, "request-timeout");
+			break;
+		case OPT_SUB_BUFFER:
+			if ((v = ev_opt_size(optarg, "sub-buffer")) < 4096 || v > (1ULL << 30))
+				ev_die(EV_ERROR, "--sub-buffer: between 4K and 1G");
+			c.sub_buffer = (size_t)v;
+			break;
+		case OPT_TLS_CERT:
+			c.tls_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			c.tls_key = optarg;
+			break;
+		case OPT_TOLERANCE:
+			c.tolerance_s = seconds(optarg, "tolerance");
+			break;
+		case OPT_TYPE_HEADER:
+			if (!*optarg)
+				ev_die(EV_ERROR, "--type-header: an empty value");
+			c.type_header = optarg;
+			break;
+		case OPT_WEBHOOK_SECRET:
+			c.whkey = loadkey(optarg, "webhook-secret", &c.whkeylen);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 0)
+		usage();
+	if (o.cursor || o.follow == 0)
+		ev_die(EV_ERROR, "--cursor and --no-follow are for tools that read a spool; "
+		    "subscribers choose their position (evhttp(1))");
+	if (!c.tls_cert != !c.tls_key)
+		ev_die(EV_ERROR, "--tls-cert and --tls-key go together");
+	if (o.output) {
+		struct ev_httpd_route r = { .path = "/events", .dest = o.output, .type = type };
+
+		for (size_t i = 0; i < nroutes; i++)
+			if (strcmp(routes[i].path, "/events") == 0)
+				ev_die(EV_ERROR, "--path /events: -o already names its destination");
+		routes = ev_reallocarray(routes, nroutes + 1, sizeof *routes);
+		routes[nroutes++] = r;
+	} else if (type) {
+		for (size_t i = 0; i < nroutes; i++)
+			if (!routes[i].type)
+				routes[i].type = type;
+	}
+	c.serve = o.input ? o.input : o.output && isdir(o.output) ? o.output : NULL;
+	if (c.serve && !isdir(c.serve))
+		ev_die(EV_ERROR, "-i %s: subscribers are served a spool directory", c.serve);
+	if (!nroutes && !c.serve)
+		ev_die(EV_ERROR, "nothing to do: -o or --path to take events in, -i to serve a spool");
+	c.routes = routes;
+	c.nroutes = nroutes;
+	c.rejects = o.rejects;
+	c.sync = o.sync;
+	if (!c.source) {
+		envsrc = getenv("EVKIT_SOURCE");
+		if (envsrc && *envsrc)
+			c.source = envsrc;
+		else if (gethostname(host, sizeof host) == 0 && *host) {
+			host[sizeof host - 1] = '\0';
+			snprintf(defsrc, sizeof defsrc, "//%s/evhttp", host);
+			c.source = defsrc;
+		} else
+			c.source = "/evhttp";
+	}
+	if ((nfds = sd_listen_fds(1)) > 1)
+		ev_die(EV_ERROR, "systemd passed %d sockets: give evhttp one", nfds);
+	if (nfds == 1)
+		c.listen_fd = SD_LISTEN_FDS_START;
+	morefiles();
+
+	/* Signals are taken by this thread alone, with sigwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!(h = ev_httpd_start(&c)))
+		exit(EV_TEMPFAIL);
+	if (!ev_quiet && c.listen_fd < 0)
+		ev_warn("listening on %s (port %u)", c.listen, ev_httpd_port(h));
+	sd_notify(0, "READY=1");
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1) {
+			ev_httpd_getstats(h, &st);
+			ev_warn("requests %ju, events %ju, rejected %ju, refused %ju, "
+			    "subscribers %ju, dropped %ju", st.requests, st.events, st.rejected,
+			    st.refused, st.subscribers, st.dropped);
+			continue;
+		}
+		break;
+	}
+	sd_notify(0, "STOPPING=1");
+	ev_httpd_getstats(h, &st);
+	status = ev_httpd_stop(h);
+	if (o.stats) {
+		const struct ev_stat s[] = {
+			{ "requests", st.requests }, { "events", st.events },
+			{ "rejected", st.rejected }, { "refused", st.refused },
+			{ "subscribers", st.subscribers }, { "dropped", st.dropped },
+		};
+		ev_stats_print(o.stats, s, sizeof s / sizeof s[0]);
+	}
+	free(routes);
+	free((void *)c.bearer);
+	free((void *)c.whkey);
+	free((void *)c.ghkey);
+	return status;
+}

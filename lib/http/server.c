@@ -1,0 +1,1475 @@
+/* SPDX-License-Identifier: ISC */
+/* server.c — evhttp's server over libmicrohttpd, one thread per connection.
+ *
+ * Ingest. Each output location (a route's destination) has a lane: a queue
+ * of requests whose events wait for a commit, and a writer thread. The
+ * writer takes every request queued, writes their events, commits once
+ * (group commit: requests that arrive together share one fdatasync), then
+ * wakes them; only then does a request answer 2xx. A failed write or commit
+ * answers 503 to the whole batch, closes the output and opens it again a
+ * second later: nothing acknowledged is ever lost (a failed batch may still
+ * have reached the disk, so a retrying sender may cause a duplicate, never a
+ * gap). Too many bytes waiting for the writer answers 429.
+ *
+ * Subscriptions. Each subscriber reads the served spool with a reader of its
+ * own, at its own pace, so a slow one holds back nobody. One watcher thread
+ * sees the spool grow (watch.h) and pokes every subscriber through a pipe;
+ * ingest into the same spool pokes them at once. A subscriber whose client
+ * stops reading fills its bounded buffer and is dropped after the idle
+ * timeout, with the reason logged (and, on a WebSocket, in the close frame);
+ * it resumes by position.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/dur.h"
+#include "base/err.h"
+#include "base/mem.h"
+#include "event/event.h"
+#include "http/ingest.h"
+#include "http/page.h"
+#include "http/server.h"
+#include "http/whsig.h"
+#include "http/ws.h"
+#include "io/loc.h"
+#include "io/watch.h"
+#include "json/jq.h"
+#include "json/jsonscan.h"
+#include "route/topic.h"
+#include "spool/spool.h"
+
+#define MAXMATCH 8      /* attribute globs per subscriber */
+#define MAXHDRS 128     /* headers looked at per request */
+#define PEERMAX (NI_MAXHOST + NI_MAXSERV + 2)
+
+struct req {
+	struct ev_buf ev;    /* event lines, each ending in '\n' */
+	size_t n;
+	int status;          /* 0 while waiting */
+	struct req *next;
+};
+
+struct lane {
+	struct ev_httpd *h;
+	char *dest;
+	struct ev_sink *sink;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct req *head, **tail;
+	size_t queued;
+	int64_t failed_until; /* ms: 503 until then */
+	int stop, status;
+	pthread_t th;
+	int serves;           /* this lane writes the served spool */
+};
+
+struct sub;
+
+struct ev_httpd {
+	struct ev_httpd_conf c;
+	struct MHD_Daemon *d;
+	struct lane *lanes;
+	size_t nlanes;
+	size_t *routelane;    /* lane of each route */
+	struct ev_sink *rejects;
+	pthread_mutex_t rejmu;
+	char *cert, *key;     /* PEM text */
+	/* subscribers */
+	pthread_mutex_t submu;
+	struct sub **subs;
+	size_t nsubs, subcap;
+	pthread_t watcher;
+	int watching, stopping;
+	struct ev_watch *watch;
+	pthread_mutex_t statmu;
+	struct ev_httpd_stats st;
+	unsigned port;
+};
+
+static int64_t
+nowms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+count(struct ev_httpd *h, uintmax_t *field, uintmax_t n)
+{
+	pthread_mutex_lock(&h->statmu);
+	*field += n;
+	pthread_mutex_unlock(&h->statmu);
+}
+
+void
+ev_httpd_getstats(struct ev_httpd *h, struct ev_httpd_stats *st)
+{
+	pthread_mutex_lock(&h->statmu);
+	*st = h->st;
+	pthread_mutex_unlock(&h->statmu);
+}
+
+void
+ev_httpd_conf_default(struct ev_httpd_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->listen_fd = -1;
+	c->sync = EV_SYNC_AUTO;
+	c->tolerance_s = EV_WHSIG_TOLERANCE;
+	c->max_body = 1 << 20;
+	c->max_header = 16 << 10;
+	c->max_conns = 1024;
+	c->idle_timeout_s = 60;
+	c->request_timeout_s = 30;
+	c->max_queue = 64 << 20;
+	c->sub_buffer = 64 << 10;
+	c->keepalive_s = 15;
+}
+
+/* ---- subscribers: wake-ups ------------------------------------------- */
+
+struct filter {
+	struct ev_topic *type;
+	char *attr[MAXMATCH], *glob[MAXMATCH];
+	int nmatch;
+	struct ev_jpath *paths[1 + MAXMATCH];
+	struct ev_jq *jq;
+};
+
+struct sub {
+	struct ev_httpd *h;
+	int pipe[2];          /* poked when the spool may have grown */
+	struct ev_spool *sp;
+	struct ev_spool_reader *rd;
+	struct filter f;
+	enum { SSE, NDJSON, WS } kind;
+	struct ev_buf out, tmp, err;
+	size_t off;           /* bytes of out already handed to the connection */
+	uint64_t pos;         /* after the last event put in out */
+	int64_t lastsend;     /* ms */
+	int ended;
+	char peer[PEERMAX];
+};
+
+static void
+poke(int fd)
+{
+	char c = 1;
+
+	if (write(fd, &c, 1) < 0 && errno != EAGAIN) {
+		/* a full pipe is already a wake-up */
+	}
+}
+
+static void
+pokeall(struct ev_httpd *h)
+{
+	pthread_mutex_lock(&h->submu);
+	for (size_t i = 0; i < h->nsubs; i++)
+		poke(h->subs[i]->pipe[1]);
+	pthread_mutex_unlock(&h->submu);
+}
+
+static void
+drain(int fd)
+{
+	char buf[64];
+
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+static void *
+watcher(void *arg)
+{
+	struct ev_httpd *h = arg;
+
+	while (!h->stopping) {
+		int r = ev_watch_wait(h->watch, 1000);
+
+		if (r < 0 && errno != EINTR) {
+			ev_warn("%s: watching for new events:", h->c.serve);
+			break;
+		}
+		if (r > 0)
+			pokeall(h);
+	}
+	return NULL;
+}
+
+/* ---- ingest ------------------------------------------------------------ */
+
+static void
+lane_settle(struct lane *ln, struct req *list, int status)
+{
+	pthread_mutex_lock(&ln->mu);
+	for (struct req *r = list; r; r = r->next) {
+		r->status = status;
+		ln->queued -= r->ev.len;
+	}
+	pthread_cond_broadcast(&ln->done);
+	pthread_mutex_unlock(&ln->mu);
+}
+
+static void *
+lane_writer(void *arg)
+{
+	struct lane *ln = arg;
+
+	pthread_mutex_lock(&ln->mu);
+	for (;;) {
+		struct req *list;
+		int status = 200;
+		uintmax_t events = 0;
+
+		while (!ln->head && !ln->stop)
+			pthread_cond_wait(&ln->work, &ln->mu);
+		if (!ln->head)
+			break;
+		list = ln->head;
+		ln->head = NULL;
+		ln->tail = &ln->head;
+		pthread_mutex_unlock(&ln->mu);
+
+		if (!ln->sink && nowms() >= ln->failed_until)
+			ln->sink = ev_sink_open(ln->dest, ln->h->c.sync);
+		if (!ln->sink)
+			status = 503;
+		for (struct req *r = list; r && status == 200; r = r->next) {
+			for (size_t i = 0; i < r->ev.len && status == 200;) {
+				char *nl = memchr(r->ev.p + i, '\n', r->ev.len - i);
+
+				if (ev_sink_write(ln->sink, r->ev.p + i, (size_t)(nl - r->ev.p) - i) < 0)
+					status = 503;
+				i = (size_t)(nl - r->ev.p) + 1;
+			}
+			events += r->n;
+		}
+		if (status == 200 && ev_sink_commit(ln->sink) < 0)
+			status = 503;
+		if (status != 200) {
+			if (ln->sink)
+				ev_sink_close(ln->sink); /* the failure is reported; reopen later */
+			ln->sink = NULL;
+			ln->failed_until = nowms() + 1000;
+			ln->status = EV_TEMPFAIL;
+		} else {
+			count(ln->h, &ln->h->st.events, events);
+			if (ln->serves)
+				pokeall(ln->h);
+		}
+		lane_settle(ln, list, status);
+		pthread_mutex_lock(&ln->mu);
+	}
+	pthread_mutex_unlock(&ln->mu);
+	return NULL;
+}
+
+/* Queue a request's events and wait for their commit: 200, 429 or 503. */
+static int
+lane_submit(struct lane *ln, struct req *r)
+{
+	int st;
+
+	pthread_mutex_lock(&ln->mu);
+	if (ln->stop || nowms() < ln->failed_until) {
+		pthread_mutex_unlock(&ln->mu);
+		return 503;
+	}
+	if (ln->queued + r->ev.len > ln->h->c.max_queue && ln->queued > 0) {
+		pthread_mutex_unlock(&ln->mu);
+		return 429;
+	}
+	r->status = 0;
+	r->next = NULL;
+	*ln->tail = r;
+	ln->tail = &r->next;
+	ln->queued += r->ev.len;
+	pthread_cond_signal(&ln->work);
+	while (!r->status)
+		pthread_cond_wait(&ln->done, &ln->mu);
+	st = r->status;
+	pthread_mutex_unlock(&ln->mu);
+	return st;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+struct conn {
+	enum { C_NEW, C_BODY, C_DONE } state;
+	struct ev_buf body;
+	int toobig;
+	int64_t start;
+};
+
+struct hdrs {
+	struct ev_hdr h[MAXHDRS];
+	size_t n;
+};
+
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct hdrs *hs = cls;
+
+	(void)kind;
+	if (hs->n < MAXHDRS && key) {
+		hs->h[hs->n].name = key;
+		hs->h[hs->n].value = value ? value : "";
+		hs->n++;
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result
+respond(struct MHD_Connection *conn, unsigned status, const char *ctype, const char *body,
+    size_t len, const char *retry)
+{
+	struct MHD_Response *rs;
+	enum MHD_Result r;
+
+	rs = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!rs)
+		return MHD_NO;
+	if (ctype)
+		MHD_add_response_header(rs, "Content-Type", ctype);
+	if (retry)
+		MHD_add_response_header(rs, "Retry-After", retry);
+	if (status == 401)
+		MHD_add_response_header(rs, "WWW-Authenticate", "Bearer");
+	r = MHD_queue_response(conn, status, rs);
+	MHD_destroy_response(rs);
+	return r;
+}
+
+static enum MHD_Result
+jsonerr(struct MHD_Connection *conn, unsigned status, const char *msg, const char *retry)
+{
+	struct ev_buf b = { 0 };
+	enum MHD_Result r;
+
+	ev_buf_adds(&b, "{\"error\":");
+	ev_buf_addjstr(&b, msg, strlen(msg));
+	ev_buf_adds(&b, "}\n");
+	r = respond(conn, status, "application/json", b.p, b.len, retry);
+	ev_buf_free(&b);
+	return r;
+}
+
+static void
+peername(struct MHD_Connection *conn, char *buf, size_t n)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	snprintf(buf, n, "?");
+	if (ci && ci->client_addr &&
+	    getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6 ?
+		sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), host, sizeof host,
+		serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(buf, n, "%s:%s", host, serv);
+}
+
+static int
+authorized(struct ev_httpd *h, struct MHD_Connection *conn)
+{
+	const char *a;
+	size_t n;
+
+	if (!h->c.bearer)
+		return 1;
+	a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+		return 0;
+	a += 7;
+	n = strlen(a);
+	return n == h->c.bearerlen && sodium_memcmp(a, h->c.bearer, n) == 0;
+}
+
+/* The webhook signature a secret asks for: NULL when it verifies, else why not. */
+static const char *
+badsignature(struct ev_httpd *h, const struct hdrs *hs, const struct conn *cs)
+{
+	const char *sig;
+	int rc;
+
+	if (!h->c.whkey && !h->c.ghkey)
+		return NULL;
+	if (h->c.whkey && (sig = ev_hdr_get(hs->h, hs->n, "webhook-signature"))) {
+		rc = ev_whsig_verify(h->c.whkey, h->c.whkeylen, ev_hdr_get(hs->h, hs->n, "webhook-id"),
+		    ev_hdr_get(hs->h, hs->n, "webhook-timestamp"), sig, cs->body.p ? cs->body.p : "",
+		    cs->body.len, (long long)time(NULL), h->c.tolerance_s);
+		return rc == EV_WHSIG_OK ? NULL : ev_whsig_strerror(rc);
+	}
+	if (h->c.ghkey && (sig = ev_hdr_get(hs->h, hs->n, "x-hub-signature-256"))) {
+		rc = ev_whsig_github_verify(h->c.ghkey, h->c.ghkeylen, sig,
+		    cs->body.p ? cs->body.p : "", cs->body.len);
+		return rc == EV_WHSIG_OK ? NULL : "X-Hub-Signature-256: no signature matches";
+	}
+	return h->c.whkey ? "a webhook-signature header is required" :
+	    "an X-Hub-Signature-256 header is required";
+}
+
+static void
+keepreject(struct ev_httpd *h, const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+
+	if (!h->rejects)
+		return;
+	pthread_mutex_lock(&h->rejmu);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+
+		if (le > p && ev_sink_write(h->rejects, p, (size_t)(le - p)) < 0)
+			break;
+		p = nl ? nl + 1 : end;
+	}
+	ev_sink_commit(h->rejects);
+	pthread_mutex_unlock(&h->rejmu);
+}
+
+static enum MHD_Result
+ingest(struct ev_httpd *h, struct MHD_Connection *conn, size_t route, struct conn *cs)
+{
+	const struct ev_httpd_route *rt = &h->c.routes[route];
+	struct hdrs hs = { .n = 0 };
+	struct ev_ingest_req ir = { 0 };
+	struct ev_buf err = { 0 };
+	struct req r = { 0 };
+	const char *why, *type = rt->type;
+	char peer[PEERMAX], ra[16];
+	enum MHD_Result res;
+	int st;
+
+	count(h, &h->st.requests, 1);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hs);
+	if ((why = badsignature(h, &hs, cs))) {
+		peername(conn, peer, sizeof peer);
+		ev_warn("%s: %s: refused: %s", peer, rt->path, why);
+		return jsonerr(conn, 401, why, NULL);
+	}
+	if (h->c.type_header && (ir.type = ev_hdr_get(hs.h, hs.n, h->c.type_header)) && *ir.type)
+		type = ir.type;
+	ir.type = type;
+	ir.ctype = ev_hdr_get(hs.h, hs.n, "Content-Type");
+	ir.hdrs = hs.h;
+	ir.nhdrs = hs.n;
+	ir.source = h->c.source;
+	ir.body = cs->body.p ? cs->body.p : "";
+	ir.len = cs->body.len;
+	st = ev_ingest_parse(&ir, &r.ev, &r.n, &err);
+	if (st) {
+		peername(conn, peer, sizeof peer);
+		if (!ev_quiet)
+			ev_warn("%s: %s: %u: %s", peer, rt->path, st, err.p);
+		if (st == 400) {
+			count(h, &h->st.rejected, 1);
+			keepreject(h, ir.body, ir.len);
+		}
+		res = jsonerr(conn, (unsigned)st, err.p, NULL);
+		ev_buf_free(&err);
+		return res;
+	}
+	st = r.n ? lane_submit(&h->lanes[h->routelane[route]], &r) : 200;
+	if (st == 200) {
+		char ok[64];
+		int n = snprintf(ok, sizeof ok, "{\"accepted\":%zu}\n", r.n);
+
+		res = respond(conn, 200, "application/json", ok, (size_t)n, NULL);
+	} else {
+		count(h, &h->st.refused, 1);
+		snprintf(ra, sizeof ra, "%d", st == 429 ? 1 : 5);
+		res = jsonerr(conn, (unsigned)st, st == 429 ?
+		    "the output is behind: too many events wait for a commit" :
+		    "the output failed (disk full?): nothing of this request was acknowledged", ra);
+	}
+	ev_buf_free(&r.ev);
+	ev_buf_free(&err);
+	return res;
+}
+
+/* The CloudEvents webhook abuse-protection handshake (OPTIONS). */
+static enum MHD_Result
+handshake(struct MHD_Connection *conn)
+{
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "WebHook-Request-Origin");
+	const char *rate = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "WebHook-Request-Rate");
+	struct MHD_Response *rs = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result r;
+
+	if (!rs)
+		return MHD_NO;
+	MHD_add_response_header(rs, "Allow", "GET, POST, OPTIONS");
+	if (origin) {
+		MHD_add_response_header(rs, "WebHook-Allowed-Origin", origin);
+		if (rate)
+			MHD_add_response_header(rs, "WebHook-Allowed-Rate", "*");
+	}
+	r = MHD_queue_response(conn, 200, rs);
+	MHD_destroy_response(rs);
+	return r;
+}
+
+static enum MHD_Result
+stat_json(struct ev_httpd *h, struct MHD_Connection *conn)
+{
+	struct ev_spool *sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY);
+	struct ev_spool_stat st;
+	struct ev_buf b = { 0 };
+	enum MHD_Result r;
+
+	if (!sp || ev_spool_stat(sp, &st) < 0) {
+		if (sp)
+			ev_spool_close(sp);
+		return jsonerr(conn, 500, "cannot read the spool's status", NULL);
+	}
+	ev_spool_stat_json(&b, h->c.serve, &st);
+	ev_spool_stat_free(&st);
+	ev_spool_close(sp);
+	r = respond(conn, 200, "application/json", b.p, b.len, NULL);
+	ev_buf_free(&b);
+	return r;
+}
+
+/* ---- subscriptions -------------------------------------------------------- */
+
+struct query {
+	struct sub *s;
+	const char *err;
+	const char *position, *from;
+	struct ev_buf msg;
+};
+
+/* An attribute a glob may read: 1-20 lowercase letters or digits (the
+ * standard attributes and the extensions). */
+static int
+attrname(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 1 || n > 20)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result
+queryarg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query *q = cls;
+	struct filter *f = &q->s->f;
+	struct ev_buf err = { 0 };
+	size_t col;
+
+	(void)kind;
+	if (q->err)
+		return MHD_NO;
+	if (!value)
+		value = "";
+	if (strcmp(key, "type") == 0) {
+		if (f->type) {
+			q->err = "type: give one pattern";
+		} else if (!(f->type = ev_topic_compile(value, strlen(value), &err, &col))) {
+			ev_buf_printf(&q->msg, "type %s: %s", value, err.p);
+			q->err = q->msg.p;
+		}
+	} else if (strcmp(key, "match") == 0) {
+		const char *colon = strchr(value, ':');
+
+		if (!colon || colon == value) {
+			q->err = "match: ATTRIBUTE:GLOB";
+		} else if (f->nmatch == MAXMATCH) {
+			q->err = "match: too many";
+		} else {
+			char *name = ev_strndup(value, (size_t)(colon - value));
+
+			ev_buf_printf(&err, ".%s", name);
+			if (attrname(name) &&
+			    (f->paths[1 + f->nmatch] = ev_jpath_compile(err.p, &q->msg))) {
+				f->attr[f->nmatch] = name;
+				f->glob[f->nmatch++] = ev_strdup(colon + 1);
+			} else {
+				free(name);
+				q->err = "match: not an attribute name";
+			}
+		}
+	} else if (strcmp(key, "jq") == 0) {
+		if (!q->s->h->c.allow_jq) {
+			q->err = "jq filters are not allowed here (evhttp --allow-jq)";
+		} else if (f->jq) {
+			q->err = "jq: give one expression";
+		} else if (!(f->jq = ev_jq_compile(value, NULL, &err))) {
+			ev_buf_printf(&q->msg, "jq: %s", err.p);
+			q->err = q->msg.p;
+		}
+	} else if (strcmp(key, "position") == 0) {
+		q->position = value;
+	} else if (strcmp(key, "from") == 0) {
+		q->from = value;
+	} else {
+		ev_buf_printf(&q->msg, "%s: not a parameter (type, match, jq, position, from)", key);
+		q->err = q->msg.p;
+	}
+	ev_buf_free(&err);
+	return q->err ? MHD_NO : MHD_YES;
+}
+
+static int
+matches(struct sub *s, const char *p, size_t n)
+{
+	struct filter *f = &s->f;
+	struct ev_jval v[1 + MAXMATCH];
+
+	if (f->type || f->nmatch) {
+		if (ev_json_scan(p, n, f->paths, 1 + (size_t)f->nmatch, v, NULL) < 0)
+			return 0;
+		if (f->type && (v[0].type != EV_J_STRING || v[0].escaped ||
+		    !ev_topic_match(f->type, v[0].p + 1, v[0].len - 2)))
+			return 0;
+		for (int i = 0; i < f->nmatch; i++) {
+			ev_buf_reset(&s->tmp);
+			if (v[1 + i].type == EV_J_STRING)
+				ev_jval_str(&v[1 + i], &s->tmp);
+			else if (v[1 + i].type == EV_J_MISSING || v[1 + i].type == EV_J_NULL ||
+			    v[1 + i].type == EV_J_OBJECT || v[1 + i].type == EV_J_ARRAY)
+				return 0;
+			else
+				ev_buf_add(&s->tmp, v[1 + i].p, v[1 + i].len);
+			if (fnmatch(f->glob[i], s->tmp.p ? s->tmp.p : "", 0) != 0)
+				return 0;
+		}
+	}
+	if (f->jq)
+		return ev_jq_run(f->jq, p, n, EV_JQ_TEST, NULL, &s->err) == 1;
+	return 1;
+}
+
+static void
+filter_free(struct filter *f)
+{
+	ev_topic_free(f->type);
+	for (int i = 0; i < 1 + MAXMATCH; i++)
+		if (f->paths[i])
+			ev_jpath_free(f->paths[i]);
+	for (int i = 0; i < f->nmatch; i++) {
+		free(f->attr[i]);
+		free(f->glob[i]);
+	}
+	if (f->jq)
+		ev_jq_free(f->jq);
+}
+
+static void
+sub_free(struct sub *s)
+{
+	struct ev_httpd *h = s->h;
+
+	pthread_mutex_lock(&h->submu);
+	for (size_t i = 0; i < h->nsubs; i++)
+		if (h->subs[i] == s) {
+			h->subs[i] = h->subs[--h->nsubs];
+			break;
+		}
+	pthread_mutex_unlock(&h->submu);
+	if (s->rd)
+		ev_spool_reader_free(s->rd);
+	if (s->sp)
+		ev_spool_close(s->sp);
+	filter_free(&s->f);
+	close(s->pipe[0]);
+	close(s->pipe[1]);
+	ev_buf_free(&s->out);
+	ev_buf_free(&s->tmp);
+	ev_buf_free(&s->err);
+	free(s);
+}
+
+/* Append one event in the subscriber's framing. */
+static void
+frame(struct sub *s, const struct ev_line *l)
+{
+	char pos[32];
+
+	snprintf(pos, sizeof pos, "%" PRIu64, l->pos);
+	switch (s->kind) {
+	case SSE:
+		ev_buf_printf(&s->out, "id: %s\ndata: ", pos);
+		ev_buf_add(&s->out, l->p, l->len);
+		ev_buf_adds(&s->out, "\n\n");
+		break;
+	case NDJSON:
+		if (ev_event_setattr(&s->out, l->p, l->len, "evposition", pos) < 0)
+			ev_buf_add(&s->out, l->p, l->len);
+		ev_buf_addc(&s->out, '\n');
+		break;
+	case WS:
+		ev_buf_reset(&s->tmp);
+		if (ev_event_setattr(&s->tmp, l->p, l->len, "evposition", pos) < 0)
+			ev_buf_add(&s->tmp, l->p, l->len);
+		ev_ws_frame(&s->out, EV_WS_TEXT, s->tmp.p, s->tmp.len);
+		break;
+	}
+}
+
+/* Read matching events into s->out until it holds about a buffer's worth
+ * or the spool has no more for now. 1: something is in out; 0: nothing new;
+ * -1: the reader failed (reported). */
+static int
+fill(struct sub *s)
+{
+	struct ev_line l;
+	int r;
+
+	while (s->out.len - s->off < s->h->c.sub_buffer / 2) {
+		if ((r = ev_spool_reader_next(s->rd, &l)) < 0)
+			return -1;
+		if (r == 0)
+			break;
+		s->pos = l.pos;
+		if (matches(s, l.p, l.len))
+			frame(s, &l);
+	}
+	return s->out.len > s->off;
+}
+
+static void
+compact(struct sub *s)
+{
+	if (s->off == s->out.len) {
+		ev_buf_reset(&s->out);
+		s->off = 0;
+	} else if (s->off > s->out.len / 2 && s->off > 4096) {
+		memmove(s->out.p, s->out.p + s->off, s->out.len - s->off);
+		s->out.len -= s->off;
+		s->off = 0;
+	}
+}
+
+/* The content of an SSE or NDJSON response: blocks (thread per connection)
+ * until there is something to send, a keep-alive is due, or the server stops. */
+static ssize_t
+sub_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sub *s = cls;
+	int64_t deadline = nowms() + (int64_t)s->h->c.keepalive_s * 1000;
+
+	(void)pos;
+	compact(s);
+	while (s->out.len == s->off) {
+		int r;
+
+		if (s->ended || s->h->stopping) {
+			if (!s->ended && s->kind == SSE)
+				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"the server "
+				    "is stopping\",\"position\":%" PRIu64 "}\n\n", s->pos);
+			s->ended = 1;
+			if (s->out.len == s->off)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			break;
+		}
+		drain(s->pipe[0]);
+		if ((r = fill(s)) < 0) {
+			if (s->kind == SSE)
+				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"reading the "
+				    "spool failed\",\"position\":%" PRIu64 "}\n\n", s->pos);
+			s->ended = 1;
+			continue;
+		}
+		if (r > 0)
+			break;
+		{
+			struct pollfd pfd = { .fd = s->pipe[0], .events = POLLIN };
+			int64_t left = deadline - nowms();
+
+			if (left <= 0) {
+				if (s->kind == SSE)
+					ev_buf_adds(&s->out, ": keep-alive\n\n");
+				else
+					ev_buf_addc(&s->out, '\n');
+				break;
+			}
+			poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+		}
+	}
+	if (max > s->out.len - s->off)
+		max = s->out.len - s->off;
+	memcpy(buf, s->out.p + s->off, max);
+	s->off += max;
+	return (ssize_t)max;
+}
+
+static void
+sub_done(void *cls)
+{
+	sub_free(cls);
+}
+
+/* Where a subscription starts: position=N (resume after the event whose
+ * id was N), Last-Event-ID, from=start|end (default end). */
+static int
+startpos(struct sub *s, struct query *q, const char *lastid, uint64_t *pos)
+{
+	const char *p = q->position ? q->position : lastid;
+
+	if (p && *p) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(p, &end, 10);
+		if (errno || *end || *p < '0' || *p > '9') {
+			q->err = "position: not a spool position";
+			return -1;
+		}
+		*pos = v;
+		if (ev_spool_pos_check(s->sp, *pos, NULL) < 0) {
+			q->err = "position: not the start of an event in this spool";
+			return -1;
+		}
+		return 0;
+	}
+	if (!q->from || strcmp(q->from, "end") == 0)
+		return ev_spool_pos_end(s->sp, pos);
+	if (strcmp(q->from, "start") == 0)
+		return ev_spool_pos_start(s->sp, pos);
+	q->err = "from: start or end";
+	return -1;
+}
+
+/* The kernel's part of a subscriber's bounded buffer: a client that stops
+ * reading stalls us after about this much, and is then dropped. */
+static void
+boundsend(int fd, size_t n)
+{
+	int v = (int)(n / 2); /* Linux doubles it */
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+}
+
+static void ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+    size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh);
+
+static enum MHD_Result
+subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
+{
+	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
+	const char *upgrade = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
+	struct query q = { 0 };
+	struct MHD_Response *rs;
+	struct sub *s;
+	uint64_t pos = 0;
+	enum MHD_Result r;
+
+	if (!h->c.serve)
+		return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
+	s = ev_calloc(1, sizeof *s);
+	s->h = h;
+	s->pipe[0] = s->pipe[1] = -1;
+	q.s = s;
+	peername(conn, s->peer, sizeof s->peer);
+	s->kind = upgrade && strcasecmp(upgrade, "websocket") == 0 ? WS :
+	    accept && strstr(accept, "text/event-stream") ? SSE : NDJSON;
+	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q.msg)))
+		q.err = "internal";
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, &q);
+	if (!q.err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
+		q.err = "cannot open the spool";
+	if (!q.err && startpos(s, &q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Last-Event-ID"), &pos) < 0 && !q.err)
+		q.err = "cannot find the spool's end";
+	if (!q.err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
+		q.err = "cannot read the spool";
+	if (!q.err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
+	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))
+		q.err = "out of descriptors";
+	if (q.err) {
+		r = jsonerr(conn, 400, q.err, NULL);
+		ev_buf_free(&q.msg);
+		sub_free(s);
+		return r;
+	}
+	ev_buf_free(&q.msg);
+	s->pos = pos;
+	pthread_mutex_lock(&h->submu);
+	if (h->nsubs == h->subcap) {
+		h->subcap = h->subcap ? 2 * h->subcap : 16;
+		h->subs = ev_reallocarray(h->subs, h->subcap, sizeof *h->subs);
+	}
+	h->subs[h->nsubs++] = s;
+	pthread_mutex_unlock(&h->submu);
+	count(h, &h->st.subscribers, 1);
+
+	if (s->kind == WS) {
+		const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Sec-WebSocket-Key");
+		const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    "Sec-WebSocket-Version");
+		char acc[29];
+
+		if (!key || !ver || strcmp(ver, "13") != 0 || ev_ws_accept(key, acc) < 0) {
+			sub_free(s);
+			return jsonerr(conn, 400, "a WebSocket handshake needs Sec-WebSocket-Key "
+			    "and Sec-WebSocket-Version: 13", NULL);
+		}
+		if (!(rs = MHD_create_response_for_upgrade(ws_run, s))) {
+			sub_free(s);
+			return MHD_NO;
+		}
+		MHD_add_response_header(rs, "Upgrade", "websocket");
+		MHD_add_response_header(rs, "Sec-WebSocket-Accept", acc);
+		r = MHD_queue_response(conn, 101, rs);
+		MHD_destroy_response(rs);
+		if (r != MHD_YES)
+			sub_free(s);
+		return r;
+	}
+	{
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (ci && !h->c.tls_cert)
+			boundsend(ci->connect_fd, h->c.sub_buffer);
+	}
+	rs = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, sub_read, s, sub_done);
+	if (!rs) {
+		sub_free(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(rs, "Content-Type", s->kind == SSE ? "text/event-stream" :
+	    "application/x-ndjson");
+	MHD_add_response_header(rs, "Cache-Control", "no-cache");
+	MHD_add_response_header(rs, "X-Accel-Buffering", "no");
+	if (s->kind == SSE)
+		ev_buf_adds(&s->out, "retry: 1000\n\n");
+	r = MHD_queue_response(conn, 200, rs);
+	MHD_destroy_response(rs);
+	return r;
+}
+
+/* ---- WebSocket sessions -------------------------------------------------- */
+
+static int
+ws_send(struct sub *s, int fd)
+{
+	while (s->off < s->out.len) {
+		ssize_t n = send(fd, s->out.p + s->off, s->out.len - s->off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		s->off += (size_t)n;
+		s->lastsend = nowms();
+	}
+	compact(s);
+	return 0;
+}
+
+/* A last frame, best effort: the client may not be reading. */
+static void
+ws_closewith(struct sub *s, int fd, unsigned code, const char *reason)
+{
+	ev_buf_reset(&s->out);
+	s->off = 0;
+	ev_ws_close(&s->out, code, reason);
+	ws_send(s, fd);
+}
+
+static void
+ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+    size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct sub *s = cls;
+	struct ev_httpd *h = s->h;
+	struct ev_buf in = { 0 }, payload = { 0 };
+	int64_t lastping = nowms(), lastpong = nowms();
+	int64_t ka = (int64_t)h->c.keepalive_s * 1000, idle = (int64_t)h->c.idle_timeout_s * 1000;
+	char reason[160];
+
+	(void)conn;
+	(void)con_cls;
+	ev_buf_add(&in, extra, extra_size);
+	boundsend(sock, h->c.sub_buffer);
+	s->lastsend = nowms();
+	reason[0] = '\0';
+	while (!h->stopping) {
+		struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
+			{ .fd = s->pipe[0], .events = POLLIN } };
+		int64_t now;
+
+		drain(s->pipe[0]);
+		if (s->out.len - s->off < h->c.sub_buffer && fill(s) < 0) {
+			snprintf(reason, sizeof reason, "reading the spool failed; position=%" PRIu64,
+			    s->pos);
+			ws_closewith(s, sock, 1011, reason);
+			break;
+		}
+		if (ws_send(s, sock) < 0)
+			break;
+		now = nowms();
+		if (s->off < s->out.len && now - s->lastsend > idle) {
+			snprintf(reason, sizeof reason, "too slow: nothing read for %" PRId64 " s",
+			    idle / 1000);
+			ev_warn("%s: WebSocket subscriber dropped: %s", s->peer, reason);
+			count(h, &h->st.dropped, 1);
+			ws_closewith(s, sock, 1008, reason);
+			break;
+		}
+		if (now - lastpong > 2 * ka + 1000) {
+			ws_closewith(s, sock, 1001, "no pong");
+			break;
+		}
+		if (now - lastping >= ka) {
+			ev_ws_frame(&s->out, EV_WS_PING, "ka", 2);
+			lastping = now;
+			continue;
+		}
+		if (s->off < s->out.len)
+			pfd[0].events |= POLLOUT;
+		if (in.len == 0 && poll(pfd, 2, 1000) < 0 && errno != EINTR)
+			break;
+		if (in.len || (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			char buf[4096];
+			ssize_t n = in.len ? 0 : recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+			long used;
+			int op, fin, done = 0;
+			const char *why;
+
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n == 0 && !in.len)
+				break;
+			if (n > 0)
+				ev_buf_add(&in, buf, (size_t)n);
+			while (!done && in.len) {
+				ev_buf_reset(&payload);
+				used = ev_ws_parse((const unsigned char *)in.p, in.len, 4096, &op, &fin,
+				    &payload, &why);
+				if (used < 0) {
+					ws_closewith(s, sock, 1002, why);
+					done = 2;
+					break;
+				}
+				if (used == 0)
+					break;
+				memmove(in.p, in.p + used, in.len - (size_t)used);
+				in.len -= (size_t)used;
+				if (op == EV_WS_PING) {
+					ev_ws_frame(&s->out, EV_WS_PONG, payload.p, payload.len);
+				} else if (op == EV_WS_PONG) {
+					lastpong = nowms();
+				} else if (op == EV_WS_CLOSE) {
+					ev_buf_reset(&s->out);
+					s->off = 0;
+					ev_ws_frame(&s->out, EV_WS_CLOSE, payload.p,
+					    payload.len >= 2 ? 2 : 0);
+					ws_send(s, sock);
+					done = 2;
+				}
+			}
+			if (done)
+				break;
+		}
+	}
+	if (h->stopping)
+		ws_closewith(s, sock, 1001, "the server is stopping");
+	ev_buf_free(&in);
+	ev_buf_free(&payload);
+	sub_free(s);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+/* ---- dispatch --------------------------------------------------------------- */
+
+static long
+findroute(struct ev_httpd *h, const char *url)
+{
+	for (size_t i = 0; i < h->c.nroutes; i++)
+		if (strcmp(h->c.routes[i].path, url) == 0)
+			return (long)i;
+	return -1;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upsize, void **con_cls)
+{
+	struct ev_httpd *h = cls;
+	struct conn *cs = *con_cls;
+	long route = findroute(h, url);
+
+	(void)version;
+	if (!cs) {
+		const char *cl;
+
+		cs = ev_calloc(1, sizeof *cs);
+		cs->start = nowms();
+		*con_cls = cs;
+		if (strcmp(method, "OPTIONS") == 0)
+			return MHD_YES;
+		if (!authorized(h, conn)) {
+			cs->state = C_DONE;
+			return jsonerr(conn, 401, "a valid bearer token is required", NULL);
+		}
+		if (strcmp(method, "POST") == 0 && route >= 0 &&
+		    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
+		    strtoull(cl, NULL, 10) > h->c.max_body) {
+			cs->state = C_DONE;
+			return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		}
+		return MHD_YES;
+	}
+	if (cs->state == C_DONE) {
+		*upsize = 0;
+		return MHD_YES;
+	}
+	if (*upsize) {
+		if (nowms() - cs->start > (int64_t)h->c.request_timeout_s * 1000) {
+			char peer[PEERMAX];
+
+			peername(conn, peer, sizeof peer);
+			ev_warn("%s: %s: a request body too slow to arrive: closed", peer, url);
+			return MHD_NO;
+		}
+		if (cs->body.len + *upsize > h->c.max_body)
+			cs->toobig = 1;
+		else if (route >= 0 && strcmp(method, "POST") == 0)
+			ev_buf_add(&cs->body, upload, *upsize);
+		*upsize = 0;
+		return MHD_YES;
+	}
+	cs->state = C_DONE;
+	if (strcmp(method, "OPTIONS") == 0)
+		return handshake(conn);
+	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve)
+		return subscribe(h, conn);
+	if (route >= 0) {
+		if (strcmp(method, "POST") != 0)
+			goto notallowed;
+		if (cs->toobig)
+			return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		return ingest(h, conn, (size_t)route, cs);
+	}
+	if ((strcmp(url, "/events") != 0 || !h->c.serve) && strcmp(url, "/stat") != 0 &&
+	    strcmp(url, "/") != 0)
+		return jsonerr(conn, 404, "no such path", NULL);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		goto notallowed;
+	if (strcmp(url, "/events") == 0)
+		return subscribe(h, conn);
+	if (strcmp(url, "/stat") == 0) {
+		if (!h->c.serve)
+			return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
+		return stat_json(h, conn);
+	}
+	if (strcmp(url, "/") == 0)
+		return respond(conn, 200, "text/html; charset=utf-8", ev_http_page,
+		    ev_http_page_len, NULL);
+	return jsonerr(conn, 404, "no such path", NULL);
+notallowed:
+	{
+		struct MHD_Response *rs;
+		enum MHD_Result r;
+		static const char msg[] = "{\"error\":\"method not allowed\"}\n";
+
+		rs = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(rs, "Allow", route >= 0 ? h->c.serve &&
+		    strcmp(url, "/events") == 0 ? "GET, POST, OPTIONS" : "POST, OPTIONS" : "GET, HEAD");
+		MHD_add_response_header(rs, "Content-Type", "application/json");
+		r = MHD_queue_response(conn, 405, rs);
+		MHD_destroy_response(rs);
+		return r;
+	}
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cs = *con_cls;
+
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !ev_quiet) {
+		char peer[PEERMAX];
+
+		peername(conn, peer, sizeof peer);
+		ev_warn("%s: connection closed: idle or not reading for %u s", peer,
+		    ((struct ev_httpd *)cls)->c.idle_timeout_s);
+	}
+	if (cs) {
+		ev_buf_free(&cs->body);
+		free(cs);
+		*con_cls = NULL;
+	}
+}
+
+static void
+mhdlog(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (!ev_quiet)
+		ev_warn("%s", buf);
+}
+
+/* ---- start and stop --------------------------------------------------------- */
+
+static char *
+slurp(const char *path)
+{
+	struct ev_buf b = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		ev_warn("%s: open:", path);
+		return NULL;
+	}
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		ev_buf_add(&b, buf, (size_t)n);
+	if (n < 0) {
+		ev_warn("%s: read:", path);
+		close(fd);
+		ev_buf_free(&b);
+		return NULL;
+	}
+	close(fd);
+	if (!b.p)
+		ev_buf_adds(&b, "");
+	return b.p;
+}
+
+static int
+parseaddr(const char *listen, struct sockaddr_storage *ss)
+{
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV | AI_PASSIVE,
+		.ai_socktype = SOCK_STREAM }, *ai;
+	size_t hl;
+	int rc;
+
+	if (!colon || !colon[1]) {
+		ev_warn("-l %s: HOST:PORT or :PORT", listen);
+		return -1;
+	}
+	hl = (size_t)(colon - listen);
+	if (hl >= sizeof host) {
+		ev_warn("-l %s: host name too long", listen);
+		return -1;
+	}
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	if ((rc = getaddrinfo(*host ? host : NULL, colon + 1, &hints, &ai)) != 0) {
+		ev_warn("-l %s: %s", listen, gai_strerror(rc));
+		return -1;
+	}
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int
+samedest(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+
+struct ev_httpd *
+ev_httpd_start(const struct ev_httpd_conf *c)
+{
+	struct ev_httpd *h = ev_calloc(1, sizeof *h);
+	struct sockaddr_storage ss;
+	struct MHD_OptionItem opts[16];
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+	int no = 0;
+	const union MHD_DaemonInfo *di;
+
+	h->c = *c;
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhdlog, NULL };
+	pthread_mutex_init(&h->rejmu, NULL);
+	pthread_mutex_init(&h->submu, NULL);
+	pthread_mutex_init(&h->statmu, NULL);
+	if (sodium_init() < 0) {
+		ev_warn("libsodium cannot start");
+		free(h);
+		return NULL;
+	}
+	/* one lane per distinct destination */
+	h->lanes = ev_calloc(c->nroutes ? c->nroutes : 1, sizeof *h->lanes);
+	h->routelane = ev_calloc(c->nroutes ? c->nroutes : 1, sizeof *h->routelane);
+	for (size_t i = 0; i < c->nroutes; i++) {
+		size_t j;
+
+		for (j = 0; j < h->nlanes && !samedest(h->lanes[j].dest, c->routes[i].dest); j++)
+			;
+		h->routelane[i] = j;
+		if (j < h->nlanes)
+			continue;
+		struct lane *ln = &h->lanes[h->nlanes++];
+
+		ln->h = h;
+		ln->dest = ev_strdup(c->routes[i].dest);
+		ln->tail = &ln->head;
+		ln->serves = c->serve && samedest(ln->dest, c->serve);
+		pthread_mutex_init(&ln->mu, NULL);
+		pthread_cond_init(&ln->work, NULL);
+		pthread_cond_init(&ln->done, NULL);
+		if (!(ln->sink = ev_sink_open(ln->dest, c->sync)))
+			goto fail;
+	}
+	if (c->rejects && !(h->rejects = ev_sink_open(c->rejects, c->sync)))
+		goto fail;
+	if (c->serve) {
+		struct ev_spool *sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY);
+		struct ev_buf seg = { 0 };
+
+		if (!sp)
+			goto fail;
+		ev_spool_close(sp);
+		ev_buf_printf(&seg, "%s/segments", c->serve);
+		h->watch = ev_watch_new(seg.p);
+		ev_buf_free(&seg);
+		if (!h->watch)
+			goto fail;
+	}
+	if (c->tls_cert) {
+		if (!(h->cert = slurp(c->tls_cert)) || !(h->key = slurp(c->tls_key)))
+			goto fail;
+		flags |= MHD_USE_TLS;
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
+	}
+	if (c->listen_fd >= 0) {
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, c->listen_fd, NULL };
+	} else {
+		if (parseaddr(c->listen, &ss) < 0)
+			goto fail;
+		if (ss.ss_family == AF_INET6)
+			flags |= MHD_USE_IPv6;
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	}
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, c->max_conns, NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, c->idle_timeout_s, NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(intptr_t)(c->max_header + 4096), NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	for (size_t i = 0; i < h->nlanes; i++)
+		pthread_create(&h->lanes[i].th, NULL, lane_writer, &h->lanes[i]);
+	if (!(h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
+	    MHD_OPTION_END))) {
+		ev_warn("%s: cannot listen (address in use, or a bad certificate?)",
+		    c->listen_fd >= 0 ? "the socket passed" : c->listen);
+		h->stopping = 1;
+		ev_httpd_stop(h);
+		return NULL;
+	}
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : 0;
+	if (h->watch) {
+		pthread_create(&h->watcher, NULL, watcher, h);
+		h->watching = 1;
+	}
+	return h;
+fail:
+	for (size_t i = 0; i < h->nlanes; i++) {
+		if (h->lanes[i].sink)
+			ev_sink_close(h->lanes[i].sink);
+		free(h->lanes[i].dest);
+	}
+	if (h->rejects)
+		ev_sink_close(h->rejects);
+	if (h->watch)
+		ev_watch_free(h->watch);
+	free(h->lanes);
+	free(h->routelane);
+	free(h->cert);
+	free(h->key);
+	free(h);
+	return NULL;
+}
+
+unsigned
+ev_httpd_port(const struct ev_httpd *h)
+{
+	return h->port;
+}
+
+int
+ev_httpd_stop(struct ev_httpd *h)
+{
+	int status = 0;
+
+	h->stopping = 1;
+	pokeall(h);
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->watching)
+		pthread_join(h->watcher, NULL);
+	for (size_t i = 0; i < h->nlanes; i++) {
+		struct lane *ln = &h->lanes[i];
+
+		pthread_mutex_lock(&ln->mu);
+		ln->stop = 1;
+		pthread_cond_signal(&ln->work);
+		pthread_mutex_unlock(&ln->mu);
+		pthread_join(ln->th, NULL);
+		if (ln->sink && ev_sink_close(ln->sink) < 0)
+			status = ev_errstatus(errno);
+		if (ln->status && !status)
+			status = ln->status;
+		free(ln->dest);
+	}
+	if (h->rejects && ev_sink_close(h->rejects) < 0 && !status)
+		status = ev_errstatus(errno);
+	if (h->watch)
+		ev_watch_free(h->watch);
+	free(h->subs);
+	free(h->lanes);
+	free(h->routelane);
+	free(h->cert);
+	free(h->key);
+	free(h);
+	return status;
+}

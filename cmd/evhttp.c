@@ -134,7 +134,16 @@ main(int argc, char *argv[])
 		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
 		{ "type-header", required_argument, NULL, OPT_TYPE_HEADER },
 		{ "webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET },
-		EV_COMMON_LONGOPTS,
+		/* the shared options that mean something here (no --cursor, --no-follow:
+		 * subscribers choose their own position) */
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "rejects", required_argument, NULL, EV_OPT_REJECTS },
+		{ "sync", required_argument, NULL, EV_OPT_SYNC },
+		{ "stats", optional_argument, NULL, EV_OPT_STATS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_httpd_conf c;
@@ -241,9 +250,6 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc > 0)
 		usage();
-	if (o.cursor || o.follow == 0)
-		ev_die(EV_ERROR, "--cursor and --no-follow are for tools that read a spool; "
-		    "subscribers choose their position (evhttp(1))");
 	if (!c.tls_cert != !c.tls_key)
 		ev_die(EV_ERROR, "--tls-cert and --tls-key go together");
 	if (o.output) {
@@ -316,9 +322,10 @@ main(int argc, char *argv[])
 	status = ev_httpd_stop(h);
 	if (o.stats) {
 		const struct ev_stat s[] = {
-			{ "requests", st.requests }, { "events", st.events },
-			{ "rejected", st.rejected }, { "refused", st.refused },
-			{ "subscribers", st.subscribers }, { "dropped", st.dropped },
+			{ .name = "requests", .n = st.requests }, { .name = "events", .n = st.events },
+			{ .name = "rejected", .n = st.rejected }, { .name = "refused", .n = st.refused },
+			{ .name = "subscribers", .n = st.subscribers },
+			{ .name = "dropped", .n = st.dropped },
 		};
 		ev_stats_print(o.stats, s, sizeof s / sizeof s[0]);
 	}

@@ -1326,6 +1326,9 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	const union MHD_DaemonInfo *di;
 
 	h->c = *c;
+	/* a quiet subscription must not look idle to the connection timeout */
+	if (h->c.keepalive_s * 2 > h->c.idle_timeout_s)
+		h->c.keepalive_s = h->c.idle_timeout_s > 1 ? h->c.idle_timeout_s / 2 : 1;
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhdlog, NULL };
 	pthread_mutex_init(&h->rejmu, NULL);
 	pthread_mutex_init(&h->submu, NULL);

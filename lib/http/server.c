@@ -28,6 +28,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,8 @@ struct ev_httpd {
 	struct sub **subs;
 	size_t nsubs, subcap;
 	pthread_t watcher;
-	int watching, stopping;
+	int watching;
+	atomic_int stopping;
 	struct ev_watch *watch;
 	pthread_mutex_t statmu;
 	struct ev_httpd_stats st;
@@ -316,6 +318,7 @@ struct conn {
 	enum { C_NEW, C_BODY, C_DONE } state;
 	struct ev_buf body;
 	int toobig;
+	int subscriber;
 	int64_t start;
 };
 
@@ -1169,8 +1172,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 	cs->state = C_DONE;
 	if (strcmp(method, "OPTIONS") == 0)
 		return handshake(conn);
-	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve)
+	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve) {
+		cs->subscriber = 1;
 		return subscribe(h, conn);
+	}
 	if (route >= 0) {
 		if (strcmp(method, "POST") != 0)
 			goto notallowed;
@@ -1183,8 +1188,10 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 		return jsonerr(conn, 404, "no such path", NULL);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		goto notallowed;
-	if (strcmp(url, "/events") == 0)
+	if (strcmp(url, "/events") == 0) {
+		cs->subscriber = 1;
 		return subscribe(h, conn);
+	}
 	if (strcmp(url, "/stat") == 0) {
 		if (!h->c.serve)
 			return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
@@ -1217,12 +1224,13 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct conn *cs = *con_cls;
 
-	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && !ev_quiet) {
+	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && cs && cs->subscriber) {
+		struct ev_httpd *h = cls;
 		char peer[PEERMAX];
 
 		peername(conn, peer, sizeof peer);
-		ev_warn("%s: connection closed: idle or not reading for %u s", peer,
-		    ((struct ev_httpd *)cls)->c.idle_timeout_s);
+		ev_warn("%s: subscriber dropped: nothing read for %u s", peer, h->c.idle_timeout_s);
+		count(h, &h->st.dropped, 1);
 	}
 	if (cs) {
 		ev_buf_free(&cs->body);

@@ -132,16 +132,16 @@ events() {
 	grep -qi '^Retry-After: [0-9]' "$T/h"
 	kill "$HPID"
 	# a command output that reads nothing for a while keeps a big request waiting
-	start -o "|sh -c 'sleep 3; cat > $T/out'" --max-queue 4K
+	start -o "|sh -c 'sleep 15; cat > $T/out'" --max-queue 4K
 	awk 'BEGIN { for (i = 0; i < 4000; i++) printf "{\"type\":\"t\",\"i\":%d,\"pad\":\"%040d\"}\n", i, 0 }' > "$T/big"
 	curl -s -o "$T/first" -w '%{http_code}' -H 'Content-Type: application/x-ndjson' --data-binary @"$T/big" "$URL/events" > "$T/firstcode" &
 	got429() {
 		curl -s -D "$T/h2" -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-ndjson' \
 			-d '{"type":"t2"}' "$URL/events" | grep -q 429
 	}
-	wait_for 10 got429
+	wait_for 30 got429
 	grep -qi '^Retry-After: 1' "$T/h2"
-	wait_for 20 grep -q 200 "$T/firstcode"
+	wait_for 40 grep -q 200 "$T/firstcode"
 }
 
 @test "bearer tokens from a file or the environment" {
@@ -279,11 +279,15 @@ events() {
 	start -i "$T/s" --idle-timeout 2s --sub-buffer 16K
 	$PY "$CLIENT" ws-stall "ws://${URL#http://}/events?from=start" 6 > "$T/stall" &
 	stall=$!
+	$PY "$CLIENT" sse-stall "$URL/events?from=start" 6 > "$T/ssestall" &
+	ssestall=$!
 	wait_for 20 grep -q 'WebSocket subscriber dropped: too slow' "$T/log"
 	run $PY "$CLIENT" sse "$URL/events?from=start" 3
 	[ "${#lines[@]}" -eq 3 ]
-	wait "$stall" || true
+	wait "$stall" "$ssestall" || true
 	grep -q 'closed\|close 1008' "$T/stall"
+	[ "$(cat "$T/ssestall")" = closed ]
+	grep -q 'subscriber dropped: nothing read for 2 s' "$T/log"
 }
 
 @test "a request body that trickles in is cut off after --request-timeout" {

@@ -77,6 +77,24 @@ def ws_stall(url, seconds):
     except Exception as e:
         print("closed", type(e).__name__)
 
+def sse_stall(url, seconds):
+    """Ask for an SSE stream, read nothing for a while, then drain: print
+    'closed' when the server has hung up."""
+    host, port, path = split(url)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((host, port))
+    s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n\r\n"
+               % (path, host)).encode())
+    time.sleep(float(seconds))
+    s.settimeout(10)
+    try:
+        while s.recv(65536):
+            pass
+        print("closed")
+    except (socket.timeout, ConnectionResetError) as e:
+        print("open", type(e).__name__)
+
 def whsig(secret, msgid, ts, body_file):
     key = base64.b64decode(secret[len("whsec_"):]) if secret.startswith("whsec_") else secret.encode()
     body = open(body_file, "rb").read()
@@ -149,6 +167,8 @@ if __name__ == "__main__":
         ws(args[0], int(args[1]))
     elif cmd == "ws-stall":
         ws_stall(args[0], args[1])
+    elif cmd == "sse-stall":
+        sse_stall(args[0], args[1])
     elif cmd == "whsig":
         whsig(*args)
     elif cmd == "ghsig":

@@ -7,7 +7,7 @@
 #include <xxhash.h>
 
 #include "base/ahead.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "json/jq.h"
@@ -15,6 +15,7 @@
 #include "dedupe/keyset.h"
 #include "dedupe/keystate.h"
 #include "io/loc.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "json/pred.h"

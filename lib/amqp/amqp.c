@@ -45,12 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "amqp/amqp.h"
+#include "amqp/url.h"
 #include "io/backend.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "json/jq.h"
 #include "json/jsonscan.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 #define CHAN 1

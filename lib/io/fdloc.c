@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "io/backend.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "io/watch.h"
 #include "base/compat.h"

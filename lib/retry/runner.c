@@ -27,10 +27,11 @@
 #include <xxhash.h>
 
 #include "retry/coproc.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "event/event.h"
 #include "json/jsonscan.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "retry/runner.h"
 

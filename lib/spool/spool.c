@@ -76,8 +76,9 @@
 #include <unistd.h>
 
 #include "spool/cursor.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
 #include "spool/spool.h"

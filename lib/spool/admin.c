@@ -72,7 +72,7 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	}
 	st->segments = n;
 	st->start = segs[0].base;
-	st->end = segs_end(sp, &segs[n - 1], &err);
+	st->end = spool_segs_end(sp, &segs[n - 1], &err);
 	st->torn = segs[n - 1].base + segs[n - 1].size - st->end;
 	st->bytes = st->end - st->start;
 	st->cursors = ev_calloc(nc + 1, sizeof *st->cursors);
@@ -101,7 +101,7 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 			hi = st->end;
 		if (off >= hi)
 			continue;
-		if ((fd = openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
 			err = 1;
 			break;
 		}
@@ -162,14 +162,14 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 		char c;
 		int fd;
 
-		segname(name, segs[i].base);
+		spool_segname(name, segs[i].base);
 		if (segs[i].base + segs[i].size != segs[i + 1].base) {
 			ev_warn("%s/%s: ends at %" PRIu64 " but the next segment begins at %" PRIu64,
 			    sp->segpath, name, segs[i].base + segs[i].size, segs[i + 1].base);
 			problems++;
 			continue;
 		}
-		if ((fd = openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
 			free(segs);
 			return -1;
 		}
@@ -194,11 +194,11 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 	if (st.torn) {
 		if (repair_tail) {
 			uint64_t size;
-			if (lock(sp, LOCK_EX) < 0 || active(sp, &size) < 0) {
+			if (spool_lock(sp, LOCK_EX) < 0 || spool_active(sp, &size) < 0) {
 				ev_spool_stat_free(&st);
 				return -1;
 			}
-			lock(sp, LOCK_UN);
+			spool_lock(sp, LOCK_UN);
 		} else {
 			ev_warn("%s: a torn tail of %" PRIu64 " bytes at %" PRIu64
 			    " (a writer died mid-write; --repair removes it)", sp->path, st.torn,
@@ -211,7 +211,7 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 }
 
 int
-gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
+spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	struct ev_spool_seg *segs;
 	char **names, name[SEGNAME_LEN + 1];
@@ -246,7 +246,7 @@ gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 			res->kept++; /* a cursor has not read it; nor can anything after it go */
 			continue;
 		}
-		segname(name, segs[i].base);
+		spool_segname(name, segs[i].base);
 		if (unlinkat(sp->segdir, name, 0) < 0) {
 			ev_warn("%s/%s: cannot delete:", sp->segpath, name);
 			r = -1;
@@ -269,9 +269,9 @@ ev_spool_gc(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	int r;
 
-	if (lock(sp, LOCK_EX) < 0)
+	if (spool_lock(sp, LOCK_EX) < 0)
 		return -1;
-	r = gc_locked(sp, force, res);
-	lock(sp, LOCK_UN);
+	r = spool_gc_locked(sp, force, res);
+	spool_lock(sp, LOCK_UN);
 	return r;
 }

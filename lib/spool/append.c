@@ -27,7 +27,7 @@
 
 /* The offset just after the last '\n' in fd's first size bytes, or 0. */
 int
-last_newline(int fd, uint64_t size, uint64_t *after)
+spool_last_newline(int fd, uint64_t size, uint64_t *after)
 {
 	char buf[SCANBUF];
 
@@ -54,7 +54,7 @@ last_newline(int fd, uint64_t size, uint64_t *after)
 /* Writer, holding the lock: truncate a torn tail (ours, when a write
  * failed part way: mine is set). */
 int
-repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine)
+spool_repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine)
 {
 	char c, name[SEGNAME_LEN + 1];
 	uint64_t keep;
@@ -63,8 +63,8 @@ repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine)
 		return 0;
 	if (pread(fd, &c, 1, (off_t)(*size - 1)) == 1 && c == '\n')
 		return 0;
-	segname(name, base);
-	if (last_newline(fd, *size, &keep) < 0) {
+	spool_segname(name, base);
+	if (spool_last_newline(fd, *size, &keep) < 0) {
 		ev_warn("%s/%s: read:", sp->segpath, name);
 		return -1;
 	}
@@ -80,7 +80,7 @@ repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine)
 }
 
 int
-lock(struct ev_spool *sp, int op)
+spool_lock(struct ev_spool *sp, int op)
 {
 	while (flock(sp->lockfd, op) < 0) {
 		if (errno != EINTR) {
@@ -106,7 +106,7 @@ wopen_last(struct ev_spool *sp)
 		return -1;
 	sp->wbase = segs[n - 1].base;
 	free(segs);
-	if ((sp->wfd = openseg(sp, sp->wbase, O_RDWR | O_APPEND)) < 0)
+	if ((sp->wfd = spool_openseg(sp, sp->wbase, O_RDWR | O_APPEND)) < 0)
 		return -1;
 	return 0;
 }
@@ -119,7 +119,7 @@ wsync(struct ev_spool *sp)
 	if (!sp->wdirty || sp->wfd < 0)
 		return 0;
 	if (fdatasync(sp->wfd) < 0) {
-		segname(name, sp->wbase);
+		spool_segname(name, sp->wbase);
 		ev_warn("%s/%s: fdatasync:", sp->segpath, name);
 		return -1;
 	}
@@ -160,12 +160,12 @@ rollover(struct ev_spool *sp, uint64_t next)
 
 	if (wsync(sp) < 0)
 		return -1;
-	if ((fd = openseg(sp, next, O_RDWR | O_APPEND)) < 0) {
+	if ((fd = spool_openseg(sp, next, O_RDWR | O_APPEND)) < 0) {
 		if (errno != ENOENT)
 			return -1;
-		segname(name, next);
+		spool_segname(name, next);
 		ev_buf_printf(&p, "%s/%s", sp->segpath, name);
-		fd = create_file(sp->segdir, name, p.p, sp->conf.mode, O_RDWR | O_APPEND);
+		fd = spool_create_file(sp->segdir, name, p.p, sp->conf.mode, O_RDWR | O_APPEND);
 		ev_buf_free(&p);
 		if (fd < 0)
 			return -1;
@@ -181,14 +181,14 @@ rollover(struct ev_spool *sp, uint64_t next)
 	sp->wbase = next;
 	if (created && (sp->conf.retain_ms || sp->conf.retain_bytes)) {
 		struct ev_spool_gc res;
-		return gc_locked(sp, 0, &res);
+		return spool_gc_locked(sp, 0, &res);
 	}
 	return 0;
 }
 
 /* Writer, holding the lock: the active segment, repaired and not full. */
 int
-active(struct ev_spool *sp, uint64_t *size)
+spool_active(struct ev_spool *sp, uint64_t *size)
 {
 	struct stat st;
 
@@ -205,7 +205,7 @@ active(struct ev_spool *sp, uint64_t *size)
 			continue;
 		}
 		*size = (uint64_t)st.st_size;
-		if (repair(sp, sp->wfd, sp->wbase, size, 0) < 0)
+		if (spool_repair(sp, sp->wfd, sp->wbase, size, 0) < 0)
 			return -1;
 		if (*size < sp->conf.segment_bytes)
 			return 0;
@@ -223,9 +223,9 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 
 	if (len == 0)
 		return 0;
-	if (lock(sp, LOCK_EX) < 0)
+	if (spool_lock(sp, LOCK_EX) < 0)
 		return -1;
-	if (active(sp, &size) < 0)
+	if (spool_active(sp, &size) < 0)
 		goto fail;
 	sp->wdirty = 1;
 	while (off < len) {
@@ -235,10 +235,10 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 			if (errno == EINTR)
 				continue;
 			err = errno;
-			segname(name, sp->wbase);
+			spool_segname(name, sp->wbase);
 			ev_warn("%s/%s: write:", sp->segpath, name);
 			size += off;
-			repair(sp, sp->wfd, sp->wbase, &size, 1); /* end at a line boundary again */
+			spool_repair(sp, sp->wfd, sp->wbase, &size, 1); /* end at a line boundary again */
 			errno = err;
 			goto fail;
 		}
@@ -247,12 +247,12 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 	kick(sp, size + len, len);
 	if (!nosync && wsync(sp) < 0)
 		goto fail;
-	if (lock(sp, LOCK_UN) < 0)
+	if (spool_lock(sp, LOCK_UN) < 0)
 		return -1;
 	return 0;
 fail:
 	err = errno;
-	lock(sp, LOCK_UN);
+	spool_lock(sp, LOCK_UN);
 	errno = err;
 	return -1;
 }

@@ -24,22 +24,22 @@ struct ev_spool {
 	uint64_t wkick; /* bytes written since writeback was last started */
 };
 
-void segname(char buf[SEGNAME_LEN + 1], uint64_t base);
+void spool_segname(char buf[SEGNAME_LEN + 1], uint64_t base);
 /* 1 and *base if name is a segment name; else 0. */
-int parse_segname(const char *name, uint64_t *base);
+int spool_parse_segname(const char *name, uint64_t *base);
 /* Create a file in dirfd with the spool's mode; umask does not apply. */
-int create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags);
-int openseg(struct ev_spool *sp, uint64_t base, int flags);
+int spool_create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags);
+int spool_openseg(struct ev_spool *sp, uint64_t base, int flags);
 /* The offset just after the last '\n' in fd's first size bytes, or 0. */
-int last_newline(int fd, uint64_t size, uint64_t *after);
+int spool_last_newline(int fd, uint64_t size, uint64_t *after);
 /* Writer, holding the lock: truncate a torn tail (ours, when a write
  * failed part way: mine is set). */
-int repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine);
-int lock(struct ev_spool *sp, int op);
+int spool_repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine);
+int spool_lock(struct ev_spool *sp, int op);
 /* Writer, holding the lock: the active segment, repaired and not full. */
-int active(struct ev_spool *sp, uint64_t *size);
+int spool_active(struct ev_spool *sp, uint64_t *size);
 /* The offset after the last complete line of the spool. */
-uint64_t segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err);
-int gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
+uint64_t spool_segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err);
+int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
 
 #endif

@@ -29,7 +29,7 @@
 
 /* The offset after the last complete line of the spool. */
 uint64_t
-segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err)
+spool_segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err)
 {
 	uint64_t after = 0;
 	int fd;
@@ -37,11 +37,11 @@ segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err)
 	*err = 0;
 	if (last->size == 0)
 		return last->base;
-	if ((fd = openseg(sp, last->base, O_RDONLY)) < 0) {
+	if ((fd = spool_openseg(sp, last->base, O_RDONLY)) < 0) {
 		*err = 1;
 		return 0;
 	}
-	if (last_newline(fd, last->size, &after) < 0) {
+	if (spool_last_newline(fd, last->size, &after) < 0) {
 		ev_warn("%s: read:", sp->segpath);
 		*err = 1;
 	}
@@ -71,7 +71,7 @@ ev_spool_pos_end(struct ev_spool *sp, uint64_t *pos)
 
 	if (ev_spool_segments(sp, &segs, &n) < 0)
 		return -1;
-	*pos = segs_end(sp, &segs[n - 1], &err);
+	*pos = spool_segs_end(sp, &segs[n - 1], &err);
 	free(segs);
 	return err ? -1 : 0;
 }
@@ -87,7 +87,7 @@ ev_spool_pos_last(struct ev_spool *sp, uint64_t want, uint64_t *pos)
 
 	if (ev_spool_segments(sp, &segs, &n) < 0)
 		return -1;
-	end = segs_end(sp, &segs[n - 1], &err);
+	end = spool_segs_end(sp, &segs[n - 1], &err);
 	if (err)
 		goto fail;
 	*pos = end;
@@ -103,7 +103,7 @@ ev_spool_pos_last(struct ev_spool *sp, uint64_t want, uint64_t *pos)
 			hi = end - 1;
 		if (hi <= segs[i].base)
 			continue;
-		if ((fd = openseg(sp, segs[i].base, O_RDONLY)) < 0)
+		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0)
 			goto fail;
 		while (hi > segs[i].base) {
 			uint64_t lo = hi - segs[i].base > sizeof buf ? hi - sizeof buf : segs[i].base;
@@ -159,7 +159,7 @@ ev_spool_pos_check(struct ev_spool *sp, uint64_t pos, uint64_t *lost)
 	for (i = n; i-- > 1 && segs[i].base > pos;)
 		;
 	if (pos > segs[i].base + segs[i].size ||
-	    (i == n - 1 && pos > segs_end(sp, &segs[i], &err))) {
+	    (i == n - 1 && pos > spool_segs_end(sp, &segs[i], &err))) {
 		ev_warn("%s: position %" PRIu64 " is past the end of the spool", sp->path, pos);
 		errno = ERANGE;
 		goto out;
@@ -168,7 +168,7 @@ ev_spool_pos_check(struct ev_spool *sp, uint64_t pos, uint64_t *lost)
 		r = 0;
 		goto out;
 	}
-	if ((fd = openseg(sp, segs[i].base, O_RDONLY)) < 0)
+	if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0)
 		goto out;
 	if (pread(fd, &c, 1, (off_t)(pos - 1 - segs[i].base)) != 1 || c != '\n') {
 		ev_warn("%s: position %" PRIu64 " is not at the start of a line", sp->path, pos);
@@ -219,7 +219,7 @@ reader_seek(struct ev_spool_reader *r, uint64_t pos)
 	}
 	for (i = n; i-- > 1 && segs[i].base > pos;)
 		;
-	int fd = openseg(r->sp, segs[i].base, O_RDONLY);
+	int fd = spool_openseg(r->sp, segs[i].base, O_RDONLY);
 	if (fd < 0) {
 		free(segs);
 		return -1;
@@ -299,7 +299,7 @@ later_segment(struct ev_spool *sp, uint64_t base, uint64_t *next)
 	}
 	rewinddir(d);
 	while ((e = readdir(d)))
-		if (parse_segname(e->d_name, &b) && b > base && (!found || b < *next)) {
+		if (spool_parse_segname(e->d_name, &b) && b > base && (!found || b < *next)) {
 			*next = b;
 			found = 1;
 		}
@@ -346,7 +346,7 @@ reader_advance(struct ev_spool_reader *r)
 	int fd;
 
 	if (r->pos != r->base) { /* (an empty segment has no successor yet) */
-		if ((fd = openseg(r->sp, r->pos, O_RDONLY)) >= 0) {
+		if ((fd = spool_openseg(r->sp, r->pos, O_RDONLY)) >= 0) {
 			close(r->fd);
 			r->fd = fd;
 			r->base = r->pos;

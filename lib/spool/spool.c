@@ -91,14 +91,14 @@
 struct ev_spool_counters ev_spool_ctr;
 
 void
-segname(char buf[SEGNAME_LEN + 1], uint64_t base)
+spool_segname(char buf[SEGNAME_LEN + 1], uint64_t base)
 {
 	snprintf(buf, SEGNAME_LEN + 1, "%016" PRIx64 ".ndjson", base);
 }
 
 /* 1 and *base if name is a segment name; else 0. */
 int
-parse_segname(const char *name, uint64_t *base)
+spool_parse_segname(const char *name, uint64_t *base)
 {
 	uint64_t v = 0;
 
@@ -284,7 +284,7 @@ isempty(int dirfd)
 
 /* Create a file in dirfd with the spool's mode; umask does not apply. */
 int
-create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags)
+spool_create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags)
 {
 	int fd = openat(dirfd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 
@@ -333,13 +333,13 @@ ev_spool_init(const char *dir, const struct ev_spool_conf *c, const char *group)
 		goto out;
 	ev_buf_reset(&p);
 	ev_buf_printf(&p, "%s/lock", dir);
-	if ((fd = create_file(top, "lock", p.p, c->mode, O_WRONLY)) < 0)
+	if ((fd = spool_create_file(top, "lock", p.p, c->mode, O_WRONLY)) < 0)
 		goto out;
 	close(fd);
-	segname(name, 0);
+	spool_segname(name, 0);
 	ev_buf_reset(&p);
 	ev_buf_printf(&p, "%s/segments/%s", dir, name);
-	if ((fd = create_file(seg, name, p.p, c->mode, O_WRONLY)) < 0)
+	if ((fd = spool_create_file(seg, name, p.p, c->mode, O_WRONLY)) < 0)
 		goto out;
 	close(fd);
 	if (fsync(seg) < 0 || fsync(cur) < 0) {
@@ -464,17 +464,17 @@ const struct ev_spool_conf *ev_spool_getconf(const struct ev_spool *sp) { return
 int
 ev_spool_segment_open(struct ev_spool *sp, uint64_t base)
 {
-	return openseg(sp, base, O_RDONLY);
+	return spool_openseg(sp, base, O_RDONLY);
 }
 
 int
-openseg(struct ev_spool *sp, uint64_t base, int flags)
+spool_openseg(struct ev_spool *sp, uint64_t base, int flags)
 {
 	char name[SEGNAME_LEN + 1];
 	struct stat st;
 	int fd;
 
-	segname(name, base);
+	spool_segname(name, base);
 	if ((fd = openat(sp->segdir, name, flags | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		if (errno == ELOOP) {
 			ev_warn("%s/%s: a symbolic link, not a segment: refusing it", sp->segpath, name);
@@ -523,7 +523,7 @@ ev_spool_segments(struct ev_spool *sp, struct ev_spool_seg **segs, size_t *n)
 	while ((errno = 0, e = readdir(d))) {
 		struct stat st;
 
-		if (!parse_segname(e->d_name, &base))
+		if (!spool_parse_segname(e->d_name, &base))
 			continue;
 		if (fstatat(sp->segdir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) /* retention, just now */

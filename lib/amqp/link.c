@@ -57,7 +57,7 @@
 #include "amqp/link.h"
 
 void
-setfail(struct link *l, int temp, int err)
+link_setfail(struct link *l, int temp, int err)
 {
 	l->temp = temp;
 	l->err = err;
@@ -88,11 +88,11 @@ closefail(struct link *l, const char *what, int code, amqp_bytes_t text)
 	ev_buf_printf(&l->msg, "%s: %.*s", what, (int)text.len, (const char *)text.bytes);
 	if (code == 403 && strncmp(what, "login", 5) == 0)
 		ev_buf_printf(&l->msg, " (user '%s': wrong password?)", l->cf.user);
-	setfail(l, tempcode(code), codeerrno(code));
+	link_setfail(l, tempcode(code), codeerrno(code));
 }
 
 void
-libfail(struct link *l, const char *what, int st, int syserr)
+link_libfail(struct link *l, const char *what, int st, int syserr)
 {
 	ev_buf_reset(&l->msg);
 	ev_buf_printf(&l->msg, "%s: %s", what, st == AMQP_STATUS_SOCKET_ERROR && syserr ?
@@ -111,26 +111,26 @@ libfail(struct link *l, const char *what, int st, int syserr)
 	case AMQP_STATUS_BROKER_UNSUPPORTED_SASL_METHOD:
 	case AMQP_STATUS_INCOMPATIBLE_AMQP_VERSION:
 	case AMQP_STATUS_TABLE_TOO_BIG:
-		setfail(l, 0, EPROTO);
+		link_setfail(l, 0, EPROTO);
 		break;
 	case AMQP_STATUS_TIMEOUT:
 	case AMQP_STATUS_HEARTBEAT_TIMEOUT:
-		setfail(l, 1, ETIMEDOUT);
+		link_setfail(l, 1, ETIMEDOUT);
 		break;
 	default:
-		setfail(l, 1, syserr == ECONNREFUSED || syserr == EHOSTUNREACH ||
+		link_setfail(l, 1, syserr == ECONNREFUSED || syserr == EHOSTUNREACH ||
 		    syserr == ENETUNREACH ? syserr : ECONNRESET);
 	}
 }
 
 /* Describe a failed RPC (what: "login", "queue.declare", ...). */
 void
-rpcfail(struct link *l, const char *what, amqp_rpc_reply_t r)
+link_rpcfail(struct link *l, const char *what, amqp_rpc_reply_t r)
 {
 	int syserr = errno;
 
 	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
-		libfail(l, what, r.library_error, syserr);
+		link_libfail(l, what, r.library_error, syserr);
 	} else if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION &&
 	    r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
 		amqp_connection_close_t *m = r.reply.decoded;
@@ -144,23 +144,23 @@ rpcfail(struct link *l, const char *what, amqp_rpc_reply_t r)
 		ev_buf_printf(&l->msg, "%s: the broker answered %s", what,
 		    r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION ?
 		    amqp_method_name(r.reply.id) : "nothing");
-		setfail(l, 1, ECONNRESET);
+		link_setfail(l, 1, ECONNRESET);
 	}
 }
 
 int
-rpcok(struct link *l, const char *what)
+link_rpcok(struct link *l, const char *what)
 {
 	amqp_rpc_reply_t r = amqp_get_rpc_reply(l->conn);
 
 	if (r.reply_type == AMQP_RESPONSE_NORMAL)
 		return 0;
-	rpcfail(l, what, r);
+	link_rpcfail(l, what, r);
 	return -1;
 }
 
 amqp_bytes_t
-bytes(const char *s)
+link_bytes(const char *s)
 {
 	return amqp_cstring_bytes(s);
 }
@@ -170,39 +170,39 @@ static int
 declare(struct link *l)
 {
 	struct ev_amqp_conf *c = &l->cf;
-	amqp_table_entry_t qt = { bytes("x-queue-type"),
+	amqp_table_entry_t qt = { link_bytes("x-queue-type"),
 		{ AMQP_FIELD_KIND_UTF8, { .bytes = { 0, NULL } } } };
 	amqp_table_t qargs = { 0, &qt };
 
 	if (!c->declare) {
 		/* Say now, and clearly, that a named exchange is missing. */
 		if (*c->exchange && strncmp(c->exchange, "amq.", 4) != 0) {
-			amqp_exchange_declare(l->conn, CHAN, bytes(c->exchange), bytes(c->exchange_type),
+			amqp_exchange_declare(l->conn, CHAN, link_bytes(c->exchange), link_bytes(c->exchange_type),
 			    1, 0, 0, 0, amqp_empty_table);
-			return rpcok(l, "exchange");
+			return link_rpcok(l, "exchange");
 		}
 		return 0;
 	}
 	if (*c->exchange && strncmp(c->exchange, "amq.", 4) != 0) {
-		amqp_exchange_declare(l->conn, CHAN, bytes(c->exchange), bytes(c->exchange_type),
+		amqp_exchange_declare(l->conn, CHAN, link_bytes(c->exchange), link_bytes(c->exchange_type),
 		    0, 1, 0, 0, amqp_empty_table);
-		if (rpcok(l, "exchange.declare") < 0)
+		if (link_rpcok(l, "exchange.declare") < 0)
 			return -1;
 	}
 	if (c->queue) {
 		if (c->queue_type) {
-			qt.value.value.bytes = bytes(c->queue_type);
+			qt.value.value.bytes = link_bytes(c->queue_type);
 			qargs.num_entries = 1;
 		}
-		amqp_queue_declare(l->conn, CHAN, bytes(c->queue), 0, 1, 0, 0,
+		amqp_queue_declare(l->conn, CHAN, link_bytes(c->queue), 0, 1, 0, 0,
 		    qargs.num_entries ? qargs : amqp_empty_table);
-		if (rpcok(l, "queue.declare") < 0)
+		if (link_rpcok(l, "queue.declare") < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < c->nbindings; i++) {
-		amqp_queue_bind(l->conn, CHAN, bytes(c->queue), bytes(c->exchange),
-		    bytes(c->bindings[i]), amqp_empty_table);
-		if (rpcok(l, "queue.bind") < 0)
+		amqp_queue_bind(l->conn, CHAN, link_bytes(c->queue), link_bytes(c->exchange),
+		    link_bytes(c->bindings[i]), amqp_empty_table);
+		if (link_rpcok(l, "queue.bind") < 0)
 			return -1;
 	}
 	return 0;
@@ -253,12 +253,12 @@ link_connect(struct link *l)
 	struct timeval tv = { (time_t)(c->connect_ms / 1000), (suseconds_t)(c->connect_ms % 1000) * 1000 };
 	struct timeval rpc = { RPC_TIMEOUT_S, 0 };
 	amqp_table_entry_t caps[] = {
-		{ bytes("authentication_failure_close"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
-		{ bytes("consumer_cancel_notify"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
+		{ link_bytes("authentication_failure_close"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
+		{ link_bytes("consumer_cancel_notify"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
 	};
 	amqp_table_entry_t props[] = {
-		{ bytes("connection_name"), { AMQP_FIELD_KIND_UTF8, { .bytes = bytes(ev_prog()) } } },
-		{ bytes("capabilities"), { AMQP_FIELD_KIND_TABLE, { .table = { 2, caps } } } },
+		{ link_bytes("connection_name"), { AMQP_FIELD_KIND_UTF8, { .bytes = link_bytes(ev_prog()) } } },
+		{ link_bytes("capabilities"), { AMQP_FIELD_KIND_TABLE, { .table = { 2, caps } } } },
 	};
 	amqp_table_t proptable = { 2, props };
 	amqp_socket_t *s;
@@ -272,7 +272,7 @@ link_connect(struct link *l)
 		const char *ca = c->cacertfile ? c->cacertfile :
 		    access(DEFAULT_CA, R_OK) == 0 ? DEFAULT_CA : NULL;
 		if (!(s = amqp_ssl_socket_new(l->conn))) {
-			libfail(l, where, AMQP_STATUS_SSL_ERROR, 0);
+			link_libfail(l, where, AMQP_STATUS_SSL_ERROR, 0);
 			goto fail;
 		}
 		amqp_ssl_socket_set_verify_peer(s, c->verify);
@@ -280,22 +280,22 @@ link_connect(struct link *l)
 		if (ca && (st = amqp_ssl_socket_set_cacert(s, ca)) != AMQP_STATUS_OK) {
 			ev_buf_reset(&l->msg);
 			ev_buf_printf(&l->msg, "cacertfile %s: cannot load the certificates", ca);
-			setfail(l, 0, EINVAL);
+			link_setfail(l, 0, EINVAL);
 			goto fail;
 		}
 		if (c->certfile && (st = amqp_ssl_socket_set_key(s, c->certfile, c->keyfile)) != AMQP_STATUS_OK) {
 			ev_buf_reset(&l->msg);
 			ev_buf_printf(&l->msg, "certfile %s, keyfile %s: cannot load the client key",
 			    c->certfile, c->keyfile);
-			setfail(l, 0, EINVAL);
+			link_setfail(l, 0, EINVAL);
 			goto fail;
 		}
 	} else if (!(s = amqp_tcp_socket_new(l->conn))) {
-		libfail(l, where, AMQP_STATUS_NO_MEMORY, 0);
+		link_libfail(l, where, AMQP_STATUS_NO_MEMORY, 0);
 		goto fail;
 	}
 	if ((st = amqp_socket_open_noblock(s, c->host, c->port, &tv)) != AMQP_STATUS_OK) {
-		libfail(l, where, st, st == AMQP_STATUS_SOCKET_ERROR ?
+		link_libfail(l, where, st, st == AMQP_STATUS_SOCKET_ERROR ?
 		    connecterrno(c->host, c->port, c->connect_ms) : 0);
 		goto fail;
 	}
@@ -305,16 +305,16 @@ link_connect(struct link *l)
 	    &proptable, AMQP_SASL_METHOD_PLAIN, c->user, c->password);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
 		snprintf(where, sizeof where, "login to vhost '%s' as '%s'", c->vhost, c->user);
-		rpcfail(l, where, r);
+		link_rpcfail(l, where, r);
 		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION)
 			goto fail;
 		/* A broker that drops the connection during login refused it. */
 		if (r.library_error == AMQP_STATUS_CONNECTION_CLOSED)
-			setfail(l, 0, EACCES);
+			link_setfail(l, 0, EACCES);
 		goto fail;
 	}
 	amqp_channel_open(l->conn, CHAN);
-	if (rpcok(l, "channel.open") < 0 || declare(l) < 0 || l->setup(l->owner) < 0)
+	if (link_rpcok(l, "channel.open") < 0 || declare(l) < 0 || l->setup(l->owner) < 0)
 		goto fail;
 	l->gen++;
 	return 0;
@@ -449,7 +449,7 @@ link_init(struct link *l, const char *url, int sink, int (*setup)(void *), void 
  * channel or the connection, or cancelling our consumer. -1: the link is
  * broken (l->msg says why); 0: nothing to do. */
 int
-othermethod(struct link *l, amqp_frame_t *f)
+link_othermethod(struct link *l, amqp_frame_t *f)
 {
 	switch (f->payload.method.id) {
 	case AMQP_CONNECTION_CLOSE_METHOD: {
@@ -467,7 +467,7 @@ othermethod(struct link *l, amqp_frame_t *f)
 	case AMQP_BASIC_CANCEL_METHOD:
 		ev_buf_reset(&l->msg);
 		ev_buf_adds(&l->msg, "the broker cancelled the consumer (queue deleted?)");
-		setfail(l, 1, ECONNRESET);
+		link_setfail(l, 1, ECONNRESET);
 		return -1;
 	default:
 		return 0;

@@ -36,12 +36,12 @@ struct link {
 	struct ev_buf lost;             /* why the connection went away */
 };
 
-void setfail(struct link *l, int temp, int err);
-void libfail(struct link *l, const char *what, int st, int syserr);
+void link_setfail(struct link *l, int temp, int err);
+void link_libfail(struct link *l, const char *what, int st, int syserr);
 /* Describe a failed RPC (what: "login", "queue.declare", ...). */
-void rpcfail(struct link *l, const char *what, amqp_rpc_reply_t r);
-int rpcok(struct link *l, const char *what);
-amqp_bytes_t bytes(const char *s);
+void link_rpcfail(struct link *l, const char *what, amqp_rpc_reply_t r);
+int link_rpcok(struct link *l, const char *what);
+amqp_bytes_t link_bytes(const char *s);
 /* The connection failed (l->msg says why): drop it; link_up reconnects. */
 void link_lost(struct link *l);
 /* Connect, with backoff while failures are temporary and `retry` lasts.
@@ -53,6 +53,6 @@ int link_init(struct link *l, const char *url, int sink, int (*setup)(void *), v
 /* A method frame that is not the one we read for: the broker closing the
  * channel or the connection, or cancelling our consumer. -1: the link is
  * broken (l->msg says why); 0: nothing to do. */
-int othermethod(struct link *l, amqp_frame_t *f);
+int link_othermethod(struct link *l, amqp_frame_t *f);
 
 #endif

@@ -127,7 +127,7 @@ flush(struct amqpsink *k)
 		}
 		ev_buf_reset(&k->l.msg);
 		ev_buf_printf(&k->l.msg, "sending to the broker: %s", strerror(errno));
-		setfail(&k->l, 1, errno);
+		link_setfail(&k->l, 1, errno);
 		ev_buf_reset(&k->out);
 		return -1;
 	}
@@ -174,7 +174,7 @@ frame_end(struct ev_buf *o, size_t payload)
 static int
 encode(struct amqpsink *k, amqp_bytes_t key, amqp_bytes_t body)
 {
-	amqp_basic_publish_t m = { 0, bytes(k->l.cf.exchange), key, k->l.cf.mandatory, 0 };
+	amqp_basic_publish_t m = { 0, link_bytes(k->l.cf.exchange), key, k->l.cf.mandatory, 0 };
 	size_t room = 4 + 2 + 2 * 256 + 1, maxbody = k->framemax - 8;
 	unsigned char *p = frame_begin(&k->out, AMQP_FRAME_METHOD, room);
 	int n;
@@ -212,16 +212,16 @@ publish(struct amqpsink *k, const struct rec *r)
 
 	if (k->fd >= 0) {
 		if ((st = encode(k, key, body)) != AMQP_STATUS_OK) {
-			libfail(&k->l, "publish", st, 0);
+			link_libfail(&k->l, "publish", st, 0);
 			return -1;
 		}
 		return k->out.len >= OUTBUF ? flush(k) : 0;
 	}
 	errno = 0;
-	st = amqp_basic_publish(k->l.conn, CHAN, bytes(k->l.cf.exchange), key,
+	st = amqp_basic_publish(k->l.conn, CHAN, link_bytes(k->l.cf.exchange), key,
 	    k->l.cf.mandatory, 0, &props, body);
 	if (st != AMQP_STATUS_OK) {
-		libfail(&k->l, "publish", st, errno);
+		link_libfail(&k->l, "publish", st, errno);
 		return -1;
 	}
 	return 0;
@@ -241,7 +241,7 @@ returned(struct amqpsink *k, amqp_basic_return_t *m)
 	    (int)m->routing_key.len, (char *)m->routing_key.bytes);
 	r = amqp_read_message(k->l.conn, CHAN, &msg, 0);
 	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		rpcfail(&k->l, "reading a returned message", r);
+		link_rpcfail(&k->l, "reading a returned message", r);
 		return -1;
 	}
 	addrefused(k, msg.body.bytes, msg.body.len, k->why.p);
@@ -270,7 +270,7 @@ pump(struct amqpsink *k, int wait_ms)
 		if (st == AMQP_STATUS_TIMEOUT)
 			break;
 		if (st != AMQP_STATUS_OK) {
-			libfail(&k->l, "reading from the broker", st, errno);
+			link_libfail(&k->l, "reading from the broker", st, errno);
 			return -1;
 		}
 		if (f.frame_type != AMQP_FRAME_METHOD)
@@ -291,7 +291,7 @@ pump(struct amqpsink *k, int wait_ms)
 				return -1;
 			break;
 		default:
-			if (othermethod(&k->l, &f) < 0)
+			if (link_othermethod(&k->l, &f) < 0)
 				return -1;
 		}
 	}
@@ -305,7 +305,7 @@ sink_setup(void *owner)
 	struct amqpsink *k = owner;
 
 	amqp_confirm_select(k->l.conn, CHAN);
-	if (rpcok(&k->l, "confirm.select") < 0)
+	if (link_rpcok(&k->l, "confirm.select") < 0)
 		return -1;
 	k->base = 1;
 	k->fd = k->l.cf.tls ? -1 : amqp_get_sockfd(k->l.conn);

@@ -47,22 +47,22 @@ source_setup(void *owner)
 {
 	struct amqpsource *s = owner;
 	struct ev_amqp_conf *c = &s->l.cf;
-	amqp_table_entry_t off = { bytes("x-stream-offset"), { 0, { .i64 = 0 } } };
+	amqp_table_entry_t off = { link_bytes("x-stream-offset"), { 0, { .i64 = 0 } } };
 	amqp_table_t args = { 1, &off };
 
 	/* --no-follow drains what a queue holds now, however slowly it comes;
 	 * a stream's count says nothing about where its consumer starts. */
 	if (s->follow == 0 && !s->counted && c->offkind == EV_AMQP_OFF_NONE &&
 	    !(c->queue_type && strcmp(c->queue_type, "stream") == 0)) {
-		amqp_queue_declare_ok_t *ok = amqp_queue_declare(s->l.conn, CHAN, bytes(c->queue),
+		amqp_queue_declare_ok_t *ok = amqp_queue_declare(s->l.conn, CHAN, link_bytes(c->queue),
 		    1, 0, 0, 0, amqp_empty_table);
-		if (rpcok(&s->l, "queue.declare") < 0)
+		if (link_rpcok(&s->l, "queue.declare") < 0)
 			return -1;
 		s->held = ok->message_count;
 		s->counted = 1;
 	}
 	amqp_basic_qos(s->l.conn, CHAN, 0, (uint16_t)c->prefetch, 0);
-	if (rpcok(&s->l, "basic.qos") < 0)
+	if (link_rpcok(&s->l, "basic.qos") < 0)
 		return -1;
 	if (s->haveoff) {
 		off.value.kind = AMQP_FIELD_KIND_I64;
@@ -74,7 +74,7 @@ source_setup(void *owner)
 			break;
 		case EV_AMQP_OFF_FIRST: case EV_AMQP_OFF_LAST: case EV_AMQP_OFF_NEXT:
 			off.value.kind = AMQP_FIELD_KIND_UTF8;
-			off.value.value.bytes = bytes(c->offkind == EV_AMQP_OFF_FIRST ? "first" :
+			off.value.value.bytes = link_bytes(c->offkind == EV_AMQP_OFF_FIRST ? "first" :
 			    c->offkind == EV_AMQP_OFF_LAST ? "last" : "next");
 			break;
 		case EV_AMQP_OFF_NUM:
@@ -87,9 +87,9 @@ source_setup(void *owner)
 			break;
 		}
 	}
-	amqp_basic_consume(s->l.conn, CHAN, bytes(c->queue), amqp_empty_bytes, 0, 0, 0,
+	amqp_basic_consume(s->l.conn, CHAN, link_bytes(c->queue), amqp_empty_bytes, 0, 0, 0,
 	    args.num_entries ? args : amqp_empty_table);
-	if (rpcok(&s->l, "basic.consume") < 0) {
+	if (link_rpcok(&s->l, "basic.consume") < 0) {
 		if (args.num_entries && strstr(s->l.msg.p, "x-stream-offset"))
 			ev_buf_adds(&s->l.msg, " (a start position needs a stream queue)");
 		return -1;
@@ -140,7 +140,7 @@ frame(struct amqpsource *s, amqp_frame_t *f)
 {
 	if (f->frame_type == AMQP_FRAME_METHOD) {
 		if (f->payload.method.id != AMQP_BASIC_DELIVER_METHOD)
-			return othermethod(&s->l, f);
+			return link_othermethod(&s->l, f);
 		amqp_basic_deliver_t *d = f->payload.method.decoded;
 		s->tag = d->delivery_tag;
 		s->want = 1;
@@ -158,7 +158,7 @@ frame(struct amqpsource *s, amqp_frame_t *f)
 		if (b.len > s->bodyleft) {
 			ev_buf_reset(&s->l.msg);
 			ev_buf_adds(&s->l.msg, "a message body longer than its header said");
-			setfail(&s->l, 1, EPROTO);
+			link_setfail(&s->l, 1, EPROTO);
 			return -1;
 		}
 		ev_buf_add(&s->line, b.bytes, b.len);
@@ -202,7 +202,7 @@ amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 			return ending ? EV_SRC_END : EV_SRC_IDLE;
 		int r = -1;
 		if (st != AMQP_STATUS_OK)
-			libfail(&s->l, "reading from the broker", st, errno);
+			link_libfail(&s->l, "reading from the broker", st, errno);
 		else
 			r = frame(s, &f);
 		if (r > 0)
@@ -230,7 +230,7 @@ amqpsource_commit(void *impl, uint64_t pos)
 	int st = amqp_basic_ack(s->l.conn, CHAN, tag, 1);
 	if (st != AMQP_STATUS_OK) {
 		/* Not a loss: the broker delivers them again, to us or another consumer. */
-		libfail(&s->l, "ack", st, errno);
+		link_libfail(&s->l, "ack", st, errno);
 		link_lost(&s->l);
 		return 0;
 	}

@@ -84,8 +84,30 @@ struct worker {
 	int ifd, ofd, efd;     /* positions in the pollfd array, or -1 */
 };
 
+struct runner;
+
+/* What the loop asks of the handlers, in either mode: the worker pool (one
+ * process per attempt) or co-process handlers answering by lines. */
+struct handlers {
+	void (*init)(struct runner *r);
+	void (*free)(struct runner *r);
+	int (*pick)(struct runner *r, int *h);  /* 1 and a free handler, or 0 */
+	void (*send)(struct runner *r, int h, int32_t i); /* start event i's attempt */
+	void (*flush)(struct runner *r);        /* after a round of sends */
+	int (*inflight)(struct runner *r);      /* attempts under way */
+	int (*running)(struct runner *r);       /* anything still to wait for */
+	void (*notestop)(struct runner *r);     /* see whether they have all stopped */
+	void (*stop)(struct runner *r, int hard);
+	int64_t (*tick)(struct runner *r);      /* deadlines due; the next one, or NONE */
+	size_t (*maxfds)(struct runner *r);
+	int (*pollfds)(struct runner *r, struct pollfd *fds);
+	void (*handle)(struct runner *r, const struct pollfd *fds); /* what poll(2) said */
+	void (*reap)(struct runner *r);         /* after a SIGCHLD */
+};
+
 struct runner {
 	const struct ev_runner_conf *c;
+	const struct handlers *h;
 	struct ev_input *in;
 	struct ev_sink *out, *dead;
 	struct ev_runner_stats *st;
@@ -98,9 +120,9 @@ struct runner {
 	int nheap;
 	struct keyent *keys;
 	uint32_t kmask;
-	struct worker *w;
+	struct worker *w;      /* the pool */
 	int busy;
-	struct ev_coproc *co;
+	struct ev_coproc *co;  /* co-process handlers */
 	int costopped;
 	struct ev_jpath *paths[3];
 	struct ev_buf a, b, val, err;
@@ -341,8 +363,7 @@ sinkfail(struct runner *r)
 	if (!r->stopping) {
 		r->stopping = r->hard = 1;
 		r->stopat = r->now;
-		if (r->co)
-			ev_coproc_stop(r->co, r->now, 1);
+		r->h->stop(r, 1);
 	}
 }
 
@@ -821,26 +842,13 @@ tickworkers(struct runner *r)
 
 /* --- the loop ------------------------------------------------------------ */
 
-static int
-capacity(struct runner *r, int *h)
-{
-	if (r->co)
-		return (*h = ev_coproc_pick(r->co, r->now)) >= 0;
-	for (int k = 0; k < r->c->jobs; k++)
-		if (r->w[k].ev < 0) {
-			*h = k;
-			return 1;
-		}
-	return 0;
-}
-
 static void
 dispatch(struct runner *r)
 {
 	int h;
 
 	r->ratewait_us = 0;
-	while (r->rlen > 0 && !r->stopping && capacity(r, &h)) {
+	while (r->rlen > 0 && !r->stopping && r->h->pick(r, &h)) {
 		int32_t i = r->ready[r->rhead];
 		struct slot *s = slot(r, i);
 		if (s->expiry != NONE && wallnow(r) >= s->expiry) {
@@ -856,13 +864,9 @@ dispatch(struct runner *r)
 		s->attempt++;
 		r->st->attempts++;
 		s->state = S_RUNNING;
-		if (r->co)
-			ev_coproc_send(r->co, h, i, s->line.p, s->line.len);
-		else
-			spawnone(r, &r->w[h], i);
+		r->h->send(r, h, i);
 	}
-	if (r->co)
-		ev_coproc_flush(r->co);
+	r->h->flush(r);
 }
 
 static void
@@ -882,12 +886,6 @@ commit(struct runner *r)
 		sinkfail(r);
 }
 
-static int
-running(struct runner *r)
-{
-	return r->co ? !r->costopped : r->busy > 0;
-}
-
 static void
 startstop(struct runner *r, int hard)
 {
@@ -895,13 +893,12 @@ startstop(struct runner *r, int hard)
 		r->stopping = 1;
 		r->stopat = r->now;
 		if (!ev_quiet)
-			ev_warn("stopping: %d running, %ju pending", r->co ? ev_coproc_inflight(r->co) :
-			    r->busy, (uintmax_t)(r->tail - r->head));
+			ev_warn("stopping: %d running, %ju pending", r->h->inflight(r),
+			    (uintmax_t)(r->tail - r->head));
 	}
 	if (hard)
 		r->hard = 1;
-	if (r->co)
-		ev_coproc_stop(r->co, r->now, r->hard);
+	r->h->stop(r, r->hard);
 }
 
 static void
@@ -916,108 +913,118 @@ drainwake(void)
 static int
 over(struct runner *r)
 {
-	if (r->co && (r->stopping || (r->inputdone && r->head == r->tail)))
-		r->costopped = ev_coproc_stopped(r->co);
+	if (r->stopping || (r->inputdone && r->head == r->tail))
+		r->h->notestop(r);
 	if (r->stopping)
-		return !running(r);
-	return r->inputdone && r->head == r->tail && !running(r);
+		return !r->h->running(r);
+	return r->inputdone && r->head == r->tail && !r->h->running(r);
 }
 
-/* One turn of the loop; 1 when the run is over. */
-static int
-turn(struct runner *r, struct pollfd *fds)
+static int64_t
+earliest(int64_t a, int64_t b)
 {
-	int64_t next = NONE, t;
-	int n = 0, infd = -1, more;
+	return a < b ? a : b;
+}
 
-	r->now = ev_mono_ms();
+/* A signal asks for a stop; a second one, or the grace period's end, for a hard one. */
+static void
+heedsignals(struct runner *r)
+{
 	if (gotsig && !r->stopping)
 		startstop(r, 0);
 	if (nsigs >= 2 && !r->hard)
 		startstop(r, 1);
 	if (r->stopping && !r->hard && r->now >= r->stopat + r->c->grace_ms)
 		startstop(r, 1);
-	more = readinput(r);
+}
+
+/* Events whose backoff is over are ready again; the next end of one, or NONE. */
+static int64_t
+wakebackoffs(struct runner *r)
+{
 	while (r->nheap > 0 && r->s[r->heap[0]].notbefore <= r->now)
 		pushready(r, heappop(r), 0);
-	if (r->nheap > 0)
-		next = r->s[r->heap[0]].notbefore;
-	dispatch(r);
-	if (r->co) {
-		if (!r->stopping && r->inputdone && r->head == r->tail)
-			ev_coproc_stop(r->co, r->now, 0);
-		if ((t = ev_coproc_tick(r->co, r->now)) >= 0 && r->now + t < next)
-			next = r->now + t;
-	} else if ((t = tickworkers(r)) < next) {
-		next = t;
-	}
-	if (over(r))
-		return 1;
-	if (more)
-		next = r->now;
+	return r->nheap > 0 ? r->s[r->heap[0]].notbefore : NONE;
+}
+
+/* The rate limit and the grace period may wake the loop earlier. */
+static int64_t
+timers(struct runner *r, int64_t next)
+{
 	if (r->ratewait_us > 0 && r->now + (r->ratewait_us + 999) / 1000 < next)
 		next = r->now + (r->ratewait_us + 999) / 1000;
 	if (r->stopping && !r->hard && r->stopat + r->c->grace_ms < next)
 		next = r->stopat + r->c->grace_ms;
-	if (r->dirty) {
-		int idle = !running(r) || (r->rlen == 0 && (r->co ? ev_coproc_inflight(r->co) == 0 :
-		    r->busy == 0));
-		if (idle || r->batchn >= EV_BATCH_LINES || r->now - r->batchstart >= EV_BATCH_MS)
-			commit(r);
-		else if (r->batchstart + EV_BATCH_MS < next)
-			next = r->batchstart + EV_BATCH_MS;
-	}
+	return next;
+}
+
+/* Commit the finished events when the batch is full, old or nothing else is
+ * going on; else wake when it will be old. */
+static int64_t
+batch(struct runner *r, int64_t next)
+{
+	if (!r->dirty)
+		return next;
+	int idle = !r->h->running(r) || (r->rlen == 0 && r->h->inflight(r) == 0);
+	if (idle || r->batchn >= EV_BATCH_LINES || r->now - r->batchstart >= EV_BATCH_MS)
+		commit(r);
+	else if (r->batchstart + EV_BATCH_MS < next)
+		next = r->batchstart + EV_BATCH_MS;
+	return next;
+}
+
+/* Nothing but the input can happen and it has no descriptor: wait in the
+ * source itself (a spool waits on inotify); a signal is seen within the wait. */
+static int
+waitinput(struct runner *r, int64_t next)
+{
+	struct ev_line l;
+
+	if (next != NONE || r->dirty || r->rlen != 0 || r->stopping || r->h->inflight(r) != 0)
+		return 0;
+	int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
+	if (got == 1)
+		take(r, &l);
+	else if (got != EV_SRC_IDLE)
+		r->inputdone = 1;
+	return 1;
+}
+
+/* The wake pipe and the input's descriptor, if it is wanted; the number of
+ * fds set, or 0 when waitinput() has done the waiting. */
+static int
+pollinput(struct runner *r, struct pollfd *fds, int64_t *next)
+{
+	int n = 0, infd;
 
 	fds[n++] = (struct pollfd){ .fd = wakefd[0], .events = POLLIN };
-	if (wantinput(r)) {
-		infd = ev_input_pollfd(r->in);
-		if (infd < 0 && next == NONE && !r->dirty && r->rlen == 0 && !r->stopping &&
-		    (r->co ? ev_coproc_inflight(r->co) == 0 : r->busy == 0)) {
-			/* Nothing but the input can happen: wait in the source itself
-			 * (a spool waits on inotify); a signal is seen within the wait. */
-			struct ev_line l;
-			int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
-			if (got == 1)
-				take(r, &l);
-			else if (got != EV_SRC_IDLE)
-				r->inputdone = 1;
-			return 0;
-		}
-		if (infd >= 0)
-			fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
-		else if (r->now + NOFD_SLICE_MS < next)
-			next = r->now + NOFD_SLICE_MS;
-	}
+	if (!wantinput(r))
+		return n;
+	infd = ev_input_pollfd(r->in);
+	if (infd < 0 && waitinput(r, *next))
+		return 0;
+	if (infd >= 0)
+		fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
+	else if (r->now + NOFD_SLICE_MS < *next)
+		*next = r->now + NOFD_SLICE_MS;
+	return n;
+}
+
+/* poll(2) until next (NONE: no limit), then hand what it saw to the handlers. */
+static void
+waitall(struct runner *r, struct pollfd *fds, int n, int64_t next)
+{
 	int first = n;
-	if (r->co) {
-		n += ev_coproc_pollfds(r->co, fds + n);
-	} else {
-		for (int k = 0; k < r->c->jobs; k++) {
-			struct worker *w = &r->w[k];
-			w->ifd = w->ofd = w->efd = -1;
-			if (w->ev < 0)
-				continue;
-			if (w->p.in >= 0) {
-				w->ifd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.in, .events = POLLOUT };
-			}
-			if (w->p.out >= 0) {
-				w->ofd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.out, .events = POLLIN };
-			}
-			if (w->p.err >= 0) {
-				w->efd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.err, .events = POLLIN };
-			}
-		}
-	}
+	int64_t t;
+
+	n += r->h->pollfds(r, fds + n);
 	t = next == NONE ? -1 : next <= r->now ? 0 : next - r->now;
 	if (t > INT_MAX)
 		t = INT_MAX;
 	if (poll(fds, (nfds_t)n, (int)t) < 0) {
 		if (errno != EINTR)
 			ev_die(EV_TEMPFAIL, "poll:");
-		return 0;
+		return;
 	}
 	r->now = ev_mono_ms();
 	if (fds[0].revents) {
@@ -1025,15 +1032,109 @@ turn(struct runner *r, struct pollfd *fds)
 	}
 	if (gotchld) {
 		gotchld = 0;
-		if (r->co)
-			ev_coproc_reap(r->co, r->now);
-		else
-			reapworkers(r);
+		r->h->reap(r);
 	}
-	if (r->co) {
-		ev_coproc_handle(r->co, fds + first, r->now);
+	r->h->handle(r, fds + first);
+}
+
+/* One turn of the loop; 1 when the run is over. */
+static int
+turn(struct runner *r, struct pollfd *fds)
+{
+	int64_t next;
+	int n, more;
+
+	r->now = ev_mono_ms();
+	heedsignals(r);
+	more = readinput(r);
+	next = wakebackoffs(r);
+	dispatch(r);
+	next = earliest(next, r->h->tick(r));
+	if (over(r))
+		return 1;
+	if (more)
+		next = r->now;
+	next = batch(r, timers(r, next));
+	if ((n = pollinput(r, fds, &next)) == 0)
 		return 0;
+	waitall(r, fds, n, next);
+	return 0;
+}
+
+/* --- the worker pool ----------------------------------------------------- */
+
+static void
+poolinit(struct runner *r)
+{
+	r->w = ev_calloc((size_t)r->c->jobs, sizeof *r->w);
+	for (int k = 0; k < r->c->jobs; k++) {
+		r->w[k].ev = -1;
+		r->w[k].p.in = r->w[k].p.out = r->w[k].p.err = -1;
 	}
+}
+
+static void
+poolfree(struct runner *r)
+{
+	if (r->w)
+		for (int k = 0; k < r->c->jobs; k++) {
+			ev_buf_free(&r->w[k].out);
+			ev_proc_logfree(&r->w[k].olog);
+			ev_proc_logfree(&r->w[k].elog);
+		}
+	free(r->w);
+}
+
+static int
+poolpick(struct runner *r, int *h)
+{
+	for (int k = 0; k < r->c->jobs; k++)
+		if (r->w[k].ev < 0) {
+			*h = k;
+			return 1;
+		}
+	return 0;
+}
+
+static void poolsend(struct runner *r, int h, int32_t i) { spawnone(r, &r->w[h], i); }
+static void poolflush(struct runner *r) { (void)r; }
+static int poolinflight(struct runner *r) { return r->busy; }
+static int poolrunning(struct runner *r) { return r->busy > 0; }
+static void poolnotestop(struct runner *r) { (void)r; }
+/* A hard stop kills the workers in tickworkers(). */
+static void poolstop(struct runner *r, int hard) { (void)r, (void)hard; }
+static size_t poolmaxfds(struct runner *r) { return 3 * (size_t)r->c->jobs; }
+
+/* Each worker's stdin, stdout and stderr, as long as they are open. */
+static int
+poolpollfds(struct runner *r, struct pollfd *fds)
+{
+	int n = 0;
+
+	for (int k = 0; k < r->c->jobs; k++) {
+		struct worker *w = &r->w[k];
+		w->ifd = w->ofd = w->efd = -1;
+		if (w->ev < 0)
+			continue;
+		if (w->p.in >= 0) {
+			w->ifd = n;
+			fds[n++] = (struct pollfd){ .fd = w->p.in, .events = POLLOUT };
+		}
+		if (w->p.out >= 0) {
+			w->ofd = n;
+			fds[n++] = (struct pollfd){ .fd = w->p.out, .events = POLLIN };
+		}
+		if (w->p.err >= 0) {
+			w->efd = n;
+			fds[n++] = (struct pollfd){ .fd = w->p.err, .events = POLLIN };
+		}
+	}
+	return n;
+}
+
+static void
+poolhandle(struct runner *r, const struct pollfd *fds)
+{
 	for (int k = 0; k < r->c->jobs; k++) {
 		struct worker *w = &r->w[k];
 		if (w->ev < 0)
@@ -1045,8 +1146,69 @@ turn(struct runner *r, struct pollfd *fds)
 		if (w->efd >= 0 && fds[w->efd].revents && w->p.err >= 0)
 			readpipe(r, w, &w->p.err, 0);
 	}
-	return 0;
 }
+
+static const struct handlers pool_handlers = {
+	.init = poolinit, .free = poolfree, .pick = poolpick, .send = poolsend,
+	.flush = poolflush, .inflight = poolinflight, .running = poolrunning,
+	.notestop = poolnotestop, .stop = poolstop, .tick = tickworkers,
+	.maxfds = poolmaxfds, .pollfds = poolpollfds, .handle = poolhandle,
+	.reap = reapworkers,
+};
+
+/* --- co-process handlers (coproc.c) -------------------------------------- */
+
+static void
+coinit(struct runner *r)
+{
+	struct ev_coproc_conf cc = {
+		.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
+		.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
+		.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
+		.answer = coanswer, .ctx = r,
+	};
+	r->co = ev_coproc_new(&cc);
+}
+
+static void cofree(struct runner *r) { ev_coproc_free(r->co); }
+static int copick(struct runner *r, int *h) { return (*h = ev_coproc_pick(r->co, r->now)) >= 0; }
+
+static void
+cosend(struct runner *r, int h, int32_t i)
+{
+	ev_coproc_send(r->co, h, i, slot(r, i)->line.p, slot(r, i)->line.len);
+}
+
+static void coflush(struct runner *r) { ev_coproc_flush(r->co); }
+static int coinflight(struct runner *r) { return ev_coproc_inflight(r->co); }
+static int corunning(struct runner *r) { return !r->costopped; }
+static void conotestop(struct runner *r) { r->costopped = ev_coproc_stopped(r->co); }
+static void costop(struct runner *r, int hard) { ev_coproc_stop(r->co, r->now, hard); }
+static size_t comaxfds(struct runner *r) { return (size_t)ev_coproc_maxfds(r->co); }
+static int copollfds(struct runner *r, struct pollfd *fds) { return ev_coproc_pollfds(r->co, fds); }
+static void cohandle(struct runner *r, const struct pollfd *fds) { ev_coproc_handle(r->co, fds, r->now); }
+static void coreap(struct runner *r) { ev_coproc_reap(r->co, r->now); }
+
+/* The handlers are told to stop once the input is done and every event finished. */
+static int64_t
+cotick(struct runner *r)
+{
+	int64_t t;
+
+	if (!r->stopping && r->inputdone && r->head == r->tail)
+		ev_coproc_stop(r->co, r->now, 0);
+	if ((t = ev_coproc_tick(r->co, r->now)) >= 0)
+		return r->now + t;
+	return NONE;
+}
+
+static const struct handlers coproc_handlers = {
+	.init = coinit, .free = cofree, .pick = copick, .send = cosend,
+	.flush = coflush, .inflight = coinflight, .running = corunning,
+	.notestop = conotestop, .stop = costop, .tick = cotick,
+	.maxfds = comaxfds, .pollfds = copollfds, .handle = cohandle,
+	.reap = coreap,
+};
 
 static void
 setup(struct runner *r)
@@ -1074,21 +1236,8 @@ setup(struct runner *r)
 	r->rate = r->c->rate;
 	r->now = ev_mono_ms();
 	r->skew = ev_now_ms() - r->now;
-	if (r->c->coproc) {
-		struct ev_coproc_conf cc = {
-			.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
-			.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
-			.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
-			.answer = coanswer, .ctx = r,
-		};
-		r->co = ev_coproc_new(&cc);
-	} else {
-		r->w = ev_calloc((size_t)r->c->jobs, sizeof *r->w);
-		for (int k = 0; k < r->c->jobs; k++) {
-			r->w[k].ev = -1;
-			r->w[k].p.in = r->w[k].p.out = r->w[k].p.err = -1;
-		}
-	}
+	r->h = r->c->coproc ? &coproc_handlers : &pool_handlers;
+	r->h->init(r);
 }
 
 static void
@@ -1104,16 +1253,9 @@ teardown(struct runner *r)
 		ev_buf_free(&s->detail);
 		ev_buf_free(&s->errtail);
 	}
-	if (r->w)
-		for (int k = 0; k < r->c->jobs; k++) {
-			ev_buf_free(&r->w[k].out);
-			ev_proc_logfree(&r->w[k].olog);
-			ev_proc_logfree(&r->w[k].elog);
-		}
 	for (int i = 0; i < 3; i++)
 		ev_jpath_free(r->paths[i]);
-	ev_coproc_free(r->co);
-	free(r->w);
+	r->h->free(r);
 	free(r->s);
 	free(r->ready);
 	free(r->heap);
@@ -1135,8 +1277,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	if (setsignals() < 0)
 		ev_die(EV_TEMPFAIL, "pipe:");
 	setup(&r);
-	fds = ev_calloc(2 + (r.co ? (size_t)ev_coproc_maxfds(r.co) : 3 * (size_t)c->jobs),
-	    sizeof *fds);
+	fds = ev_calloc(2 + r.h->maxfds(&r), sizeof *fds);
 	while (!turn(&r, fds))
 		;
 	r.now = ev_mono_ms();

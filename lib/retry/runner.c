@@ -10,6 +10,9 @@
  * a co-process handler), or finished. Reading stops while the ring is
  * full, so memory is bounded and one slow event holds back at most W.
  *
+ * The handlers are a table of operations (struct handlers in private.h):
+ * the worker pool (pool.c) or co-process handlers (cohandlers.c).
+ *
  * One thread, one poll(2): the input (ev_input_get, never blocking), the
  * handlers' pipes, and a self-pipe written by the SIGCHLD, SIGTERM, SIGINT
  * and SIGHUP handlers.
@@ -34,113 +37,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "retry/runner.h"
-
-#define WINDOW_MIN 4096   /* events read ahead of the oldest unfinished one */
-#define DEPTH 128         /* events in flight per co-process handler */
-#define READ_BURST 1024   /* lines read before the handlers get a turn */
-#define NOFD_SLICE_MS 10  /* poll period for an input without a descriptor... */
-#define NOFD_IDLE_MS 100  /* ...or how long to wait in it when nothing else is on */
-#define NONE INT64_MAX
-
-enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT };
-enum kill { K_NONE, K_TIMEOUT, K_EXPIRED, K_SHUTDOWN };
-
-struct slot {
-	enum state state;
-	uint64_t startpos;     /* input position before the line */
-	int startok;           /* startpos is known */
-	struct ev_buf line;    /* the event and its '\n' */
-	size_t len;            /* without the '\n' */
-	struct ev_buf label;   /* the id, or SOURCE:LINE, for messages */
-	struct ev_buf id, type;
-	int hasid, hastype;
-	int64_t expiry;        /* wall ms, or NONE */
-	struct ev_buf key;
-	uint64_t keyhash;
-	int32_t keynext;       /* the next event of the same key, or -1 */
-	int attempt;           /* attempts started */
-	int64_t notbefore;     /* end of the backoff, monotonic ms */
-	int heapi;
-	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */
-	struct ev_buf detail;  /* why the last attempt failed */
-	struct ev_buf errtail; /* the end of its stderr */
-};
-
-struct keyent {
-	uint64_t hash;
-	int32_t head, tail;    /* head == -1: empty */
-};
-
-struct worker {
-	struct ev_proc p;
-	int32_t ev;            /* -1: free */
-	size_t inoff;          /* bytes of the event written to its stdin */
-	int64_t deadline;      /* monotonic ms, or NONE */
-	enum kill deadwhy;     /* what the deadline is */
-	enum kill killed;
-	int64_t killat;        /* SIGKILL due, or 0 */
-	struct ev_buf out;     /* stdout, with --stdout=output */
-	struct ev_proc_log olog, elog;
-	int ifd, ofd, efd;     /* positions in the pollfd array, or -1 */
-};
-
-struct runner;
-
-/* What the loop asks of the handlers, in either mode: the worker pool (one
- * process per attempt) or co-process handlers answering by lines. */
-struct handlers {
-	void (*init)(struct runner *r);
-	void (*free)(struct runner *r);
-	int (*pick)(struct runner *r, int *h);  /* 1 and a free handler, or 0 */
-	void (*send)(struct runner *r, int h, int32_t i); /* start event i's attempt */
-	void (*flush)(struct runner *r);        /* after a round of sends */
-	int (*inflight)(struct runner *r);      /* attempts under way */
-	int (*running)(struct runner *r);       /* anything still to wait for */
-	void (*notestop)(struct runner *r);     /* see whether they have all stopped */
-	void (*stop)(struct runner *r, int hard);
-	int64_t (*tick)(struct runner *r);      /* deadlines due; the next one, or NONE */
-	size_t (*maxfds)(struct runner *r);
-	int (*pollfds)(struct runner *r, struct pollfd *fds);
-	void (*handle)(struct runner *r, const struct pollfd *fds); /* what poll(2) said */
-	void (*reap)(struct runner *r);         /* after a SIGCHLD */
-};
-
-struct runner {
-	const struct ev_runner_conf *c;
-	const struct handlers *h;
-	struct ev_input *in;
-	struct ev_sink *out, *dead;
-	struct ev_runner_stats *st;
-	struct slot *s;
-	uint32_t W;
-	uint64_t head, tail;   /* the ring holds events head..tail-1 */
-	int32_t *ready;        /* a deque of slot numbers */
-	uint32_t rhead, rlen;
-	int32_t *heap;
-	int nheap;
-	struct keyent *keys;
-	uint32_t kmask;
-	struct worker *w;      /* the pool */
-	int busy;
-	struct ev_coproc *co;  /* co-process handlers */
-	int costopped;
-	struct ev_jpath *paths[3];
-	struct ev_buf a, b, val, err;
-	struct ev_buf *outcap; /* the stdout of the attempt being settled */
-	int inputdone, stopping, hard;
-	int64_t stopat;
-	uint64_t lastpos;
-	int lastposok;
-	int dirty;
-	uintmax_t batchn;
-	int64_t batchstart;
-	struct ev_rate rate;
-	int64_t ratewait_us;
-	int64_t now;           /* monotonic ms, once per turn */
-	int64_t skew;          /* wall clock minus monotonic clock */
-	uintmax_t deadnowhere;
-	int status;
-};
+#include "retry/private.h"
 
 /* Signals: the handlers only note them and wake the loop. */
 static volatile sig_atomic_t gotsig, nsigs, gotchld;
@@ -202,8 +99,6 @@ unsetsignals(void)
 	wakefd[0] = wakefd[1] = -1;
 }
 
-static int64_t wallnow(struct runner *r) { return r->now + r->skew; }
-static struct slot *slot(struct runner *r, int32_t i) { return &r->s[i]; }
 
 /* --- the ready deque and the backoff heap ------------------------------ */
 
@@ -397,7 +292,7 @@ attr(struct runner *r, const char *name)
 	ev_buf_reset(&r->val);
 }
 
-static void
+void
 bury(struct runner *r, int32_t i, const char *reason)
 {
 	struct slot *s = slot(r, i);
@@ -473,10 +368,7 @@ done(struct runner *r, int32_t i)
 	finish(r, i);
 }
 
-static void
-setdetail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
+void
 setdetail(struct slot *s, const char *fmt, ...)
 {
 	char buf[512];
@@ -516,7 +408,7 @@ later(struct runner *r, int32_t i)
 	heappush(r, i);
 }
 
-static void
+void
 settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 {
 	struct slot *s = slot(r, i);
@@ -551,7 +443,7 @@ settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 	}
 }
 
-static void
+void
 coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
 {
 	settle(ctx, i, o);
@@ -651,193 +543,6 @@ readinput(struct runner *r)
 		r->inputdone = 1;
 	}
 	return 0;
-}
-
-/* --- spawn mode: one process per attempt --------------------------------- */
-
-static void
-writestdin(struct worker *w, struct slot *s)
-{
-	while (w->p.in >= 0 && w->inoff < s->line.len) {
-		ssize_t n = write(w->p.in, s->line.p + w->inoff, s->line.len - w->inoff);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			break; /* it does not read its input: its business */
-		}
-		w->inoff += (size_t)n;
-	}
-	ev_proc_close(&w->p.in);
-}
-
-static void
-readpipe(struct runner *r, struct worker *w, int *fd, int isout)
-{
-	char buf[65536];
-	const char *label = slot(r, w->ev)->label.p;
-
-	for (;;) {
-		ssize_t n = read(*fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			ev_proc_close(fd);
-			return;
-		}
-		if (!isout)
-			ev_proc_logfeed(&w->elog, label, buf, (size_t)n);
-		else if (r->c->stdout_mode == EV_STDOUT_OUTPUT)
-			ev_buf_add(&w->out, buf, (size_t)n);
-		else
-			ev_proc_logfeed(&w->olog, label, buf, (size_t)n);
-	}
-}
-
-static void
-spawnone(struct runner *r, struct worker *w, int32_t i)
-{
-	struct slot *s = slot(r, i);
-	char num[32], when[32];
-	int64_t deadline = NONE;
-
-	ev_proc_setvar(r->c->cmd, 0, s->hasid ? s->id.p : NULL, s->id.len);
-	ev_proc_setvar(r->c->cmd, 1, s->hastype ? s->type.p : NULL, s->type.len);
-	snprintf(num, sizeof num, "%d", s->attempt);
-	ev_proc_setvar(r->c->cmd, 2, num, strlen(num));
-	w->deadwhy = K_NONE;
-	if (r->c->timeout_ms > 0) {
-		deadline = wallnow(r) + r->c->timeout_ms;
-		w->deadwhy = K_TIMEOUT;
-	}
-	if (s->expiry != NONE && s->expiry < deadline) {
-		deadline = s->expiry;
-		w->deadwhy = K_EXPIRED;
-	}
-	if (deadline != NONE) {
-		ev_time_format(deadline, when);
-		ev_proc_setvar(r->c->cmd, 3, when, strlen(when));
-	} else {
-		ev_proc_setvar(r->c->cmd, 3, NULL, 0);
-	}
-	if (ev_proc_spawn(r->c->cmd, &w->p, r->c->stdout_mode == EV_STDOUT_DROP ? EV_PROC_NOSTDOUT : 0) < 0) {
-		char msg[256];
-		int n = snprintf(msg, sizeof msg, "cannot run %s: %s", ev_proc_path(r->c->cmd),
-		    strerror(errno));
-		struct ev_outcome o = { EV_OUT_RETRY, -1, 0, msg, (size_t)n, NULL, 0 };
-		ev_warn("%s: %s", s->label.p, msg);
-		settle(r, i, &o);
-		return;
-	}
-	w->ev = i;
-	w->inoff = 0;
-	w->deadline = deadline == NONE ? NONE : deadline - r->skew;
-	w->killed = K_NONE;
-	w->killat = 0;
-	ev_buf_reset(&w->out);
-	ev_proc_logreset(&w->olog);
-	ev_proc_logreset(&w->elog);
-	r->busy++;
-	s->state = S_RUNNING;
-	writestdin(w, s);
-}
-
-/* The worker's child has been reaped: drain its pipes, judge the attempt. */
-static void
-complete(struct runner *r, struct worker *w, int status)
-{
-	int32_t i = w->ev;
-	struct slot *s = slot(r, i);
-	struct ev_outcome o = { EV_OUT_OK, -1, 0, NULL, 0, NULL, 0 };
-	char msg[256] = "";
-
-	if (w->p.out >= 0)
-		readpipe(r, w, &w->p.out, 1);
-	if (w->p.err >= 0)
-		readpipe(r, w, &w->p.err, 0);
-	ev_proc_close(&w->p.in);
-	ev_proc_close(&w->p.out);
-	ev_proc_close(&w->p.err);
-	ev_proc_logflush(&w->olog, s->label.p);
-	ev_proc_logflush(&w->elog, s->label.p);
-	ev_proc_logtail(&w->elog, &o.errtail, &o.errtaillen);
-	w->ev = -1;
-	r->busy--;
-	if (WIFEXITED(status)) {
-		int code = WEXITSTATUS(status);
-		o.status = code;
-		if (code != 0) {
-			o.kind = r->c->retry[code] ? EV_OUT_RETRY : EV_OUT_FAIL;
-			snprintf(msg, sizeof msg, "exit status %d", code);
-		}
-	} else {
-		o.signo = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		o.kind = EV_OUT_RETRY;
-		if (w->killed == K_TIMEOUT)
-			snprintf(msg, sizeof msg, "timed out after %jd ms",
-			    (intmax_t)r->c->timeout_ms);
-		else
-			snprintf(msg, sizeof msg, "killed by signal %d", o.signo);
-	}
-	o.detail = msg;
-	o.detaillen = strlen(msg);
-	if (o.kind != EV_OUT_OK && (w->killed == K_SHUTDOWN || w->killed == K_EXPIRED)) {
-		/* Not the event's fault: left for later, or too late for it. */
-		s->status = o.status;
-		s->signo = o.signo;
-		ev_buf_reset(&s->errtail);
-		ev_buf_add(&s->errtail, o.errtail, o.errtaillen);
-		if (w->killed == K_SHUTDOWN) {
-			setdetail(s, "%s at shutdown", msg);
-			s->state = S_LEFT;
-		} else {
-			setdetail(s, "expirytime passed during attempt %d", s->attempt);
-			bury(r, i, "expired");
-		}
-		return;
-	}
-	r->outcap = &w->out;
-	settle(r, i, &o);
-	r->outcap = NULL;
-}
-
-static void
-reapworkers(struct runner *r)
-{
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		int status;
-		if (w->ev >= 0 && ev_proc_reap(&w->p, &status))
-			complete(r, w, status);
-	}
-}
-
-static int64_t
-tickworkers(struct runner *r)
-{
-	int64_t next = NONE;
-
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		if (w->ev < 0)
-			continue;
-		if (w->killed == K_NONE && (r->hard || r->now >= w->deadline)) {
-			w->killed = r->hard && r->now < w->deadline ? K_SHUTDOWN : w->deadwhy;
-			ev_proc_kill(&w->p, SIGTERM);
-			w->killat = r->now + r->c->grace_ms;
-		} else if (w->killat && r->now >= w->killat) {
-			ev_proc_kill(&w->p, SIGKILL);
-			w->killat = 0;
-		}
-		if (w->killed == K_NONE && w->deadline < next)
-			next = w->deadline;
-		if (w->killat && w->killat < next)
-			next = w->killat;
-	}
-	return next;
 }
 
 /* --- the loop ------------------------------------------------------------ */
@@ -1061,154 +766,6 @@ turn(struct runner *r, struct pollfd *fds)
 	return 0;
 }
 
-/* --- the worker pool ----------------------------------------------------- */
-
-static void
-poolinit(struct runner *r)
-{
-	r->w = ev_calloc((size_t)r->c->jobs, sizeof *r->w);
-	for (int k = 0; k < r->c->jobs; k++) {
-		r->w[k].ev = -1;
-		r->w[k].p.in = r->w[k].p.out = r->w[k].p.err = -1;
-	}
-}
-
-static void
-poolfree(struct runner *r)
-{
-	if (r->w)
-		for (int k = 0; k < r->c->jobs; k++) {
-			ev_buf_free(&r->w[k].out);
-			ev_proc_logfree(&r->w[k].olog);
-			ev_proc_logfree(&r->w[k].elog);
-		}
-	free(r->w);
-}
-
-static int
-poolpick(struct runner *r, int *h)
-{
-	for (int k = 0; k < r->c->jobs; k++)
-		if (r->w[k].ev < 0) {
-			*h = k;
-			return 1;
-		}
-	return 0;
-}
-
-static void poolsend(struct runner *r, int h, int32_t i) { spawnone(r, &r->w[h], i); }
-static void poolflush(struct runner *r) { (void)r; }
-static int poolinflight(struct runner *r) { return r->busy; }
-static int poolrunning(struct runner *r) { return r->busy > 0; }
-static void poolnotestop(struct runner *r) { (void)r; }
-/* A hard stop kills the workers in tickworkers(). */
-static void poolstop(struct runner *r, int hard) { (void)r, (void)hard; }
-static size_t poolmaxfds(struct runner *r) { return 3 * (size_t)r->c->jobs; }
-
-/* Each worker's stdin, stdout and stderr, as long as they are open. */
-static int
-poolpollfds(struct runner *r, struct pollfd *fds)
-{
-	int n = 0;
-
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		w->ifd = w->ofd = w->efd = -1;
-		if (w->ev < 0)
-			continue;
-		if (w->p.in >= 0) {
-			w->ifd = n;
-			fds[n++] = (struct pollfd){ .fd = w->p.in, .events = POLLOUT };
-		}
-		if (w->p.out >= 0) {
-			w->ofd = n;
-			fds[n++] = (struct pollfd){ .fd = w->p.out, .events = POLLIN };
-		}
-		if (w->p.err >= 0) {
-			w->efd = n;
-			fds[n++] = (struct pollfd){ .fd = w->p.err, .events = POLLIN };
-		}
-	}
-	return n;
-}
-
-static void
-poolhandle(struct runner *r, const struct pollfd *fds)
-{
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		if (w->ev < 0)
-			continue;
-		if (w->ifd >= 0 && fds[w->ifd].revents)
-			writestdin(w, slot(r, w->ev));
-		if (w->ofd >= 0 && fds[w->ofd].revents && w->p.out >= 0)
-			readpipe(r, w, &w->p.out, 1);
-		if (w->efd >= 0 && fds[w->efd].revents && w->p.err >= 0)
-			readpipe(r, w, &w->p.err, 0);
-	}
-}
-
-static const struct handlers pool_handlers = {
-	.init = poolinit, .free = poolfree, .pick = poolpick, .send = poolsend,
-	.flush = poolflush, .inflight = poolinflight, .running = poolrunning,
-	.notestop = poolnotestop, .stop = poolstop, .tick = tickworkers,
-	.maxfds = poolmaxfds, .pollfds = poolpollfds, .handle = poolhandle,
-	.reap = reapworkers,
-};
-
-/* --- co-process handlers (coproc.c) -------------------------------------- */
-
-static void
-coinit(struct runner *r)
-{
-	struct ev_coproc_conf cc = {
-		.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
-		.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
-		.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
-		.answer = coanswer, .ctx = r,
-	};
-	r->co = ev_coproc_new(&cc);
-}
-
-static void cofree(struct runner *r) { ev_coproc_free(r->co); }
-static int copick(struct runner *r, int *h) { return (*h = ev_coproc_pick(r->co, r->now)) >= 0; }
-
-static void
-cosend(struct runner *r, int h, int32_t i)
-{
-	ev_coproc_send(r->co, h, i, slot(r, i)->line.p, slot(r, i)->line.len);
-}
-
-static void coflush(struct runner *r) { ev_coproc_flush(r->co); }
-static int coinflight(struct runner *r) { return ev_coproc_inflight(r->co); }
-static int corunning(struct runner *r) { return !r->costopped; }
-static void conotestop(struct runner *r) { r->costopped = ev_coproc_stopped(r->co); }
-static void costop(struct runner *r, int hard) { ev_coproc_stop(r->co, r->now, hard); }
-static size_t comaxfds(struct runner *r) { return (size_t)ev_coproc_maxfds(r->co); }
-static int copollfds(struct runner *r, struct pollfd *fds) { return ev_coproc_pollfds(r->co, fds); }
-static void cohandle(struct runner *r, const struct pollfd *fds) { ev_coproc_handle(r->co, fds, r->now); }
-static void coreap(struct runner *r) { ev_coproc_reap(r->co, r->now); }
-
-/* The handlers are told to stop once the input is done and every event finished. */
-static int64_t
-cotick(struct runner *r)
-{
-	int64_t t;
-
-	if (!r->stopping && r->inputdone && r->head == r->tail)
-		ev_coproc_stop(r->co, r->now, 0);
-	if ((t = ev_coproc_tick(r->co, r->now)) >= 0)
-		return r->now + t;
-	return NONE;
-}
-
-static const struct handlers coproc_handlers = {
-	.init = coinit, .free = cofree, .pick = copick, .send = cosend,
-	.flush = coflush, .inflight = coinflight, .running = corunning,
-	.notestop = conotestop, .stop = costop, .tick = cotick,
-	.maxfds = comaxfds, .pollfds = copollfds, .handle = cohandle,
-	.reap = coreap,
-};
 
 static void
 setup(struct runner *r)

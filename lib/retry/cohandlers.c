@@ -31,7 +31,7 @@ coinit(struct runner *r)
 		.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
 		.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
 		.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
-		.answer = coanswer, .ctx = r,
+		.answer = runner_coanswer, .ctx = r,
 	};
 	r->co = ev_coproc_new(&cc);
 }

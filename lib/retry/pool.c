@@ -99,7 +99,7 @@ spawnone(struct runner *r, struct worker *w, int32_t i)
 		    strerror(errno));
 		struct ev_outcome o = { EV_OUT_RETRY, -1, 0, msg, (size_t)n, NULL, 0 };
 		ev_warn("%s: %s", s->label.p, msg);
-		settle(r, i, &o);
+		runner_settle(r, i, &o);
 		return;
 	}
 	w->ev = i;
@@ -161,16 +161,16 @@ complete(struct runner *r, struct worker *w, int status)
 		ev_buf_reset(&s->errtail);
 		ev_buf_add(&s->errtail, o.errtail, o.errtaillen);
 		if (w->killed == K_SHUTDOWN) {
-			setdetail(s, "%s at shutdown", msg);
+			runner_setdetail(s, "%s at shutdown", msg);
 			s->state = S_LEFT;
 		} else {
-			setdetail(s, "expirytime passed during attempt %d", s->attempt);
-			bury(r, i, "expired");
+			runner_setdetail(s, "expirytime passed during attempt %d", s->attempt);
+			runner_bury(r, i, "expired");
 		}
 		return;
 	}
 	r->outcap = &w->out;
-	settle(r, i, &o);
+	runner_settle(r, i, &o);
 	r->outcap = NULL;
 }
 

@@ -121,11 +121,11 @@ struct runner {
 static inline int64_t wallnow(struct runner *r) { return r->now + r->skew; }
 static inline struct slot *slot(struct runner *r, int32_t i) { return &r->s[i]; }
 
-void bury(struct runner *r, int32_t i, const char *reason);
-void setdetail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void settle(struct runner *r, int32_t i, const struct ev_outcome *o);
+void runner_bury(struct runner *r, int32_t i, const char *reason);
+void runner_setdetail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o);
 /* ev_coproc_conf.answer: settle an attempt. */
-void coanswer(void *ctx, int32_t i, const struct ev_outcome *o);
+void runner_coanswer(void *ctx, int32_t i, const struct ev_outcome *o);
 
 extern const struct handlers pool_handlers, coproc_handlers;
 

@@ -293,7 +293,7 @@ attr(struct runner *r, const char *name)
 }
 
 void
-bury(struct runner *r, int32_t i, const char *reason)
+runner_bury(struct runner *r, int32_t i, const char *reason)
 {
 	struct slot *s = slot(r, i);
 	char when[32];
@@ -369,7 +369,7 @@ done(struct runner *r, int32_t i)
 }
 
 void
-setdetail(struct slot *s, const char *fmt, ...)
+runner_setdetail(struct slot *s, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -392,12 +392,12 @@ later(struct runner *r, int32_t i)
 		return;
 	}
 	if (s->attempt >= r->c->attempts) {
-		bury(r, i, "exhausted");
+		runner_bury(r, i, "exhausted");
 		return;
 	}
 	int64_t d = ev_retry_backoff(r->c->base_ms, r->c->cap_ms, s->attempt, r->c->jitter);
 	if (s->expiry != NONE && wallnow(r) + d >= s->expiry) {
-		bury(r, i, "expired");
+		runner_bury(r, i, "expired");
 		return;
 	}
 	if (!ev_quiet)
@@ -409,7 +409,7 @@ later(struct runner *r, int32_t i)
 }
 
 void
-settle(struct runner *r, int32_t i, const struct ev_outcome *o)
+runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 {
 	struct slot *s = slot(r, i);
 
@@ -438,15 +438,15 @@ settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 		later(r, i);
 		break;
 	default:
-		bury(r, i, "failed");
+		runner_bury(r, i, "failed");
 		break;
 	}
 }
 
 void
-coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
+runner_coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
 {
-	settle(ctx, i, o);
+	runner_settle(ctx, i, o);
 }
 
 /* --- reading events ------------------------------------------------------ */
@@ -559,7 +559,7 @@ dispatch(struct runner *r)
 		if (s->expiry != NONE && wallnow(r) >= s->expiry) {
 			popready(r);
 			ev_buf_reset(&s->detail);
-			bury(r, i, "expired");
+			runner_bury(r, i, "expired");
 			continue;
 		}
 		if ((r->ratewait_us = ev_retry_ratetake(&r->rate,
@@ -845,7 +845,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 			continue;
 		st->abandoned++;
 		if (!c->replay)
-			bury(&r, i, "shutdown");
+			runner_bury(&r, i, "shutdown");
 	}
 	if (c->replay && st->abandoned && !ev_quiet)
 		ev_warn("%ju unfinished events left for the next run", st->abandoned);

@@ -29,7 +29,7 @@
 enum { OPT_ARRIVAL = EV_OPT_TOOL, OPT_DUPS, OPT_REQUIRE_KEY, OPT_STATE };
 enum { V_ID, V_SOURCE, NV = 3 };
 
-/* A line's key, found by work() in the helper thread (lib/ahead.h). */
+/* A line's key, found by work() in the helper thread (base/ahead.h). */
 enum { R_KEY, R_NOKEY, R_BAD, R_JQERR, R_NEEDKEY };
 
 struct result {

@@ -7,7 +7,8 @@
  * rest (ev-amqp(7) lists them). The password never comes from the command
  * line: EVKIT_AMQP_PASSWORD, or the file named by EVKIT_AMQP_PASSWORD_FILE;
  * one written in the location is refused unless EVKIT_AMQP_ALLOW_URL_PASSWORD=1.
- * The backend itself (publish with confirms, consume with acks) is in amqp.c.
+ * The backend itself is link.c (the connection), sink.c (publish with
+ * confirms) and source.c (consume with acks).
  */
 #ifndef EV_AMQP_URL_H
 #define EV_AMQP_URL_H

@@ -7,7 +7,7 @@
 #include <xxhash.h>
 
 #include "base/ahead.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "json/jq.h"
@@ -15,6 +15,7 @@
 #include "dedupe/keyset.h"
 #include "dedupe/keystate.h"
 #include "io/loc.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "json/pred.h"
@@ -28,7 +29,7 @@
 enum { OPT_ARRIVAL = EV_OPT_TOOL, OPT_DUPS, OPT_REQUIRE_KEY, OPT_STATE };
 enum { V_ID, V_SOURCE, NV = 3 };
 
-/* A line's key, found by work() in the helper thread (lib/ahead.h). */
+/* A line's key, found by work() in the helper thread (base/ahead.h). */
 enum { R_KEY, R_NOKEY, R_BAD, R_JQERR, R_NEEDKEY };
 
 struct result {
@@ -66,6 +67,18 @@ struct dedupe {
  * cache misses of a few lookups then overlap (on a table of millions of
  * keys most lookups miss) instead of coming one after another. */
 #define PREFETCH 8
+
+static const struct ev_optdoc docs[] = {
+	{ "key", "expr", "the key, a jq expression (default: source and id)" },
+	{ "max-keys", "count", "remember at most count keys (0: no limit)" },
+	{ "window", "duration", "forget a key this long after it was first seen" },
+	{ "arrival", NULL, "judge the window by arrival time, not event time" },
+	{ "dups", "dest", "write the duplicates to dest" },
+	{ "require-key", NULL, "an event without a key is bad input" },
+	{ "state", "file", "keep the remembered keys in file across runs" },
+	{ "output", "dest", "write the first occurrences to dest (default stdout)" },
+	{ NULL, NULL, NULL }
+};
 
 static void
 usage(void)
@@ -287,6 +300,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Drop the events whose key was seen within a window.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

@@ -12,7 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/opts.h"
@@ -31,6 +31,34 @@ enum {
 	OPT_KEEPALIVE, OPT_MAX_BODY, OPT_MAX_CONNS, OPT_MAX_HEADER, OPT_MAX_QUEUE, OPT_PATH,
 	OPT_REQUEST_TIMEOUT, OPT_SUB_BUFFER, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TOLERANCE,
 	OPT_TYPE_HEADER, OPT_WEBHOOK_SECRET
+};
+
+static const struct ev_optdoc docs[] = {
+	{ "input", "spool", "serve this spool at GET /events and /stat" },
+	{ "listen", "addr", "listen on host:port (default 127.0.0.1:8080)" },
+	{ "output", "dest", "where POST /events writes" },
+	{ "source", "source", "the source of events that have none" },
+	{ "type", "type", "the type of plain JSON posted to /events" },
+	{ "quiet", NULL, "no diagnostic per request" },
+	{ "allow-jq", NULL, "let subscribers filter with jq expressions" },
+	{ "bearer", "secret", "require this bearer token (a file or env:NAME)" },
+	{ "github-secret", "secret", "verify X-Hub-Signature-256 (a file or env:NAME)" },
+	{ "idle-timeout", "dur", "close idle or non-reading connections (60s)" },
+	{ "keepalive", "dur", "SSE comments and WebSocket pings this often (15s)" },
+	{ "max-body", "size", "answer 413 to larger bodies (1M)" },
+	{ "max-conns", "n", "connections at once (1024)" },
+	{ "max-header", "size", "about this many bytes of headers (16K)" },
+	{ "max-queue", "size", "bytes waiting for a commit before 429 (64M)" },
+	{ "path", "path[:type]=dest", "POSTs to path go to dest (repeatable)" },
+	{ "rejects", "dest", "keep the bodies of 400 requests, verbatim, in dest" },
+	{ "request-timeout", "dur", "a request body must arrive within this (30s)" },
+	{ "sub-buffer", "size", "bytes a subscriber may leave unread (64K)" },
+	{ "tls-cert", "file", "serve HTTPS with this PEM certificate" },
+	{ "tls-key", "file", "and this PEM key" },
+	{ "tolerance", "dur", "how far a webhook-timestamp may be from now (5m)" },
+	{ "type-header", "name", "take the type of plain JSON from this header" },
+	{ "webhook-secret", "secret", "verify Standard Webhooks signatures (a file or env:NAME)" },
+	{ NULL, NULL, NULL }
 };
 
 static void
@@ -160,6 +188,8 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Events in over HTTP, answered once durable; a spool out to "
+	    "subscribers.", longopts, docs);
 	ev_httpd_conf_default(&c);
 	c.listen = "127.0.0.1:8080";
 	while ((ch = getopt_long(argc, argv, "l:s:t:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {

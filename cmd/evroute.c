@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/buf.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "base/opts.h"
-#include "route/route.h"
+#include "route/router.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
@@ -33,6 +34,15 @@ struct state {
 	struct ev_input in;
 	uintmax_t promlines; /* in.nlines when the file was last written */
 	int64_t promlast;
+};
+
+static const struct ev_optdoc docs[] = {
+	{ "file", "rulesfile", "read rules from rulesfile (one per line)" },
+	{ "first", NULL, "send each event to the first matching rule only" },
+	{ "otherwise", "dest", "send the events no rule matched to dest" },
+	{ "prometheus", "file", "write the counts to file for node_exporter" },
+	{ "output", "dest", "destination of rules written without one (stdout)" },
+	{ NULL, NULL, NULL }
 };
 
 static void
@@ -151,6 +161,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&st.o, SYNOPSIS);
+	ev_opts_doc(&st.o, "Send each event to every destination whose rule matches it.", longopts, docs);
 	st.files = ev_calloc((size_t)argc, sizeof *st.files);
 	while ((ch = getopt_long(argc, argv, "f:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&st.o, ch, optarg))

@@ -6,7 +6,7 @@
 #define EV_INGEST_H
 #include <stddef.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 
 struct ev_hdr {
 	const char *name, *value;

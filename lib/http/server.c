@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "event/event.h"

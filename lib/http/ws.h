@@ -5,7 +5,7 @@
 #define EV_WS_H
 #include <stddef.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 
 enum { EV_WS_CONT = 0, EV_WS_TEXT = 1, EV_WS_BINARY = 2, EV_WS_CLOSE = 8, EV_WS_PING = 9,
 	EV_WS_PONG = 10 };

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 #include "io/reader.h"
 
 #define EV_SPOOL_VERSION 1

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "spool/spool.h"
 
 void

@@ -325,16 +325,3 @@ events() {
 	run curl -s "$URL/stat"
 	[ "$(jq .events <<<"$output")" = 1 ]
 }
-
-@test "evhttp: every long option is in the man page and the completions; mandoc -Tlint is clean" {
-	top="$BATS_TEST_DIRNAME/../.."
-	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", .*/\1/p' "$top/cmd/evhttp.c" | sort -u)
-	[ "$(echo "$opts" | wc -l)" -ge 28 ]
-	for o in $opts; do
-		grep -q -- "Fl -$o" "$top/man/evhttp.1" || { echo "man: --$o"; false; }
-		grep -q -- "--$o" "$top/completions/bash/evhttp" || { echo "bash: --$o"; false; }
-		grep -q -- "--$o" "$top/completions/zsh/_evhttp" || { echo "zsh: --$o"; false; }
-		grep -q -- "-l $o" "$top/completions/fish/evhttp.fish" || { echo "fish: --$o"; false; }
-	done
-	[ -z "$(mandoc -Tlint -W warning "$top/man/evhttp.1")" ]
-}

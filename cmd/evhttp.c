@@ -57,7 +57,7 @@ static const struct ev_optdoc docs[] = {
 	{ "tls-key", "file", "and this PEM key" },
 	{ "tolerance", "dur", "how far a webhook-timestamp may be from now (5m)" },
 	{ "type-header", "name", "take the type of plain JSON from this header" },
-	{ "webhook-secret", "secret", "verify Standard Webhooks signatures (a file or env:NAME)" },
+	{ "webhook-secret", "secret", "verify Standard Webhooks signatures (file, env:NAME)" },
 	{ NULL, NULL, NULL }
 };
 

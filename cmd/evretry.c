@@ -19,7 +19,7 @@
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--grace duration] " \
-	"[--jitter mode] [--no-follow] [--rejects dest] [--retry-on codes] " \
+	"[--jitter mode] [--max-event-size size] [--no-follow] [--rejects dest] [--retry-on codes] " \
 	"[--stats[=json]] [--stdout mode] [--sync mode] -- command [arg ...]"
 
 enum { OPT_GRACE = EV_OPT_TOOL, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };

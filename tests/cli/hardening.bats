@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# Hostile and damaged input (issue 20): lines past --max-event-size, damaged
+# and hostile spools, a handler that cannot run, and the small things.
+load helpers
+bats_require_minimum_version 1.5.0
+
+# events N: N small events {"n":I}.
+events() {
+	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"n\":%d}\n", i }'
+}
+
+# as_nobody CMD...: run CMD without root's privileges (a permission error
+# must be one), in the current directory; plainly when not root.
+as_nobody() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+
+@test "a line past --max-event-size is reported with its place, kept truncated in --rejects, and skipped" {
+	{ echo '{"n":1}'; printf '{"big":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"; echo '{"n":3}'; } > "$T/in"
+	run --separate-stderr evfilter --max-event-size 1K --rejects "$T/rej" true "$T/in"
+	[ "$status" -eq 2 ]
+	[ "$output" = $'{"n":1}\n{"n":3}' ]
+	[[ "$stderr" == "evfilter: $T/in:2: event too long: 3010 bytes, more than --max-event-size 1024; its first 1024 bytes kept, truncated, in $T/rej" ]]
+	[ "$(wc -c < "$T/rej")" -eq 1025 ]
+	[ "$(head -c 9 "$T/rej")" = '{"big":"x' ]
+	# the same event within a raised limit is an event
+	run evfilter --max-event-size 4K -c true "$T/in"
+	[ "$status" -eq 0 ] && [ "$output" = 3 ]
+	run evfilter --max-event-size 12Q true "$T/in"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--max-event-size: '12Q' is not a size"* ]]
+}
+
+@test "a spool cursor moves past an event that is too long, once" {
+	evspool init "$T/s"
+	{ echo '{"n":1}'; printf '{"big":"%s"}\n' "$(head -c 2000 /dev/zero | tr '\0' x)"; echo '{"n":3}'; } |
+		evfilter true -o "$T/s"
+	run evfilter --max-event-size 1K --cursor c --no-follow true "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/s:2: event too long: 2010 bytes"*"skipped"* ]]
+	run evfilter --max-event-size 1K --cursor c --no-follow true "$T/s"
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+}
+
+@test "an endless line (evfilter true /dev/zero) is read in bounded memory" {
+	# 200 MB without a newline, then an event: never held, the event kept
+	run --separate-stderr sh -c '{ head -c 200000000 /dev/zero; echo; echo "{\"n\":1}"; } |
+		/usr/bin/time -f "rss %M" evfilter --max-event-size 1M true'
+	[ "$status" -eq 2 ]
+	[ "$output" = '{"n":1}' ]
+	[[ "$stderr" == *"<stdin>:1: event too long: 200000000 bytes, more than --max-event-size 1048576; skipped"* ]]
+	rss=$(echo "$stderr" | sed -n 's/^rss //p')
+	echo "peak RSS ${rss} KiB" >&3
+	[ "$rss" -lt 100000 ]
+}
+
+@test "--cursor on a spool that cannot be reached says why, not that it is no spool" {
+	mkdir "$T/d"
+	evspool init "$T/d/s"
+	chmod 700 "$T/d"
+	chmod 755 "$T"
+	cd "$T"
+	run as_nobody "$EVKIT_BIN/evtail" --cursor c --no-follow d/s
+	[ "$status" -eq 2 ]
+	[ "$output" = "evtail: d/s: cannot open: Permission denied" ]
+	run evtail --cursor c --no-follow nonexistent
+	[ "$output" = "evtail: nonexistent: cannot open: No such file or directory" ]
+	echo '{}' > plain
+	run evtail --cursor c --no-follow plain
+	[ "$output" = "evtail: plain: --cursor needs a spool directory as input" ]
+}
+
+@test "ev-spool(5) names the cursor's temporary file as the code writes it" {
+	run sh -c "mandoc -Tascii '$BATS_TEST_DIRNAME/../../man/ev-spool.5' | col -b"
+	[[ "$output" == *"(.NAME.PID.tmp)"* ]]
+	grep -q '"\.%s\.%ld\.tmp"' "$BATS_TEST_DIRNAME/../../lib/base/replace.c"
+}
+
+@test "evdedupe --state with a damaged record before others: a loud failure, the file kept" {
+	events 10 > "$T/a"; awk '{ sub(/"n":/, "\"n\":1") } 1' "$T/a" > "$T/b"
+	evdedupe -k .n --state "$T/st" "$T/a" > /dev/null
+	evdedupe -k .n --state "$T/st" "$T/b" > /dev/null
+	cp "$T/st" "$T/st.before"
+	# flip one bit in the first key of the first record (header 32, record header 16)
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); f.seek(48); b = f.read(1); f.seek(48); f.write(bytes([b[0] ^ 4]))' "$T/st"
+	cp "$T/st" "$T/st.damaged"
+	run evdedupe -k .n --state "$T/st" "$T/a"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/st: damaged: bad checksum at byte 32"*"truncate it to 32 bytes"* ]]
+	cmp "$T/st" "$T/st.damaged"
+}

@@ -95,3 +95,102 @@ f = open(sys.argv[1], "r+b"); f.seek(48); b = f.read(1); f.seek(48); f.write(byt
 	[[ "$output" == *"$T/st: damaged: bad checksum at byte 32"*"truncate it to 32 bytes"* ]]
 	cmp "$T/st" "$T/st.damaged"
 }
+
+# seg_events S N: append N events of about 100 bytes to spool S, one batch each.
+seg_events() {
+	for i in $(seq "$2"); do
+		printf '{"n":%d,"pad":"%s"}\n' "$i" "$(head -c 80 /dev/zero | tr '\0' p)"
+	done | evfilter true -o "$1"
+}
+
+@test "a cursor inside a gap between segments: evspool stat and check report it, never crash" {
+	evspool init "$T/s"
+	seg_events "$T/s" 3
+	size=$(stat -c %s "$T/s/segments/0000000000000000.ndjson")
+	printf '{"n":9}\n' > "$T/s/segments/$(printf '%016x' $((size + 100))).ndjson"
+	echo $((size + 50)) > "$T/s/cursors/c"
+	run evspool check "$T/s"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"but the next segment begins at $((size + 100))"* ]]
+	[[ "$output" == *"cursors/c: cursor at $((size + 50)) is not a valid position"* ]]
+	run evspool stat "$T/s"
+	[ "$status" -le 2 ] # reported, not a crash (a signal would be 128+)
+	run evspool stat --json "$T/s"
+	[ "$status" -le 2 ]
+}
+
+@test "a FIFO in cursors/ hangs nothing: writers at roll-over, evspool, evtail --cursor" {
+	evspool init --segment-bytes 1K --retain-bytes 2K "$T/s"
+	seg_events "$T/s" 30
+	mkfifo "$T/s/cursors/evil"
+	run timeout 20 sh -c "for i in 1 2 3 4 5 6; do printf '{\"n\":%d,\"pad\":\"%0300d\"}\n' \$i 0 | evfilter true -o '$T/s' || exit \$?; done"
+	[ "$status" -ne 124 ]
+	for cmd in "stat" "check" "gc" "cursor"; do
+		run timeout 20 evspool $cmd "$T/s"
+		[ "$status" -ne 124 ]
+		[ "$status" -lt 128 ]
+	done
+	run timeout 20 evspool check "$T/s"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cursors/evil: cannot read cursor: not a regular file"* ]]
+	run timeout 20 evtail --cursor evil --no-follow "$T/s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"cursors/evil: cannot read cursor: not a regular file"* ]]
+	[ -p "$T/s/cursors/evil" ]
+}
+
+@test "a FIFO or a link where a segment or SPOOL should be is refused, not waited on" {
+	evspool init "$T/s"
+	seg_events "$T/s" 2
+	mkfifo "$T/s/segments/0000000000001000.ndjson"
+	run timeout 20 evtail --no-follow "$T/s"
+	[ "$status" -ne 124 ] && [ "$status" -ne 0 ]
+	run timeout 20 evspool check "$T/s"
+	[ "$status" -ne 124 ] && [ "$status" -ne 0 ]
+	evspool init "$T/t"
+	mv "$T/t/SPOOL" "$T/t/SPOOL.real"; mkfifo "$T/t/SPOOL"
+	run timeout 20 evtail --no-follow "$T/t"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/t/SPOOL"*"not a regular file"* ]]
+	rm "$T/t/SPOOL"; mv "$T/t/SPOOL.real" "$T/t/SPOOL"
+	rm "$T/t/lock"; mkfifo "$T/t/lock"
+	run timeout 20 sh -c "echo '{}' | evfilter true -o '$T/t'"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/t/lock"*"not a regular file"* ]]
+}
+
+@test "evspool check fails on a cursor that is a symlink, garbage, empty or a directory" {
+	evspool init "$T/s"
+	seg_events "$T/s" 2
+	for kind in link garbage empty dir; do
+		rm -rf "$T/s/cursors/bad"
+		case $kind in
+		link) ln -s ../SPOOL "$T/s/cursors/bad" ;;
+		garbage) echo 'not a number' > "$T/s/cursors/bad" ;;
+		empty) : > "$T/s/cursors/bad" ;;
+		dir) mkdir "$T/s/cursors/bad" ;;
+		esac
+		run evspool check "$T/s"
+		echo "$kind: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"cursors/bad"* ]]
+	done
+}
+
+@test "a cursor that cannot be read holds retention back: the writers keep its data" {
+	evspool init --segment-bytes 1K --retain-bytes 2K "$T/s"
+	seg_events "$T/s" 12
+	echo 'garbage' > "$T/s/cursors/reader"
+	before=$(ls "$T/s/segments" | wc -l)
+	run seg_events "$T/s" 60
+	[[ "$output" == *"cursors/reader"*"retention held back"* ]]
+	[ -f "$T/s/segments/0000000000000000.ndjson" ]
+	[ "$(ls "$T/s/segments" | wc -l)" -gt "$before" ]
+	run evspool gc "$T/s"
+	[ -f "$T/s/segments/0000000000000000.ndjson" ]
+	# once the cursor is readable again, retention applies
+	echo 0 > "$T/s/cursors/reader"
+	rm "$T/s/cursors/reader"
+	evspool gc "$T/s"
+	[ ! -f "$T/s/segments/0000000000000000.ndjson" ]
+}

@@ -78,6 +78,8 @@
 #include "spool/cursor.h"
 #include "base/dur.h"
 #include "base/err.h"
+#include "base/opts.h"
+#include "base/safeopen.h"
 #include "base/mem.h"
 #include "base/replace.h"
 #include "spool/spool.h"
@@ -408,11 +410,11 @@ ev_spool_open(const char *dir, int flags)
 		goto fail;
 	}
 	ev_buf_printf(&p, "%s/SPOOL", dir);
-	if ((fd = openat(sp->dirfd, "SPOOL", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = ev_open_regular(sp->dirfd, "SPOOL", O_RDONLY)) < 0) {
 		if (errno == ENOENT)
 			ev_warn("%s: not a spool (no SPOOL file; make one with evspool init)", dir);
 		else
-			ev_warn("%s: cannot open for reading:", p.p);
+			ev_warn("%s: cannot open for reading: %s", p.p, ev_open_why(errno));
 		goto fail;
 	}
 	n = read(fd, buf, sizeof buf - 1);
@@ -430,8 +432,8 @@ ev_spool_open(const char *dir, int flags)
 	if (flags & EV_SPOOL_WRITE) {
 		ev_buf_reset(&p);
 		ev_buf_printf(&p, "%s/lock", dir);
-		if ((sp->lockfd = openat(sp->dirfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-			ev_warn("%s: cannot open for writing:", p.p);
+		if ((sp->lockfd = ev_open_regular(sp->dirfd, "lock", O_RDWR)) < 0) {
+			ev_warn("%s: cannot open for writing: %s", p.p, ev_open_why(errno));
 			goto fail;
 		}
 	}
@@ -485,24 +487,18 @@ static int
 openseg(struct ev_spool *sp, uint64_t base, int flags)
 {
 	char name[SEGNAME_LEN + 1];
-	struct stat st;
 	int fd;
 
 	segname(name, base);
-	if ((fd = openat(sp->segdir, name, flags | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ELOOP) {
-			ev_warn("%s/%s: a symbolic link, not a segment: refusing it", sp->segpath, name);
-			errno = ELOOP;
-		} else if (errno != ENOENT) {
+	if ((fd = ev_open_regular(sp->segdir, name, flags)) < 0) {
+		int err = errno;
+		if (err == ELOOP || err == EFTYPE_EV)
+			ev_warn("%s/%s: %s, not a segment: refusing it", sp->segpath, name,
+			    ev_open_why(err));
+		else if (err != ENOENT)
 			ev_warn("%s/%s: cannot open %s:", sp->segpath, name,
 			    (flags & O_ACCMODE) != O_RDONLY ? "for appending" : "for reading");
-		}
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ev_warn("%s/%s: not a regular file: refusing it", sp->segpath, name);
-		close(fd);
-		errno = EINVAL;
+		errno = err;
 		return -1;
 	}
 	ev_spool_ctr.segopens++;
@@ -1020,6 +1016,9 @@ struct ev_spool_reader {
 	struct ev_buf vbuf;   /* re-read bytes, to verify a line that spans reads */
 	uint64_t gappos;      /* 1 + the position last checked for a gap after it */
 	struct ev_watch *w;
+	size_t max;           /* --max-event-size */
+	int dropping;         /* in a line past max: buf holds its first max bytes */
+	uint64_t dropped;     /* bytes of that line read and dropped */
 };
 
 /* Switch to the segment holding pos (a line start); 0, or -1 reported. */
@@ -1053,6 +1052,8 @@ reader_seek(struct ev_spool_reader *r, uint64_t pos)
 	r->base = segs[i].base;
 	r->pos = pos;
 	r->start = r->end = r->rdmark = 0;
+	r->dropping = 0;
+	r->dropped = 0;
 	free(segs);
 	if (r->w)
 		ev_watch_file(r->w, r->fd);
@@ -1069,6 +1070,7 @@ ev_spool_reader_new(struct ev_spool *sp, uint64_t pos, int skip_lost)
 	r->skip_lost = skip_lost;
 	r->cap = READBUF;
 	r->buf = ev_malloc(r->cap + 1);
+	r->max = ev_max_event ? ev_max_event : 1;
 	if (reader_seek(r, pos) < 0) {
 		ev_spool_reader_free(r);
 		return NULL;
@@ -1207,21 +1209,41 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			if (r->start < r->rdmark && !still_there(r)) {
 				/* a torn tail we had buffered was replaced: read the line again */
 				r->start = r->end = r->rdmark = 0;
+				r->dropping = 0;
+				r->dropped = 0;
 				scanned = 0;
 				continue;
 			}
 			size_t len = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+			uint64_t full = n + r->dropped;
+			l->toolong = 0;
+			if (r->dropping || n > r->max) {
+				/* past --max-event-size: its first max bytes, once */
+				l->toolong = full;
+				len = r->max;
+			}
 			p[len] = '\0';
 			l->p = p;
 			l->len = len;
 			l->partial = 0;
 			l->no = ++r->no;
 			r->start += n + 1;
-			r->pos += n + 1;
+			r->pos += full + 1;
+			r->dropping = 0;
+			r->dropped = 0;
 			l->pos = r->pos;
 			return 1;
 		}
 		scanned = r->end - r->start;
+		if (scanned > r->max) {
+			/* past the limit: keep the first max bytes, read past the rest */
+			r->dropped += scanned - r->max;
+			r->end = r->start + r->max;
+			if (r->rdmark > r->end)
+				r->rdmark = r->end;
+			r->dropping = 1;
+			scanned = r->max;
+		}
 		if (r->start > 0) {
 			memmove(r->buf, p, scanned);
 			r->rdmark = r->rdmark > r->start ? r->rdmark - r->start : 0;
@@ -1232,7 +1254,7 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			r->cap *= 2;
 			r->buf = ev_realloc(r->buf, r->cap + 1);
 		}
-		uint64_t off = r->pos - r->base + r->end;
+		uint64_t off = r->pos - r->base + r->end + r->dropped;
 		ssize_t got = pread(r->fd, r->buf + r->end, r->cap - r->end, (off_t)off);
 		if (got < 0) {
 			if (errno == EINTR)
@@ -1252,10 +1274,12 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			struct stat st;
 			if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < off) {
 				r->end = r->rdmark = 0;
+				r->dropping = 0;
+				r->dropped = 0;
 				scanned = 0;
 				continue;
 			}
-			int c = check_sealed(r, r->end);
+			int c = check_sealed(r, r->end + r->dropped);
 			if (c <= 0)
 				return c;
 			continue;
@@ -1335,7 +1359,10 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	st->cursors = ev_calloc(nc + 1, sizeof *st->cursors);
 	for (size_t i = 0; i < nc; i++) {
 		struct ev_spool_cursorstat *c = &st->cursors[st->ncursors];
-		if (ev_spool_cursor_get(sp, names[i], &c->pos) <= 0)
+		int got = ev_spool_cursor_get(sp, names[i], &c->pos);
+		if (got < 0)
+			st->badcursors++;
+		if (got <= 0)
 			continue;
 		c->name = names[i];
 		names[i] = ev_strdup("");
@@ -1371,8 +1398,11 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 			}
 			ev_spool_ctr.bytesread += k;
 			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
-				uint64_t before = st->events;
-				count_newlines(buf, (size_t)(st->cursors[ci].pos - off), &before);
+				/* a cursor before off is in a gap between segments (a
+				 * damaged spool, which check reports): its lag counts
+				 * from the segment after the gap */
+				uint64_t before = st->events, pos = st->cursors[ci].pos;
+				count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
 				st->cursors[ci].lag_events = before;
 			}
 			count_newlines(buf, k, &st->events);
@@ -1441,6 +1471,7 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 	free(segs);
 	if (ev_spool_stat(sp, &st) < 0)
 		return -1;
+	problems += (int)st.badcursors; /* each reported by ev_spool_cursor_get */
 	for (size_t i = 0; i < st.ncursors; i++) {
 		if (ev_spool_pos_check(sp, st.cursors[i].pos, NULL) < 0) {
 			ev_warn("%s/%s: cursor at %" PRIu64 " is not a valid position", sp->curpath,
@@ -1487,8 +1518,16 @@ gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 		}
 		for (size_t i = 0; i < nc; i++) {
 			uint64_t pos;
-			if (ev_spool_cursor_get(sp, names[i], &pos) == 1 && pos < oldest)
+			int got = ev_spool_cursor_get(sp, names[i], &pos);
+			if (got < 0) {
+				/* a consumer whose place we cannot read may not have read
+				 * anything yet: keep all the data for it */
+				ev_warn("%s/%s: retention held back until this cursor can be read "
+				    "(evspool cursor --set or --delete fixes it)", sp->curpath, names[i]);
+				oldest = 0;
+			} else if (got == 1 && pos < oldest) {
 				oldest = pos;
+			}
 		}
 		ev_cursor_list_free(names);
 	}

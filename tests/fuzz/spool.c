@@ -5,10 +5,12 @@
  * (regular files with any bytes, or a FIFO, a symbolic link, a directory).
  * On it: stat, check, a reader from the oldest event and from every
  * cursor, the time search, an append that rolls over with retention, gc,
- * a repair and a second check. Nothing may crash, hang (libFuzzer's
- * -timeout), or hand out a line holding a newline. */
+ * a repair and a second check, with a small --max-event-size. Nothing may
+ * crash, hang (libFuzzer's -timeout), hand out a line holding a newline, or
+ * one longer than the limit. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "base/mem.h"
+#include "base/opts.h"
 #include "spool/spool.h"
 
 #include "fuzz.h"
@@ -53,13 +56,19 @@ put(const char *path, const uint8_t *p, size_t n)
 	close(fd);
 }
 
+static int
+rmone(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
 static void
 rmtree(const char *dir)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	FUZZ_ASSERT(system(cmd) == 0, "rm -rf %s", dir);
+	if (nftw(dir, rmone, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+		FUZZ_ASSERT(0, "cannot remove %s: %s", dir, strerror(errno));
 }
 
 /* Read at most 200 lines from pos; a line never holds a newline. */
@@ -74,6 +83,9 @@ drain(struct ev_spool *sp, uint64_t pos, int skip_lost)
 		return;
 	for (int i = 0; i < 200 && ev_spool_reader_next(r, &l) == 1; i++) {
 		FUZZ_ASSERT(!memchr(l.p, '\n', l.len), "a line holds a newline");
+		FUZZ_ASSERT(l.len <= ev_max_event && (!l.toolong || (l.len == ev_max_event &&
+		    l.toolong > ev_max_event)), "a line of %zu bytes, toolong %ju, limit %zu", l.len,
+		    (uintmax_t)l.toolong, ev_max_event);
 		FUZZ_ASSERT(l.pos > last, "positions go back: %ju after %ju", (uintmax_t)l.pos,
 		    (uintmax_t)last);
 		last = l.pos;
@@ -131,6 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ev_spool_conf_default(&conf);
 	conf.segment_bytes = 64 + byte(&in);
 	conf.retain_bytes = byte(&in) & 1 ? 1 : 0;
+	ev_max_event = 8 + byte(&in); /* --max-event-size: small, to be reached */
 	if (ev_spool_init(dir, &conf, NULL) < 0)
 		return 0;
 	snprintf(path, sizeof path, "%s/segments/0000000000000000.ndjson", dir);

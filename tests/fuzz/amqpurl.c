@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amqp/amqp.h"
+#include "amqp/url.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 #include "fuzz.h"

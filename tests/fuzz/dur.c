@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/mem.h"
 #include "base/size.h"
 

@@ -14,6 +14,7 @@ complete -c evretry -s r -l rate -x -d 'start at most N attempts per period (10/
 complete -c evretry -s t -l timeout -x -d 'stop an attempt that runs longer'
 complete -c evretry -s V -l version -d 'print the version'
 complete -c evretry -l cursor -x -d 'read a spool input through this durable cursor'
+complete -c evretry -l breaker -x -d 'stop after this many events in a row fail with the same status (50; 0 never)'
 complete -c evretry -l grace -x -d 'from SIGTERM to SIGKILL, and the shutdown wait'
 complete -c evretry -l jitter -x -a 'full equal none' -d 'backoff jitter'
 complete -c evretry -l max-event-size -x -d 'The longest event read, in bytes (16M)'

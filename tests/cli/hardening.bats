@@ -194,3 +194,48 @@ seg_events() {
 	evspool gc "$T/s"
 	[ ! -f "$T/s/segments/0000000000000000.ndjson" ]
 }
+
+# ids N: N events {"id":"eI"} into spool $T/s.
+ids_spool() {
+	evspool init "$T/s"
+	for i in $(seq "$1"); do echo "{\"id\":\"e$i\"}"; done | evfilter true -o "$T/s"
+}
+
+@test "breaker: a handler that exits 127 stops evretry at once; nothing dead-lettered, the cursor kept" {
+	ids_spool 20
+	run -127 --separate-stderr evretry --cursor r --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 127'
+	[ "$status" -eq 127 ]
+	[[ "$stderr" == *"breaker: the handler exited with 127 (command not found) for e1"*"nothing dead-lettered, the cursor stays before it"* ]]
+	[ "$(lines "$T/dead")" -eq 0 ]
+	[ "$(cat "$T/s/cursors/r")" = 0 ]
+	# fixed, it takes them all
+	run evretry --cursor r --no-follow -i "$T/s" -d "$T/dead" -- true
+	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 20 ]
+	run evretry --cursor r2 --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 126'
+	[ "$status" -eq 126 ]
+}
+
+@test "breaker: --breaker N events in a row failing alike stop it with 111, none of them dead-lettered" {
+	ids_spool 20
+	run --separate-stderr evretry -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 3'
+	[ "$status" -eq 111 ]
+	[[ "$stderr" == *"breaker: 5 events in a row failed with exit status 3"*"the cursor stays before the first of them (--breaker 5)"* ]]
+	[ "$(lines "$T/dead")" -eq 0 ]
+	[ "$(cat "$T/s/cursors/r")" = 0 ]
+}
+
+@test "breaker: events a working handler refuses are dead-lettered as before, and --breaker 0 turns it off" {
+	ids_spool 20
+	# e1..e4 refused (4 in a row, under the count), then successes: 4 dead letters
+	run evretry -q -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead" -- \
+		sh -c 'grep -q "\"e[1-4]\"" && exit 3; exit 0'
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .id "$T/dead" | tr '\n' ' ')" = "e1 e2 e3 e4 " ]
+	[ "$(jq -r .evdeadreason "$T/dead" | sort -u)" = failed ]
+	# a failure at the very end is dead-lettered too (the streak ends with the input)
+	run evretry -q -a 1 --breaker 5 --cursor r2 --no-follow -i "$T/s" -d "$T/dead2" -- \
+		sh -c 'grep -q "\"e20\"" && exit 3; exit 0'
+	[ "$status" -eq 0 ] && [ "$(jq -r .id "$T/dead2")" = e20 ]
+	run evretry -q -a 1 --breaker 0 --cursor r3 --no-follow -i "$T/s" -d "$T/dead3" -- sh -c 'exit 127'
+	[ "$status" -eq 0 ] && [ "$(lines "$T/dead3")" -eq 20 ]
+}

@@ -29,7 +29,7 @@ enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOU
 static const struct ev_optdoc docs[] = {
 	{ "attempts", "n", "attempts per event at most (default 5)" },
 	{ "backoff", "base[,cap]", "backoff between attempts (default 1s,5m)" },
-	{ "breaker", "count", "stop after count events in a row fail alike (50; 126, 127 at once)" },
+	{ "breaker", "count", "stop after count like failures in a row (50)" },
 	{ "dead", "dest", "where dead events go (default: stderr)" },
 	{ "jobs", "n", "attempts at once, or co-processes with -p (1)" },
 	{ "key", "expr", "keep the events of one key in order (jq expression)" },

@@ -33,7 +33,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "input", "src", "read events from src (default: operands, else stdin)" },
 	{ "output", "dest", "write events to dest (default: stdout)" },
 	{ "cursor", "name", "read a spool input through this durable cursor" },
-	{ "max-event-size", "size", "the longest event read, in bytes (16M); longer is bad input" },
+	{ "max-event-size", "size", "the longest event read, in bytes (default 16M)" },
 	{ "no-follow", NULL, "stop at the end of a spool input instead of waiting" },
 	{ "rejects", "dest", "keep bad input lines, verbatim, in dest" },
 	{ "sync", "mode", "output durability: none, batch (default) or always" },

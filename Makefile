@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check install uninstall clean deps demo bench.
+# evkit — see README.md. Targets: all check install uninstall clean deps demo bench crash-fold.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 MANDIR  = $(PREFIX)/share/man
@@ -50,6 +50,10 @@ check: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
 	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
 
+# evfold's exactly-once test at full size: 200,000 events, a hundred SIGKILLs.
+crash-fold: all
+	PATH=$(CURDIR)/$(O)/bin:$$PATH bash tests/evfold-crash.sh 200000 100 $$(mktemp -d)
+
 demo: deps all
 	@sh contrib/demo.sh $(O)/bin
 
@@ -79,4 +83,4 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all check deps demo bench install uninstall clean
+.PHONY: all check crash-fold deps demo bench install uninstall clean

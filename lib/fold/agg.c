@@ -6,6 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "base/mem.h"
 #include "fold/agg.h"
 #include "fold/hll.h"
 

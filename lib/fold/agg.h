@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 #include "json/jsonscan.h"
 
 enum { EV_AGG_COUNT, EV_AGG_SUM, EV_AGG_MIN, EV_AGG_MAX, EV_AGG_AVG, EV_AGG_FIRST,

@@ -13,8 +13,9 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "fold/fold.h"
 #include "fold/store.h"

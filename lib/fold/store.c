@@ -31,8 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/mem.h"
 #include "fold/store.h"
 
 struct ev_store {

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 #include "base/opts.h"
 
 struct ev_store;

@@ -2,7 +2,7 @@
 /* window.c — windows of event time (see window.h). */
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "fold/window.h"
 
 static int64_t

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 
 enum ev_wkind { EV_WIN_NONE, EV_WIN_TUMBLING, EV_WIN_HOPPING, EV_WIN_SESSION };
 

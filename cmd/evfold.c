@@ -309,6 +309,8 @@ main(int argc, char *argv[])
 	ev_buf_free(&err);
 	return r;
 fail:
+	/* the batch may hold half of an event: keep the view where it was */
+	in.nocommit = 1;
 	r = ev_input_end(&in);
 	ev_fold_close(f);
 	exit(r ? r : EV_TEMPFAIL);

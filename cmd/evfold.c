@@ -29,6 +29,33 @@ enum {
 	OPT_SINCE, OPT_SUM, OPT_TIME, OPT_TYPE, OPT_VIEW, OPT_WINDOW
 };
 
+static const struct ev_optdoc docs[] = {
+	{ "key", "expr", "the key: a path or a jq expression (default: one key)" },
+	{ "db", "file", "the SQLite database of the views" },
+	{ "view", "name", "the view (default: the cursor's name, or fold)" },
+	{ "init", "json", "the state of a new key, for a reducer" },
+	{ "count", NULL, "fold in the number of events" },
+	{ "sum", "path", "fold in the sum of the number at path" },
+	{ "min", "path", "fold in the smallest number at path" },
+	{ "max", "path", "fold in the largest number at path" },
+	{ "avg", "path", "fold in the average of the number at path" },
+	{ "first", "[=path]", "fold in the first value at path (default: the event)" },
+	{ "last", "path", "fold in the latest value at path" },
+	{ "distinct", "path", "fold in the distinct values at path (about 1.6%)" },
+	{ "window", "spec", "tumbling:SIZE, hopping:SIZE/HOP or session:GAP" },
+	{ "lateness", "duration", "how late an event may be before its window closes" },
+	{ "time", "path", "the event time for windows (default .time)" },
+	{ "late", "dest", "write late events to dest" },
+	{ "type", "type", "the type of changelog events (default VIEW.changed)" },
+	{ "output", "dest", "write every change (the changelog) to dest" },
+	{ "rebuild", NULL, "fold the history anew, swapped in when caught up" },
+	{ "since", "when", "where a new view or a rebuild starts" },
+	{ "get", "key", "print the state of key and exit (1: none)" },
+	{ "dump", NULL, "print every row of the view as NDJSON and exit" },
+	{ "cache", "n", "states kept in memory (default 1000000)" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -125,6 +152,8 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Fold events into a state per key, kept in SQLite, exactly once.", longopts,
+	    docs);
 	while ((ch = getopt_long(argc, argv, "k:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

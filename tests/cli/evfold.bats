@@ -218,17 +218,3 @@ wev() {
 	run -2 evfold --db "$T/x.db" --window session:1m '. + 1'
 	run -2 evfold --db "$T/x.db"
 }
-
-@test "every long option is in the man page and the three completions" {
-	root="$BATS_TEST_DIRNAME/../.."
-	run -0 mandoc -Tlint -W warning "$root/man/evfold.1"
-	[ -z "$output" ]
-	for opt in avg cache count cursor db distinct dump first get help init input key last late \
-		lateness max min no-follow output quiet rebuild rejects since stats sum sync time type \
-		version view window; do
-		grep -q "Fl -$opt\b" "$root/man/evfold.1" || { echo "man: --$opt"; false; }
-		grep -q -- "--$opt\b" "$root/completions/bash/evfold" || { echo "bash: --$opt"; false; }
-		grep -q -- "--$opt\b" "$root/completions/zsh/_evfold" || { echo "zsh: --$opt"; false; }
-		grep -q -- "-l $opt\b" "$root/completions/fish/evfold.fish" || { echo "fish: --$opt"; false; }
-	done
-}

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
+#include "base/size.h"
 #include "spool/spool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
@@ -58,6 +59,16 @@ static void
 usage(void)
 {
 	ev_usage(SYNOPSIS, 0);
+}
+
+static uint64_t
+parse_size(const char *s, const char *what)
+{
+	uint64_t v;
+
+	if (ev_size_parse(s, &v) < 0)
+		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
+	return v;
 }
 
 static void
@@ -129,7 +140,27 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 	char t[32];
 
 	if (opt.json) {
-		ev_spool_stat_json(&b, path, st);
+		ev_buf_adds(&b, "{\"spool\":");
+		ev_buf_addjstr(&b, path, strlen(path));
+		ev_buf_printf(&b, ",\"events\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"segments\":%"
+		    PRIu64 ",\"start\":%" PRIu64 ",\"end\":%" PRIu64 ",\"torn\":%" PRIu64,
+		    st->events, st->bytes, st->segments, st->start, st->end, st->torn);
+		if (st->first_ms >= 0) {
+			ev_time_format(st->first_ms, t);
+			ev_buf_printf(&b, ",\"first_time\":\"%s\"", t);
+			ev_time_format(st->last_ms, t);
+			ev_buf_printf(&b, ",\"last_time\":\"%s\"", t);
+		}
+		ev_buf_adds(&b, ",\"cursors\":[");
+		for (size_t i = 0; i < st->ncursors; i++) {
+			const struct ev_spool_cursorstat *c = &st->cursors[i];
+			ev_buf_adds(&b, i ? ",{\"name\":" : "{\"name\":");
+			ev_buf_addjstr(&b, c->name, strlen(c->name));
+			ev_buf_printf(&b, ",\"position\":%" PRIu64 ",\"lag_events\":%" PRIu64
+			    ",\"lag_bytes\":%" PRIu64 ",\"lost\":%s}", c->pos, c->lag_events,
+			    c->lag_bytes, c->lost ? "true" : "false");
+		}
+		ev_buf_adds(&b, "]}\n");
 		fputs(b.p, stdout);
 		ev_buf_free(&b);
 		return;
@@ -298,10 +329,10 @@ main(int argc, char *argv[])
 				ev_die(EV_ERROR, "--retain-age: '%s' is not a duration (like 7d)", optarg);
 			break;
 		case OPT_RETAIN_BYTES:
-			opt.conf.retain_bytes = ev_opt_size(optarg, "retain-bytes");
+			opt.conf.retain_bytes = parse_size(optarg, "retain-bytes");
 			break;
 		case OPT_SEGMENT_BYTES:
-			if ((opt.conf.segment_bytes = ev_opt_size(optarg, "segment-bytes")) == 0)
+			if ((opt.conf.segment_bytes = parse_size(optarg, "segment-bytes")) == 0)
 				ev_die(EV_ERROR, "--segment-bytes: must be more than 0");
 			break;
 		case OPT_SET:

@@ -113,7 +113,6 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 
 int ev_source_next(struct ev_source *s, struct ev_line *l, int t) { return s->ops->next(s->impl, l, t); }
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
-const char *ev_source_name(const struct ev_source *s) { return s->name; }
 
 int
 ev_source_pollfd(const struct ev_source *s)

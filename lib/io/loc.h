@@ -81,6 +81,5 @@ int ev_source_commit(struct ev_source *s, uint64_t pos);
  * has none (then call it with a short timeout instead). */
 int ev_source_pollfd(const struct ev_source *s);
 int ev_source_close(struct ev_source *s);
-const char *ev_source_name(const struct ev_source *s);
 
 #endif

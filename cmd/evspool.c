@@ -43,23 +43,11 @@ usage(void)
 static uint64_t
 parse_size(const char *s, const char *what)
 {
-	char *end;
-	uintmax_t v;
-	int shift = 0;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoumax(s, &end, 10);
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
+	if (ev_opt_size(s, &v) < 0)
 		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
-	return (uint64_t)v << shift;
+	return v;
 }
 
 /* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */
@@ -203,7 +191,6 @@ cmd_cursor(struct ev_spool *sp, char **names, int n)
 	for (int i = 0; i < n; i++) {
 		uint64_t pos;
 		int64_t ms;
-		char *end;
 
 		if (opt.del) {
 			if (ev_spool_cursor_delete(sp, names[i]) < 0)
@@ -216,8 +203,7 @@ cmd_cursor(struct ev_spool *sp, char **names, int n)
 				r = ev_spool_pos_start(sp, &pos);
 			else if (strcmp(opt.set, "end") == 0)
 				r = ev_spool_pos_end(sp, &pos);
-			else if (errno = 0, pos = strtoull(opt.set, &end, 10),
-			    opt.set[0] >= '0' && opt.set[0] <= '9' && !*end && !errno)
+			else if (ev_opt_count(opt.set, 0, UINT64_MAX, &pos) == 0)
 				r = ev_spool_pos_check(sp, pos, NULL);
 			else if (ev_when_parse(opt.set, ev_now_ms(), &ms) == 0)
 				r = ev_spool_pos_time(sp, ms, &pos);

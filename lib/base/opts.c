@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* opts.c — the shared options, so that the same letter means the same thing in every tool. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +102,45 @@ ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fprintf(stderr, "%s %s %ju", i ? "," : "", s[i].name, s[i].n);
 	fputc('\n', stderr);
+}
+
+int
+ev_opt_count(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+{
+	char *end;
+	uintmax_t n;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoumax(s, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int
+ev_opt_size(const char *s, uint64_t *v)
+{
+	char *end;
+	uintmax_t n;
+	int shift = 0;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	n = strtoumax(s, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || errno || n > (UINT64_MAX >> shift))
+		return -1;
+	*v = (uint64_t)n << shift;
+	return 0;
 }

@@ -611,18 +611,8 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 	    &jerr), &jerr))
 		return 0;
 	rt->seq++;
-	if (rt->vals[0].type == EV_J_STRING) {
-		const struct ev_jval *v = &rt->vals[0];
-		if (v->escaped) {
-			ev_buf_reset(&rt->tbuf);
-			ev_jval_str(v, &rt->tbuf);
-			type = rt->tbuf.p ? rt->tbuf.p : "";
-			tlen = rt->tbuf.len;
-		} else {
-			type = v->p + 1;
-			tlen = v->len - 2;
-		}
-	}
+	if (rt->vals[0].type == EV_J_STRING)
+		type = ev_jval_text(&rt->vals[0], &rt->tbuf, &tlen);
 	for (size_t i = 0; i < rt->nrules; i++) {
 		struct rule *r = &rt->rules[i];
 		int m;

@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "base/opts.h"
 #include "base/prom.h"
+#include "base/size.h"
 #include "spool/spool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
@@ -61,13 +62,12 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes. */
 static uint64_t
 parse_size(const char *s, const char *what)
 {
 	uint64_t v;
 
-	if (ev_opt_size(s, &v) < 0)
+	if (ev_size_parse(s, &v) < 0)
 		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
 	return v;
 }

@@ -7,6 +7,9 @@
 
 #include "base/err.h"
 #include "base/opts.h"
+#include "base/size.h"
+
+size_t ev_max_event = EV_MAX_EVENT_DEFAULT;
 
 void
 ev_opts_init(struct ev_opts *o, const char *synopsis)
@@ -31,6 +34,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "input", "src", "read events from src (default: operands, else stdin)" },
 	{ "output", "dest", "write events to dest (default: stdout)" },
 	{ "cursor", "name", "read a spool input through this durable cursor" },
+	{ "max-event-size", "size", "the longest event read, in bytes (default 16M)" },
 	{ "no-follow", NULL, "stop at the end of a spool input instead of waiting" },
 	{ "rejects", "dest", "keep bad input lines, verbatim, in dest" },
 	{ "sync", "mode", "output durability: none, batch (default) or always" },
@@ -184,6 +188,14 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		else
 			ev_die(EV_ERROR, "--sync: '%s' is not none, batch or always", arg);
 		return 1;
+	case EV_OPT_MAX_EVENT: {
+		uint64_t max;
+		if (ev_size_parse(arg, &max) < 0 || max == 0 || max > SIZE_MAX / 4)
+			ev_die(EV_ERROR, "--max-event-size: '%s' is not a size (like 4096, 64M, 1G)",
+			    arg);
+		ev_max_event = (size_t)max;
+		return 1;
+	}
 	case EV_OPT_STATS:
 		if (!arg || strcmp(arg, "text") == 0)
 			o->stats = EV_STATS_TEXT;
@@ -228,30 +240,5 @@ ev_opt_count(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 	if (errno || *end || n < min || n > max)
 		return -1;
 	*v = n;
-	return 0;
-}
-
-int
-ev_opt_size(const char *s, uint64_t *v)
-{
-	char *end;
-	uintmax_t n;
-	int shift = 0;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	n = strtoumax(s, &end, 10);
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || errno || n > (UINT64_MAX >> shift))
-		return -1;
-	*v = (uint64_t)n << shift;
 	return 0;
 }

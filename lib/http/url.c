@@ -75,28 +75,21 @@ firstline(const char *what, const char *path, struct ev_buf *err)
 	return line;
 }
 
-/* A secret: the parameter's file, else the environment's value, else the
- * environment's file; *out stays NULL when none is set. */
-static int
-secret(const char *param, const char *file, const char *envname, char **out, struct ev_buf *err)
+/* A bearer token from "env:NAME", "file:PATH" or a PATH; NULL after
+ * saying why in err. */
+static char *
+token(const char *spec, struct ev_buf *err)
 {
-	char fname[64];
-	const char *env = getenv(envname), *envfile;
+	const char *env;
 
-	if (file) {
-		*out = firstline(param, file, err);
-		return *out ? 0 : -1;
+	if (strncmp(spec, "env:", 4) == 0) {
+		if (!(env = getenv(spec + 4)) || !*env) {
+			ev_buf_printf(err, "token: %s is not set", spec + 4);
+			return NULL;
+		}
+		return ev_strdup(env);
 	}
-	if (env && *env) {
-		*out = ev_strdup(env);
-		return 0;
-	}
-	snprintf(fname, sizeof fname, "%s_FILE", envname);
-	if ((envfile = getenv(fname)) && *envfile) {
-		*out = firstline(fname, envfile, err);
-		return *out ? 0 : -1;
-	}
-	return 0;
+	return firstline("token", strncmp(spec, "file:", 5) == 0 ? spec + 5 : spec, err);
 }
 
 static int
@@ -111,7 +104,7 @@ uintval(const char *v, unsigned long max, unsigned long *out)
 	return *e || errno || *out > max ? -1 : 0;
 }
 
-struct files { char *secret, *token; int batchset; };
+struct files { char *token; int batchset; };
 
 /* One name=value from the fragment; v is ours to keep or free. */
 static int
@@ -132,9 +125,9 @@ setparam(struct ev_http_conf *c, struct files *f, const char *name, char *v, str
 		slot = &c->certfile;
 	else if (!strcmp(name, "keyfile"))
 		slot = &c->keyfile;
-	else if (!strcmp(name, "secret_file"))
-		slot = &f->secret;
-	else if (!strcmp(name, "token_file"))
+	else if (!strcmp(name, "secret"))
+		slot = &c->secret;
+	else if (!strcmp(name, "token"))
 		slot = &f->token;
 	if (slot) {
 		if (*slot) {
@@ -242,8 +235,8 @@ checkurl(const char *url, struct ev_buf *err)
 		ev_buf_adds(err, "no host in the URL");
 	else if (curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK)
 		ev_buf_adds(err, "a password in the location shows in ps(1) and in logs: "
-		    "give a bearer token in EVKIT_HTTP_TOKEN or a file (token_file=), "
-		    "or sign with a secret (secret_file=)");
+		    "give a bearer token (token=env:NAME or token=file:PATH) "
+		    "or sign with a secret (secret=env:NAME or secret=file:PATH)");
 	else
 		r = 0;
 	curl_free(host);
@@ -288,12 +281,10 @@ ev_http_parse(const char *loc, struct ev_http_conf *c, struct ev_buf *err)
 		ev_buf_adds(err, "batch_size needs mode=batch");
 		goto out;
 	}
-	if (secret("secret_file", f.secret, "EVKIT_WEBHOOK_SECRET", &c->secret, err) < 0 ||
-	    secret("token_file", f.token, "EVKIT_HTTP_TOKEN", &c->token, err) < 0)
+	if (f.token && !(c->token = token(f.token, err)))
 		goto out;
 	r = 0;
 out:
-	free(f.secret);
 	free(f.token);
 	return r;
 }
@@ -304,9 +295,8 @@ ev_http_conf_free(struct ev_http_conf *c)
 	char **strs[] = { &c->name, &c->url, &c->secret, &c->token, &c->cacertfile,
 		&c->certfile, &c->keyfile };
 
-	for (size_t i = 0; i < 2; i++)
-		if (*strs[2 + i])
-			memset(*strs[2 + i], 0, strlen(*strs[2 + i]));
+	if (c->token)
+		memset(c->token, 0, strlen(c->token));
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

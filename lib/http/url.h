@@ -6,9 +6,8 @@
  * Everything before '#' is the endpoint's, sent as written. The fragment,
  * which HTTP never sends, holds evkit's parameters (ev-http(7)): the
  * content mode, retries, parallel requests, TLS files. Secrets never come
- * from the command line: the signing secret from EVKIT_WEBHOOK_SECRET or
- * the file named by EVKIT_WEBHOOK_SECRET_FILE or secret_file=, a bearer
- * token likewise (EVKIT_HTTP_TOKEN, EVKIT_HTTP_TOKEN_FILE, token_file=).
+ * from the command line: secret= and token= name where they are, an
+ * environment variable (env:NAME) or a file (file:PATH, or a PATH).
  * The backend itself (POST with libcurl) is in sink.c.
  */
 #ifndef EV_HTTP_URL_H
@@ -32,7 +31,7 @@ struct ev_http_conf {
 	int64_t retry_ms;       /* how long temporary failures are retried; -1 forever */
 	int64_t timeout_ms;     /* one request, all included */
 	int64_t connect_ms;     /* one connection attempt */
-	char *secret;           /* the Standard Webhooks secret as given (whsec_...), or NULL */
+	char *secret;           /* where the Standard Webhooks secret is (whsig.h), or NULL */
 	char *token;            /* a bearer token, or NULL */
 	char *cacertfile, *certfile, *keyfile;
 	int verify;

@@ -45,6 +45,7 @@
 #include "base/err.h"
 #include "event/uuid.h"
 #include "http/url.h"
+#include "http/whsig.h"
 #include "io/backend.h"
 #include "json/jsonscan.h"
 
@@ -239,17 +240,17 @@ binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
 		size_t kn = (size_t)(ke - kb);
 		p = skipws(ve, e);
 		p = skipws(p + (*p == ','), e);
-		if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
-			ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
-			    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
-			return -1;
-		}
 		if ((kn == 4 && !memcmp(kb, "data", 4)) || (kn == 11 && !memcmp(kb, "data_base64", 11))) {
 			data = vb;
 			datalen = (size_t)(ve - vb);
 			b64 = kn == 11;
 			datastr = *vb == '"';
 			continue;
+		}
+		if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
+			ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
+			    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
+			return -1;
 		}
 		if (*vb == 'n')
 			continue; /* null: as if absent */
@@ -351,29 +352,19 @@ makewid(struct httpsink *k, struct unit *u)
 static void
 sign(struct httpsink *k, struct slot *s, struct unit *u)
 {
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(sizeof mac, sodium_base64_VARIANT_ORIGINAL)];
-	crypto_auth_hmacsha256_state st;
+	char sig[EV_WHSIG_SIGMAX];
 	long long ts = (long long)time(NULL);
-	char tsbuf[24];
 
-	snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
-	crypto_auth_hmacsha256_init(&st, k->key, k->keylen);
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)u->wid, strlen(u->wid));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)tsbuf, strlen(tsbuf));
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
-	crypto_auth_hmacsha256_update(&st, (const unsigned char *)s->body.p, s->body.len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	sodium_bin2base64(b64, sizeof b64, mac, sizeof mac, sodium_base64_VARIANT_ORIGINAL);
+	ev_whsig_sign(k->key, k->keylen, u->wid, ts, s->body.p ? s->body.p : "", s->body.len,
+	    sig, sizeof sig);
 	ev_buf_reset(&k->hdr);
 	ev_buf_printf(&k->hdr, "webhook-id: %s", u->wid);
 	addhdr(s, k->hdr.p);
 	ev_buf_reset(&k->hdr);
-	ev_buf_printf(&k->hdr, "webhook-timestamp: %s", tsbuf);
+	ev_buf_printf(&k->hdr, "webhook-timestamp: %lld", ts);
 	addhdr(s, k->hdr.p);
 	ev_buf_reset(&k->hdr);
-	ev_buf_printf(&k->hdr, "webhook-signature: v1,%s", b64);
+	ev_buf_printf(&k->hdr, "webhook-signature: %s", sig);
 	addhdr(s, k->hdr.p);
 }
 
@@ -803,7 +794,7 @@ freesink(struct httpsink *k)
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
 	if (k->key) {
-		sodium_memzero(k->key, k->keylen);
+		sodium_memzero(k->key, EV_WHSIG_KEYMAX);
 		free(k->key);
 	}
 	ev_http_conf_free(&k->cf);
@@ -845,22 +836,16 @@ static const struct ev_sink_ops httpsink_ops = {
 	.refused = httpsink_refused
 };
 
-/* The signing key: a Standard Webhooks secret is "whsec_" and base64. */
+/* The signing key, from where secret= says. */
 static int
 setkey(struct httpsink *k)
 {
-	const char *s = k->cf.secret;
-	size_t n;
+	int n;
 
-	if (strncmp(s, "whsec_", 6) == 0)
-		s += 6;
-	n = strlen(s);
-	k->key = ev_malloc(n + 1);
-	if (sodium_base642bin(k->key, n + 1, s, n, NULL, &k->keylen, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || k->keylen == 0) {
-		ev_warn("%s: the signing secret is not whsec_ followed by base64", k->cf.name);
+	k->key = ev_malloc(EV_WHSIG_KEYMAX);
+	if ((n = ev_whsig_loadkey(k->cf.secret, k->key, EV_WHSIG_KEYMAX)) < 0)
 		return -1;
-	}
+	k->keylen = (size_t)n;
 	return 0;
 }
 

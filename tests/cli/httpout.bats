@@ -48,7 +48,7 @@ events() {
 	[ "$(req '.[0].headers | [.["ce-id"], .["ce-source"], .["ce-time"], .["ce-evattempt"], .["content-type"]] | join(" ")')" = "b1 /a%20b 2026-12-01T10:00:00Z 2 application/json" ]
 	[ "$(req '.[0].body')" = '{"x":1}' ]
 	[ "$(req '.[1].headers["content-type"] + " " + .[1].body')" = "text/plain héllo" ]
-	[ "$(req '.[2].headers["content-type"] + " " + (.[2].body | explode | map(tostring) | join(",")))" = "application/octet-stream 0,1,2" ]
+	[ "$(req '.[2].headers["content-type"] + " " + (.[2].body | explode | map(tostring) | join(","))')" = "application/octet-stream 0,1,2" ]
 	[ "$(req 'length')" -eq 3 ]
 	grep -q '"id":"b4"' "$T/rej"
 	[[ "$output" == *"attribute 'nested' is not a string, number or boolean"* ]]
@@ -113,7 +113,7 @@ events() {
 	[ "$(evspool cursor "$T/s" web | awk '{ print $2 }')" -eq 0 ]
 	run evtail --no-follow --cursor web "$T/s" -o "$URL/"
 	[ "$status" -eq 0 ]
-	[ "$(req '[.[] | select(.status == 200) | .body | fromjson | .id] | join(",")')" = "e1,e1,e2,e3" ]
+	[ "$(req '[.[] | select(.status == 200) | .body | fromjson | .id] | join(",")')" = "e1,e3,e1,e2,e3" ]
 }
 
 @test "a following spool reader delivers new events as they come, and commits after 2xx" {
@@ -130,7 +130,7 @@ events() {
 @test "evroute: an HTTP destination per rule" {
 	hook
 	events 1 6 > "$T/in"
-	run evroute "$T/in" "order.paid > $URL/paid" "order.placed > $T/placed"
+	run evroute -i "$T/in" "order.paid > $URL/paid" "order.placed > $T/placed"
 	[ "$status" -eq 0 ]
 	[ "$(req '[.[].body | fromjson | .id] | join(",")')" = "e2,e4,e6" ]
 	[ "$(lines "$T/placed")" -eq 3 ]
@@ -180,4 +180,14 @@ events() {
 	run evtail --no-follow "http://127.0.0.1:9/"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"an HTTP location is an output only"* ]]
+}
+
+@test "parallel=4: four requests at a time on four connections, every event once" {
+	hook
+	events 1 200 > "$T/in"
+	run evfilter true "$T/in" -o "$URL/#parallel=4"
+	[ "$status" -eq 0 ]
+	req '.[].body' | sort | cmp - <(sort "$T/in")
+	[ "$(req '[.[].peer] | unique | length')" -gt 1 ]
+	[ "$(req '[.[].peer] | unique | length')" -le 4 ]
 }

@@ -22,13 +22,23 @@ LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
 	$(shell pkg-config --libs libxxhash librabbitmq libcurl libsodium 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)
+LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o) $(O)/gen/http/page.o
 BINS    := $(TOOLS:%=$(O)/bin/%)
 
 all: $(BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The live page (lib/http/page.h), HTML in a file, built in as a C string.
+$(O)/gen/http/page.c: lib/http/page.html
+	@mkdir -p $(@D)
+	{ echo '#include "http/page.h"'; echo 'const char ev_http_page[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/?/\\?/g; s/^/"/; s/$$/\\n"/' $<; \
+	  echo ';'; echo 'const size_t ev_http_page_len = sizeof ev_http_page - 1;'; } > $@
+
+$(O)/gen/http/page.o: $(O)/gen/http/page.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/lib/libevkit.a: $(LIBOBJ)

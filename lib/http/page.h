@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: ISC */
+/* page.h — the live page evhttp serves at GET /: one self-contained HTML
+ * document (style and script embedded, nothing from a CDN), written in
+ * lib/http/page.html and built in as a C string by the Makefile.
+ *
+ * What the page calls, relative to its own URL (served by evhttp):
+ *   GET events   Server-Sent Events, one event per message, "id:" the spool
+ *                position after it; the page shows what comes after it loads
+ *   GET stat     the served spool as `evspool stat --json` prints it (with
+ *                each cursor's lag), one JSON object, every 2 s
+ * For tests, the page keeps body[data-state] ("connecting", "live", "down"),
+ * and each event's row (#events li) its data-type, data-id, data-position.
+ */
+#ifndef EV_PAGE_H
+#define EV_PAGE_H
+#include <stddef.h>
+
+extern const char ev_http_page[];
+extern const size_t ev_http_page_len;
+
+#endif

@@ -3,11 +3,15 @@
  * document (style and script embedded, nothing from a CDN), written in
  * lib/http/page.html and built in as a C string by the Makefile.
  *
- * What the page calls, relative to its own URL (served by evhttp):
- *   GET events   Server-Sent Events, one event per message, "id:" the spool
- *                position after it; the page shows what comes after it loads
+ * What the page uses, relative to its own URL, served by evhttp (server.c,
+ * evhttp(1)):
+ *   GET events   with Accept: text/event-stream: Server-Sent Events, one
+ *                event per message, "id:" the spool position after it
+ *                (query: type=PATTERN, match=ATTR:GLOB, position=N,
+ *                from=start|end, default end); the page shows what comes
+ *                after it loads
  *   GET stat     the served spool as `evspool stat --json` prints it (with
- *                each cursor's lag), one JSON object, every 2 s
+ *                each cursor's lag), one JSON object; read every 2 s
  * For tests, the page keeps body[data-state] ("connecting", "live", "down"),
  * and each event's row (#events li) its data-type, data-id, data-position.
  */

@@ -41,8 +41,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/dur.h"
 #include "base/err.h"
+#include "base/mem.h"
+#include "base/time.h"
 #include "event/uuid.h"
 #include "http/url.h"
 #include "http/whsig.h"

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base/dur.h"
+#include "base/mem.h"
+#include "base/time.h"
 #include "http/url.h"
 
 int

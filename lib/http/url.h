@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 
 enum ev_http_mode { EV_HTTP_STRUCTURED, EV_HTTP_BINARY, EV_HTTP_BATCH };
 

@@ -773,6 +773,7 @@ httpsink_refused(void *impl, struct ev_line *l, const char **why)
 	l->no = 0;
 	l->pos = 0;
 	l->partial = 0;
+	l->toolong = 0;
 	*why = l->p + len + 1;
 	k->refpos += sizeof len + len + 1 + strlen(*why) + 1;
 	return 1;

@@ -9,6 +9,8 @@
  *                  stdin; words split like sh(1) quoting, but no shell runs
  *   amqp[s]://...  a RabbitMQ broker: consume from a queue with manual acks /
  *                  publish with confirms (amqp/, ev-amqp(7))
+ *   http[s]://...  (sink only) an HTTP endpoint: each event POSTed, in the
+ *                  CloudEvents HTTP binding (http/, ev-http(7))
  *
  * Failures are reported here (naming the location and the operation) and
  * returned as -1 with errno set, so a caller only chooses the exit status.

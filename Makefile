@@ -21,18 +21,28 @@ HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
 override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
 	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
 override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
-	$(shell pkg-config --cflags libxxhash librabbitmq libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+	$(shell pkg-config --cflags libxxhash librabbitmq libcurl libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) $(CFLAGS) $(SANFLAGS)
 LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
-	$(shell pkg-config --libs libxxhash librabbitmq libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) -lm -lpthread
+	$(shell pkg-config --libs libxxhash librabbitmq libcurl libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)
+LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o) $(O)/gen/http/page.o
 BINS    := $(TOOLS:%=$(O)/bin/%)
 
 all: $(BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The live page (lib/http/page.h), HTML in a file, built in as a C string.
+$(O)/gen/http/page.c: lib/http/page.html
+	@mkdir -p $(@D)
+	{ echo '#include "http/page.h"'; echo 'const char ev_http_page[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/?/\\?/g; s/^/"/; s/$$/\\n"/' $<; \
+	  echo ';'; echo 'const size_t ev_http_page_len = sizeof ev_http_page - 1;'; } > $@
+
+$(O)/gen/http/page.o: $(O)/gen/http/page.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(O)/lib/libevkit.a: $(LIBOBJ)

@@ -9,6 +9,7 @@
 #include "base/ahead.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "event/event.h"
 #include "io/input.h"
 #include "json/jq.h"
 #include "json/jsonscan.h"
@@ -161,15 +162,7 @@ eventtime(struct keyer *k, int64_t *ms)
 		*ms = ev_now_ms();
 		return 1;
 	}
-	if (v->type == EV_J_STRING) {
-		if (!v->escaped && ev_time_parse(v->p + 1, v->len - 2, ms) == 0)
-			return 1;
-		ev_buf_reset(&k->tmp);
-		ev_jval_str(v, &k->tmp);
-		if (v->escaped && k->tmp.p && ev_time_parse(k->tmp.p, k->tmp.len, ms) == 0)
-			return 1;
-	}
-	return 0;
+	return ev_event_time(v, &k->tmp, ms) == 0;
 }
 
 /* The helper's part: validate the line, find its key and time, hash the key. */
@@ -263,12 +256,9 @@ path(const char *p)
 static uint64_t
 count(const char *s)
 {
-	char *end;
-	unsigned long long n;
+	uint64_t n;
 
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || n > EV_KEYSET_MAX)
+	if (ev_opt_count(s, 0, EV_KEYSET_MAX, &n) < 0)
 		ev_die(EV_ERROR, "--max-keys: '%s' is not a count from 0 to %u", s, EV_KEYSET_MAX);
 	return n;
 }

@@ -54,12 +54,9 @@ usage(void)
 static int
 number(const char *opt, const char *s, int max)
 {
-	char *end;
-	long n;
+	uint64_t n;
 
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno || end == s || *end || n < 1 || n > max)
+	if (ev_opt_count(s, 1, (uint64_t)max, &n) < 0)
 		ev_die(EV_ERROR, "%s: '%s' is not a number from 1 to %d", opt, s, max);
 	return (int)n;
 }

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
+#include "base/prom.h"
 #include "base/size.h"
 #include "spool/spool.h"
 
@@ -71,66 +72,48 @@ parse_size(const char *s, const char *what)
 	return v;
 }
 
-static void
-prom_label(const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			printf("\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", stdout);
-		else
-			putchar(*s);
-	}
-}
-
-static void
-prom_metric(const char *name, const char *help, const char *spool, const char *cursor,
-    double v, int *done)
-{
-	if (!*done) {
-		printf("# HELP evkit_spool_%s %s\n# TYPE evkit_spool_%s gauge\n", name, help, name);
-		*done = 1;
-	}
-	printf("evkit_spool_%s{spool=\"", name);
-	prom_label(spool);
-	if (cursor) {
-		fputs("\",cursor=\"", stdout);
-		prom_label(cursor);
-	}
-	printf("\"} %.15g\n", v); /* exact for counts below 1e15, and for ms times */
-}
-
 /* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */
 static void
 print_prom(struct ev_spool_stat *st, char **paths, int n)
 {
 	static const struct { const char *name, *help; } m[] = {
-		{ "events", "Complete events in the spool." },
-		{ "bytes", "Bytes of complete events in the spool." },
-		{ "segments", "Segment files in the spool." },
-		{ "torn_bytes", "Bytes of an unterminated tail (a writer died mid-write)." },
-		{ "first_event_timestamp_seconds", "Time of the oldest event." },
-		{ "last_event_timestamp_seconds", "Time of the newest event." },
-		{ "cursor_lag_events", "Events after a cursor: not yet read by its consumer." },
-		{ "cursor_lag_bytes", "Bytes after a cursor." },
+		{ "evkit_spool_events", "Complete events in the spool." },
+		{ "evkit_spool_bytes", "Bytes of complete events in the spool." },
+		{ "evkit_spool_segments", "Segment files in the spool." },
+		{ "evkit_spool_torn_bytes", "Bytes of an unterminated tail (a writer died mid-write)." },
+		{ "evkit_spool_first_event_timestamp_seconds", "Time of the oldest event." },
+		{ "evkit_spool_last_event_timestamp_seconds", "Time of the newest event." },
+		{ "evkit_spool_cursor_lag_events", "Events after a cursor: not yet read by its consumer." },
+		{ "evkit_spool_cursor_lag_bytes", "Bytes after a cursor." },
 	};
+	struct ev_prom p = { 0 };
+
 	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
-		int done = 0;
+		size_t at = p.b.len;
+		ev_prom_help(&p, m[k].name, "gauge", m[k].help);
+		size_t helped = p.b.len;
 		for (int i = 0; i < n; i++) {
 			double v[] = { (double)st[i].events, (double)st[i].bytes,
 				(double)st[i].segments, (double)st[i].torn, st[i].first_ms / 1e3,
 				st[i].last_ms / 1e3 };
+			const char *lab[] = { "spool", paths[i], "cursor", NULL, NULL };
 			if (k < 4 || (k < 6 && (k == 4 ? st[i].first_ms : st[i].last_ms) >= 0)) {
-				prom_metric(m[k].name, m[k].help, paths[i], NULL, v[k], &done);
+				lab[2] = NULL;
+				ev_prom_gauge(&p, m[k].name, lab, v[k]);
 				continue;
 			}
-			for (size_t c = 0; k >= 6 && c < st[i].ncursors; c++)
-				prom_metric(m[k].name, m[k].help, paths[i], st[i].cursors[c].name,
-				    (double)(k == 6 ? st[i].cursors[c].lag_events :
-				    st[i].cursors[c].lag_bytes), &done);
+			for (size_t c = 0; k >= 6 && c < st[i].ncursors; c++) {
+				lab[3] = st[i].cursors[c].name;
+				ev_prom_gauge(&p, m[k].name, lab, (double)(k == 6 ?
+				    st[i].cursors[c].lag_events : st[i].cursors[c].lag_bytes));
+			}
 		}
+		if (p.b.len == helped) /* no sample: no HELP either */
+			p.b.len = at;
 	}
+	if (p.b.len)
+		fwrite(p.b.p, 1, p.b.len, stdout);
+	ev_prom_free(&p);
 }
 
 static void
@@ -230,7 +213,6 @@ cmd_cursor(struct ev_spool *sp, char **names, int n)
 	for (int i = 0; i < n; i++) {
 		uint64_t pos;
 		int64_t ms;
-		char *end;
 
 		if (opt.del) {
 			if (ev_spool_cursor_delete(sp, names[i]) < 0)
@@ -243,8 +225,7 @@ cmd_cursor(struct ev_spool *sp, char **names, int n)
 				r = ev_spool_pos_start(sp, &pos);
 			else if (strcmp(opt.set, "end") == 0)
 				r = ev_spool_pos_end(sp, &pos);
-			else if (errno = 0, pos = strtoull(opt.set, &end, 10),
-			    opt.set[0] >= '0' && opt.set[0] <= '9' && !*end && !errno)
+			else if (ev_opt_count(opt.set, 0, UINT64_MAX, &pos) == 0)
 				r = ev_spool_pos_check(sp, pos, NULL);
 			else if (ev_when_parse(opt.set, ev_now_ms(), &ms) == 0)
 				r = ev_spool_pos_time(sp, ms, &pos);

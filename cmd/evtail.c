@@ -45,12 +45,9 @@ usage(void)
 static uint64_t
 parse_count(const char *s, const char *what)
 {
-	char *end;
-	uintmax_t v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoumax(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v > INT64_MAX)
+	if (ev_opt_count(s, 0, INT64_MAX, &v) < 0)
 		ev_die(EV_ERROR, "%s: '%s' is not a number of events", what, s);
 	return v;
 }

@@ -79,6 +79,12 @@ int ev_opts_common(struct ev_opts *o, int ch, const char *arg);
 /* "usage: SYNOPSIS" to stderr and exit 2, or to stdout and exit 0 for --help. */
 _Noreturn void ev_usage(const char *synopsis, int help);
 
+/* Option values, read alike by every tool: 0 and the value, or -1 when s is
+ * not one (the tool says so, in its words, and exits 2). A count is decimal
+ * digits only, from min to max. Sizes: base/size.h; durations and times:
+ * base/time.h. */
+int ev_opt_count(const char *s, uint64_t min, uint64_t max, uint64_t *v);
+
 /* Counters printed by --stats on exit, to stderr: "tool: name N, ..." or JSON. */
 struct ev_stat {
 	const char *name;

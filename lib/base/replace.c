@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/write.h"
 #include "base/replace.h"
 
 /* Remove the temporary after a failure, keeping the failure's errno. */
@@ -38,7 +39,7 @@ ev_replace(int dirfd, const char *dir, const char *name, const void *data, size_
 		return -1;
 	}
 	errno = 0;
-	if (fchmod(fd, mode) < 0 || write(fd, data, len) != (ssize_t)len ||
+	if (fchmod(fd, mode) < 0 || ev_write_all(fd, data, len, NULL) < 0 ||
 	    (!nosync && fsync(fd) < 0)) {
 		err = errno ? errno : EIO;
 		ev_warn("%s/%s: cannot write:", dir, tmp);

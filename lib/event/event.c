@@ -392,3 +392,15 @@ ev_event_fill(struct ev_buf *out, const char *line, size_t len, const struct ev_
 	ev_buf_add(out, q, (size_t)(end - q));
 	return 0;
 }
+
+int
+ev_event_time(const struct ev_jval *v, struct ev_buf *tmp, int64_t *ms)
+{
+	size_t n;
+	const char *p;
+
+	if (v->type != EV_J_STRING)
+		return -1;
+	p = ev_jval_text(v, tmp, &n);
+	return ev_time_parse(p, n, ms);
+}

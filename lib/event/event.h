@@ -9,9 +9,11 @@
 #ifndef EV_EVENT_H
 #define EV_EVENT_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "json/jsonscan.h"
 
 /* An extension attribute: its name and its value as JSON text. */
 struct ev_attr {
@@ -31,6 +33,10 @@ struct ev_envelope {
 /* Is name fit for an extension attribute: 1-20 lowercase ASCII letters or
  * digits, and not a name the spec reserves (id, data, ...)? 0, or -1 with
  * the reason in err. */
+/* An event's time (.time, .expirytime, ...) from its scanned value: an RFC
+ * 3339 string, as Unix ms in *ms: 0, or -1 when it is not one. tmp holds
+ * the string when it has escapes. */
+int ev_event_time(const struct ev_jval *v, struct ev_buf *tmp, int64_t *ms);
 int ev_event_extname(const char *name, struct ev_buf *err);
 
 /* Append one event (no newline): the envelope and, unless data is NULL,

@@ -31,5 +31,6 @@ void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 void *ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
 void *ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
+void *ev_http_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
 
 #endif

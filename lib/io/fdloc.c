@@ -16,6 +16,7 @@
 #include "io/backend.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/write.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "io/watch.h"
@@ -133,30 +134,22 @@ fail:
 static int
 flushbuf(struct fdsink *k)
 {
-	size_t off = 0;
-
 	if (k->failed) {
 		errno = k->failed;
 		return -1;
 	}
-	while (off < k->buf.len) {
-		ssize_t n = write(k->fd, k->buf.p + off, k->buf.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EPIPE && k->isstdout) {
-				signal(SIGPIPE, SIG_DFL);
-				raise(SIGPIPE);
-			}
-			k->failed = errno;
-			if (errno == EPIPE && k->pid)
-				ev_warn("%s: the command stopped reading", k->name);
-			else
-				ev_warn("%s: write:", k->name);
-			errno = k->failed;
-			return -1;
+	if (ev_write_all(k->fd, k->buf.p, k->buf.len, NULL) < 0) {
+		if (errno == EPIPE && k->isstdout) {
+			signal(SIGPIPE, SIG_DFL);
+			raise(SIGPIPE);
 		}
-		off += (size_t)n;
+		k->failed = errno;
+		if (errno == EPIPE && k->pid)
+			ev_warn("%s: the command stopped reading", k->name);
+		else
+			ev_warn("%s: write:", k->name);
+		errno = k->failed;
+		return -1;
 	}
 	ev_buf_reset(&k->buf);
 	return 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "amqp/url.h"
+#include "http/url.h"
 #include "io/backend.h"
 #include "base/err.h"
 #include "base/mem.h"
@@ -40,6 +41,8 @@ ev_sink_open(const char *dest, enum ev_sync sync)
 
 	if (ev_amqp_is(dest))
 		impl = ev_amqp_sink_open(dest, sync, &ops);
+	else if (ev_http_is(dest))
+		impl = ev_http_sink_open(dest, sync, &ops);
 	else if (dest[0] != '|' && strcmp(dest, "-") != 0 && isdir(dest))
 		impl = ev_spool_sink_open(dest, sync, &ops);
 	else
@@ -92,6 +95,10 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 			return NULL;
 		}
 		impl = ev_amqp_source_open(loc, c, &ops);
+	} else if (ev_http_is(loc)) {
+		ev_warn("%s: an HTTP location is an output only (evhttp(1) receives)", loc);
+		errno = EINVAL;
+		return NULL;
 	} else if (strcmp(loc, "-") != 0 && isdir(loc)) {
 		impl = ev_spool_source_open(loc, c, &ops);
 	} else {
@@ -125,7 +132,6 @@ ev_source_next(struct ev_source *s, struct ev_line *l, int t)
 }
 
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
-const char *ev_source_name(const struct ev_source *s) { return s->name; }
 
 int
 ev_source_pollfd(const struct ev_source *s)

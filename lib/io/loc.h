@@ -9,6 +9,8 @@
  *                  stdin; words split like sh(1) quoting, but no shell runs
  *   amqp[s]://...  a RabbitMQ broker: consume from a queue with manual acks /
  *                  publish with confirms (amqp/, ev-amqp(7))
+ *   http[s]://...  (sink only) an HTTP endpoint: each event POSTed, in the
+ *                  CloudEvents HTTP binding (http/, ev-http(7))
  *
  * Failures are reported here (naming the location and the operation) and
  * returned as -1 with errno set, so a caller only chooses the exit status.
@@ -85,6 +87,5 @@ int ev_source_commit(struct ev_source *s, uint64_t pos);
  * has none (then call it with a short timeout instead). */
 int ev_source_pollfd(const struct ev_source *s);
 int ev_source_close(struct ev_source *s);
-const char *ev_source_name(const struct ev_source *s);
 
 #endif

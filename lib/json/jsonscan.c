@@ -724,6 +724,19 @@ ev_jval_str(const struct ev_jval *v, struct ev_buf *out)
 	}
 }
 
+const char *
+ev_jval_text(const struct ev_jval *v, struct ev_buf *tmp, size_t *n)
+{
+	if (!v->escaped) {
+		*n = v->len - 2;
+		return v->p + 1;
+	}
+	ev_buf_reset(tmp);
+	ev_jval_str(v, tmp);
+	*n = tmp->len;
+	return tmp->p ? tmp->p : "";
+}
+
 int
 ev_jval_streq(const struct ev_jval *v, const char *str, size_t n)
 {

@@ -88,6 +88,9 @@ int ev_json_valid(const char *p, size_t n, struct ev_jerr *err);
 /* The decoded bytes of a string value, appended to out (escapes resolved,
  * surrogate pairs joined, a lone surrogate as U+FFFD, \u0000 as a NUL). */
 void ev_jval_str(const struct ev_jval *v, struct ev_buf *out);
+/* A string value's bytes: its body as it stands when it has no escapes,
+ * else decoded into tmp (reset first); the length in *n. */
+const char *ev_jval_text(const struct ev_jval *v, struct ev_buf *tmp, size_t *n);
 /* Does a string value equal s (decoded comparison, no allocation)? 0 for a
  * value that is not a string. */
 int ev_jval_streq(const struct ev_jval *v, const char *s, size_t n);

@@ -103,25 +103,6 @@ segment(const char *key, size_t klen, size_t *i, struct ev_buf *seg)
 	return seg->len ? 0 : -1;
 }
 
-int
-ev_obj_checkkey(const char *key, size_t klen, struct ev_buf *err)
-{
-	struct ev_buf seg = { 0 };
-	size_t i = 0;
-	int r = 0;
-
-	ev_buf_reset(err);
-	do {
-		if (segment(key, klen, &i, &seg) < 0) {
-			ev_buf_printf(err, "'%.*s': an empty key", (int)klen, key);
-			r = -1;
-			break;
-		}
-	} while (i <= klen);
-	ev_buf_free(&seg);
-	return r;
-}
-
 static int
 child(const struct ev_obj *o, int parent, const struct ev_buf *seg)
 {

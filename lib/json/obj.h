@@ -31,8 +31,6 @@ enum ev_objval {
  * the reason in err (the object may then hold part of the key: clear it). */
 int ev_obj_set(struct ev_obj *o, const char *key, size_t klen, const char *val, size_t vlen,
     enum ev_objval kind, struct ev_buf *err);
-/* Check a dotted key without setting anything: 0, or -1 with the reason. */
-int ev_obj_checkkey(const char *key, size_t klen, struct ev_buf *err);
 int ev_obj_empty(const struct ev_obj *o);
 /* Append the object as compact JSON. */
 void ev_obj_dump(const struct ev_obj *o, struct ev_buf *out);

@@ -48,6 +48,7 @@
 #include "retry/coproc.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/write.h"
 #include "base/buf.h"
 #include "base/mem.h"
 
@@ -188,11 +189,12 @@ kill_handler(struct ev_coproc *p, struct handler *h, enum why why, int64_t now)
 static void
 writeout(struct ev_coproc *p, struct handler *h)
 {
-	while (h->p.in >= 0 && h->woff < h->w.len) {
-		ssize_t n = write(h->p.in, h->w.p + h->woff, h->w.len - h->woff);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	size_t n;
+
+	if (h->p.in >= 0 && h->woff < h->w.len) {
+		int rc = ev_write_all(h->p.in, h->w.p + h->woff, h->w.len - h->woff, &n);
+		h->woff += n;
+		if (rc < 0) {
 			if (errno == EAGAIN)
 				return;
 			/* It stopped reading: treat it as dead, the reaper sorts out the rest. */
@@ -202,7 +204,6 @@ writeout(struct ev_coproc *p, struct handler *h)
 			kill_handler(p, h, W_WRITE, ev_mono_ms());
 			return;
 		}
-		h->woff += (size_t)n;
 	}
 	if (h->woff == h->w.len) {
 		ev_buf_reset(&h->w);

@@ -16,6 +16,7 @@
 #include "retry/coproc.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/write.h"
 #include "event/event.h"
 #include "json/jsonscan.h"
 #include "base/buf.h"
@@ -28,16 +29,14 @@
 static void
 writestdin(struct worker *w, struct slot *s)
 {
-	while (w->p.in >= 0 && w->inoff < s->line.len) {
-		ssize_t n = write(w->p.in, s->line.p + w->inoff, s->line.len - w->inoff);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			break; /* it does not read its input: its business */
-		}
-		w->inoff += (size_t)n;
+	size_t n;
+
+	if (w->p.in >= 0 && ev_write_all(w->p.in, s->line.p + w->inoff, s->line.len - w->inoff,
+	    &n) < 0) {
+		w->inoff += n;
+		if (errno == EAGAIN)
+			return;
+		/* it does not read its input: its business */
 	}
 	ev_proc_close(&w->p.in);
 }

@@ -543,10 +543,7 @@ take(struct runner *r, const struct ev_line *l)
 	struct slot *s = slot(r, i);
 	s->expiry = NONE;
 	if (v[2].type != EV_J_MISSING && v[2].type != EV_J_NULL) {
-		ev_buf_reset(&r->val);
-		if (v[2].type == EV_J_STRING)
-			ev_jval_str(&v[2], &r->val);
-		if (v[2].type != EV_J_STRING || ev_time_parse(r->val.p, r->val.len, &s->expiry) < 0) {
+		if (ev_event_time(&v[2], &r->val, &s->expiry) < 0) {
 			ev_input_reject(r->in, l, "expirytime is not an RFC 3339 time");
 			goto rejected;
 		}

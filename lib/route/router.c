@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "amqp/url.h"
 #include "base/err.h"
+#include "base/prom.h"
 #include "json/jq.h"
 #include "json/pred.h"
 #include "json/jsonscan.h"
@@ -610,18 +611,8 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 	    &jerr), &jerr))
 		return 0;
 	rt->seq++;
-	if (rt->vals[0].type == EV_J_STRING) {
-		const struct ev_jval *v = &rt->vals[0];
-		if (v->escaped) {
-			ev_buf_reset(&rt->tbuf);
-			ev_jval_str(v, &rt->tbuf);
-			type = rt->tbuf.p ? rt->tbuf.p : "";
-			tlen = rt->tbuf.len;
-		} else {
-			type = v->p + 1;
-			tlen = v->len - 2;
-		}
-	}
+	if (rt->vals[0].type == EV_J_STRING)
+		type = ev_jval_text(&rt->vals[0], &rt->tbuf, &tlen);
 	for (size_t i = 0; i < rt->nrules; i++) {
 		struct rule *r = &rt->rules[i];
 		int m;
@@ -719,22 +710,6 @@ ev_router_stats(const struct ev_router *rt, const struct ev_input *in, enum ev_s
 }
 
 /* A Prometheus label value: backslash, double quote and newline escaped. */
-static void
-addlabel(struct ev_buf *b, const char *name, const char *v, int more)
-{
-	ev_buf_adds(b, name);
-	ev_buf_adds(b, "=\"");
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			ev_buf_addc(b, '\\');
-		if (*v == '\n')
-			ev_buf_adds(b, "\\n");
-		else
-			ev_buf_addc(b, *v);
-	}
-	ev_buf_adds(b, more ? "\"," : "\"");
-}
-
 /* A rule written twice counts the same twice: one series is enough. */
 static int
 repeated(const struct ev_router *rt, size_t i)
@@ -745,97 +720,56 @@ repeated(const struct ev_router *rt, size_t i)
 	return 0;
 }
 
+/* One series per rule (or destination): its label beside the router's. */
 static void
-metric(struct ev_buf *b, const char *name, const char *help)
+perrule(struct ev_prom *p, const char *name, const char *router, const char *label,
+    const char *value, uintmax_t n)
 {
-	ev_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	const char *lab[] = { "router", router, label, value, NULL };
+
+	ev_prom_count(p, name, lab, n);
 }
 
 int
 ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char *path)
 {
-	struct ev_buf b = { 0 }, tmp = { 0 }, router = { 0 };
+	struct ev_prom p = { 0 };
+	struct ev_buf router = { 0 };
 	const char *base = strrchr(path, '/');
-	size_t off = 0;
-	int fd, ret = -1;
+	int ret;
 
 	/* The router label tells several evroutes on one host apart. */
 	base = base ? base + 1 : path;
 	ev_buf_add(&router, base, strlen(base) > 5 && strcmp(base + strlen(base) - 5, ".prom") == 0
 	    ? strlen(base) - 5 : strlen(base));
-	metric(&b, "evroute_lines_total", "Input lines read (= matched + unmatched + bad).");
-	ev_buf_adds(&b, "evroute_lines_total{");
-	addlabel(&b, "router", router.p, 0);
-	ev_buf_printf(&b, "} %ju\n", in->nlines);
-	metric(&b, "evroute_matched_total", "Events one rule or more matched.");
-	ev_buf_adds(&b, "evroute_matched_total{");
-	addlabel(&b, "router", router.p, 0);
-	ev_buf_printf(&b, "} %ju\n", rt->matched);
-	metric(&b, "evroute_unmatched_total", "Events no rule matched.");
-	ev_buf_adds(&b, "evroute_unmatched_total{");
-	addlabel(&b, "router", router.p, 0);
-	ev_buf_printf(&b, "} %ju\n", rt->unmatched);
-	metric(&b, "evroute_bad_lines_total", "Input lines that were not JSON.");
-	ev_buf_adds(&b, "evroute_bad_lines_total{");
-	addlabel(&b, "router", router.p, 0);
-	ev_buf_printf(&b, "} %ju\n", in->nbad);
-	metric(&b, "evroute_rule_matches_total", "Events each rule matched.");
-	for (size_t i = 0; i < rt->nrules; i++) {
-		if (repeated(rt, i))
-			continue;
-		ev_buf_adds(&b, "evroute_rule_matches_total{");
-		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "rule", rt->rules[i].shown, 0);
-		ev_buf_printf(&b, "} %ju\n", rt->rules[i].n);
-	}
-	metric(&b, "evroute_rule_jq_errors_total", "jq errors per rule (counted as no match).");
-	for (size_t i = 0; i < rt->nrules; i++) {
-		if (rt->rules[i].kind != K_JQ || repeated(rt, i))
-			continue;
-		ev_buf_adds(&b, "evroute_rule_jq_errors_total{");
-		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "rule", rt->rules[i].shown, 0);
-		ev_buf_printf(&b, "} %ju\n", rt->rules[i].jqerr);
-	}
-	metric(&b, "evroute_destination_events_total", "Events written to each destination.");
-	for (size_t i = 0; i < rt->ndests; i++) {
-		ev_buf_adds(&b, "evroute_destination_events_total{");
-		addlabel(&b, "router", router.p, 1);
-		addlabel(&b, "destination", rt->dests[i].shown, 0);
-		ev_buf_printf(&b, "} %ju\n", rt->dests[i].n);
-	}
-	/* Written aside and renamed: the collector never reads half a file. */
-	ev_buf_printf(&tmp, "%s.%ld.tmp", path, (long)getpid());
-	if ((fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		ev_warn("%s: cannot create:", tmp.p);
-		goto out;
-	}
-	while (off < b.len) {
-		ssize_t w = write(fd, b.p + off, b.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			ev_warn("%s: write:", tmp.p);
-			close(fd);
-			unlink(tmp.p);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0) {
-		ev_warn("%s: close:", tmp.p);
-		unlink(tmp.p);
-		goto out;
-	}
-	if (rename(tmp.p, path) < 0) {
-		ev_warn("%s: cannot rename to %s:", tmp.p, path);
-		unlink(tmp.p);
-		goto out;
-	}
-	ret = 0;
-out:
-	ev_buf_free(&b);
-	ev_buf_free(&tmp);
+	const char *lab[] = { "router", router.p, NULL };
+	ev_prom_help(&p, "evroute_lines_total", "counter",
+	    "Input lines read (= matched + unmatched + bad).");
+	ev_prom_count(&p, "evroute_lines_total", lab, in->nlines);
+	ev_prom_help(&p, "evroute_matched_total", "counter", "Events one rule or more matched.");
+	ev_prom_count(&p, "evroute_matched_total", lab, rt->matched);
+	ev_prom_help(&p, "evroute_unmatched_total", "counter", "Events no rule matched.");
+	ev_prom_count(&p, "evroute_unmatched_total", lab, rt->unmatched);
+	ev_prom_help(&p, "evroute_bad_lines_total", "counter", "Input lines that were not JSON.");
+	ev_prom_count(&p, "evroute_bad_lines_total", lab, in->nbad);
+	ev_prom_help(&p, "evroute_rule_matches_total", "counter", "Events each rule matched.");
+	for (size_t i = 0; i < rt->nrules; i++)
+		if (!repeated(rt, i))
+			perrule(&p, "evroute_rule_matches_total", router.p, "rule",
+			    rt->rules[i].shown, rt->rules[i].n);
+	ev_prom_help(&p, "evroute_rule_jq_errors_total", "counter",
+	    "jq errors per rule (counted as no match).");
+	for (size_t i = 0; i < rt->nrules; i++)
+		if (rt->rules[i].kind == K_JQ && !repeated(rt, i))
+			perrule(&p, "evroute_rule_jq_errors_total", router.p, "rule",
+			    rt->rules[i].shown, rt->rules[i].jqerr);
+	ev_prom_help(&p, "evroute_destination_events_total", "counter",
+	    "Events written to each destination.");
+	for (size_t i = 0; i < rt->ndests; i++)
+		perrule(&p, "evroute_destination_events_total", router.p, "destination",
+		    rt->dests[i].shown, rt->dests[i].n);
+	ret = ev_prom_write(&p, path);
+	ev_prom_free(&p);
 	ev_buf_free(&router);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "spool/cursor.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/write.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
@@ -228,21 +229,15 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 	if (spool_active(sp, &size) < 0)
 		goto fail;
 	sp->wdirty = 1;
-	while (off < len) {
-		ssize_t n = write(sp->wfd, buf + off, len - off);
-		if (n < 0) {
-			char name[SEGNAME_LEN + 1];
-			if (errno == EINTR)
-				continue;
-			err = errno;
-			spool_segname(name, sp->wbase);
-			ev_warn("%s/%s: write:", sp->segpath, name);
-			size += off;
-			spool_repair(sp, sp->wfd, sp->wbase, &size, 1); /* end at a line boundary again */
-			errno = err;
-			goto fail;
-		}
-		off += (size_t)n;
+	if (ev_write_all(sp->wfd, buf, len, &off) < 0) {
+		char name[SEGNAME_LEN + 1];
+		err = errno;
+		spool_segname(name, sp->wbase);
+		ev_warn("%s/%s: write:", sp->segpath, name);
+		size += off;
+		spool_repair(sp, sp->wfd, sp->wbase, &size, 1); /* end at a line boundary again */
+		errno = err;
+		goto fail;
 	}
 	kick(sp, size + len, len);
 	if (!nosync && wsync(sp) < 0)

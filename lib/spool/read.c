@@ -260,7 +260,6 @@ ev_spool_reader_new(struct ev_spool *sp, uint64_t pos, int skip_lost)
 	return r;
 }
 
-uint64_t ev_spool_reader_pos(const struct ev_spool_reader *r) { return r->pos; }
 uint64_t ev_spool_reader_lost(const struct ev_spool_reader *r) { return r->lost; }
 
 void

@@ -91,7 +91,6 @@ struct ev_spool_reader *ev_spool_reader_new(struct ev_spool *sp, uint64_t pos, i
 int ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l);
 /* Wait for the spool to change: 1 maybe more, 0 timeout, -1 error. */
 int ev_spool_reader_wait(struct ev_spool_reader *r, int timeout_ms);
-uint64_t ev_spool_reader_pos(const struct ev_spool_reader *r);
 uint64_t ev_spool_reader_lost(const struct ev_spool_reader *r);
 void ev_spool_reader_free(struct ev_spool_reader *r);
 

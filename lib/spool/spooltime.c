@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "spool/spool.h"
+#include "event/event.h"
 
 #define CHUNK 4096
 #define SCANWIN (16 * 1024)
@@ -36,12 +37,9 @@ ev_spool_line_time(const char *p, size_t n, int64_t *ms)
 		ev_buf_free(&b);
 		return -1;
 	}
-	if (ev_json_scan(p, n, &timepath, 1, &v, NULL) < 0 || v.type != EV_J_STRING)
+	if (ev_json_scan(p, n, &timepath, 1, &v, NULL) < 0)
 		return -1;
-	if (!v.escaped)
-		return ev_time_parse(v.p + 1, v.len - 2, ms);
-	ev_jval_str(&v, &b);
-	r = ev_time_parse(b.p, b.len, ms);
+	r = ev_event_time(&v, &b, ms);
 	ev_buf_free(&b);
 	return r;
 }

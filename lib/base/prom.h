@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: ISC */
+/* prom.h — Prometheus text exposition: metrics built in a buffer, then
+ * printed, or written as a file for a textfile collector (atomically, fsynced).
+ *
+ * A tool's --prometheus FILE, for instance:
+ *
+ *	struct ev_prom p = { 0 };
+ *	const char *lab[] = { "router", name, NULL };
+ *	ev_prom_help(&p, "evroute_lines_total", "counter", "Input lines read.");
+ *	ev_prom_count(&p, "evroute_lines_total", lab, n);
+ *	rc = ev_prom_write(&p, path);   (reports a failure itself)
+ *	ev_prom_free(&p);
+ */
+#ifndef EV_PROM_H
+#define EV_PROM_H
+#include <stdint.h>
+
+#include "base/buf.h"
+
+struct ev_prom {
+	struct ev_buf b;  /* the text so far */
+};
+
+/* "# HELP name help" and "# TYPE name type" (counter, gauge, ...). */
+void ev_prom_help(struct ev_prom *p, const char *name, const char *type, const char *help);
+/* One sample: name{l1="v1",...} value. labels: name, value, ..., NULL (or
+ * NULL for none); values are escaped as the format asks. */
+void ev_prom_count(struct ev_prom *p, const char *name, const char *const *labels, uintmax_t v);
+void ev_prom_gauge(struct ev_prom *p, const char *name, const char *const *labels, double v);
+/* Replace path with the text: a temporary beside it, fsynced, renamed, the
+ * directory fsynced, so a collector never reads half a file. 0, or -1
+ * reported (errno set). */
+int ev_prom_write(const struct ev_prom *p, const char *path);
+void ev_prom_free(struct ev_prom *p);
+
+#endif

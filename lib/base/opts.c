@@ -247,6 +247,7 @@ ev_opt_size(const char *s, const char *what)
 	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
 		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
 	return (uint64_t)v << shift;
+}
 
 int
 ev_opt_count(const char *s, uint64_t min, uint64_t max, uint64_t *v)

@@ -230,23 +230,11 @@ ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n)
 uint64_t
 ev_opt_size(const char *s, const char *what)
 {
-	char *end;
-	uintmax_t v;
-	int shift = 0;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoumax(s, &end, 10);
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
+	if (ev_size_parse(s, &v) < 0)
 		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
-	return (uint64_t)v << shift;
+	return v;
 }
 
 int

@@ -21,7 +21,7 @@ verbatim() {
 		[ -s "$f" ] && files+=("$f")
 	done
 	[ "${#files[@]}" -eq 187 ]
-	run --separate-stderr evfilter --rejects "$T/rejects" . "${files[@]}"
+	run --separate-stderr evfilter --rejects "$T/rejects.ndjson" . "${files[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
 	for f in "${files[@]}"; do
@@ -29,7 +29,7 @@ verbatim() {
 		[[ $stderr == *"evfilter: $f:1: "* ]] || { echo "no report for $f"; return 1; }
 	done
 	verbatim "${files[@]}" > "$T/expected"
-	cmp "$T/expected" "$T/rejects"
+	cmp "$T/expected" "$T/rejects.ndjson"
 }
 
 @test "evfilter names the column and the reason of a bad line" {
@@ -55,9 +55,9 @@ verbatim() {
 }
 
 @test "evfilter calls a valid line that is not an object bad input" {
-	run --separate-stderr evfilter --rejects "$T/rejects" . \
+	run --separate-stderr evfilter --rejects "$T/rejects.ndjson" . \
 	    "$SUITE/y_array_empty.json" "$SUITE/y_string_unicode.json" "$SUITE/y_structure_lonely_null.json"
 	[ "$status" -eq 2 ]
 	[ "$(grep -c ':1: not a JSON object$' <<<"$stderr")" -eq 3 ]
-	[ "$(lines "$T/rejects")" -eq 3 ]
+	[ "$(lines "$T/rejects.ndjson")" -eq 3 ]
 }

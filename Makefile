@@ -23,7 +23,7 @@ UNITSRC := $(wildcard tests/unit/*.c)
 # Libraries, as name:Debian-package; PKGS are found with pkg-config, HDRS by
 # their header. Looked up when make reads this file: that is why demo, check
 # and bench build in a new make once deps has installed them.
-PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev
+PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev libsodium:libsodium-dev
 HDRS    := jq.h:libjq-dev $(if $(filter yes,$(CSV)),csv.h:libcsv-dev)
 name     = $(firstword $(subst :, ,$1))
 MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(call name,$p) 2>/dev/null && echo y),,$p)) \

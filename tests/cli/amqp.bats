@@ -381,7 +381,9 @@ events() {
 	evfilter -o "$T/sp" true "$T/in"
 	run evretry -i "$T/sp" --cursor c --no-follow -o /dev/null -d "$BROKER/?exchange=amq.topic" -q -- false
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"2 events not delivered and no --rejects"* ]]
+	# one batch ("2 events not delivered") or, on a loaded machine, two
+	[[ "$output" == *" not delivered and no --rejects"* ]]
+	[[ "$output" == *'NO_ROUTE'*'{"id":"a"'* && "$output" == *'NO_ROUTE'*'{"id":"b"'* ]]
 	evretry -i "$T/sp" --cursor c --no-follow -o /dev/null -d "$BROKER/?queue=dead" -q -- false
 	[ "$(evfilter --no-follow true -i "$BROKER/?queue=dead" | jq -r .id | tr '\n' ' ')" = "a b " ]
 }

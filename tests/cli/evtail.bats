@@ -175,23 +175,6 @@ mkspool() {
 	diff <(cat "$T/b1" "$T/b2" | sort -u | sort -t: -k2 -n) <(timed 200 | sort -t: -k2 -n)
 }
 
-@test "every long option of evtail and evspool is in its man page and completions" {
-	top="$BATS_TEST_DIRNAME/../.."
-	common=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/lib/base/opts.h")
-	for tool in evtail evspool; do
-		opts=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/cmd/$tool.c")
-		for o in $common $opts; do
-			for f in "man/$tool.1" "completions/bash/$tool" "completions/zsh/_$tool" \
-			    "completions/fish/$tool.fish"; do
-				case $f in
-				*fish) grep -q -- "-l $o\b" "$top/$f" ;;
-				*) grep -q -- "$o" "$top/$f" ;;
-				esac || { echo "$tool: --$o missing from $f"; false; }
-			done
-		done
-	done
-}
-
 @test "evtail --since 1h and evspool cursor --set 1h: a duration means that long ago" {
 	mkspool
 	evemit -o "$T/s" -t 3h old.event

@@ -290,7 +290,7 @@ finished() {
 	events 400 | evfilter -o "$T/in" true
 	kills=0
 	for run in $(seq 100); do
-		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out.ndjson" -d "$T/dead.ndjson" -q -- \
+		evretry -i "$T/in" --cursor c --no-follow -j 4 -o "$T/out" -d "$T/dead" -q -- \
 			sh -c 'case $EVKIT_EVENT_ID in *7) exit 1;; esac' &
 		pid=$!
 		# Kill it once it has made a random amount of progress, unless it ends first.
@@ -307,26 +307,26 @@ finished() {
 	done
 	[ "$kills" -ge 3 ]
 	# The spools are sound, and the cursor is at the end of the input.
-	evspool check "$T/in" "$T/out.ndjson" "$T/dead.ndjson"
+	evspool check "$T/in" "$T/out" "$T/dead"
 	run evretry -i "$T/in" --cursor c --no-follow --stats -o "$T/again.ndjson" -- true
 	[ "$status" -eq 0 ]
 	[ "$(lines "$T/again.ndjson")" -eq 0 ]
 	# Every event ended done or dead at least once; none is missing.
-	evtail --no-follow --from-start "$T/out.ndjson" | jq -r .id > "$T/done"
-	evtail --no-follow --from-start "$T/dead.ndjson" | jq -r .id > "$T/died"
+	evtail --no-follow --from-start "$T/out" | jq -r .id > "$T/done"
+	evtail --no-follow --from-start "$T/dead" | jq -r .id > "$T/died"
 	sort -u "$T/done" "$T/died" > "$T/ended.ndjson"
 	events 400 | jq -r .id | sort > "$T/all"
 	diff "$T/all" "$T/ended.ndjson"
 	# The dead ones are exactly the ones the handler refuses, with the reason.
 	[ "$(grep -c '7$' "$T/done" || true)" -eq 0 ]
 	[ "$(grep -cv '7$' "$T/died" || true)" -eq 0 ]
-	[ "$(evtail --no-follow --from-start "$T/dead.ndjson" | jq -r .evdeadreason | sort -u)" = failed ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | jq -r .evdeadreason | sort -u)" = failed ]
 }
 
 @test "evretry on a spool cursor: SIGTERM commits what finished, leaves the rest to the next run" {
 	for s in in out dead; do evspool init "$T/$s"; done
 	events 20 | evfilter -o "$T/in" true
-	evretry -i "$T/in" --cursor c -j 2 --grace 300ms -o "$T/out.ndjson" -d "$T/dead.ndjson" -- \
+	evretry -i "$T/in" --cursor c -j 2 --grace 300ms -o "$T/out" -d "$T/dead" -- \
 		sh -c 'touch "$0/$EVKIT_EVENT_ID"; case $EVKIT_EVENT_ID in e[12]) ;; *) exec sleep 60;; esac' "$T" 2> "$T/err" &
 	pid=$!
 	wait_for 20 test -e "$T/e4"
@@ -340,8 +340,8 @@ finished() {
 	grep -q 'unfinished events left for the next run' "$T/err"
 	# e1 and e2 are done (in the order they finished) and committed; nothing
 	# is dead-lettered for the stop.
-	[ "$(evtail --no-follow --from-start "$T/out.ndjson" | jq -r .id | sort | tr '\n' ' ')" = "e1 e2 " ]
-	[ "$(evtail --no-follow --from-start "$T/dead.ndjson" | wc -l)" -eq 0 ]
+	[ "$(evtail --no-follow --from-start "$T/out" | jq -r .id | sort | tr '\n' ' ')" = "e1 e2 " ]
+	[ "$(evtail --no-follow --from-start "$T/dead" | wc -l)" -eq 0 ]
 	evretry -i "$T/in" --cursor c --no-follow -o "$T/rest.ndjson" -- true
 	[ "$(jq -r .id "$T/rest.ndjson" | tr '\n' ' ')" = "$(seq -f 'e%g' 3 20 | tr '\n' ' ')" ]
 }

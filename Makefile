@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check test install uninstall clean deps demo bench version.
+# evkit — see README.md. Targets: all check test install uninstall clean deps demo bench version crash-fold.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share
@@ -23,7 +23,7 @@ UNITSRC := $(wildcard tests/unit/*.c)
 # Libraries, as name:Debian-package; PKGS are found with pkg-config, HDRS by
 # their header. Looked up when make reads this file: that is why demo, check
 # and bench build in a new make once deps has installed them.
-PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev libsodium:libsodium-dev
+PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev libsodium:libsodium-dev sqlite3:libsqlite3-dev
 HDRS    := jq.h:libjq-dev $(if $(filter yes,$(CSV)),csv.h:libcsv-dev)
 name     = $(firstword $(subst :, ,$1))
 MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(call name,$p) 2>/dev/null && echo y),,$p)) \
@@ -99,6 +99,10 @@ bench: deps
 version:
 	@echo $(VERSION)
 
+# evfold's exactly-once test at full size: 200,000 events, a hundred SIGKILLs.
+crash-fold: all
+	PATH=$(CURDIR)/$(O)/bin:$$PATH bash tests/evfold-crash.sh 200000 100 $$(mktemp -d)
+
 install: all
 	umask 022 && install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) \
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
@@ -122,4 +126,4 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all libs check test deps demo bench version install uninstall clean FORCE
+.PHONY: all libs check test deps demo bench version crash-fold install uninstall clean FORCE

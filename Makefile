@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check test install uninstall clean deps demo bench version crash-fold.
+# evkit — see README.md. Targets: all check test install uninstall clean deps demo bench
+# version crash-fold fuzz fuzzers torture.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share
@@ -19,6 +20,9 @@ VERSION := $(or $(shell test -e .git && git describe --tags --match 'v[0-9]*' --
 TOOLS   := $(basename $(notdir $(wildcard cmd/*.c)))
 LIBSRC  := $(wildcard lib/*/*.c)
 UNITSRC := $(wildcard tests/unit/*.c)
+FUZZ    := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZTIME = 60
+KILLS    = 1000
 
 # Libraries, as name:Debian-package; PKGS are found with pkg-config, HDRS by
 # their header. Looked up when make reads this file: that is why demo, check
@@ -73,6 +77,15 @@ $(O)/bin/%: $(O)/cmd/%.o $(O)/lib/libevkit.a
 $(O)/unit: $(UNITSRC:%.c=$(O)/%.o) $(O)/lib/libevkit.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion)
 
+# libFuzzer harnesses (tests/fuzz), built by clang with ASan and UBSan.
+$(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/lib/libevkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzzers:
+	$(MAKE) O=build/fuzz CC=clang SANFLAGS='$(SAN) -fsanitize=fuzzer-no-link' \
+		$(FUZZ:%=build/fuzz/fuzz/%)
+
 deps:
 	@$(if $(NO_DEPS),:,$(DEPS))
 
@@ -91,6 +104,18 @@ test:
 	$(MAKE) O=build/san SANFLAGS='$(SAN)' all build/san/unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
 	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
+	$(MAKE) fuzzers
+	sh tests/fuzz/run.sh -s build/fuzz/fuzz $(FUZZ)
+
+# Each harness for FUZZTIME seconds; new crashes are left in build/fuzz/crash.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers
+	sh tests/fuzz/run.sh -t $(FUZZTIME) build/fuzz/fuzz $(FUZZ)
+
+# A four-stage spool pipeline under KILLS random SIGKILLs, then a full disk.
+torture: deps
+	@$(MAKE) --no-print-directory all
+	sh tests/torture.sh -k $(KILLS) $(O)/bin
 
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -126,4 +151,5 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all libs check test deps demo bench version crash-fold install uninstall clean FORCE
+.PHONY: all libs check test deps demo bench version crash-fold fuzz fuzzers torture install uninstall \
+	clean FORCE

@@ -1,13 +1,22 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check install uninstall clean deps demo bench
-# crash-fold fuzz torture.
+# evkit — see README.md. Targets: all check test install uninstall clean deps demo bench
+# version crash-fold fuzz fuzzers torture.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
-MANDIR  = $(PREFIX)/share/man
 DATADIR = $(PREFIX)/share
+MANDIR  = $(DATADIR)/man
+BASHCOMPDIR = $(DATADIR)/bash-completion/completions
+# Debian's zsh reads packages' completions from vendor-completions only.
+ZSHCOMPDIR  = $(DATADIR)/zsh/$(if $(filter /usr,$(PREFIX)),vendor-completions,site-functions)
+FISHCOMPDIR = $(DATADIR)/fish/vendor_completions.d
 O       = build/rel
+# CSV=no builds without libcsv: evemit --csv then says so and exits 2.
+CSV     = yes
+# How deps installs what is missing; NO_DEPS=1 installs nothing.
+DEPS    = sh tests/deps.sh
 
-VERSION := 0.1.0
+# The version: `git describe` of a v* tag in a git checkout, else the VERSION file.
+VERSION := $(or $(shell test -e .git && git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null | sed 's/^v//'),$(shell cat VERSION))
 TOOLS   := $(basename $(notdir $(wildcard cmd/*.c)))
 LIBSRC  := $(wildcard lib/*/*.c)
 UNITSRC := $(wildcard tests/unit/*.c)
@@ -15,23 +24,41 @@ FUZZ    := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZTIME = 60
 KILLS    = 1000
 
-# Optional libraries are used when their headers are present.
-HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
+# Libraries, as name:Debian-package; PKGS are found with pkg-config, HDRS by
+# their header. Looked up when make reads this file: that is why demo, check
+# and bench build in a new make once deps has installed them.
+PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev libsodium:libsodium-dev sqlite3:libsqlite3-dev \
+	libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev libsystemd:libsystemd-dev
+HDRS    := jq.h:libjq-dev $(if $(filter yes,$(CSV)),csv.h:libcsv-dev)
+name     = $(firstword $(subst :, ,$1))
+MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(call name,$p) 2>/dev/null && echo y),,$p)) \
+	$(foreach h,$(HDRS),$(if $(shell printf '\043include <%s>\n' $(call name,$h) | \
+		$(CC) $(CPPFLAGS) -E -x c - > /dev/null 2>&1 && echo y),,$h))
 
 override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
-	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
+	$(if $(filter yes,$(CSV)),-DHAVE_LIBCSV) $(CPPFLAGS)
 override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
-	$(shell pkg-config --cflags libxxhash librabbitmq libcurl libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) $(CFLAGS) $(SANFLAGS)
-LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
-	$(shell pkg-config --libs libxxhash librabbitmq libcurl libsodium sqlite3 libmicrohttpd gnutls libsystemd 2>/dev/null) -lm -lpthread
+	$(shell pkg-config --cflags $(foreach p,$(PKGS),$(call name,$p)) 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+LDLIBS  := -ljq $(if $(filter yes,$(CSV)),-lcsv) \
+	$(shell pkg-config --libs $(foreach p,$(PKGS),$(call name,$p)) 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o) $(O)/gen/http/page.o
 BINS    := $(TOOLS:%=$(O)/bin/%)
+MANPAGES := $(wildcard man/*.[1-8])
+BASHCOMP := $(wildcard completions/bash/ev*)
+ZSHCOMP  := $(wildcard completions/zsh/_ev*)
+FISHCOMP := $(wildcard completions/fish/ev*.fish)
 
 all: $(BINS)
 
-$(O)/%.o: %.c
+libs:
+	@[ -z "$(strip $(MISSING))" ] || { for m in $(MISSING); do \
+		echo "evkit: $${m%%:*} not found (Debian package $${m#*:})"; done; \
+	echo "evkit: make deps installs what is missing (Debian); or install it yourself$(if \
+		$(filter csv.h:%,$(MISSING)),; or build without CSV input: make CSV=no)"; exit 1; } >&2
+
+$(O)/%.o: %.c | libs
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -44,6 +71,12 @@ $(O)/gen/http/page.c: lib/http/page.html
 
 $(O)/gen/http/page.o: $(O)/gen/http/page.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Rewritten only when the version changes, so that opts.o is compiled again.
+$(O)/VERSION: FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(O)/lib/base/opts.o: $(O)/VERSION
 
 $(O)/lib/libevkit.a: $(LIBOBJ)
 	rm -f $@ && $(AR) rcs $@ $(LIBOBJ)
@@ -65,10 +98,20 @@ fuzzers:
 		$(FUZZ:%=build/fuzz/fuzz/%)
 
 deps:
-	@sh tests/deps.sh
+	@$(if $(NO_DEPS),:,$(DEPS))
 
-# The tests run the sanitized build: a leak, an overflow or UB fails them.
+# demo, check and bench install what is missing first, then build in a new
+# make, which finds what deps installed.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh contrib/demo.sh $(O)/bin
+
 check: deps
+	@$(MAKE) --no-print-directory test
+
+# The tests, installing nothing (for packagers). They run the sanitized
+# build: a leak, an overflow or UB fails them.
+test:
 	$(MAKE) O=build/san SANFLAGS='$(SAN)' all build/san/unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
 	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
@@ -76,39 +119,42 @@ check: deps
 	sh tests/fuzz/run.sh -s build/fuzz/fuzz $(FUZZ)
 
 # Each harness for FUZZTIME seconds; new crashes are left in build/fuzz/crash.
-fuzz: deps fuzzers
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers
 	sh tests/fuzz/run.sh -t $(FUZZTIME) build/fuzz/fuzz $(FUZZ)
 
 # A four-stage spool pipeline under KILLS random SIGKILLs, then a full disk.
-torture: deps all
+torture: deps
+	@$(MAKE) --no-print-directory all
 	sh tests/torture.sh -k $(KILLS) $(O)/bin
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/run $(O)/bin
+
+version:
+	@echo $(VERSION)
 
 # evfold's exactly-once test at full size: 200,000 events, a hundred SIGKILLs.
 crash-fold: all
 	PATH=$(CURDIR)/$(O)/bin:$$PATH bash tests/evfold-crash.sh 200000 100 $$(mktemp -d)
 
-demo: deps all
-	@sh contrib/demo.sh $(O)/bin
-
-bench: deps all
-	@sh bench/run $(O)/bin
-
 install: all
-	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/bash-completion/completions \
-		$(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
-	cp $(BINS) $(DESTDIR)$(BINDIR)/
-	for m in man/*.[157]; do cp $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
-	cp completions/bash/* $(DESTDIR)$(DATADIR)/bash-completion/completions/
-	cp completions/zsh/* $(DESTDIR)$(DATADIR)/zsh/site-functions/
-	cp completions/fish/* $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/
+	umask 022 && install -d -m 755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) \
+		$(sort $(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $m))))
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	$(foreach m,$(MANPAGES),install -m 644 $m $(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $m)) &&) :
+	install -m 644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(ZSHCOMP) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 $(FISHCOMP) $(DESTDIR)$(FISHCOMPDIR)
 
 uninstall:
-	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t \
-		$(DESTDIR)$(DATADIR)/bash-completion/completions/$$t \
-		$(DESTDIR)$(DATADIR)/zsh/site-functions/_$$t \
-		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish; done
-	for m in man/*.[157]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) \
+		$(foreach m,$(MANPAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $m))/$(notdir $m)) \
+		$(BASHCOMP:completions/bash/%=$(DESTDIR)$(BASHCOMPDIR)/%) \
+		$(ZSHCOMP:completions/zsh/%=$(DESTDIR)$(ZSHCOMPDIR)/%) \
+		$(FISHCOMP:completions/fish/%=$(DESTDIR)$(FISHCOMPDIR)/%)
 
 clean:
 	rm -rf build demo
@@ -116,4 +162,5 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all check crash-fold deps demo bench install uninstall clean fuzz fuzzers torture
+.PHONY: all libs check test deps demo bench version crash-fold fuzz fuzzers torture install uninstall \
+	clean FORCE

@@ -138,7 +138,8 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 
 	if (mode == CSV) {
 		if (!(csv = ev_csvin_new()))
-			ev_die(EV_ERROR, "--csv: this evemit was built without libcsv");
+			ev_die(EV_ERROR, "--csv: this evemit was built without libcsv "
+			    "(make CSV=no); build it with libcsv-dev installed");
 		in->manual = 1; /* rows go out at the end: a cursor must not move before */
 	}
 	while ((r = ev_input_next(in, &l)) > 0) {

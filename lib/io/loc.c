@@ -33,6 +33,30 @@ isdir(const char *path)
 
 int ev_sinks_durable;
 
+/* The rule for an output that does not exist yet (evkit(7), LOCATIONS): it
+ * is made as a file only when its name has an extension. A bare name such
+ * as "ordres" is what spools are called, so one that names nothing is a
+ * spool mistyped or not made yet: appending to a new file of that name
+ * would swallow every event while the spool stays empty. 1 (reported, errno
+ * set) when dest is such a name. */
+static int
+notyetaspool(const char *dest)
+{
+	struct stat st;
+	const char *base = strrchr(dest, '/'), *dot;
+
+	if (lstat(dest, &st) == 0 || errno != ENOENT)
+		return 0;
+	base = base ? base + 1 : dest;
+	dot = strrchr(base, '.');
+	if (dot && dot != base && dot[1] != '\0')
+		return 0;
+	ev_warn("%s: no such spool (evspool init %s makes one); a new file needs a name "
+	    "with an extension, such as %s.ndjson", dest, dest, dest);
+	errno = ENOENT;
+	return 1;
+}
+
 struct ev_sink *
 ev_sink_open(const char *dest, enum ev_sync sync)
 {
@@ -41,10 +65,14 @@ ev_sink_open(const char *dest, enum ev_sync sync)
 
 	if (ev_amqp_is(dest))
 		impl = ev_amqp_sink_open(dest, sync, &ops);
+	else if (dest[0] == '|' || strcmp(dest, "-") == 0)
+		impl = ev_fd_sink_open(dest, sync, &ops);
 	else if (ev_http_is(dest))
 		impl = ev_http_sink_open(dest, sync, &ops);
-	else if (dest[0] != '|' && strcmp(dest, "-") != 0 && isdir(dest))
+	else if (isdir(dest))
 		impl = ev_spool_sink_open(dest, sync, &ops);
+	else if (notyetaspool(dest))
+		return NULL;
 	else
 		impl = ev_fd_sink_open(dest, sync, &ops);
 	if (!impl)

@@ -53,9 +53,9 @@ pause_ms() {
 
 @test "1,000,000 events with 10% duplicates: the same lines as awk '!seen[key]++'" {
 	bash "$GEN" 1000000 10 7 > "$T/in"
-	evdedupe --sync none -o "$T/out" --stats=json "$T/in" 2> "$T/stats"
+	evdedupe --sync none -o "$T/out.ndjson" --stats=json "$T/in" 2> "$T/stats"
 	awk -F'"' '!seen[$12 FS $8]++' "$T/in" > "$T/want"
-	cmp "$T/out" "$T/want"
+	cmp "$T/out.ndjson" "$T/want"
 	want=$(wc -l < "$T/want")
 	grep -q "\"in\":1000000,\"out\":$want,\"dups\":$((1000000 - want)),\"nokey\":0,\"bad\":0" "$T/stats"
 }
@@ -95,23 +95,23 @@ pause_ms() {
 	run evdedupe -w 10s --arrival "$T/in"
 	[ "${#lines[@]}" -eq 1 ]
 	ev a > "$T/one"
-	evdedupe -w 200ms --arrival --state "$T/st" "$T/one" > "$T/out"
+	evdedupe -w 200ms --arrival --state "$T/st" "$T/one" > "$T/out.ndjson"
 	start=$(date +%s%N)
 	# Time has to pass: wait until 300 ms have.
 	wait_for 5 since_ms_ge "$start" 300
-	evdedupe -w 200ms --arrival --state "$T/st" "$T/one" >> "$T/out"
-	[ "$(lines "$T/out")" -eq 2 ]
-	evdedupe -w 1h --arrival --state "$T/st" "$T/one" >> "$T/out"
-	[ "$(lines "$T/out")" -eq 2 ]
+	evdedupe -w 200ms --arrival --state "$T/st" "$T/one" >> "$T/out.ndjson"
+	[ "$(lines "$T/out.ndjson")" -eq 2 ]
+	evdedupe -w 1h --arrival --state "$T/st" "$T/one" >> "$T/out.ndjson"
+	[ "$(lines "$T/out.ndjson")" -eq 2 ]
 }
 
 @test "--key takes any jq expression; --dups gets the duplicates; --stats counts them" {
 	printf '%s\n' '{"id":1,"data":{"order_id":"o1"}}' '{"id":2,"data":{"order_id":"o2"}}' \
 		'{"id":3,"data":{"order_id":"o1"}}' '{"id":4,"subject":"s","type":"t"}' \
 		'{"id":5,"subject":"s","type":"t"}' > "$T/in"
-	run -0 --separate-stderr evdedupe -k .data.order_id --dups "$T/dups" --stats "$T/in"
+	run -0 --separate-stderr evdedupe -k .data.order_id --dups "$T/dups.ndjson" --stats "$T/in"
 	[ "${#lines[@]}" -eq 4 ]
-	[ "$(cat "$T/dups")" = '{"id":3,"data":{"order_id":"o1"}}' ]
+	[ "$(cat "$T/dups.ndjson")" = '{"id":3,"data":{"order_id":"o1"}}' ]
 	[ "$stderr" = "evdedupe: in 5, out 4, dups 1, nokey 2, bad 0, keys 2" ]
 	run evdedupe -k '[.subject, .type]' "$T/in"
 	[ "${#lines[@]}" -eq 2 ]
@@ -125,19 +125,19 @@ pause_ms() {
 	run -0 --separate-stderr evdedupe --stats=json "$T/in"
 	[ "$output" = "$(ev a; echo '{"type":"t"}'; echo '{"id":null}')" ]
 	[[ "$stderr" == *'"nokey":2'* ]]
-	run -2 --separate-stderr evdedupe --require-key --rejects "$T/rej" "$T/in"
+	run -2 --separate-stderr evdedupe --require-key --rejects "$T/rej.ndjson" "$T/in"
 	[ "$output" = "$(ev a)" ]
 	[[ "$stderr" == *"evdedupe: $T/in:2: no key (.id)"* ]]
-	[ "$(cat "$T/rej")" = "$(echo '{"type":"t"}'; echo '{"id":null}')" ]
+	[ "$(cat "$T/rej.ndjson")" = "$(echo '{"type":"t"}'; echo '{"id":null}')" ]
 }
 
 @test "bad lines are reported, kept verbatim in --rejects, and the rest is deduplicated" {
 	{ ev a; echo '{"id":"b",'; echo '[1,2]'; ev a; printf '{"id":"c"}'; } > "$T/in"
-	run -2 --separate-stderr evdedupe --rejects "$T/rej" "$T/in"
+	run -2 --separate-stderr evdedupe --rejects "$T/rej.ndjson" "$T/in"
 	[ "$output" = "$(ev a; ev c)" ]
 	[[ "$stderr" == *"evdedupe: $T/in:2: column "* ]]
 	[[ "$stderr" == *"evdedupe: $T/in:3: not a JSON object"* ]]
-	[ "$(cat "$T/rej")" = "$(printf '%s\n' '{"id":"b",' '[1,2]')" ]
+	[ "$(cat "$T/rej.ndjson")" = "$(printf '%s\n' '{"id":"b",' '[1,2]')" ]
 }
 
 # restart OPTS...: the first half, stop, the second half with the same state == one run.
@@ -169,7 +169,7 @@ restart() {
 	run -2 evdedupe --state "$T/other" "$T/in"
 	[[ "$output" == *"not an evdedupe state file"* ]]
 	mkfifo "$T/fifo"
-	evdedupe --state "$T/st" "$T/fifo" > "$T/out" &
+	evdedupe --state "$T/st" "$T/fifo" > "$T/out.ndjson" &
 	exec 5> "$T/fifo" # returns once evdedupe reads its input: it holds the state by then
 	run -111 evdedupe --state "$T/st" "$T/in"
 	[[ "$output" == *"in use by another process"* ]]
@@ -184,7 +184,7 @@ restart() {
 	keys "$T/in" | sort -u > "$T/want"
 	split -l 197 "$T/in" "$T/portion." # 51 portions: one to time a run, 50 to kill runs of
 	evspool init "$T/orders"
-	stage=(evdedupe -n 0 --state "$T/st" --cursor dedupe --no-follow -o "$T/out" "$T/orders")
+	stage=(evdedupe -n 0 --state "$T/st" --cursor dedupe --no-follow -o "$T/out.ndjson" "$T/orders")
 	set -- "$T"/portion.*
 	evemit -f -o "$T/orders" < "$1"
 	shift
@@ -205,7 +205,7 @@ restart() {
 	# nothing is forgotten, so a key remembered without its event would be.
 	# (A kill that lands in LeakSanitizer's exit check makes it say so: noise.)
 	! grep -v '^==[0-9]*==' "$T/err"
-	keys "$T/out" | sort -u | cmp - "$T/want"
+	keys "$T/out.ndjson" | sort -u | cmp - "$T/want"
 }
 
 @test "a stage between spools: --cursor in, -o spool, --dups spool; follows, resumes after SIGKILL" {

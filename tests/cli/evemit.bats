@@ -123,13 +123,13 @@ TIME='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 
 @test "evemit -l: bad lines are reported, kept in --rejects, and the rest goes on" {
 	printf '%s\n' '{"n":1}' 'not json' '' '{"n":2}' > "$T/in"
-	run --separate-stderr evemit -l --rejects "$T/rej" t < "$T/in"
+	run --separate-stderr evemit -l --rejects "$T/rej.ndjson" t < "$T/in"
 	[ "$status" -eq 2 ]
 	[ "$(jq -c .data <<< "$output")" = "$(printf '{"n":1}\n{"n":2}')" ]
 	[[ "${stderr_lines[0]}" == "evemit: <stdin>:2: "* ]]
 	[[ "${stderr_lines[1]}" == "evemit: <stdin>:3: "* ]]
-	[ "$(cat "$T/rej")" = "$(printf 'not json\n')" ]
-	[ "$(wc -l < "$T/rej")" -eq 2 ]
+	[ "$(cat "$T/rej.ndjson")" = "$(printf 'not json\n')" ]
+	[ "$(wc -l < "$T/rej.ndjson")" -eq 2 ]
 }
 
 @test "ids from one evemit are distinct and increase" {
@@ -153,11 +153,11 @@ TIME='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 
 @test "evemit -f rejects lines that are not objects" {
 	printf '%s\n' '[1]' '"s"' 'nope' '{"type":"t"}' > "$T/in"
-	run --separate-stderr evemit -f --rejects "$T/rej" < "$T/in"
+	run --separate-stderr evemit -f --rejects "$T/rej.ndjson" < "$T/in"
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[ "${stderr_lines[0]}" = 'evemit: <stdin>:1: not a JSON object' ]
-	[ "$(wc -l < "$T/rej")" -eq 3 ]
+	[ "$(wc -l < "$T/rej.ndjson")" -eq 3 ]
 }
 
 @test "evemit --csv: a row per event, keyed by the header, numeric columns as numbers" {
@@ -173,20 +173,20 @@ TIME='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 
 @test "evemit --csv: a short row is bad input; a bad header stops at once" {
 	printf '%s\n' 'a,b' '1,2' '3' '4,5' > "$T/in.csv"
-	run --separate-stderr evemit --csv --rejects "$T/rej" t < "$T/in.csv"
+	run --separate-stderr evemit --csv --rejects "$T/rej.ndjson" t < "$T/in.csv"
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 2 ]
 	[ "$stderr" = 'evemit: <stdin>:3: 1 cells where the header has 2' ]
-	[ "$(cat "$T/rej")" = 3 ]
+	[ "$(cat "$T/rej.ndjson")" = 3 ]
 	run sh -c "printf 'a,a\n1,2\n' | evemit --csv t"
 	[ "$status" -eq 2 ]
 	[ "$output" = "evemit: <stdin>:1: the header: 'a': given twice" ]
 }
 
 @test "-o appends to a file; --stats counts" {
-	evemit -o "$T/out" a
-	printf '1\n2\n' | evemit -l -o "$T/out" --stats=json b 2> "$T/stats"
-	[ "$(jq -r .type "$T/out")" = "$(printf 'a\nb\nb')" ]
+	evemit -o "$T/out.ndjson" a
+	printf '1\n2\n' | evemit -l -o "$T/out.ndjson" --stats=json b 2> "$T/stats"
+	[ "$(jq -r .type "$T/out.ndjson")" = "$(printf 'a\nb\nb')" ]
 	[ "$(cat "$T/stats")" = '{"in":2,"made":2,"bad":0}' ]
 }
 

@@ -39,7 +39,6 @@ X
 
 # agree FIRST LAST: expressions FIRST..LAST of the list give what jq gives.
 agree() {
-	need_corpus
 	local c="$CORPUS/github-events.ndjson" failed="" n=0
 	while IFS= read -r e; do
 		n=$((n + 1))
@@ -68,7 +67,6 @@ agree() {
 }
 
 @test "evfilter -v EXPR agrees with jq -c 'select(EXPR | not)'" {
-	need_corpus
 	local c="$CORPUS/github-events.ndjson"
 	for e in '.type == "PushEvent"' '.org != null' '.payload.size > 1'; do
 		evfilter -v "$e" "$c" > "$T/ours"
@@ -78,14 +76,12 @@ agree() {
 }
 
 @test "evfilter -c EXPR counts what jq selects" {
-	need_corpus
 	run evfilter -c '.type == "WatchEvent"' "$CORPUS/github-events.ndjson"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(jq -c 'select(.type == "WatchEvent")' "$CORPUS/github-events.ndjson" | wc -l)" ]
 }
 
 @test "evfilter --map EXPR writes what jq -c EXPR writes" {
-	need_corpus
 	local c="$CORPUS/github-events.ndjson"
 	for e in '{id, type}' '.payload.commits[]?.sha' '.actor.login, .repo.name'; do
 		evfilter --map "$e" "$c" > "$T/ours"
@@ -95,7 +91,6 @@ agree() {
 }
 
 @test "an event is kept once however many true values the expression yields" {
-	need_corpus
 	local c="$CORPUS/github-events.ndjson"
 	evfilter '.payload.commits[]?.distinct' "$c" > "$T/ours"
 	jq -c 'select(any(.payload.commits[]?.distinct; .))' "$c" > "$T/jq"

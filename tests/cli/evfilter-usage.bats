@@ -69,12 +69,12 @@ events() {
 
 @test "bad lines go verbatim to --rejects and are counted by --stats" {
 	printf '{"a":1}\n{oops\n\n{"a":2}\n' > "$T/in"
-	run --separate-stderr evfilter -q --stats=json --rejects "$T/rej" '.a' "$T/in"
+	run --separate-stderr evfilter -q --stats=json --rejects "$T/rej.ndjson" '.a' "$T/in"
 	[ "$status" -eq 2 ]
 	[ "$output" = "$(printf '%s\n' '{"a":1}' '{"a":2}')" ]
 	[ "$stderr" = '{"in":4,"kept":2,"bad":2}' ]
-	[ "$(cat "$T/rej")" = "$(printf '{oops\n')" ]
-	[ "$(wc -l < "$T/rej")" -eq 2 ]
+	[ "$(cat "$T/rej.ndjson")" = "$(printf '{oops\n')" ]
+	[ "$(wc -l < "$T/rej.ndjson")" -eq 2 ]
 }
 
 @test "a runtime error is that event's error: reported with its line, the rest goes on" {
@@ -108,9 +108,9 @@ events() {
 
 @test "-o appends to a file; -i reads one" {
 	events > "$T/in"
-	evfilter -o "$T/out" -i "$T/in" '.type == "order.paid"'
-	evfilter -o "$T/out" '.type == "order.paid"' "$T/in"
-	[ "$(wc -l < "$T/out")" -eq 2 ]
+	evfilter -o "$T/out.ndjson" -i "$T/in" '.type == "order.paid"'
+	evfilter -o "$T/out.ndjson" '.type == "order.paid"' "$T/in"
+	[ "$(wc -l < "$T/out.ndjson")" -eq 2 ]
 }
 
 @test "writing to a full disk fails loudly with status 111" {

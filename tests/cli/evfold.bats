@@ -75,19 +75,19 @@ wev() {
 @test "bad events: reported with their place, kept in --rejects, never half-applied" {
 	printf '%s\n' '{"k":"a","v":1}' 'not json' '{"v":2}' '{"k":"a","v":"x"}' \
 		'{"k":"a","v":3}' > "$T/in"
-	run -2 --separate-stderr evfold --db "$T/b.db" -k .k --count --sum .v --rejects "$T/rej" "$T/in"
+	run -2 --separate-stderr evfold --db "$T/b.db" -k .k --count --sum .v --rejects "$T/rej.ndjson" "$T/in"
 	[[ "$stderr" == *"in:2: column 1: "* ]]
 	[[ "$stderr" == *"in:3: no key (-k .k)"* ]]
 	[[ "$stderr" == *"in:4: --sum .v: not a number"* ]]
 	[ "$(evfold --db "$T/b.db" --get a)" = '{"count":2,"sum":4}' ]
-	[ "$(sed -n 2p "$T/in"; sed -n 3,4p "$T/in")" = "$(cat "$T/rej")" ]
+	[ "$(sed -n 2p "$T/in"; sed -n 3,4p "$T/in")" = "$(cat "$T/rej.ndjson")" ]
 	# a reducer that fails on an event leaves every state as it was
 	printf '%s\n' '{"k":"a","v":1}' '{"k":"a","v":0}' '{"k":"a","v":4}' > "$T/in2"
-	run -2 --separate-stderr evfold --db "$T/r.db" -k .k --rejects "$T/rej2" \
+	run -2 --separate-stderr evfold --db "$T/r.db" -k .k --rejects "$T/rej2.ndjson" \
 		'if $e.v == 0 then error("zero") else . + $e.v end' "$T/in2"
 	[[ "$stderr" == *"in2:2: "*": zero"* ]]
 	[ "$(evfold --db "$T/r.db" --get a)" = 5 ]
-	[ "$(cat "$T/rej2")" = '{"k":"a","v":0}' ]
+	[ "$(cat "$T/rej2.ndjson")" = '{"k":"a","v":0}' ]
 }
 
 @test "a changed reducer is refused until --rebuild, which swaps the new view in" {
@@ -140,12 +140,12 @@ wev() {
 
 @test "-o: every change as a CloudEvent, subject the key, null data for a deletion" {
 	printf '%s\n' '{"k":"a","v":1}' '{"k":"b","v":2}' '{"k":"a","v":0}' > "$T/in"
-	run -0 evfold --db "$T/v.db" --view totals -o "$T/changes" -k .k \
+	run -0 evfold --db "$T/v.db" --view totals -o "$T/changes.ndjson" -k .k \
 		'if $e.v == 0 then null else . + $e.v end' "$T/in"
-	run -0 jq -c '[.type, .subject, .data, .source, .specversion]' "$T/changes"
+	run -0 jq -c '[.type, .subject, .data, .source, .specversion]' "$T/changes.ndjson"
 	[ "$output" = "$(printf '%s\n' '["totals.changed","a",1,"/evfold/totals","1.0"]' \
 		'["totals.changed","b",2,"/evfold/totals","1.0"]' '["totals.changed","a",null,"/evfold/totals","1.0"]')" ]
-	[ "$(jq -r .id "$T/changes" | sort -u | wc -l)" -eq 3 ]
+	[ "$(jq -r .id "$T/changes.ndjson" | sort -u | wc -l)" -eq 3 ]
 }
 
 @test "tumbling windows with lateness, out-of-order and late events, against awk" {
@@ -154,7 +154,7 @@ wev() {
 	    printf "%d k%d\n", t - int(rand() * 20000) + 20000, int(rand() * 3) } }' > "$T/times"
 	while read -r ms k; do wev "$ms" "$k"; done < "$T/times" > "$T/in"
 	run -0 --separate-stderr evfold --db "$T/w.db" -k .k --count --window tumbling:1m \
-		--lateness 5s -o "$T/closed" --late "$T/late" --stats=json "$T/in"
+		--lateness 5s -o "$T/closed.ndjson" --late "$T/late.ndjson" --stats=json "$T/in"
 	awk -v size=60000 -v lateness=5000 '
 		{ t = $1; ws = int(t / size) * size
 		  if (have && ws + size <= wm) { late++; next }
@@ -165,12 +165,12 @@ wev() {
 	evfold --db "$T/w.db" --dump | jq -r '[.key, (.start | sub("\\.000Z$"; "Z") | fromdate * 1000 - 1767225600000), .closed, .state.count] | join(" ")' |
 		sort > "$T/got"
 	cmp "$T/want" "$T/got"
-	[ "$(wc -l < "$T/late")" = "$(cut -d' ' -f2 "$T/wantlate")" ]
-	[[ "$stderr" == *"\"late\":$(wc -l < "$T/late")"* ]]
+	[ "$(wc -l < "$T/late.ndjson")" = "$(cut -d' ' -f2 "$T/wantlate")" ]
+	[[ "$stderr" == *"\"late\":$(wc -l < "$T/late.ndjson")"* ]]
 	# one event per closed window, with its final state
-	[ "$(wc -l < "$T/closed")" -eq "$(grep -c ' true ' "$T/want")" ]
+	[ "$(wc -l < "$T/closed.ndjson")" -eq "$(grep -c ' true ' "$T/want")" ]
 	jq -r '[.subject, (.data.start | sub("\\.000Z$"; "Z") | fromdate * 1000 - 1767225600000), "true", .data.state.count] | join(" ")' \
-		"$T/closed" | sort | cmp - <(grep ' true ' "$T/want")
+		"$T/closed.ndjson" | sort | cmp - <(grep ' true ' "$T/want")
 }
 
 @test "windows survive restarts: two runs make what one run makes" {
@@ -186,13 +186,13 @@ wev() {
 @test "session windows: events less than the gap apart, merged when one bridges two" {
 	{ wev 0 a; wev 1000 b; wev 10000 a; wev 50000 a; wev 30000 a; wev 200000 a; } > "$T/in"
 	run -0 evfold --db "$T/s.db" -k .k --count --window session:25s --lateness 30s \
-		-o "$T/closed" "$T/in"
+		-o "$T/closed.ndjson" "$T/in"
 	run -0 evfold --db "$T/s.db" --dump
 	[ "$output" = "$(printf '%s\n' \
 		'{"key":"a","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:15.000Z","closed":true,"state":{"count":4}}' \
 		'{"key":"a","start":"2026-01-01T00:03:20.000Z","end":"2026-01-01T00:03:45.000Z","closed":false,"state":{"count":1}}' \
 		'{"key":"b","start":"2026-01-01T00:00:01.000Z","end":"2026-01-01T00:00:26.000Z","closed":true,"state":{"count":1}}')" ]
-	[ "$(jq -r .type "$T/closed" | sort -u)" = fold.window ]
+	[ "$(jq -r .type "$T/closed.ndjson" | sort -u)" = fold.window ]
 }
 
 @test "--since: a new view folds from a time" {

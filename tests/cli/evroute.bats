@@ -77,9 +77,9 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf '%s\n' '{"type":"order.placed","n":1}' '{"type":"order.paid"}')" ]
 	# a file is appended to
-	echo '{"type":"earlier"}' > "$T/out"
-	evroute -o "$T/out" 'user.#' '(.n == 1)' < "$T/in"
-	[ "$(cat "$T/out")" = "$(printf '%s\n' '{"type":"earlier"}' '{"type":"order.placed","n":1}' '{"type":"user.login"}')" ]
+	echo '{"type":"earlier"}' > "$T/out.ndjson"
+	evroute -o "$T/out.ndjson" 'user.#' '(.n == 1)' < "$T/in"
+	[ "$(cat "$T/out.ndjson")" = "$(printf '%s\n' '{"type":"earlier"}' '{"type":"order.placed","n":1}' '{"type":"user.login"}')" ]
 }
 
 @test "evroute matches source and subject globs, and jq expressions" {
@@ -89,34 +89,34 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	{"type":"a","source":"/shop","subject":"orders/3","data":{"amount":501}}
 	EOF
 	cd "$T"
-	evroute 'source:https://shop.example.com/* > shop' 'subject:orders/* > orders' \
-		'select(.data.amount > 500) > big' '.data.amount > 800 > huge' -i in
-	[ "$(cut -c1-60 shop)" = "$(head -n 1 in | cut -c1-60)" ]
-	[ "$(lines orders)" -eq 2 ]
-	[ "$(sed -n 's/.*"subject":"\([^"]*\)".*/\1/p' big | paste -sd ' ')" = "orders/1 orders/3" ]
-	[ "$(lines huge)" -eq 1 ]
+	evroute 'source:https://shop.example.com/* > shop.ndjson' 'subject:orders/* > orders.ndjson' \
+		'select(.data.amount > 500) > big.ndjson' '.data.amount > 800 > huge.ndjson' -i in
+	[ "$(cut -c1-60 shop.ndjson)" = "$(head -n 1 in | cut -c1-60)" ]
+	[ "$(lines orders.ndjson)" -eq 2 ]
+	[ "$(sed -n 's/.*"subject":"\([^"]*\)".*/\1/p' big.ndjson | paste -sd ' ')" = "orders/1 orders/3" ]
+	[ "$(lines huge.ndjson)" -eq 1 ]
 }
 
 @test "evroute reports bad lines with their number, keeps them in --rejects and goes on" {
 	printf '%s\n' '{"type":"a"}' '{"type":' '{"type":"a"}' '["a"]' > "$T/in"
-	run evroute --rejects "$T/rej" 'a > '"$T/a" -i "$T/in"
+	run evroute --rejects "$T/rej.ndjson" 'a > '"$T/a.ndjson" -i "$T/in"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"evroute: $T/in:2: "* ]]
 	[[ "$output" == *"evroute: $T/in:4: not a JSON object"* ]]
 	[[ "$output" == *"evroute: $T/in:4: "* ]]
-	[ "$(lines "$T/a")" -eq 2 ]
-	[ "$(cat "$T/rej")" = "$(printf '%s\n' '{"type":' '["a"]')" ]
+	[ "$(lines "$T/a.ndjson")" -eq 2 ]
+	[ "$(cat "$T/rej.ndjson")" = "$(printf '%s\n' '{"type":' '["a"]')" ]
 }
 
 @test "evroute: a jq error is reported and counts as no match for that rule" {
 	printf '%s\n' '{"type":"a","data":{"n":1}}' '{"type":"a","data":3}' '{"type":"a","data":{"n":7}}' > "$T/in"
 	cd "$T"
-	run evroute --otherwise rest '(.data.n > 5) > big' 'a > all' -i in
+	run evroute --otherwise rest.ndjson '(.data.n > 5) > big.ndjson' 'a > all.ndjson' -i in
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"in:2: rule 1 ((.data.n > 5) > big): Cannot index number with "*"; not matched"* ]]
-	[ "$(lines big)" -eq 1 ]
-	[ "$(lines all)" -eq 3 ]
-	[ ! -s rest ]
+	[[ "$output" == *"in:2: rule 1 ((.data.n > 5) > big.ndjson): Cannot index number with "*"; not matched"* ]]
+	[ "$(lines big.ndjson)" -eq 1 ]
+	[ "$(lines all.ndjson)" -eq 3 ]
+	[ ! -s rest.ndjson ]
 }
 
 @test "evroute opens a destination named by several rules once" {
@@ -464,9 +464,9 @@ spool_cat() {
 	[[ "$output" == *"the input position was not advanced"* ]]
 	[ "$(cat in/cursors/r)" = "$before" ]
 	# once there is room again, the rest arrives
-	run evroute -i in --cursor r --no-follow '# > archive' 'order.* > orders'
+	run evroute -i in --cursor r --no-follow '# > archive' 'order.* > orders.ndjson'
 	[ "$status" -eq 0 ]
-	tail -n +1001 events | grep '"type":"order\.[^".]*"' | cmp - orders
+	tail -n +1001 events | grep '"type":"order\.[^".]*"' | cmp - orders.ndjson
 	spool_cat archive | awk '!seen[$0]++' | cmp - events
 }
 

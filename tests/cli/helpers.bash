@@ -3,17 +3,20 @@
 # Each test gets its own scratch directory in $T.
 : "${EVKIT_BIN:=$BATS_TEST_DIRNAME/../../build/rel/bin}"
 PATH="$EVKIT_BIN:$PATH"
-CORPUS="$BATS_TEST_DIRNAME/../../../shared/corpus"
-GEN="$BATS_TEST_DIRNAME/../gen-events.sh"   # our own: no test needs ../shared for it
+CORPUS="$BATS_TEST_DIRNAME/../data"        # real-world corpora, with their licenses
+GEN="$BATS_TEST_DIRNAME/../gen-events.sh"   # generated events
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+
+# sanflags: the sanitizer flags of the build under test (make check's), for
+# a test that links with it.
+sanflags() {
+	if grep -qa __asan_init "$EVKIT_BIN/evemit"; then
+		echo '-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+	fi
+}
 
 setup() {
 	T="$BATS_TEST_TMPDIR"
-}
-
-# need_corpus: skip with a clear message when ../shared/corpus is absent.
-need_corpus() {
-	[ -d "$CORPUS" ] || skip "../shared/corpus is absent: corpus tests not run"
 }
 
 # wait_for TIMEOUT_S CMD...: retry CMD until it succeeds or the time is up.

@@ -15,14 +15,13 @@ verbatim() {
 }
 
 @test "evfilter reports every n_ case as bad input and keeps it verbatim in --rejects" {
-	need_corpus
 	files=()
 	for f in "$SUITE"/n_*.json; do
 		# an empty file holds no line at all: there is nothing to reject
 		[ -s "$f" ] && files+=("$f")
 	done
 	[ "${#files[@]}" -eq 187 ]
-	run --separate-stderr evfilter --rejects "$T/rejects" . "${files[@]}"
+	run --separate-stderr evfilter --rejects "$T/rejects.ndjson" . "${files[@]}"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
 	for f in "${files[@]}"; do
@@ -30,11 +29,10 @@ verbatim() {
 		[[ $stderr == *"evfilter: $f:1: "* ]] || { echo "no report for $f"; return 1; }
 	done
 	verbatim "${files[@]}" > "$T/expected"
-	cmp "$T/expected" "$T/rejects"
+	cmp "$T/expected" "$T/rejects.ndjson"
 }
 
 @test "evfilter names the column and the reason of a bad line" {
-	need_corpus
 	run --separate-stderr evfilter . "$SUITE/n_object_trailing_comma.json"
 	[ "$status" -eq 2 ]
 	[ "$stderr" = "evfilter: $SUITE/n_object_trailing_comma.json:1: column 9: unexpected '}'" ]
@@ -47,7 +45,6 @@ verbatim() {
 }
 
 @test "evfilter passes every single-line y_ object through byte for byte" {
-	need_corpus
 	# the files of one line (a final newline or not) that start with '{'
 	mapfile -t files < <(LC_ALL=C awk 'FNR == 1 && /^[ \t]*[{]/ { one[FILENAME] = 1 }
 	    FNR == 2 { delete one[FILENAME] } END { for (f in one) print f }' "$SUITE"/y_*.json | sort)
@@ -58,10 +55,9 @@ verbatim() {
 }
 
 @test "evfilter calls a valid line that is not an object bad input" {
-	need_corpus
-	run --separate-stderr evfilter --rejects "$T/rejects" . \
+	run --separate-stderr evfilter --rejects "$T/rejects.ndjson" . \
 	    "$SUITE/y_array_empty.json" "$SUITE/y_string_unicode.json" "$SUITE/y_structure_lonely_null.json"
 	[ "$status" -eq 2 ]
 	[ "$(grep -c ':1: not a JSON object$' <<<"$stderr")" -eq 3 ]
-	[ "$(lines "$T/rejects")" -eq 3 ]
+	[ "$(lines "$T/rejects.ndjson")" -eq 3 ]
 }

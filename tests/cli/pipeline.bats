@@ -27,9 +27,9 @@ load helpers
 	[ "$output" = "$(printf '"b"\n"dflt"')" ]
 }
 
-# fdatasyncs FILE: how many fdatasync(2) calls strace saw on a file named out.
+# fdatasyncs FILE: how many fdatasync(2) calls strace saw on a file named out.ndjson.
 fdatasyncs() {
-	grep -cE '^([0-9]+ +)?fdatasync\([0-9]+<[^>]*/out>' "$1" || true
+	grep -cE '^([0-9]+ +)?fdatasync\([0-9]+<[^>]*/out\.ndjson>' "$1" || true
 }
 
 @test "a plain file output is synced only when a cursor or state depends on it" {
@@ -38,22 +38,22 @@ fdatasyncs() {
 	cd "$T"
 	for i in 1 2 3; do evemit tick n:=$i; done > in
 	# a filter from a file into a file: written as cat writes, no fdatasync
-	ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=fdatasync -o t1 evfilter true in -o out
+	ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=fdatasync -o t1 evfilter true in -o out.ndjson
 	[ "$(fdatasyncs t1)" -eq 0 ]
-	[ "$(lines out)" -eq 3 ]
+	[ "$(lines out.ndjson)" -eq 3 ]
 	# the same from a spool through a cursor: synced before the cursor moves
-	rm out; evspool init s; evfilter true in -o s
+	rm out.ndjson; evspool init s; evfilter true in -o s
 	ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=fdatasync -o t2 \
-		evfilter --cursor c --no-follow true s -o out
+		evfilter --cursor c --no-follow true s -o out.ndjson
 	[ "$(fdatasyncs t2)" -ge 1 ]
 	# with evdedupe's --state the output is synced before the state
-	rm out
+	rm out.ndjson
 	ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=fdatasync -o t3 \
-		evdedupe --state keys in -o out
+		evdedupe --state keys in -o out.ndjson
 	[ "$(fdatasyncs t3)" -ge 1 ]
 	# and --sync batch asks for it anyway
-	rm out
+	rm out.ndjson
 	ASAN_OPTIONS=detect_leaks=0 strace -f -y -e trace=fdatasync -o t4 \
-		evfilter --sync batch true in -o out
+		evfilter --sync batch true in -o out.ndjson
 	[ "$(fdatasyncs t4)" -ge 1 ]
 }

@@ -90,7 +90,7 @@ runs_after_the_output_is_written(int held)
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(in, sizeof in, "%s/in", dir);
-	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(out, sizeof out, "%s/out.ndjson", dir);
 	cr_assert_not_null(f = fopen(in, "w"));
 	for (int i = 0; i < 2 * EV_BATCH_LINES + 1; i++) /* more than two batches */
 		fprintf(f, "{\"id\":%d}\n", i);

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check install uninstall clean deps demo bench.
+# evkit — see README.md. Targets: all check install uninstall clean deps demo bench crash-fold.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 MANDIR  = $(PREFIX)/share/man
@@ -17,9 +17,9 @@ HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
 override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
 	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
 override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
-	$(shell pkg-config --cflags libxxhash librabbitmq libsodium libsystemd 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+	$(shell pkg-config --cflags libxxhash librabbitmq libsodium sqlite3 libsystemd 2>/dev/null) $(CFLAGS) $(SANFLAGS)
 LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
-	$(shell pkg-config --libs libxxhash librabbitmq libsodium libsystemd 2>/dev/null) -lm -lpthread
+	$(shell pkg-config --libs libxxhash librabbitmq libsodium sqlite3 libsystemd 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)
@@ -50,6 +50,10 @@ check: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
 	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
 
+# evfold's exactly-once test at full size: 200,000 events, a hundred SIGKILLs.
+crash-fold: all
+	PATH=$(CURDIR)/$(O)/bin:$$PATH bash tests/evfold-crash.sh 200000 100 $$(mktemp -d)
+
 demo: deps all
 	@sh contrib/demo.sh $(O)/bin
 
@@ -79,4 +83,4 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all check deps demo bench install uninstall clean
+.PHONY: all check crash-fold deps demo bench install uninstall clean

@@ -36,6 +36,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->locs = stdin_loc;
 		in->nlocs = 1;
 	}
+	in->maxlines = EV_BATCH_LINES;
+	in->maxbytes = EV_BATCH_BYTES;
+	in->maxms = EV_BATCH_MS;
 	in->conf.cursor = o->cursor;
 	/* A position that is kept (a spool cursor, a broker's acks) needs the
 	 * outputs durable before it moves. */
@@ -67,6 +70,14 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
 	in->hooks[in->nhooks].commit = commit;
 	in->hooks[in->nhooks++].arg = arg;
+	ev_sinks_durable = 1;
+}
+
+void
+ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void *arg)
+{
+	in->keeppos = keep;
+	in->keeppos_arg = arg;
 	ev_sinks_durable = 1;
 }
 
@@ -248,6 +259,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
 			goto fail;
+	if (in->keeppos && setpos && !in->nocommit && in->keeppos(in->keeppos_arg, pos) < 0)
+		goto fail;
 	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
 	notify(in);
@@ -326,9 +339,9 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 static int
 batchfull(struct ev_input *in)
 {
-	if (in->batchlines >= EV_BATCH_LINES || in->batchbytes >= EV_BATCH_BYTES)
+	if (in->batchlines >= in->maxlines || in->batchbytes >= in->maxbytes)
 		return 1;
-	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= EV_BATCH_MS;
+	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= in->maxms;
 }
 
 /* A stop signal: read no more; what was handed out is committed. */

@@ -21,7 +21,7 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
-	"[-w duration] [--cursor name] [--dups dest] [--no-follow] [--rejects dest] " \
+	"[-w duration] [--cursor name] [--dups dest] [--max-event-size size] [--no-follow] [--rejects dest] " \
 	"[--state file] [--stats[=json]] [--sync mode] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000

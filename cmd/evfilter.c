@@ -15,7 +15,7 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
-	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
+	"[--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };

@@ -19,7 +19,8 @@
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
 	"[--avg path] [--cache n] [--cursor name] [--distinct path] [--first[=path]] " \
 	"[--get key] [--init json] [--last path] [--late dest] [--lateness duration] " \
-	"[--max path] [--min path] [--no-follow] [--rejects dest] [--since when] " \
+	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--rejects dest] " \
+	"[--since when] " \
 	"[--stats[=json]] [--sum path] [--sync mode] [--time path] [--type type] " \
 	"[--view name] [--window spec] --db file [reducer] [file ...]"
 

@@ -14,7 +14,7 @@
 #include "route/router.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
-	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
+	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
 	"[--stats[=json]] [--sync mode] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };

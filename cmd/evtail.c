@@ -18,7 +18,7 @@
 #include "spool/spool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
-	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };

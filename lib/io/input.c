@@ -309,6 +309,20 @@ opennext(struct ev_input *in)
 	return 1;
 }
 
+/* A line past --max-event-size: reported with its place, its first bytes
+ * kept in --rejects (noted as truncated there), never handed to the tool. */
+static void
+toolong(struct ev_input *in, const struct ev_line *l)
+{
+	if (in->rejects)
+		ev_input_reject(in, l, "event too long: %ju bytes, more than --max-event-size %zu; "
+		    "its first %zu bytes kept, truncated, in %s", (uintmax_t)l->toolong,
+		    ev_max_event, l->len, ev_sink_name(in->rejects));
+	else
+		ev_input_reject(in, l, "event too long: %ju bytes, more than --max-event-size %zu; "
+		    "skipped", (uintmax_t)l->toolong, ev_max_event);
+}
+
 int
 ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 {
@@ -321,6 +335,10 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 		if (r == EV_SRC_LINE) {
 			in->pos = l->pos;
 			in->nlines++;
+			if (l->toolong) {
+				toolong(in, l);
+				continue;
+			}
 			return 1;
 		}
 		if (r == EV_SRC_ERR) {
@@ -395,6 +413,10 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			in->batchlines++;
 			in->batchbytes += l->len;
 			in->nlines++;
+			if (l->toolong) {
+				toolong(in, l);
+				continue;
+			}
 			return 1;
 		}
 		if (r == EV_SRC_ERR)

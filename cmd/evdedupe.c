@@ -64,6 +64,21 @@ struct dedupe {
 	uintmax_t out, ndups, nokey;
 };
 
+static size_t
+counts(void *arg, struct ev_stat *s, size_t max)
+{
+	struct dedupe *d = arg;
+
+	(void)max;
+	s[0] = (struct ev_stat){ "in", d->in->nlines };
+	s[1] = (struct ev_stat){ "out", d->out };
+	s[2] = (struct ev_stat){ "dups", d->ndups };
+	s[3] = (struct ev_stat){ "nokey", d->nokey };
+	s[4] = (struct ev_stat){ "bad", d->in->nbad };
+	s[5] = (struct ev_stat){ "keys", ev_keyset_count(d->ks) };
+	return 6;
+}
+
 /* How many lookups ahead done() asks for the table slot of a key: the
  * cache misses of a few lookups then overlap (on a table of millions of
  * keys most lookups miss) instead of coming one after another. */
@@ -364,6 +379,7 @@ main(int argc, char *argv[])
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
 	ev_input_set_flush(&in, ev_ahead_flush, ah);
+	ev_input_set_counts(&in, counts, &d);
 	ev_input_add_sink(&in, d.sink);
 	if (d.dupsink)
 		ev_input_add_sink(&in, d.dupsink);
@@ -380,9 +396,7 @@ main(int argc, char *argv[])
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	if (ev_keystate_close(d.st) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_stats_print(o.stats, (struct ev_stat[]){
-		{ "in", in.nlines }, { "out", d.out }, { "dups", d.ndups }, { "nokey", d.nokey },
-		{ "bad", in.nbad }, { "keys", ev_keyset_count(d.ks) } }, 6);
+	ev_input_stats(&in, o.stats);
 	ev_ahead_free(ah);
 	ev_keyset_free(d.ks);
 	for (size_t i = 0; i < k.npaths; i++)

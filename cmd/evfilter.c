@@ -14,7 +14,7 @@
 #include "base/opts.h"
 #include "json/pred.h"
 
-#define SYNOPSIS "[-cmqv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
+#define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"expr [file ...]"
 
@@ -27,7 +27,8 @@ static const struct ev_optdoc docs[] = {
 	{ "arg", "name value", "bind $name to the string value" },
 	{ "argjson", "name json", "bind $name to the JSON value" },
 	{ "explain", NULL, "say whether expr runs on the fast path or libjq" },
-	{ "quiet", NULL, "no per-line diagnostics (bad lines, jq errors)" },
+	{ "raw-output", NULL, "with --map: a string is printed as its text (jq -r)" },
+	{ "quiet", NULL, "print nothing; exit 0 at the first match (grep -q)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -37,6 +38,23 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
+struct counts {
+	struct ev_input *in;
+	uintmax_t kept;
+};
+
+static size_t
+counts(void *arg, struct ev_stat *s, size_t max)
+{
+	struct counts *c = arg;
+
+	(void)max;
+	s[0] = (struct ev_stat){ "in", c->in->nlines };
+	s[1] = (struct ev_stat){ "kept", c->kept };
+	s[2] = (struct ev_stat){ "bad", c->in->nbad };
+	return 3;
+}
+
 
 int
 main(int argc, char *argv[])
@@ -44,6 +62,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "count", no_argument, NULL, 'c' },
 		{ "map", no_argument, NULL, 'm' },
+		{ "raw-output", no_argument, NULL, 'r' },
 		{ "invert-match", no_argument, NULL, 'v' },
 		{ "arg", required_argument, NULL, OPT_ARG },
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
@@ -62,13 +81,13 @@ main(int argc, char *argv[])
 	struct ev_line l;
 	struct ev_sink *sink;
 	struct ev_jq *q;
-	int ch, count = 0, explain = 0, invert = 0, map = 0, r;
-	uintmax_t kept = 0;
+	int ch, count = 0, explain = 0, invert = 0, map = 0, quiet, raw = 0, r;
+	struct counts c = { &in, 0 };
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
-	while ((ch = getopt_long(argc, argv, "cmv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "cmrv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;
 		switch (ch) {
@@ -77,6 +96,9 @@ main(int argc, char *argv[])
 			break;
 		case 'm':
 			map = 1;
+			break;
+		case 'r':
+			raw = 1;
 			break;
 		case 'v':
 			invert = 1;
@@ -111,6 +133,12 @@ main(int argc, char *argv[])
 		usage();
 	if (map && (invert || count))
 		ev_die(EV_ERROR, "--map cannot be combined with -c or -v");
+	if (raw && !map)
+		ev_die(EV_ERROR, "-r prints the outputs of --map as text: give --map too");
+	/* -q is grep's: the exit status is the answer, nothing is printed. */
+	quiet = ev_quiet;
+	if (quiet && o.output)
+		ev_die(EV_ERROR, "-q prints nothing: -o does not apply");
 
 	if (!(q = ev_jq_compile(argv[0], args, &err)))
 		ev_die(EV_ERROR, "%s: %s", argv[0], err.p);
@@ -137,6 +165,7 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, argv + 1, argc - 1);
 	ev_input_add_sink(&in, sink);
+	ev_input_set_counts(&in, counts, &c);
 
 	while ((r = ev_input_next(&in, &l)) > 0) {
 		int n = EV_PRED_DEFER;
@@ -146,7 +175,8 @@ main(int argc, char *argv[])
 			continue;
 		if (n == EV_PRED_DEFER) { /* no fast path, or a case it leaves to jq */
 			ev_buf_reset(&out);
-			n = ev_jq_run(q, l.p, l.len, map ? EV_JQ_MAP : EV_JQ_TEST, &out, &err);
+			n = ev_jq_run(q, l.p, l.len, map ? raw ? EV_JQ_RAW : EV_JQ_MAP : EV_JQ_TEST,
+			    &out, &err);
 		}
 		if (n == EV_JQ_BADINPUT) {
 			ev_input_reject(&in, &l, "%s", err.p);
@@ -158,9 +188,16 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (map) {
-			kept += (uintmax_t)n;
-			/* each output is one line; the sink adds the newlines back */
-			for (char *p = out.p, *e; n-- > 0; p = e + 1) {
+			c.kept += (uintmax_t)n;
+			if (quiet && n > 0)
+				break;
+			if (quiet || n == 0)
+				continue;
+			/* -r: text, whose strings may hold newlines of their own, in one
+			 * piece; else each output is one line (an event to a broker) */
+			if (raw && ev_sink_write(sink, out.p, out.len - 1) < 0)
+				goto fail;
+			for (char *p = out.p, *e; !raw && n-- > 0; p = e + 1) {
 				e = strchr(p, '\n');
 				if (ev_sink_write(sink, p, (size_t)(e - p)) < 0)
 					goto fail;
@@ -169,24 +206,29 @@ main(int argc, char *argv[])
 		}
 		if ((n > 0) == invert)
 			continue;
-		kept++;
+		c.kept++;
+		if (quiet)
+			break; /* the first match answers the question */
 		if (!count && ev_sink_write(sink, l.p, l.len) < 0)
 			goto fail;
 	}
 	if (r < 0)
 		goto fail;
-	if (count) {
+	if (count && !quiet) {
 		char num[32];
-		int len = snprintf(num, sizeof num, "%ju", kept);
+		int len = snprintf(num, sizeof num, "%ju", c.kept);
 		if (ev_sink_write(sink, num, (size_t)len) < 0)
 			goto fail;
 	}
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_stats_print(o.stats, (struct ev_stat[]){
-		{ "in", in.nlines }, { "kept", kept }, { "bad", in.nbad } }, 3);
-	r = r ? r : kept ? EV_OK : EV_FALSE;
+	ev_input_stats(&in, o.stats);
+	/* Stopped by SIGTERM or SIGINT, a follower did its job: 0, as at the end. */
+	if (quiet && c.kept)
+		r = EV_OK; /* grep -q: a match is the answer, whatever came before */
+	else
+		r = r ? r : c.kept || in.stopsig ? EV_OK : EV_FALSE;
 	goto done;
 fail:
 	r = ev_input_end(&in);

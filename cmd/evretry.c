@@ -2,7 +2,6 @@
 /* evretry — run a handler per event, with retries, timeouts and dead letters. */
 #include <errno.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +70,27 @@ duration(const char *opt, const char *s)
 	return ms;
 }
 
+struct counts {
+	struct ev_input *in;
+	struct ev_runner_stats *st;
+};
+
+static size_t
+counts(void *arg, struct ev_stat *s, size_t max)
+{
+	struct counts *c = arg;
+
+	(void)max;
+	s[0] = (struct ev_stat){ "in", c->in->nlines };
+	s[1] = (struct ev_stat){ "done", c->st->done };
+	s[2] = (struct ev_stat){ "dead", c->st->dead };
+	s[3] = (struct ev_stat){ "retries", c->st->retried };
+	s[4] = (struct ev_stat){ "attempts", c->st->attempts };
+	s[5] = (struct ev_stat){ "bad", c->in->nbad };
+	s[6] = (struct ev_stat){ "unfinished", c->st->abandoned };
+	return 7;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -97,9 +117,10 @@ main(int argc, char *argv[])
 		.jitter = EV_JITTER_FULL, .grace_ms = 5000, .stdout_mode = EV_STDOUT_LOG,
 		.breaker = EV_BREAKER_DEFAULT,
 	};
-	struct ev_runner_stats st;
+	struct ev_runner_stats st = { 0 };
 	struct ev_opts o;
 	struct ev_input in;
+	struct counts cn = { &in, &st };
 	struct ev_sink *out, *dead = NULL;
 	struct ev_buf err = { 0 };
 	const char *deaddest = NULL, *keyexpr = NULL;
@@ -194,25 +215,19 @@ main(int argc, char *argv[])
 	ev_input_add_sink(&in, out);
 	if (dead)
 		ev_input_add_sink(&in, dead);
+	ev_input_set_counts(&in, counts, &cn);
 
 	r = ev_runner_run(&c, &in, out, dead, &st);
 
-	uintmax_t bad = in.nbad, nin = in.nlines;
 	int status = ev_input_end(&in);
 	if (ev_sink_close(dead) < 0 && status < ev_errstatus(errno))
 		status = ev_errstatus(errno);
 	if (ev_sink_close(out) < 0 && status < ev_errstatus(errno))
 		status = ev_errstatus(errno);
-	ev_stats_print(o.stats, (struct ev_stat[]){
-		{ "in", nin }, { "done", st.done }, { "dead", st.dead }, { "retries", st.retried },
-		{ "attempts", st.attempts }, { "bad", bad }, { "unfinished", st.abandoned } }, 7);
+	ev_input_stats(&in, o.stats);
 	ev_proc_cmdfree(c.cmd);
 	ev_jq_free(c.key);
 	ev_buf_free(&err);
-	if (st.signo) {
-		/* Stopped by a signal, cleanly: say so the conventional way. */
-		signal(st.signo, SIG_DFL);
-		raise(st.signo);
-	}
+	/* Stopped by SIGTERM or SIGINT, cleanly: 0, as at the end of the input. */
 	return status ? status : r;
 }

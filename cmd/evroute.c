@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* evroute — send each event to the destinations whose rules match it. */
 #include <errno.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,6 @@
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };
 
 #define PROM_MS 1000 /* how often the Prometheus file is rewritten while events flow */
-
-static volatile sig_atomic_t gothup, gotusr1;
 
 struct state {
 	struct ev_opts o;
@@ -51,13 +48,26 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-static void
-onsignal(int sig)
+static size_t
+counts(void *arg, struct ev_stat *s, size_t max)
 {
-	if (sig == SIGHUP)
-		gothup = 1;
-	else
-		gotusr1 = 1;
+	struct state *st = arg;
+
+	(void)max;
+	s[0] = (struct ev_stat){ "in", st->in.nlines };
+	s[1] = (struct ev_stat){ "unmatched", ev_router_unmatched(st->rt) };
+	s[2] = (struct ev_stat){ "bad", st->in.nbad };
+	return 3;
+}
+
+/* SIGUSR1: the counts of every rule and destination, at once. */
+static void
+report(void *arg)
+{
+	struct state *st = arg;
+
+	ev_router_stats(st->rt, &st->in, st->o.stats == EV_STATS_JSON ? EV_STATS_JSON :
+	    EV_STATS_TEXT, stderr);
 }
 
 /* The rules, files first, then operands; NULL after reporting a problem. */
@@ -92,8 +102,9 @@ fail:
 
 /* SIGHUP: read the rules again; on any problem keep routing with the old ones. */
 static void
-reload(struct state *st)
+reload(void *arg)
 {
+	struct state *st = arg;
 	struct ev_router *rt;
 
 	ev_warn("SIGHUP: reloading the rules");
@@ -124,21 +135,12 @@ writeprom(struct state *st)
 	st->promlast = ev_mono_ms();
 }
 
-/* Signals and metrics: between events, and about once a second while idle. */
+/* Metrics: about once a second while idle. */
 static void
 housekeeping(void *arg)
 {
 	struct state *st = arg;
 
-	if (gothup) {
-		gothup = 0;
-		reload(st);
-	}
-	if (gotusr1) {
-		gotusr1 = 0;
-		ev_router_stats(st->rt, &st->in, st->o.stats == EV_STATS_JSON ? EV_STATS_JSON :
-		    EV_STATS_TEXT, stderr);
-	}
 	if (st->prom && st->in.nlines != st->promlines)
 		writeprom(st);
 }
@@ -155,7 +157,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct state st;
-	struct sigaction sa = { .sa_handler = onsignal, .sa_flags = SA_RESTART };
 	struct ev_line l;
 	int ch, r, status;
 
@@ -200,9 +201,9 @@ main(int argc, char *argv[])
 	st.in.idle_ms = 1000;
 	st.in.onidle = housekeeping;
 	st.in.onidle_arg = &st;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	ev_input_set_counts(&st.in, counts, &st);
+	ev_input_set_report(&st.in, report, &st);
+	ev_input_set_reload(&st.in, reload, &st);
 	st.promlast = ev_mono_ms();
 	st.promlines = UINTMAX_MAX;
 
@@ -211,8 +212,6 @@ main(int argc, char *argv[])
 			r = -1;
 			break;
 		}
-		if (gothup || gotusr1)
-			housekeeping(&st);
 		if (st.prom && (st.in.nlines & 1023) == 0 && ev_mono_ms() - st.promlast >= PROM_MS)
 			writeprom(&st);
 	}

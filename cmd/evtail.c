@@ -17,13 +17,14 @@
 #include "base/opts.h"
 #include "spool/spool.h"
 
-#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
+#define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
 	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
 static const struct ev_optdoc docs[] = {
+	{ "-F", NULL, "the same as -f, as tail -F is typed (evtail follows names)" },
 	{ "follow", NULL, "keep following at the end (the default)" },
 	{ "lines", "count", "start with the last count events (default 10)" },
 	{ "count", "n", "stop after n events" },
@@ -79,6 +80,18 @@ ispipe(const char *path)
 	if (strcmp(path, "-") == 0 ? fstat(0, &st) : stat(path, &st))
 		return 0;
 	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
+static size_t
+counts(void *arg, struct ev_stat *s, size_t max)
+{
+	(void)max;
+	s[0] = (struct ev_stat){ "events", *(uint64_t *)arg };
+	s[1] = (struct ev_stat){ "segments_opened", ev_spool_ctr.segopens };
+	s[2] = (struct ev_stat){ "bytes_read", ev_spool_ctr.bytesread };
+	s[3] = (struct ev_stat){ "lost_bytes", ev_spool_ctr.lost };
+	s[4] = (struct ev_stat){ "syncs", ev_spool_ctr.syncs };
+	return 5;
 }
 
 struct ring {
@@ -146,10 +159,11 @@ main(int argc, char *argv[])
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
-	while ((ch = getopt_long(argc, argv, "fn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "Ffn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;
 		switch (ch) {
+		case 'F': /* tail -F: follow the name, retry: what evtail always does */
 		case 'f':
 			follow = 1;
 			break;
@@ -192,6 +206,7 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, argv, argc);
 	ev_input_add_sink(&in, sink);
+	ev_input_set_counts(&in, counts, &printed);
 	/* evtail follows spools and files alike unless told not to. */
 	in.conf.follow = o.follow == 0 ? 0 : 1;
 	in.conf.skip_lost = skiplost;
@@ -246,10 +261,7 @@ main(int argc, char *argv[])
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_stats_print(o.stats, (struct ev_stat[]){
-		{ "events", printed }, { "segments_opened", ev_spool_ctr.segopens },
-		{ "bytes_read", ev_spool_ctr.bytesread }, { "lost_bytes", ev_spool_ctr.lost },
-		{ "syncs", ev_spool_ctr.syncs } }, 5);
+	ev_input_stats(&in, o.stats);
 	return r;
 fail:
 	r = ev_input_end(&in);

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: ISC
 # fish completion for evtail(1)
+complete -c evtail -s F -d 'The same as -f, as tail -F is typed'
 complete -c evtail -s f -l follow -d 'Keep following at the end (the default)'
 complete -c evtail -s n -l lines -x -d 'Start with the last N events'
 complete -c evtail -l count -x -d 'Stop after N events'

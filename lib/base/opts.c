@@ -67,6 +67,16 @@ optlabel(char *buf, size_t size, const struct option *lo, const struct ev_optdoc
 
 /* One form of the synopsis, wrapped at 80 columns between its words, a
  * bracketed group counting as one word (as BSD usage messages wrap). */
+/* "  label    doc", or the doc on a line of its own under a long label. */
+static void
+helpline(const char *label, int width, const char *doc)
+{
+	if ((int)strlen(label) > width)
+		printf("  %s\n  %*s  %s\n", label, width, "", doc);
+	else
+		printf("  %-*s  %s\n", width, label, doc);
+}
+
 static void
 printform(FILE *f, const char *lead, const char *p, size_t n)
 {
@@ -117,21 +127,28 @@ ev_help(const struct ev_opts *o)
 		printf("%s\n", o->about);
 	if (o->longopts) {
 		fputs("\nOptions:\n", stdout);
-		for (const struct option *lo = o->longopts; lo->name; lo++) {
-			const struct ev_optdoc *d = finddoc(o->docs, lo->name);
-			int n = optlabel(label, sizeof label, lo, d ? d : finddoc(common_docs, lo->name));
-			if (n > width && n <= 24)
-				width = n;
-		}
-		for (const struct option *lo = o->longopts; lo->name; lo++) {
-			const struct ev_optdoc *d = finddoc(o->docs, lo->name);
-			if (!d)
-				d = finddoc(common_docs, lo->name);
-			optlabel(label, sizeof label, lo, d);
-			if ((int)strlen(label) > width)
-				printf("  %s\n  %*s  %s\n", label, width, "", d ? d->doc : "");
-			else
-				printf("  %-*s  %s\n", width, label, d ? d->doc : "");
+		for (int pass = 0; pass < 2; pass++) {
+			/* short-only options first (their docs are named "-F"), then the table */
+			for (const struct ev_optdoc *d = o->docs; d && d->name; d++) {
+				if (d->name[0] != '-')
+					continue;
+				int n = snprintf(label, sizeof label, "%s%s%s", d->name,
+				    d->arg ? " " : "", d->arg ? d->arg : "");
+				if (pass == 0 && n > width && n <= 24)
+					width = n;
+				if (pass == 1)
+					helpline(label, width, d->doc);
+			}
+			for (const struct option *lo = o->longopts; lo->name; lo++) {
+				const struct ev_optdoc *d = finddoc(o->docs, lo->name);
+				if (!d)
+					d = finddoc(common_docs, lo->name);
+				int n = optlabel(label, sizeof label, lo, d);
+				if (pass == 0 && n > width && n <= 24)
+					width = n;
+				if (pass == 1)
+					helpline(label, width, d ? d->doc : "");
+			}
 		}
 	}
 	printf("\nSee %s(1).\n", ev_prog());
@@ -251,4 +268,20 @@ ev_opt_count(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 		return -1;
 	*v = n;
 	return 0;
+}
+
+void
+ev_stats_line(char *buf, size_t size, const struct ev_stat *s, size_t n)
+{
+	size_t len = 0;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		int k = snprintf(buf + len, size - len, "%s%s %ju", i ? ", " : "", s[i].name, s[i].n);
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
 }

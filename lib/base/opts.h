@@ -62,7 +62,7 @@ struct ev_opts {
  * by its long name in the tool's docs, else in the shared ones. The man
  * page and the completions are checked against this list (tests/cli/help.bats). */
 struct ev_optdoc {
-	const char *name; /* the long name */
+	const char *name; /* the long name; or "-F" for an option with no long name */
 	const char *arg;  /* the argument's name, "[=json]" for an optional one, or NULL */
 	const char *doc;  /* what the option does, one short line */
 };
@@ -95,5 +95,11 @@ struct ev_stat {
 uint64_t ev_opt_size(const char *s, const char *what);
 
 void ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n);
+/* "name N, name N" into buf (for systemd's STATUS=); truncated to size. */
+void ev_stats_line(char *buf, size_t size, const struct ev_stat *s, size_t n);
+/* A tool's counts, the same for --stats on exit, SIGUSR1 and STATUS=:
+ * fills s with at most max counters and returns how many. */
+typedef size_t ev_counts_fn(void *arg, struct ev_stat *s, size_t max);
+#define EV_STATS_MAX 16
 
 #endif

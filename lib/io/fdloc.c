@@ -19,6 +19,7 @@
 #include "base/write.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "io/watch.h"
 #include "base/compat.h"
 
@@ -410,15 +411,16 @@ fdsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			if (!deadline)
 				deadline = ev_mono_ms() + timeout_ms;
 			int64_t left = deadline - ev_mono_ms();
-			struct pollfd p = { .fd = s->fd, .events = POLLIN };
-			int n = poll(&p, 1, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+			struct pollfd p[2] = { { .fd = s->fd, .events = POLLIN },
+				{ .fd = ev_sig_fd(), .events = POLLIN } };
+			int n = poll(p, 2, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
 			if (n < 0 && errno != EINTR) {
 				ev_warn("%s: poll:", s->name);
 				return EV_SRC_ERR;
 			}
 			/* A signal: let the caller act on it now (a read here would
 			 * block, and SA_RESTART would keep it blocked). */
-			if (n <= 0)
+			if (n <= 0 || !p[0].revents)
 				return EV_SRC_IDLE;
 			flags = EV_RD_TAIL | EV_RD_ONCE;
 		}

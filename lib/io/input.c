@@ -11,6 +11,14 @@
 #include "base/err.h"
 #include "io/input.h"
 #include "base/mem.h"
+#include "base/notify.h"
+#include "base/sig.h"
+
+/* The longest wait between two looks at the signals and at systemd's
+ * watchdog: waits on spools, files and pipes also wake at once on a signal
+ * (sig.h); a broker's wait only at this pace. */
+#define WAIT_MS 1000
+#define STATUS_MS 1000 /* STATUS= at most this often */
 
 static char *const stdin_loc[] = { "-" };
 
@@ -41,6 +49,10 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
 	in->name = "<stdin>";
+	in->statsfmt = o->stats;
+	if (ev_sig_init() < 0)
+		ev_warn("signals:");
+	ev_notify_init();
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
 }
@@ -74,6 +86,122 @@ ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg)
 {
 	in->flush.commit = flush;
 	in->flush.arg = arg;
+}
+
+void
+ev_input_set_counts(struct ev_input *in, ev_counts_fn *fn, void *arg)
+{
+	in->counts = fn;
+	in->counts_arg = arg;
+}
+
+void
+ev_input_set_report(struct ev_input *in, void (*report)(void *), void *arg)
+{
+	in->report = report;
+	in->report_arg = arg;
+}
+
+void
+ev_input_set_reload(struct ev_input *in, void (*reload)(void *), void *arg)
+{
+	in->reload = reload;
+	in->reload_arg = arg;
+}
+
+static size_t
+getcounts(struct ev_input *in, struct ev_stat *s)
+{
+	if (in->counts)
+		return in->counts(in->counts_arg, s, EV_STATS_MAX);
+	s[0] = (struct ev_stat){ "in", in->nlines };
+	s[1] = (struct ev_stat){ "bad", in->nbad };
+	return 2;
+}
+
+void
+ev_input_stats(struct ev_input *in, enum ev_statsfmt fmt)
+{
+	struct ev_stat s[EV_STATS_MAX];
+
+	if (fmt != EV_STATS_NONE)
+		ev_stats_print(fmt, s, getcounts(in, s));
+}
+
+static void
+tellstatus(struct ev_input *in, int64_t now)
+{
+	struct ev_stat s[EV_STATS_MAX];
+	char line[400];
+
+	ev_stats_line(line, sizeof line, s, getcounts(in, s));
+	ev_notify_status(line);
+	in->laststatus = now;
+}
+
+/* What systemd is due: the watchdog's ping, the counts. */
+static void
+notify(struct ev_input *in)
+{
+	if (!ev_notify_on())
+		return;
+	int64_t now = ev_mono_ms(), wd = ev_notify_watchdog_ms();
+	if (wd > 0 && now - in->lastping >= wd) {
+		ev_notify_watchdog();
+		in->lastping = now;
+	}
+	if (in->ready && now - in->laststatus >= STATUS_MS)
+		tellstatus(in, now);
+}
+
+/* The first input is open, and the outputs were opened before it. */
+static void
+setready(struct ev_input *in)
+{
+	if (in->ready)
+		return;
+	in->ready = 1;
+	if (ev_notify_on()) {
+		ev_notify_ready();
+		tellstatus(in, ev_mono_ms());
+	}
+}
+
+int
+ev_input_tick(struct ev_input *in)
+{
+	if (ev_sig_pending) {
+		int s = ev_sig_take();
+		if (s & EV_SIG_REPORT) {
+			if (in->report)
+				in->report(in->report_arg);
+			else
+				ev_input_stats(in, in->statsfmt != EV_STATS_NONE ? in->statsfmt :
+				    EV_STATS_TEXT);
+		}
+		if ((s & EV_SIG_RELOAD) && in->reload)
+			in->reload(in->reload_arg);
+		if ((s & EV_SIG_STOP) && !in->stopsig) {
+			in->stopsig = ev_sig_stopsig();
+			ev_notify_stopping();
+		}
+	}
+	notify(in);
+	return in->stopsig != 0;
+}
+
+int
+ev_input_maxwait(const struct ev_input *in)
+{
+	int64_t t = in->idle_ms > 0 && in->idle_ms < WAIT_MS ? in->idle_ms : WAIT_MS;
+	int64_t wd = ev_notify_watchdog_ms();
+
+	if (wd > 0) {
+		int64_t left = in->lastping + wd - ev_mono_ms();
+		if (left < t)
+			t = left > 0 ? left : 0;
+	}
+	return (int)t;
 }
 
 void
@@ -135,6 +263,7 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 		goto fail;
 	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
+	notify(in);
 	return 0;
 fail:
 	ev_input_fail(in, ev_errstatus(errno));
@@ -174,6 +303,8 @@ opennext(struct ev_input *in)
 		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
 		if (!(in->src = ev_source_open(loc, &in->conf)))
 			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+		else
+			setready(in);
 	}
 	return 1;
 }
@@ -231,10 +362,26 @@ batchfull(struct ev_input *in)
 	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= in->maxms;
 }
 
+/* A stop signal: read no more; what was handed out is committed. */
+static int
+stop(struct ev_input *in)
+{
+	if (ev_input_commit(in) < 0)
+		return -1;
+	if (in->src) {
+		ev_source_close(in->src);
+		in->src = NULL;
+	}
+	in->next = in->nlocs;
+	return 0;
+}
+
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
 	for (;;) {
+		if ((ev_sig_pending && ev_input_tick(in)) || in->stopsig)
+			return stop(in);
 		if (!in->src) {
 			if (in->next >= in->nlocs)
 				return ev_input_commit(in) < 0 ? -1 : 0;
@@ -244,14 +391,16 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 				ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
 				continue;
 			}
+			setready(in);
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;
-		int r = ev_source_next(in->src, l, in->dirty ? 0 : in->idle_ms > 0 ? in->idle_ms : -1);
+		int r = ev_source_next(in->src, l, in->dirty ? 0 : ev_input_maxwait(in));
 		if (r == EV_SRC_IDLE) {
 			/* Nothing more for now: make what we did durable before waiting. */
 			if (in->dirty && ev_input_commit(in) < 0)
 				return -1;
+			ev_input_tick(in);
 			if (in->onidle)
 				in->onidle(in->onidle_arg);
 			continue;
@@ -328,6 +477,11 @@ ev_input_end(struct ev_input *in)
 		ev_input_commit(in);
 		ev_source_close(in->src);
 		in->src = NULL;
+	}
+	if (in->ready && ev_notify_on()) {
+		tellstatus(in, ev_mono_ms());
+		if (!in->stopsig)
+			ev_notify_stopping();
 	}
 	if (in->rejects && ev_sink_close(in->rejects) < 0)
 		ev_input_fail(in, ev_errstatus(errno));

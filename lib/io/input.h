@@ -12,6 +12,16 @@
  * therefore never loses an event: at worst the events after the last commit
  * are read again (at-least-once).
  *
+ * Signals and systemd (evkit(7), SIGNALS): the loop answers SIGTERM and
+ * SIGINT by reading no more, committing what it handed out, and reporting
+ * the end of the input (in->stopsig says why), so the tool finishes as at
+ * the end of its input: its --stats, exit 0; SIGUSR1 by printing the
+ * counts at once (ev_input_set_counts), idle or not; SIGHUP by calling the
+ * tool's reload (ev_input_set_reload), or not at all. Under systemd
+ * (NOTIFY_SOCKET) it says READY=1 once the first input is open (the tool
+ * opens its outputs before), STATUS= with the counts after commits,
+ * WATCHDOG=1 often enough for WatchdogSec, and STOPPING=1.
+ *
  * A tool whose state must not see an event twice (evfold) keeps the input
  * position itself, in the same transaction as the state the events before
  * it made (ev_input_keep_pos): its hook gets the position at each commit,
@@ -60,6 +70,15 @@ struct ev_input {
 	int idle_ms;
 	void (*onidle)(void *arg);
 	void *onidle_arg;
+	ev_counts_fn *counts;    /* see ev_input_set_counts */
+	void *counts_arg;
+	void (*report)(void *arg);
+	void (*reload)(void *arg);
+	void *report_arg, *reload_arg;
+	enum ev_statsfmt statsfmt; /* --stats, for SIGUSR1 */
+	int stopsig;             /* SIGTERM or SIGINT stopped the input, or 0 */
+	int ready;               /* READY=1 was sent */
+	int64_t lastping, laststatus;
 	uint64_t pos;            /* after the last line handed out */
 	int dirty;               /* lines handed out since the last commit */
 	int ended;               /* ev_input_get saw the end of the last location */
@@ -95,6 +114,22 @@ void ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void 
  * are: the input position never passes an event that was not written.
  * Returns 0, or -1 with errno set after reporting. */
 void ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg);
+/* The tool's counts for SIGUSR1, STATUS= and ev_input_stats (without them:
+ * lines in and bad). */
+void ev_input_set_counts(struct ev_input *in, ev_counts_fn *fn, void *arg);
+/* SIGUSR1 calls report instead of printing the counts (evroute prints its
+ * destinations'). */
+void ev_input_set_report(struct ev_input *in, void (*report)(void *), void *arg);
+/* SIGHUP calls reload; without one SIGHUP is ignored. */
+void ev_input_set_reload(struct ev_input *in, void (*reload)(void *), void *arg);
+/* --stats on exit: the counts to stderr, as fmt says. */
+void ev_input_stats(struct ev_input *in, enum ev_statsfmt fmt);
+/* For a tool with its own loop (evretry): act on signals that came (the
+ * report, the reload) and tell systemd what is due; returns 1 once a stop
+ * was asked (STOPPING=1 is then sent). */
+int ev_input_tick(struct ev_input *in);
+/* How long a wait may last (ms) before ev_input_tick is due again; -1: no limit. */
+int ev_input_maxwait(const struct ev_input *in);
 /* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
 int ev_input_next(struct ev_input *in, struct ev_line *l);
 /* Commit now: the flush, the sinks, the hooks, then the input position.

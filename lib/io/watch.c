@@ -20,6 +20,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "io/watch.h"
 
 #if defined(__linux__)
@@ -109,12 +110,15 @@ ev_watch_file(struct ev_watch *w, int fd)
 #endif
 }
 
+/* A signal the tool answers (sig.h) ends a wait early, as a timeout would. */
 static int
 sleepms(int timeout_ms)
 {
 	int t = timeout_ms < 0 || timeout_ms > EV_WATCH_POLL_MS ? EV_WATCH_POLL_MS : timeout_ms;
+	struct pollfd p = { .fd = ev_sig_fd(), .events = POLLIN };
 
-	poll(NULL, 0, t);
+	if (poll(&p, 1, t) > 0 || ev_sig_pending)
+		return 0;
 	return timeout_ms < 0 || t < timeout_ms ? 1 : 0;
 }
 
@@ -124,14 +128,15 @@ ev_watch_wait(struct ev_watch *w, int timeout_ms)
 	if (w->fd < 0)
 		return sleepms(timeout_ms);
 #if defined(EV_INOTIFY)
-	struct pollfd p = { .fd = w->fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = w->fd, .events = POLLIN },
+		{ .fd = ev_sig_fd(), .events = POLLIN } };
 	char buf[4096];
 	int n;
 
-	while ((n = poll(&p, 1, timeout_ms)) < 0)
+	while ((n = poll(p, 2, timeout_ms)) < 0)
 		if (errno != EINTR)
 			return -1;
-	if (n == 0)
+	if (n == 0 || !p[0].revents)
 		return 0;
 	while (read(w->fd, buf, sizeof buf) > 0)
 		; /* the events themselves do not matter: the caller looks again */

@@ -287,6 +287,17 @@ ev_jq_run(struct ev_jq *q, const char *json, size_t len, enum ev_jqmode mode,
 				return 1;
 			break;
 		}
+		case EV_JQ_RAW:
+			if (jv_get_kind(v) == JV_KIND_STRING) {
+				ev_buf_add(out, jv_string_value(v),
+				    (size_t)jv_string_length_bytes(jv_copy(v)));
+				jv_free(v);
+			} else {
+				dump(v, out);
+			}
+			ev_buf_addc(out, '\n');
+			n++;
+			break;
 		case EV_JQ_MAP:
 			dump(v, out);
 			ev_buf_addc(out, '\n');

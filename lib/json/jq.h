@@ -23,7 +23,8 @@ void ev_jq_free(struct ev_jq *q);
 enum ev_jqmode {
 	EV_JQ_TEST,  /* result 1 if any output is truthy, else 0 */
 	EV_JQ_MAP,   /* each output, compact, one per line, appended to out; result = count */
-	EV_JQ_KEY    /* the first output, compact, appended to out (no newline); 0 if none */
+	EV_JQ_KEY,   /* the first output, compact, appended to out (no newline); 0 if none */
+	EV_JQ_RAW    /* as EV_JQ_MAP, but a string is written as its text (jq -r) */
 };
 enum { EV_JQ_BADINPUT = -2, EV_JQ_RUNERR = -1 };
 /* Run q on one JSON text. Returns >= 0 per mode, EV_JQ_BADINPUT when the

@@ -14,8 +14,10 @@
  * the worker pool (pool.c) or co-process handlers (cohandlers.c).
  *
  * One thread, one poll(2): the input (ev_input_get, never blocking), the
- * handlers' pipes, and a self-pipe written by the SIGCHLD, SIGTERM, SIGINT
- * and SIGHUP handlers.
+ * handlers' pipes, a self-pipe written by the SIGCHLD handler, and the
+ * pipe of the signals every tool answers (base/sig.h): SIGTERM and SIGINT
+ * start a stop (a second one skips the grace), SIGUSR1 prints the counts,
+ * SIGHUP is ignored (there is nothing to reload).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,11 +38,12 @@
 #include "json/jsonscan.h"
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/sig.h"
 #include "retry/runner.h"
 #include "retry/private.h"
 
-/* Signals: the handlers only note them and wake the loop. */
-static volatile sig_atomic_t gotsig, nsigs, gotchld;
+/* SIGCHLD: the handler only notes it and wakes the loop. */
+static volatile sig_atomic_t gotchld;
 static int wakefd[2] = { -1, -1 };
 
 static void
@@ -49,12 +52,8 @@ onsignal(int sig)
 	int e = errno;
 	char c = 0;
 
-	if (sig == SIGCHLD) {
-		gotchld = 1;
-	} else {
-		gotsig = sig;
-		nsigs++;
-	}
+	(void)sig;
+	gotchld = 1;
 	if (write(wakefd[1], &c, 1) < 0) {
 		/* full: the loop is awake anyway */
 	}
@@ -78,21 +77,16 @@ setsignals(void)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return 0;
+	/* A second SIGTERM skips the grace instead of ending us at once. */
+	ev_sig_count_stops();
+	return ev_sig_init();
 }
 
 static void
 unsetsignals(void)
 {
 	signal(SIGCHLD, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
 	for (int i = 0; i < 2; i++)
 		if (wakefd[i] >= 0)
 			close(wakefd[i]);
@@ -704,13 +698,15 @@ earliest(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-/* A signal asks for a stop; a second one, or the grace period's end, for a hard one. */
+/* A signal asks for a stop; a second one, or the grace period's end, for a
+ * hard one. SIGUSR1 and systemd's notifications are the input loop's
+ * (ev_input_tick). */
 static void
 heedsignals(struct runner *r)
 {
-	if (gotsig && !r->stopping)
+	if (ev_input_tick(r->in) && !r->stopping)
 		startstop(r, 0);
-	if (nsigs >= 2 && !r->hard)
+	if (ev_sig_nstops() >= 2 && !r->hard)
 		startstop(r, 1);
 	if (r->stopping && !r->hard && r->now >= r->stopat + r->c->grace_ms)
 		startstop(r, 1);
@@ -776,6 +772,7 @@ pollinput(struct runner *r, struct pollfd *fds, int64_t *next)
 	int n = 0, infd;
 
 	fds[n++] = (struct pollfd){ .fd = wakefd[0], .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = ev_sig_fd(), .events = POLLIN };
 	if (!wantinput(r))
 		return n;
 	infd = ev_input_pollfd(r->in);
@@ -799,6 +796,9 @@ waitall(struct runner *r, struct pollfd *fds, int n, int64_t next)
 	t = next == NONE ? -1 : next <= r->now ? 0 : next - r->now;
 	if (t > INT_MAX)
 		t = INT_MAX;
+	/* signals and systemd's watchdog get a look at least this often */
+	if (t < 0 || t > ev_input_maxwait(r->in))
+		t = ev_input_maxwait(r->in);
 	if (poll(fds, (nfds_t)n, (int)t) < 0) {
 		if (errno != EINTR)
 			ev_die(EV_TEMPFAIL, "poll:");
@@ -912,7 +912,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	if (setsignals() < 0)
 		ev_die(EV_TEMPFAIL, "pipe:");
 	setup(&r);
-	fds = ev_calloc(2 + r.h->maxfds(&r), sizeof *fds);
+	fds = ev_calloc(3 + r.h->maxfds(&r), sizeof *fds);
 	while (!turn(&r, fds))
 		;
 	r.now = ev_mono_ms();
@@ -928,7 +928,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	if (c->replay && st->abandoned && !ev_quiet)
 		ev_warn("%ju unfinished events left for the next run", st->abandoned);
 	commit(&r);
-	st->signo = gotsig;
+	st->signo = ev_sig_stopsig();
 	free(fds);
 	teardown(&r);
 	unsetsignals();

@@ -52,7 +52,7 @@ struct ev_runner_stats {
 };
 
 /* Run until the input ends (and every event is finished) or a signal
- * (SIGTERM, SIGINT, SIGHUP) stops it; dead events go to dead, or to stderr
+ * (SIGTERM, SIGINT: see base/sig.h) stops it; dead events go to dead, or to stderr
  * as "tool: dead: JSON" when dead is NULL. in must be manual. Returns the
  * exit status: the input's, else 1 when events died with nowhere to go.
  *

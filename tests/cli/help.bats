@@ -18,7 +18,8 @@ tools() {
 
 # Each extractor prints the options it finds, -x and --long, one a line, sorted.
 help_opts() {
-	"$1" --help | sed -nE 's/^  (-([[:alnum:]]), |    )--([[:alnum:]][[:alnum:]-]*).*/-\2 --\3/p' |
+	"$1" --help | sed -nE -e 's/^  (-([[:alnum:]]), |    )--([[:alnum:]][[:alnum:]-]*).*/-\2 --\3/p' \
+	    -e 's/^  -([[:alnum:]])( [^ ]+)?  .*/-\1/p' |
 	    tr ' ' '\n' | grep -v '^-$' | sort -u
 }
 

@@ -21,7 +21,7 @@
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dups dest] [--no-follow] [--rejects dest] " \
-	"[--state file] [--stats[=json]] [--sync mode] [file ...]"
+	"[--state file] [--stats[=json]] [--sync mode] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000
 
@@ -272,6 +272,7 @@ main(int argc, char *argv[])
 		{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dedupe d = { 0 };

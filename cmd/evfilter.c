@@ -15,7 +15,7 @@
 
 #define SYNOPSIS "[-cmqv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
-	"expr [file ...]"
+	"[--wait] expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
 
@@ -37,6 +37,7 @@ main(int argc, char *argv[])
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

@@ -20,7 +20,7 @@
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--grace duration] " \
 	"[--jitter mode] [--no-follow] [--rejects dest] [--retry-on codes] " \
-	"[--stats[=json]] [--stdout mode] [--sync mode] -- command [arg ...]"
+	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
 
 enum { OPT_GRACE = EV_OPT_TOOL, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
@@ -70,6 +70,7 @@ main(int argc, char *argv[])
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = EV_RUNNER_VARS;

@@ -15,7 +15,7 @@
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
-	"[--stats[=json]] [--sync mode] [rule ...]"
+	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };
 
@@ -142,6 +142,7 @@ main(int argc, char *argv[])
 		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct state st;

@@ -18,7 +18,7 @@
 
 #define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
 	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
-	"[--sync mode] [--until time] [spool | file | url]"
+	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
@@ -119,6 +119,7 @@ main(int argc, char *argv[])
 		{ "skip-lost", no_argument, NULL, OPT_SKIP_LOST },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

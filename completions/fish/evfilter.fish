@@ -9,6 +9,7 @@ complete -c evfilter -l explain -d 'Tell whether the expression runs on the fast
 complete -c evfilter -s i -l input -r -F -d 'Read events from'
 complete -c evfilter -s o -l output -r -F -d 'Append events to'
 complete -c evfilter -l cursor -x -d 'Read a spool through this cursor'
+complete -c evfilter -l wait -d 'Wait for a cursor another reader holds'
 complete -c evfilter -l no-follow -d 'Stop at the end of a spool'
 complete -c evfilter -l rejects -r -F -d 'Append bad lines to'
 complete -c evfilter -l sync -x -a 'none batch always' -d 'Durability of file and spool outputs'

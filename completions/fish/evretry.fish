@@ -14,6 +14,7 @@ complete -c evretry -s r -l rate -x -d 'start at most N attempts per period (10/
 complete -c evretry -s t -l timeout -x -d 'stop an attempt that runs longer'
 complete -c evretry -s V -l version -d 'print the version'
 complete -c evretry -l cursor -x -d 'read a spool input through this durable cursor'
+complete -c evretry -l wait -d 'Wait for a cursor another reader holds'
 complete -c evretry -l grace -x -d 'from SIGTERM to SIGKILL, and the shutdown wait'
 complete -c evretry -l jitter -x -a 'full equal none' -d 'backoff jitter'
 complete -c evretry -l no-follow -d 'stop at the end of a spool input'

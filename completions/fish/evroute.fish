@@ -10,6 +10,7 @@ complete -c evroute -l prometheus -r -F -d 'Write counts for the node_exporter t
 complete -c evroute -s q -l quiet -d 'No per-line diagnostics'
 complete -c evroute -s V -l version -d 'Print the version and exit'
 complete -c evroute -l cursor -x -d 'Read a spool input through this durable cursor'
+complete -c evroute -l wait -d 'Wait for a cursor another reader holds'
 complete -c evroute -l no-follow -d 'Stop at the end of a spool input'
 complete -c evroute -l rejects -r -F -d 'Where bad input lines go'
 complete -c evroute -l stats -f -a 'json' -d 'Print counts on exit (--stats=json)'

@@ -55,6 +55,9 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 	case EV_OPT_CURSOR:
 		o->cursor = arg;
 		return 1;
+	case EV_OPT_WAIT:
+		o->wait = 1;
+		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;
 		return 1;

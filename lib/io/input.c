@@ -37,6 +37,7 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		if (ev_amqp_is(in->locs[i]))
 			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
+	in->conf.wait = o->wait;
 	in->name = "<stdin>";
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
@@ -150,6 +151,17 @@ ev_input_pollfd(const struct ev_input *in)
 	return in->src ? ev_source_pollfd(in->src) : -1;
 }
 
+/* A location that did not open: a cursor in use by another reader is 75
+ * (try later), a temporary failure 111, anything else 2. */
+static void
+openfailed(struct ev_input *in)
+{
+	int err = errno;
+
+	ev_input_fail(in, err == EBUSY ? EV_BUSY :
+	    ev_errstatus(err) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+}
+
 /* Open the next location; 0 when there is none left. */
 static int
 opennext(struct ev_input *in)
@@ -160,7 +172,7 @@ opennext(struct ev_input *in)
 		const char *loc = in->locs[in->next++];
 		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
 		if (!(in->src = ev_source_open(loc, &in->conf)))
-			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+			openfailed(in);
 	}
 	return 1;
 }
@@ -210,7 +222,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			const char *loc = in->locs[in->next++];
 			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
 			if (!(in->src = ev_source_open(loc, &in->conf))) {
-				ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+				openfailed(in);
 				continue;
 			}
 		}

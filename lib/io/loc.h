@@ -62,6 +62,8 @@ struct ev_source_conf {
 	int64_t since_ms;    /* EV_START_TIME */
 	int skip_lost;       /* a spool position that retention removed: skip to the
 	                      * oldest event, counted and reported, instead of failing */
+	int wait;            /* a cursor in use by another reader: wait for it to
+	                      * let go, instead of failing with EBUSY (exit 75) */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };

@@ -273,6 +273,7 @@ main(int argc, char *argv[])
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dedupe d = { 0 };

@@ -38,6 +38,7 @@ main(int argc, char *argv[])
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

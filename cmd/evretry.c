@@ -159,13 +159,15 @@ main(int argc, char *argv[])
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
 		    errno == EACCES ? "cannot execute" : "command not found");
-	c.replay = o.cursor != NULL;
+	c.replay = o.cursor != NULL || o.group != NULL;
+	c.share = o.group != NULL;
 
 	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
 	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, NULL, 0);
+	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);
 	if (dead)

@@ -143,6 +143,7 @@ main(int argc, char *argv[])
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct state st;

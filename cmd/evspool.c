@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/opts.h"
+#include "spool/group.h"
 #include "spool/spool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
@@ -74,8 +75,8 @@ prom_label(const char *s)
 }
 
 static void
-prom_metric(const char *name, const char *help, const char *spool, const char *cursor,
-    double v, int *done)
+prom_metric_l(const char *name, const char *help, const char *spool, const char *label,
+    const char *cursor, double v, int *done)
 {
 	if (!*done) {
 		printf("# HELP evkit_spool_%s %s\n# TYPE evkit_spool_%s gauge\n", name, help, name);
@@ -84,10 +85,87 @@ prom_metric(const char *name, const char *help, const char *spool, const char *c
 	printf("evkit_spool_%s{spool=\"", name);
 	prom_label(spool);
 	if (cursor) {
-		fputs("\",cursor=\"", stdout);
+		printf("\",%s=\"", label);
 		prom_label(cursor);
 	}
 	printf("\"} %.15g\n", v); /* exact for counts below 1e15, and for ms times */
+}
+
+static void
+prom_metric(const char *name, const char *help, const char *spool, const char *cursor,
+    double v, int *done)
+{
+	prom_metric_l(name, help, spool, "cursor", cursor, v, done);
+}
+
+struct groups {
+	struct ev_group_stat *g;
+	size_t n;
+};
+
+static void
+print_prom_groups(const struct groups *gs, char **paths, int n)
+{
+	static const struct { const char *name, *help; } m[] = {
+		{ "group_lag_events", "Events after a group's committed position: not finished yet." },
+		{ "group_lag_bytes", "Bytes after a group's committed position." },
+		{ "group_members", "Live members of a group." },
+		{ "group_claimed_events", "Events claimed by live members, not finished yet." },
+		{ "group_pending_events", "Events awaiting redelivery (their member died or left)." },
+		{ "group_redelivered_total", "Redeliveries of events, since the group began." },
+		{ "group_dead_total", "Events dead-lettered past the delivery limit." },
+	};
+	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+		int done = 0;
+		for (int i = 0; i < n; i++)
+			for (size_t j = 0; j < gs[i].n; j++) {
+				const struct ev_group_stat *g = &gs[i].g[j];
+				double v[] = { (double)g->lag_events, (double)g->lag_bytes,
+					(double)g->nmembers, (double)g->claimed, (double)g->pending,
+					(double)g->redelivered, (double)g->dead };
+				prom_metric_l(m[k].name, m[k].help, paths[i], "group", g->name, v[k],
+				    &done);
+			}
+	}
+}
+
+static void
+print_groups(const struct groups *gs)
+{
+	struct ev_buf b = { 0 };
+	char t[32];
+
+	for (size_t j = 0; j < gs->n; j++) {
+		const struct ev_group_stat *g = &gs->g[j];
+		if (opt.json) {
+			ev_buf_adds(&b, j ? ",{\"name\":" : "{\"name\":");
+			ev_buf_addjstr(&b, g->name, strlen(g->name));
+			ev_buf_printf(&b, ",\"position\":%" PRIu64 ",\"lag_events\":%" PRIu64
+			    ",\"lag_bytes\":%" PRIu64 ",\"claimed\":%" PRIu64 ",\"pending\":%" PRIu64
+			    ",\"redelivered\":%" PRIu64 ",\"dead\":%" PRIu64 ",\"members\":[", g->low,
+			    g->lag_events, g->lag_bytes, g->claimed, g->pending, g->redelivered,
+			    g->dead);
+			for (size_t m = 0; m < g->nmembers; m++) {
+				ev_time_format(g->members[m].since_ms, t);
+				ev_buf_printf(&b, "%s{\"pid\":%ld,\"since\":\"%s\"}", m ? "," : "",
+				    (long)g->members[m].pid, t);
+			}
+			ev_buf_adds(&b, "]}");
+			continue;
+		}
+		printf("group     %s at %" PRIu64 ": lag %" PRIu64 " events, %" PRIu64 " bytes; "
+		    "%zu member%s, claimed %" PRIu64 ", pending %" PRIu64 ", redelivered %" PRIu64
+		    ", dead %" PRIu64 "\n", g->name, g->low, g->lag_events, g->lag_bytes,
+		    g->nmembers, g->nmembers == 1 ? "" : "s", g->claimed, g->pending,
+		    g->redelivered, g->dead);
+		for (size_t m = 0; m < g->nmembers; m++) {
+			ev_time_format(g->members[m].since_ms, t);
+			printf("member    %s: pid %ld since %s\n", g->name, (long)g->members[m].pid, t);
+		}
+	}
+	if (opt.json)
+		fputs(b.p ? b.p : "", stdout);
+	ev_buf_free(&b);
 }
 
 /* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */
@@ -123,7 +201,7 @@ print_prom(struct ev_spool_stat *st, char **paths, int n)
 }
 
 static void
-print_stat(const char *path, const struct ev_spool_stat *st)
+print_stat(const char *path, const struct ev_spool_stat *st, const struct groups *gs)
 {
 	struct ev_buf b = { 0 };
 	char t[32];
@@ -149,9 +227,11 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 			    ",\"lag_bytes\":%" PRIu64 ",\"lost\":%s}", c->pos, c->lag_events,
 			    c->lag_bytes, c->lost ? "true" : "false");
 		}
-		ev_buf_adds(&b, "]}\n");
+		ev_buf_adds(&b, "],\"groups\":[");
 		fputs(b.p, stdout);
 		ev_buf_free(&b);
+		print_groups(gs);
+		fputs("]}\n", stdout);
 		return;
 	}
 	printf("spool     %s\nevents    %" PRIu64 "\nbytes     %" PRIu64 "\nsegments  %" PRIu64
@@ -170,12 +250,14 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 		    st->cursors[i].name, st->cursors[i].pos, st->cursors[i].lag_events,
 		    st->cursors[i].lag_bytes,
 		    st->cursors[i].lost ? " (before the oldest event: retention removed some)" : "");
+	print_groups(gs);
 }
 
 static int
 cmd_stat(char **paths, int n)
 {
 	struct ev_spool_stat *st = ev_calloc((size_t)n, sizeof *st);
+	struct groups *gs = ev_calloc((size_t)n, sizeof *gs);
 	int status = 0, ok = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -186,18 +268,30 @@ cmd_stat(char **paths, int n)
 			ev_spool_close(sp);
 			continue;
 		}
+		if (ev_group_stat_all(sp, &gs[i].g, &gs[i].n) < 0) {
+			status = ev_errstatus(errno);
+			ev_spool_stat_free(&st[i]);
+			ev_spool_close(sp);
+			continue;
+		}
 		ev_spool_close(sp);
 		paths[ok] = paths[i];
+		gs[ok] = gs[i];
 		st[ok++] = st[i];
 	}
-	if (opt.prom)
+	if (opt.prom) {
 		print_prom(st, paths, ok);
-	else
+		print_prom_groups(gs, paths, ok);
+	} else {
 		for (int i = 0; i < ok; i++)
-			print_stat(paths[i], &st[i]);
-	for (int i = 0; i < ok; i++)
+			print_stat(paths[i], &st[i], &gs[i]);
+	}
+	for (int i = 0; i < ok; i++) {
 		ev_spool_stat_free(&st[i]);
+		ev_group_stat_free(gs[i].g, gs[i].n);
+	}
 	free(st);
+	free(gs);
 	return status;
 }
 

@@ -120,6 +120,7 @@ main(int argc, char *argv[])
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;
@@ -202,7 +203,7 @@ main(int argc, char *argv[])
 			in.conf.start = EV_START_LAST;
 			in.conf.last = n;
 		}
-	} else if (haven || !o.cursor) {
+	} else if (haven || (!o.cursor && !o.group)) {
 		in.conf.start = EV_START_LAST;
 		in.conf.last = n;
 		ring.n = n;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* opts.c — the shared options, so that the same letter means the same thing in every tool. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,23 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		return 1;
 	case EV_OPT_WAIT:
 		o->wait = 1;
+		return 1;
+	case EV_OPT_GROUP:
+		o->group = arg;
+		return 1;
+	case EV_OPT_MAX_DELIVERIES: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || n < 1 ||
+		    n > 1000000)
+			ev_die(EV_ERROR, "--max-deliveries: '%s' is not a number from 1 to 1000000",
+			    arg);
+		o->max_deliveries = (uint32_t)n;
+		return 1;
+	}
+	case EV_OPT_DEAD:
+		o->dead = arg;
 		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;

@@ -29,9 +29,16 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->nlocs = 1;
 	}
 	in->conf.cursor = o->cursor;
-	/* A position that is kept (a spool cursor, a broker's acks) needs the
-	 * outputs durable before it moves. */
-	if (o->cursor)
+	in->conf.group = o->group;
+	in->conf.max_deliveries = o->max_deliveries;
+	if (o->cursor && o->group)
+		ev_die(EV_ERROR, "--cursor and --group exclude each other (a group keeps "
+		    "its own position)");
+	if ((o->max_deliveries || o->dead) && !o->group)
+		ev_die(EV_ERROR, "--%s needs --group", o->dead ? "dead" : "max-deliveries");
+	/* A position that is kept (a spool cursor, a group, a broker's acks)
+	 * needs the outputs durable before it moves. */
+	if (o->cursor || o->group)
 		ev_sinks_durable = 1;
 	for (int i = 0; i < in->nlocs; i++)
 		if (ev_amqp_is(in->locs[i]))
@@ -41,6 +48,16 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->name = "<stdin>";
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
+	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
+		exit(ev_errstatus(errno));
+	in->conf.dead = in->dead ? in->dead : in->rejects;
+}
+
+void
+ev_input_set_dead(struct ev_input *in, struct ev_sink *dead)
+{
+	if (dead)
+		in->conf.dead = dead;
 }
 
 void
@@ -117,6 +134,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 		if (ev_sink_commit(in->sinks[i]) < 0 || keeprefused(in, in->sinks[i]) < 0)
 			goto fail;
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
+		goto fail;
+	if (in->dead && ev_sink_commit(in->dead) < 0)
 		goto fail;
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
@@ -309,6 +328,9 @@ ev_input_end(struct ev_input *in)
 	if (in->rejects && ev_sink_close(in->rejects) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->rejects = NULL;
+	if (in->dead && ev_sink_close(in->dead) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->dead = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
 	free(in->hooks);

@@ -83,10 +83,11 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	void *impl;
 
 	if (ev_amqp_is(loc)) {
-		if (c->cursor) {
+		if (c->cursor || c->group) {
 			char *name = ev_amqp_redact(loc);
-			ev_warn("%s: --cursor needs a spool directory as input "
-			    "(a queue keeps its own place: what was acknowledged)", name);
+			ev_warn("%s: --%s needs a spool directory as input "
+			    "(a queue keeps its own place: what was acknowledged)", name,
+			    c->cursor ? "cursor" : "group");
 			free(name);
 			errno = EINVAL;
 			return NULL;
@@ -95,8 +96,9 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	} else if (strcmp(loc, "-") != 0 && isdir(loc)) {
 		impl = ev_spool_source_open(loc, c, &ops);
 	} else {
-		if (c->cursor) {
-			ev_warn("%s: --cursor needs a spool directory as input", loc);
+		if (c->cursor || c->group) {
+			ev_warn("%s: --%s needs a spool directory as input", loc,
+			    c->cursor ? "cursor" : "group");
 			errno = EINVAL;
 			return NULL;
 		}

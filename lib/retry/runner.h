@@ -38,6 +38,8 @@ struct ev_runner_conf {
 	struct ev_jq *key;        /* --key, or NULL: no order between events */
 	int replay;               /* the input is read again from its cursor after a
 	                           * restart: unfinished events are left to it */
+	int share;                /* the input is shared with other members of a
+	                           * group: read only what the handlers can take */
 };
 
 struct ev_runner_stats {

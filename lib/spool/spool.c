@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "spool/cursor.h"
+#include "spool/group.h"
 #include "base/dur.h"
 #include "base/err.h"
 #include "base/mem.h"
@@ -1491,6 +1492,15 @@ gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 				oldest = pos;
 		}
 		ev_cursor_list_free(names);
+		/* and every consumer group's committed position (its low-water mark) */
+		uint64_t low;
+		int g = ev_group_lowest(sp, &low);
+		if (g < 0) {
+			free(segs);
+			return -1;
+		}
+		if (g > 0 && low < oldest)
+			oldest = low;
 	}
 	for (size_t i = 0; i < n; i++)
 		total += segs[i].size;

@@ -246,6 +246,12 @@ ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 		return NULL;
 	if (!(sp = ev_spool_open(dir, EV_SPOOL_RDONLY)))
 		return NULL;
+	if (c->group) {
+		void *g = ev_group_source_open(sp, c, ops);
+		if (!g)
+			ev_spool_close(sp);
+		return g;
+	}
 	/* Locked before the position is read: the previous holder's last
 	 * commit is then the one we start from. */
 	if (c->cursor && (lockfd = lockcursor(sp, c)) < 0)

@@ -18,7 +18,7 @@
 #include "retry/runner.h"
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
-	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--grace duration] " \
+	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--group name] [--max-deliveries n] [--grace duration] " \
 	"[--jitter mode] [--no-follow] [--rejects dest] [--retry-on codes] " \
 	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
 
@@ -154,6 +154,9 @@ main(int argc, char *argv[])
 		usage();
 	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
+	if (keyexpr && o.group)
+		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
+		    "is not supported yet");
 	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))

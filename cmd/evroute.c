@@ -13,7 +13,7 @@
 #include "base/opts.h"
 #include "route/route.h"
 
-#define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
+#define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
 	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
 	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
 

@@ -16,7 +16,7 @@
 #include "base/opts.h"
 #include "spool/spool.h"
 
-#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
+#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
 	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 

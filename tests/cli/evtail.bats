@@ -177,9 +177,16 @@ mkspool() {
 
 @test "every long option of evtail and evspool is in its man page and completions" {
 	top="$BATS_TEST_DIRNAME/../.."
-	common=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/lib/base/opts.h")
+	# opts.h: EV_COMMON_LONGOPTS (every tool), then the options of readers
+	# through a cursor or a group (EV_CURSOR_LONGOPTS, EV_DEAD_LONGOPT: evtail)
+	common=$(sed -n '/define EV_COMMON_LONGOPTS/,/^$/s/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
+		"$top/lib/base/opts.h")
+	reader=$(sed -n '/define EV_CURSOR_LONGOPTS/,$s/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
+		"$top/lib/base/opts.h")
+	[ -n "$common" ] && [ -n "$reader" ]
 	for tool in evtail evspool; do
 		opts=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/cmd/$tool.c")
+		[ "$tool" = evtail ] && opts="$opts $reader"
 		for o in $common $opts; do
 			for f in "man/$tool.1" "completions/bash/$tool" "completions/zsh/_$tool" \
 			    "completions/fish/$tool.fish"; do

@@ -17,9 +17,9 @@ HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
 override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
 	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
 override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
-	$(shell pkg-config --cflags libxxhash librabbitmq 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+	$(shell pkg-config --cflags libxxhash librabbitmq libsodium 2>/dev/null) $(CFLAGS) $(SANFLAGS)
 LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
-	$(shell pkg-config --libs libxxhash librabbitmq 2>/dev/null) -lm -lpthread
+	$(shell pkg-config --libs libxxhash librabbitmq libsodium 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)

@@ -7,7 +7,7 @@
 #include <xxhash.h>
 
 #include "base/ahead.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "json/jq.h"
@@ -15,6 +15,7 @@
 #include "dedupe/keyset.h"
 #include "dedupe/keystate.h"
 #include "io/loc.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "json/pred.h"
@@ -28,7 +29,7 @@
 enum { OPT_ARRIVAL = EV_OPT_TOOL, OPT_DUPS, OPT_REQUIRE_KEY, OPT_STATE };
 enum { V_ID, V_SOURCE, NV = 3 };
 
-/* A line's key, found by work() in the helper thread (lib/ahead.h). */
+/* A line's key, found by work() in the helper thread (base/ahead.h). */
 enum { R_KEY, R_NOKEY, R_BAD, R_JQERR, R_NEEDKEY };
 
 struct result {

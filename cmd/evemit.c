@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "event/csvin.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "event/event.h"
 #include "io/input.h"

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/buf.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "json/jq.h"

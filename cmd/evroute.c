@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/buf.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "base/opts.h"
-#include "route/route.h"
+#include "route/router.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
 	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \

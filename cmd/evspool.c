@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "spool/cursor.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "spool/group.h"

@@ -7,11 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "amqp/amqp.h"
-#include "base/dur.h"
+#include "amqp/url.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "io/loc.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "spool/spool.h"

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/ahead.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 #define MAXLINES 1024      /* a batch: this many lines ... */

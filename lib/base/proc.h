@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 /* A command resolved once (PATH searched at start, as execvp would) with

@@ -60,6 +60,7 @@
 
 #include "base/err.h"
 #include "dedupe/keystate.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/compat.h"
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "event/csvin.h"
 #include "base/err.h"
 #include "json/obj.h"

@@ -10,6 +10,7 @@
 #define EV_CSVIN_H
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 struct ev_csvin;

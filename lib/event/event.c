@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/buf.h"
+#include "base/time.h"
 #include "event/event.h"
 #include "event/uuid.h"
 

@@ -10,6 +10,7 @@
 #define EV_EVENT_H
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 /* An extension attribute: its name and its value as JSON text. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "event/uuid.h"
 

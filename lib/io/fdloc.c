@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "io/backend.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "io/watch.h"
 #include "base/compat.h"
@@ -258,7 +259,7 @@ fail:
 }
 
 /* A file source. Followed (c->follow 1) a regular file is read like
- * tail -F: at its end we wait (lib/watch.c) on its directory; a file that
+ * tail -F: at its end we wait (io/watch.c) on its directory; a file that
  * shrank was truncated and is read again from the start; a file whose name
  * now leads to another inode was rotated: the old one is finished, then
  * the new one is read from its start. */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amqp/amqp.h"
-#include "base/dur.h"
+#include "amqp/url.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
 #include "base/mem.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "amqp/amqp.h"
+#include "amqp/url.h"
 #include "io/backend.h"
 #include "base/err.h"
 #include "base/mem.h"

@@ -8,7 +8,7 @@
  *   |command args  (sink only) a process spawned once, fed the stream on its
  *                  stdin; words split like sh(1) quoting, but no shell runs
  *   amqp[s]://...  a RabbitMQ broker: consume from a queue with manual acks /
- *                  publish with confirms (amqp.h, ev-amqp(7))
+ *                  publish with confirms (amqp/, ev-amqp(7))
  *
  * Failures are reported here (naming the location and the operation) and
  * returned as -1 with errno set, so a caller only chooses the exit status.

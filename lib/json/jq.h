@@ -4,6 +4,7 @@
 #define EV_JQ_H
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 struct ev_jq;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "json/jsonscan.h"
 
 #ifdef __SSE2__

@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 #define EV_JSON_MAXDEPTH 256 /* jq 1.6's MAX_PARSING_DEPTH, same counting */

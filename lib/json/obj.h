@@ -14,6 +14,7 @@
 #define EV_OBJ_H
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 struct ev_obj;

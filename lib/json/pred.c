@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "json/pred.h"
 
 enum nk { N_PATH, N_LIT, N_CMP, N_AND, N_OR, N_ALT, N_NOT, N_SELECT, N_STARTS, N_ENDS,

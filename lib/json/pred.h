@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "json/jsonscan.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 struct ev_pred;

@@ -46,8 +46,9 @@
 #include <unistd.h>
 
 #include "retry/coproc.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 
 enum hstate { H_DOWN, H_UP, H_CLOSING, H_DYING };

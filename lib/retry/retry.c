@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "retry/retry.h"
 
 static int seeded;

@@ -10,6 +10,9 @@
  * a co-process handler), or finished. Reading stops while the ring is
  * full, so memory is bounded and one slow event holds back at most W.
  *
+ * The handlers are a table of operations (struct handlers in private.h):
+ * the worker pool (pool.c) or co-process handlers (cohandlers.c).
+ *
  * One thread, one poll(2): the input (ev_input_get, never blocking), the
  * handlers' pipes, and a self-pipe written by the SIGCHLD, SIGTERM, SIGINT
  * and SIGHUP handlers.
@@ -27,97 +30,14 @@
 #include <xxhash.h>
 
 #include "retry/coproc.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "event/event.h"
 #include "json/jsonscan.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "retry/runner.h"
-
-#define WINDOW_MIN 4096   /* events read ahead of the oldest unfinished one */
-#define DEPTH 128         /* events in flight per co-process handler */
-#define READ_BURST 1024   /* lines read before the handlers get a turn */
-#define NOFD_SLICE_MS 10  /* poll period for an input without a descriptor... */
-#define NOFD_IDLE_MS 100  /* ...or how long to wait in it when nothing else is on */
-#define NONE INT64_MAX
-
-enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT };
-enum kill { K_NONE, K_TIMEOUT, K_EXPIRED, K_SHUTDOWN };
-
-struct slot {
-	enum state state;
-	uint64_t startpos;     /* input position before the line */
-	int startok;           /* startpos is known */
-	struct ev_buf line;    /* the event and its '\n' */
-	size_t len;            /* without the '\n' */
-	struct ev_buf label;   /* the id, or SOURCE:LINE, for messages */
-	struct ev_buf id, type;
-	int hasid, hastype;
-	int64_t expiry;        /* wall ms, or NONE */
-	struct ev_buf key;
-	uint64_t keyhash;
-	int32_t keynext;       /* the next event of the same key, or -1 */
-	int attempt;           /* attempts started */
-	int64_t notbefore;     /* end of the backoff, monotonic ms */
-	int heapi;
-	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */
-	struct ev_buf detail;  /* why the last attempt failed */
-	struct ev_buf errtail; /* the end of its stderr */
-};
-
-struct keyent {
-	uint64_t hash;
-	int32_t head, tail;    /* head == -1: empty */
-};
-
-struct worker {
-	struct ev_proc p;
-	int32_t ev;            /* -1: free */
-	size_t inoff;          /* bytes of the event written to its stdin */
-	int64_t deadline;      /* monotonic ms, or NONE */
-	enum kill deadwhy;     /* what the deadline is */
-	enum kill killed;
-	int64_t killat;        /* SIGKILL due, or 0 */
-	struct ev_buf out;     /* stdout, with --stdout=output */
-	struct ev_proc_log olog, elog;
-	int ifd, ofd, efd;     /* positions in the pollfd array, or -1 */
-};
-
-struct runner {
-	const struct ev_runner_conf *c;
-	struct ev_input *in;
-	struct ev_sink *out, *dead;
-	struct ev_runner_stats *st;
-	struct slot *s;
-	uint32_t W;
-	uint64_t head, tail;   /* the ring holds events head..tail-1 */
-	int32_t *ready;        /* a deque of slot numbers */
-	uint32_t rhead, rlen;
-	int32_t *heap;
-	int nheap;
-	struct keyent *keys;
-	uint32_t kmask;
-	struct worker *w;
-	int busy;
-	struct ev_coproc *co;
-	int costopped;
-	struct ev_jpath *paths[3];
-	struct ev_buf a, b, val, err;
-	struct ev_buf *outcap; /* the stdout of the attempt being settled */
-	int inputdone, stopping, hard;
-	int64_t stopat;
-	uint64_t lastpos;
-	int lastposok;
-	int dirty;
-	uintmax_t batchn;
-	int64_t batchstart;
-	struct ev_rate rate;
-	int64_t ratewait_us;
-	int64_t now;           /* monotonic ms, once per turn */
-	int64_t skew;          /* wall clock minus monotonic clock */
-	uintmax_t deadnowhere;
-	int status;
-};
+#include "retry/private.h"
 
 /* Signals: the handlers only note them and wake the loop. */
 static volatile sig_atomic_t gotsig, nsigs, gotchld;
@@ -179,8 +99,6 @@ unsetsignals(void)
 	wakefd[0] = wakefd[1] = -1;
 }
 
-static int64_t wallnow(struct runner *r) { return r->now + r->skew; }
-static struct slot *slot(struct runner *r, int32_t i) { return &r->s[i]; }
 
 /* --- the ready deque and the backoff heap ------------------------------ */
 
@@ -340,8 +258,7 @@ sinkfail(struct runner *r)
 	if (!r->stopping) {
 		r->stopping = r->hard = 1;
 		r->stopat = r->now;
-		if (r->co)
-			ev_coproc_stop(r->co, r->now, 1);
+		r->h->stop(r, 1);
 	}
 }
 
@@ -375,8 +292,8 @@ attr(struct runner *r, const char *name)
 	ev_buf_reset(&r->val);
 }
 
-static void
-bury(struct runner *r, int32_t i, const char *reason)
+void
+runner_bury(struct runner *r, int32_t i, const char *reason)
 {
 	struct slot *s = slot(r, i);
 	char when[32];
@@ -451,11 +368,8 @@ done(struct runner *r, int32_t i)
 	finish(r, i);
 }
 
-static void
-setdetail(struct slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-setdetail(struct slot *s, const char *fmt, ...)
+void
+runner_setdetail(struct slot *s, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -478,12 +392,12 @@ later(struct runner *r, int32_t i)
 		return;
 	}
 	if (s->attempt >= r->c->attempts) {
-		bury(r, i, "exhausted");
+		runner_bury(r, i, "exhausted");
 		return;
 	}
 	int64_t d = ev_retry_backoff(r->c->base_ms, r->c->cap_ms, s->attempt, r->c->jitter);
 	if (s->expiry != NONE && wallnow(r) + d >= s->expiry) {
-		bury(r, i, "expired");
+		runner_bury(r, i, "expired");
 		return;
 	}
 	if (!ev_quiet)
@@ -494,8 +408,8 @@ later(struct runner *r, int32_t i)
 	heappush(r, i);
 }
 
-static void
-settle(struct runner *r, int32_t i, const struct ev_outcome *o)
+void
+runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 {
 	struct slot *s = slot(r, i);
 
@@ -524,15 +438,15 @@ settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 		later(r, i);
 		break;
 	default:
-		bury(r, i, "failed");
+		runner_bury(r, i, "failed");
 		break;
 	}
 }
 
-static void
-coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
+void
+runner_coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
 {
-	settle(ctx, i, o);
+	runner_settle(ctx, i, o);
 }
 
 /* --- reading events ------------------------------------------------------ */
@@ -635,207 +549,7 @@ readinput(struct runner *r)
 	return 0;
 }
 
-/* --- spawn mode: one process per attempt --------------------------------- */
-
-static void
-writestdin(struct worker *w, struct slot *s)
-{
-	while (w->p.in >= 0 && w->inoff < s->line.len) {
-		ssize_t n = write(w->p.in, s->line.p + w->inoff, s->line.len - w->inoff);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			break; /* it does not read its input: its business */
-		}
-		w->inoff += (size_t)n;
-	}
-	ev_proc_close(&w->p.in);
-}
-
-static void
-readpipe(struct runner *r, struct worker *w, int *fd, int isout)
-{
-	char buf[65536];
-	const char *label = slot(r, w->ev)->label.p;
-
-	for (;;) {
-		ssize_t n = read(*fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			ev_proc_close(fd);
-			return;
-		}
-		if (!isout)
-			ev_proc_logfeed(&w->elog, label, buf, (size_t)n);
-		else if (r->c->stdout_mode == EV_STDOUT_OUTPUT)
-			ev_buf_add(&w->out, buf, (size_t)n);
-		else
-			ev_proc_logfeed(&w->olog, label, buf, (size_t)n);
-	}
-}
-
-static void
-spawnone(struct runner *r, struct worker *w, int32_t i)
-{
-	struct slot *s = slot(r, i);
-	char num[32], when[32];
-	int64_t deadline = NONE;
-
-	ev_proc_setvar(r->c->cmd, 0, s->hasid ? s->id.p : NULL, s->id.len);
-	ev_proc_setvar(r->c->cmd, 1, s->hastype ? s->type.p : NULL, s->type.len);
-	snprintf(num, sizeof num, "%d", s->attempt);
-	ev_proc_setvar(r->c->cmd, 2, num, strlen(num));
-	w->deadwhy = K_NONE;
-	if (r->c->timeout_ms > 0) {
-		deadline = wallnow(r) + r->c->timeout_ms;
-		w->deadwhy = K_TIMEOUT;
-	}
-	if (s->expiry != NONE && s->expiry < deadline) {
-		deadline = s->expiry;
-		w->deadwhy = K_EXPIRED;
-	}
-	if (deadline != NONE) {
-		ev_time_format(deadline, when);
-		ev_proc_setvar(r->c->cmd, 3, when, strlen(when));
-	} else {
-		ev_proc_setvar(r->c->cmd, 3, NULL, 0);
-	}
-	if (ev_proc_spawn(r->c->cmd, &w->p, r->c->stdout_mode == EV_STDOUT_DROP ? EV_PROC_NOSTDOUT : 0) < 0) {
-		char msg[256];
-		int n = snprintf(msg, sizeof msg, "cannot run %s: %s", ev_proc_path(r->c->cmd),
-		    strerror(errno));
-		struct ev_outcome o = { EV_OUT_RETRY, -1, 0, msg, (size_t)n, NULL, 0 };
-		ev_warn("%s: %s", s->label.p, msg);
-		settle(r, i, &o);
-		return;
-	}
-	w->ev = i;
-	w->inoff = 0;
-	w->deadline = deadline == NONE ? NONE : deadline - r->skew;
-	w->killed = K_NONE;
-	w->killat = 0;
-	ev_buf_reset(&w->out);
-	ev_proc_logreset(&w->olog);
-	ev_proc_logreset(&w->elog);
-	r->busy++;
-	s->state = S_RUNNING;
-	writestdin(w, s);
-}
-
-/* The worker's child has been reaped: drain its pipes, judge the attempt. */
-static void
-complete(struct runner *r, struct worker *w, int status)
-{
-	int32_t i = w->ev;
-	struct slot *s = slot(r, i);
-	struct ev_outcome o = { EV_OUT_OK, -1, 0, NULL, 0, NULL, 0 };
-	char msg[256] = "";
-
-	if (w->p.out >= 0)
-		readpipe(r, w, &w->p.out, 1);
-	if (w->p.err >= 0)
-		readpipe(r, w, &w->p.err, 0);
-	ev_proc_close(&w->p.in);
-	ev_proc_close(&w->p.out);
-	ev_proc_close(&w->p.err);
-	ev_proc_logflush(&w->olog, s->label.p);
-	ev_proc_logflush(&w->elog, s->label.p);
-	ev_proc_logtail(&w->elog, &o.errtail, &o.errtaillen);
-	w->ev = -1;
-	r->busy--;
-	if (WIFEXITED(status)) {
-		int code = WEXITSTATUS(status);
-		o.status = code;
-		if (code != 0) {
-			o.kind = r->c->retry[code] ? EV_OUT_RETRY : EV_OUT_FAIL;
-			snprintf(msg, sizeof msg, "exit status %d", code);
-		}
-	} else {
-		o.signo = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-		o.kind = EV_OUT_RETRY;
-		if (w->killed == K_TIMEOUT)
-			snprintf(msg, sizeof msg, "timed out after %jd ms",
-			    (intmax_t)r->c->timeout_ms);
-		else
-			snprintf(msg, sizeof msg, "killed by signal %d", o.signo);
-	}
-	o.detail = msg;
-	o.detaillen = strlen(msg);
-	if (o.kind != EV_OUT_OK && (w->killed == K_SHUTDOWN || w->killed == K_EXPIRED)) {
-		/* Not the event's fault: left for later, or too late for it. */
-		s->status = o.status;
-		s->signo = o.signo;
-		ev_buf_reset(&s->errtail);
-		ev_buf_add(&s->errtail, o.errtail, o.errtaillen);
-		if (w->killed == K_SHUTDOWN) {
-			setdetail(s, "%s at shutdown", msg);
-			s->state = S_LEFT;
-		} else {
-			setdetail(s, "expirytime passed during attempt %d", s->attempt);
-			bury(r, i, "expired");
-		}
-		return;
-	}
-	r->outcap = &w->out;
-	settle(r, i, &o);
-	r->outcap = NULL;
-}
-
-static void
-reapworkers(struct runner *r)
-{
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		int status;
-		if (w->ev >= 0 && ev_proc_reap(&w->p, &status))
-			complete(r, w, status);
-	}
-}
-
-static int64_t
-tickworkers(struct runner *r)
-{
-	int64_t next = NONE;
-
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		if (w->ev < 0)
-			continue;
-		if (w->killed == K_NONE && (r->hard || r->now >= w->deadline)) {
-			w->killed = r->hard && r->now < w->deadline ? K_SHUTDOWN : w->deadwhy;
-			ev_proc_kill(&w->p, SIGTERM);
-			w->killat = r->now + r->c->grace_ms;
-		} else if (w->killat && r->now >= w->killat) {
-			ev_proc_kill(&w->p, SIGKILL);
-			w->killat = 0;
-		}
-		if (w->killed == K_NONE && w->deadline < next)
-			next = w->deadline;
-		if (w->killat && w->killat < next)
-			next = w->killat;
-	}
-	return next;
-}
-
 /* --- the loop ------------------------------------------------------------ */
-
-static int
-capacity(struct runner *r, int *h)
-{
-	if (r->co)
-		return (*h = ev_coproc_pick(r->co, r->now)) >= 0;
-	for (int k = 0; k < r->c->jobs; k++)
-		if (r->w[k].ev < 0) {
-			*h = k;
-			return 1;
-		}
-	return 0;
-}
 
 static void
 dispatch(struct runner *r)
@@ -843,13 +557,13 @@ dispatch(struct runner *r)
 	int h;
 
 	r->ratewait_us = 0;
-	while (r->rlen > 0 && !r->stopping && capacity(r, &h)) {
+	while (r->rlen > 0 && !r->stopping && r->h->pick(r, &h)) {
 		int32_t i = r->ready[r->rhead];
 		struct slot *s = slot(r, i);
 		if (s->expiry != NONE && wallnow(r) >= s->expiry) {
 			popready(r);
 			ev_buf_reset(&s->detail);
-			bury(r, i, "expired");
+			runner_bury(r, i, "expired");
 			continue;
 		}
 		if ((r->ratewait_us = ev_retry_ratetake(&r->rate,
@@ -859,13 +573,9 @@ dispatch(struct runner *r)
 		s->attempt++;
 		r->st->attempts++;
 		s->state = S_RUNNING;
-		if (r->co)
-			ev_coproc_send(r->co, h, i, s->line.p, s->line.len);
-		else
-			spawnone(r, &r->w[h], i);
+		r->h->send(r, h, i);
 	}
-	if (r->co)
-		ev_coproc_flush(r->co);
+	r->h->flush(r);
 }
 
 static void
@@ -885,12 +595,6 @@ commit(struct runner *r)
 		sinkfail(r);
 }
 
-static int
-running(struct runner *r)
-{
-	return r->co ? !r->costopped : r->busy > 0;
-}
-
 static void
 startstop(struct runner *r, int hard)
 {
@@ -898,13 +602,12 @@ startstop(struct runner *r, int hard)
 		r->stopping = 1;
 		r->stopat = r->now;
 		if (!ev_quiet)
-			ev_warn("stopping: %d running, %ju pending", r->co ? ev_coproc_inflight(r->co) :
-			    r->busy, (uintmax_t)(r->tail - r->head));
+			ev_warn("stopping: %d running, %ju pending", r->h->inflight(r),
+			    (uintmax_t)(r->tail - r->head));
 	}
 	if (hard)
 		r->hard = 1;
-	if (r->co)
-		ev_coproc_stop(r->co, r->now, r->hard);
+	r->h->stop(r, r->hard);
 }
 
 static void
@@ -919,108 +622,118 @@ drainwake(void)
 static int
 over(struct runner *r)
 {
-	if (r->co && (r->stopping || (r->inputdone && r->head == r->tail)))
-		r->costopped = ev_coproc_stopped(r->co);
+	if (r->stopping || (r->inputdone && r->head == r->tail))
+		r->h->notestop(r);
 	if (r->stopping)
-		return !running(r);
-	return r->inputdone && r->head == r->tail && !running(r);
+		return !r->h->running(r);
+	return r->inputdone && r->head == r->tail && !r->h->running(r);
 }
 
-/* One turn of the loop; 1 when the run is over. */
-static int
-turn(struct runner *r, struct pollfd *fds)
+static int64_t
+earliest(int64_t a, int64_t b)
 {
-	int64_t next = NONE, t;
-	int n = 0, infd = -1, more;
+	return a < b ? a : b;
+}
 
-	r->now = ev_mono_ms();
+/* A signal asks for a stop; a second one, or the grace period's end, for a hard one. */
+static void
+heedsignals(struct runner *r)
+{
 	if (gotsig && !r->stopping)
 		startstop(r, 0);
 	if (nsigs >= 2 && !r->hard)
 		startstop(r, 1);
 	if (r->stopping && !r->hard && r->now >= r->stopat + r->c->grace_ms)
 		startstop(r, 1);
-	more = readinput(r);
+}
+
+/* Events whose backoff is over are ready again; the next end of one, or NONE. */
+static int64_t
+wakebackoffs(struct runner *r)
+{
 	while (r->nheap > 0 && r->s[r->heap[0]].notbefore <= r->now)
 		pushready(r, heappop(r), 0);
-	if (r->nheap > 0)
-		next = r->s[r->heap[0]].notbefore;
-	dispatch(r);
-	if (r->co) {
-		if (!r->stopping && r->inputdone && r->head == r->tail)
-			ev_coproc_stop(r->co, r->now, 0);
-		if ((t = ev_coproc_tick(r->co, r->now)) >= 0 && r->now + t < next)
-			next = r->now + t;
-	} else if ((t = tickworkers(r)) < next) {
-		next = t;
-	}
-	if (over(r))
-		return 1;
-	if (more)
-		next = r->now;
+	return r->nheap > 0 ? r->s[r->heap[0]].notbefore : NONE;
+}
+
+/* The rate limit and the grace period may wake the loop earlier. */
+static int64_t
+timers(struct runner *r, int64_t next)
+{
 	if (r->ratewait_us > 0 && r->now + (r->ratewait_us + 999) / 1000 < next)
 		next = r->now + (r->ratewait_us + 999) / 1000;
 	if (r->stopping && !r->hard && r->stopat + r->c->grace_ms < next)
 		next = r->stopat + r->c->grace_ms;
-	if (r->dirty) {
-		int idle = !running(r) || (r->rlen == 0 && (r->co ? ev_coproc_inflight(r->co) == 0 :
-		    r->busy == 0));
-		if (idle || r->batchn >= EV_BATCH_LINES || r->now - r->batchstart >= EV_BATCH_MS)
-			commit(r);
-		else if (r->batchstart + EV_BATCH_MS < next)
-			next = r->batchstart + EV_BATCH_MS;
-	}
+	return next;
+}
+
+/* Commit the finished events when the batch is full, old or nothing else is
+ * going on; else wake when it will be old. */
+static int64_t
+batch(struct runner *r, int64_t next)
+{
+	if (!r->dirty)
+		return next;
+	int idle = !r->h->running(r) || (r->rlen == 0 && r->h->inflight(r) == 0);
+	if (idle || r->batchn >= EV_BATCH_LINES || r->now - r->batchstart >= EV_BATCH_MS)
+		commit(r);
+	else if (r->batchstart + EV_BATCH_MS < next)
+		next = r->batchstart + EV_BATCH_MS;
+	return next;
+}
+
+/* Nothing but the input can happen and it has no descriptor: wait in the
+ * source itself (a spool waits on inotify); a signal is seen within the wait. */
+static int
+waitinput(struct runner *r, int64_t next)
+{
+	struct ev_line l;
+
+	if (next != NONE || r->dirty || r->rlen != 0 || r->stopping || r->h->inflight(r) != 0)
+		return 0;
+	int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
+	if (got == 1)
+		take(r, &l);
+	else if (got != EV_SRC_IDLE)
+		r->inputdone = 1;
+	return 1;
+}
+
+/* The wake pipe and the input's descriptor, if it is wanted; the number of
+ * fds set, or 0 when waitinput() has done the waiting. */
+static int
+pollinput(struct runner *r, struct pollfd *fds, int64_t *next)
+{
+	int n = 0, infd;
 
 	fds[n++] = (struct pollfd){ .fd = wakefd[0], .events = POLLIN };
-	if (wantinput(r)) {
-		infd = ev_input_pollfd(r->in);
-		if (infd < 0 && next == NONE && !r->dirty && r->rlen == 0 && !r->stopping &&
-		    (r->co ? ev_coproc_inflight(r->co) == 0 : r->busy == 0)) {
-			/* Nothing but the input can happen: wait in the source itself
-			 * (a spool waits on inotify); a signal is seen within the wait. */
-			struct ev_line l;
-			int got = ev_input_get(r->in, &l, NOFD_IDLE_MS);
-			if (got == 1)
-				take(r, &l);
-			else if (got != EV_SRC_IDLE)
-				r->inputdone = 1;
-			return 0;
-		}
-		if (infd >= 0)
-			fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
-		else if (r->now + NOFD_SLICE_MS < next)
-			next = r->now + NOFD_SLICE_MS;
-	}
+	if (!wantinput(r))
+		return n;
+	infd = ev_input_pollfd(r->in);
+	if (infd < 0 && waitinput(r, *next))
+		return 0;
+	if (infd >= 0)
+		fds[n++] = (struct pollfd){ .fd = infd, .events = POLLIN };
+	else if (r->now + NOFD_SLICE_MS < *next)
+		*next = r->now + NOFD_SLICE_MS;
+	return n;
+}
+
+/* poll(2) until next (NONE: no limit), then hand what it saw to the handlers. */
+static void
+waitall(struct runner *r, struct pollfd *fds, int n, int64_t next)
+{
 	int first = n;
-	if (r->co) {
-		n += ev_coproc_pollfds(r->co, fds + n);
-	} else {
-		for (int k = 0; k < r->c->jobs; k++) {
-			struct worker *w = &r->w[k];
-			w->ifd = w->ofd = w->efd = -1;
-			if (w->ev < 0)
-				continue;
-			if (w->p.in >= 0) {
-				w->ifd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.in, .events = POLLOUT };
-			}
-			if (w->p.out >= 0) {
-				w->ofd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.out, .events = POLLIN };
-			}
-			if (w->p.err >= 0) {
-				w->efd = n;
-				fds[n++] = (struct pollfd){ .fd = w->p.err, .events = POLLIN };
-			}
-		}
-	}
+	int64_t t;
+
+	n += r->h->pollfds(r, fds + n);
 	t = next == NONE ? -1 : next <= r->now ? 0 : next - r->now;
 	if (t > INT_MAX)
 		t = INT_MAX;
 	if (poll(fds, (nfds_t)n, (int)t) < 0) {
 		if (errno != EINTR)
 			ev_die(EV_TEMPFAIL, "poll:");
-		return 0;
+		return;
 	}
 	r->now = ev_mono_ms();
 	if (fds[0].revents) {
@@ -1028,28 +741,35 @@ turn(struct runner *r, struct pollfd *fds)
 	}
 	if (gotchld) {
 		gotchld = 0;
-		if (r->co)
-			ev_coproc_reap(r->co, r->now);
-		else
-			reapworkers(r);
+		r->h->reap(r);
 	}
-	if (r->co) {
-		ev_coproc_handle(r->co, fds + first, r->now);
+	r->h->handle(r, fds + first);
+}
+
+/* One turn of the loop; 1 when the run is over. */
+static int
+turn(struct runner *r, struct pollfd *fds)
+{
+	int64_t next;
+	int n, more;
+
+	r->now = ev_mono_ms();
+	heedsignals(r);
+	more = readinput(r);
+	next = wakebackoffs(r);
+	dispatch(r);
+	next = earliest(next, r->h->tick(r));
+	if (over(r))
+		return 1;
+	if (more)
+		next = r->now;
+	next = batch(r, timers(r, next));
+	if ((n = pollinput(r, fds, &next)) == 0)
 		return 0;
-	}
-	for (int k = 0; k < r->c->jobs; k++) {
-		struct worker *w = &r->w[k];
-		if (w->ev < 0)
-			continue;
-		if (w->ifd >= 0 && fds[w->ifd].revents)
-			writestdin(w, slot(r, w->ev));
-		if (w->ofd >= 0 && fds[w->ofd].revents && w->p.out >= 0)
-			readpipe(r, w, &w->p.out, 1);
-		if (w->efd >= 0 && fds[w->efd].revents && w->p.err >= 0)
-			readpipe(r, w, &w->p.err, 0);
-	}
+	waitall(r, fds, n, next);
 	return 0;
 }
+
 
 static void
 setup(struct runner *r)
@@ -1077,21 +797,8 @@ setup(struct runner *r)
 	r->rate = r->c->rate;
 	r->now = ev_mono_ms();
 	r->skew = ev_now_ms() - r->now;
-	if (r->c->coproc) {
-		struct ev_coproc_conf cc = {
-			.cmd = r->c->cmd, .n = r->c->jobs, .depth = DEPTH,
-			.timeout_ms = r->c->timeout_ms, .grace_ms = r->c->grace_ms,
-			.base_ms = r->c->base_ms, .cap_ms = r->c->cap_ms,
-			.answer = coanswer, .ctx = r,
-		};
-		r->co = ev_coproc_new(&cc);
-	} else {
-		r->w = ev_calloc((size_t)r->c->jobs, sizeof *r->w);
-		for (int k = 0; k < r->c->jobs; k++) {
-			r->w[k].ev = -1;
-			r->w[k].p.in = r->w[k].p.out = r->w[k].p.err = -1;
-		}
-	}
+	r->h = r->c->coproc ? &coproc_handlers : &pool_handlers;
+	r->h->init(r);
 }
 
 static void
@@ -1107,16 +814,9 @@ teardown(struct runner *r)
 		ev_buf_free(&s->detail);
 		ev_buf_free(&s->errtail);
 	}
-	if (r->w)
-		for (int k = 0; k < r->c->jobs; k++) {
-			ev_buf_free(&r->w[k].out);
-			ev_proc_logfree(&r->w[k].olog);
-			ev_proc_logfree(&r->w[k].elog);
-		}
 	for (int i = 0; i < 3; i++)
 		ev_jpath_free(r->paths[i]);
-	ev_coproc_free(r->co);
-	free(r->w);
+	r->h->free(r);
 	free(r->s);
 	free(r->ready);
 	free(r->heap);
@@ -1138,8 +838,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	if (setsignals() < 0)
 		ev_die(EV_TEMPFAIL, "pipe:");
 	setup(&r);
-	fds = ev_calloc(2 + (r.co ? (size_t)ev_coproc_maxfds(r.co) : 3 * (size_t)c->jobs),
-	    sizeof *fds);
+	fds = ev_calloc(2 + r.h->maxfds(&r), sizeof *fds);
 	while (!turn(&r, fds))
 		;
 	r.now = ev_mono_ms();
@@ -1150,7 +849,7 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 			continue;
 		st->abandoned++;
 		if (!c->replay)
-			bury(&r, i, "shutdown");
+			runner_bury(&r, i, "shutdown");
 	}
 	if (c->replay && st->abandoned && !ev_quiet)
 		ev_warn("%ju unfinished events left for the next run", st->abandoned);

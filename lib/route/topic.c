@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "route/topic.h"
 
 enum { W_LIT, W_STAR, W_HASH };

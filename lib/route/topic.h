@@ -18,6 +18,7 @@
 #define EV_TOPIC_H
 #include <stddef.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 struct ev_topic;

@@ -75,8 +75,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
 #include "spool/cursor.h"

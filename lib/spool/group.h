@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "base/mem.h"
+#include "base/buf.h"
 
 struct ev_spool;
 struct ev_group;

@@ -18,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "event/event.h"
 #include "io/backend.h"

@@ -3,7 +3,7 @@
  * group commit, a source that reads through a cursor and follows.
  *
  * The sink collects lines and appends them as one batch (one flock, one
- * write, one fdatasync) when the tool commits (lib/input.c does, per
+ * write, one fdatasync) when the tool commits (io/input.c does, per
  * batch, before it records its own input position), or earlier when the
  * batch passes SINK_BYTES so memory stays bounded; --sync=always makes
  * every line its own durable batch, --sync=none never fdatasyncs.
@@ -15,8 +15,9 @@
 #include <unistd.h>
 
 #include "io/backend.h"
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "spool/cursor.h"
 #include "spool/lock.h"

@@ -13,9 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "base/err.h"
 #include "json/jsonscan.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "spool/spool.h"
 

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "amqp/amqp.h"
+#include "base/buf.h"
+#include "amqp/url.h"
 
 static void
 noenv(void)

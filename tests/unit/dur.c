@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 
 Test(dur, parse)
 {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "json/jsonscan.h"
 
 static unsigned long long rng = 42;

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "route/route.h"
+#include "base/buf.h"
+#include "route/router.h"
 
 Test(route, parse)
 {

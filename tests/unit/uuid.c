@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 #include "event/uuid.h"
 
 static void

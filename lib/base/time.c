@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
-/* dur.c — durations and RFC 3339 times, shared so that every tool reads "5m" alike. */
+/* time.c — durations and RFC 3339 times, shared so that every tool reads "5m" alike. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "base/dur.h"
+#include "base/time.h"
 
 int
 ev_dur_parse(const char *s, int64_t *ms)

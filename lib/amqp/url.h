@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* amqp.h — RabbitMQ locations: what an amqp:// or amqps:// location says.
+/* url.h — RabbitMQ locations: what an amqp:// or amqps:// location says.
  *
  *   amqp[s]://[user@]host[:port][/vhost][?name=value&...]
  *
@@ -7,13 +7,15 @@
  * rest (ev-amqp(7) lists them). The password never comes from the command
  * line: EVKIT_AMQP_PASSWORD, or the file named by EVKIT_AMQP_PASSWORD_FILE;
  * one written in the location is refused unless EVKIT_AMQP_ALLOW_URL_PASSWORD=1.
- * The backend itself (publish with confirms, consume with acks) is in amqp.c.
+ * The backend itself is link.c (the connection), sink.c (publish with
+ * confirms) and source.c (consume with acks).
  */
-#ifndef EV_AMQP_H
-#define EV_AMQP_H
+#ifndef EV_AMQP_URL_H
+#define EV_AMQP_URL_H
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 /* Where a stream consumer starts (x-stream-offset). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* amqpurl.c — parse a broker location and find its password (see amqp.h). */
+/* url.c — parse a broker location and find its password (see url.h). */
 #include <amqp.h>
 #include <ctype.h>
 #include <errno.h>
@@ -8,8 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "amqp/amqp.h"
-#include "base/dur.h"
+#include "base/buf.h"
+#include "amqp/url.h"
+#include "base/time.h"
 
 int
 ev_amqp_is(const char *loc)

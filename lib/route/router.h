@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* route.h — routing rules: a match paired with a destination (evroute(1)).
+/* router.h — routing rules: a match paired with a destination (evroute(1)).
  *
  *   MATCH [> DEST]
  *
@@ -14,12 +14,13 @@
  * opened once (locations are compared after normalisation) and gets an
  * event once however many of its rules match it.
  */
-#ifndef EV_ROUTE_H
-#define EV_ROUTE_H
+#ifndef EV_ROUTER_H
+#define EV_ROUTER_H
 #include <stdint.h>
 #include <stdio.h>
 
 #include "io/input.h"
+#include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 

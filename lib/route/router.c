@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* route.c — evroute's rules (see route.h for the syntax).
+/* router.c — evroute's rules (see router.h for the syntax).
  *
  * How a rule is read. Its first word (up to a blank or '>') is a pattern
  * when it is NAME:GLOB (NAME an attribute name: 1-20 lowercase letters or
@@ -21,13 +21,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "amqp/amqp.h"
+#include "base/buf.h"
+#include "amqp/url.h"
 #include "base/err.h"
 #include "json/jq.h"
 #include "json/pred.h"
 #include "json/jsonscan.h"
 #include "io/loc.h"
-#include "route/route.h"
+#include "route/router.h"
 #include "route/topic.h"
 
 enum kind { K_TYPE, K_GLOB, K_JQ };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* dur.h — durations ("500ms", "30s", "5m", "2h", "7d", "1h30m") and RFC 3339 times. */
-#ifndef EV_DUR_H
-#define EV_DUR_H
+/* time.h — durations ("500ms", "30s", "5m", "2h", "7d", "1h30m") and RFC 3339 times. */
+#ifndef EV_TIME_H
+#define EV_TIME_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: ISC */
+/* admin.c — a spool's status, its check, and retention (gc). */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool/cursor.h"
+#include "spool/group.h"
+#include "base/time.h"
+#include "base/err.h"
+#include "base/buf.h"
+#include "base/mem.h"
+#include "base/replace.h"
+#include "spool/spool.h"
+#include "io/watch.h"
+#include "base/compat.h"
+#include "spool/private.h"
+
+/* Status, check and retention. */
+
+static void
+count_newlines(const char *p, size_t n, uint64_t *count)
+{
+	const char *e = p + n;
+
+	while ((p = memchr(p, '\n', (size_t)(e - p)))) {
+		(*count)++;
+		p++;
+	}
+}
+
+static int
+cmpcur(const void *a, const void *b)
+{
+	const struct ev_spool_cursorstat *x = a, *y = b;
+
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int
+cmpname(const void *a, const void *b)
+{
+	const struct ev_spool_cursorstat *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+int
+ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
+{
+	struct ev_spool_seg *segs;
+	char **names;
+	size_t n, nc, ci = 0;
+	char *buf;
+	int err;
+
+	memset(st, 0, sizeof *st);
+	st->first_ms = st->last_ms = -1;
+	if (ev_spool_segments(sp, &segs, &n) < 0)
+		return -1;
+	if (ev_spool_cursor_list(sp, &names, &nc) < 0) {
+		free(segs);
+		return -1;
+	}
+	st->segments = n;
+	st->start = segs[0].base;
+	st->end = spool_segs_end(sp, &segs[n - 1], &err);
+	st->torn = segs[n - 1].base + segs[n - 1].size - st->end;
+	st->bytes = st->end - st->start;
+	st->cursors = ev_calloc(nc + 1, sizeof *st->cursors);
+	for (size_t i = 0; i < nc; i++) {
+		struct ev_spool_cursorstat *c = &st->cursors[st->ncursors];
+		if (ev_spool_cursor_get(sp, names[i], &c->pos) <= 0)
+			continue;
+		c->name = names[i];
+		names[i] = ev_strdup("");
+		c->lost = c->pos < st->start;
+		c->lag_bytes = c->pos < st->end ? st->end - (c->lost ? st->start : c->pos) : 0;
+		st->ncursors++;
+	}
+	ev_cursor_list_free(names);
+	/* One pass over the data counts the events, and those before each cursor
+	 * (kept in lag_events until the end, when it becomes those after it). */
+	qsort(st->cursors, st->ncursors, sizeof *st->cursors, cmpcur);
+	while (ci < st->ncursors && st->cursors[ci].pos <= st->start)
+		st->cursors[ci++].lag_events = 0;
+	buf = ev_malloc(READBUF);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t off = segs[i].base, hi = segs[i].base + segs[i].size;
+		int fd;
+
+		if (hi > st->end)
+			hi = st->end;
+		if (off >= hi)
+			continue;
+		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+			err = 1;
+			break;
+		}
+		while (off < hi) {
+			size_t k = hi - off > READBUF ? READBUF : (size_t)(hi - off);
+			if (pread(fd, buf, k, (off_t)(off - segs[i].base)) != (ssize_t)k) {
+				ev_warn("%s: read:", sp->segpath);
+				err = 1;
+				break;
+			}
+			ev_spool_ctr.bytesread += k;
+			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
+				uint64_t before = st->events;
+				count_newlines(buf, (size_t)(st->cursors[ci].pos - off), &before);
+				st->cursors[ci].lag_events = before;
+			}
+			count_newlines(buf, k, &st->events);
+			off += k;
+		}
+		close(fd);
+	}
+	free(buf);
+	for (; ci < st->ncursors; ci++)
+		st->cursors[ci].lag_events = st->events;
+	for (size_t i = 0; i < st->ncursors; i++)
+		st->cursors[i].lag_events = st->events - st->cursors[i].lag_events;
+	qsort(st->cursors, st->ncursors, sizeof *st->cursors, cmpname);
+	free(segs);
+	if (err) {
+		ev_spool_stat_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ev_spool_stat_free(struct ev_spool_stat *st)
+{
+	for (size_t i = 0; i < st->ncursors; i++)
+		free(st->cursors[i].name);
+	free(st->cursors);
+	st->cursors = NULL;
+	st->ncursors = 0;
+}
+
+int
+ev_spool_check(struct ev_spool *sp, int repair_tail)
+{
+	struct ev_spool_seg *segs;
+	struct ev_spool_stat st;
+	size_t n;
+	int problems = 0;
+	char name[SEGNAME_LEN + 1];
+
+	if (ev_spool_segments(sp, &segs, &n) < 0)
+		return -1;
+	for (size_t i = 0; i + 1 < n; i++) {
+		char c;
+		int fd;
+
+		spool_segname(name, segs[i].base);
+		if (segs[i].base + segs[i].size != segs[i + 1].base) {
+			ev_warn("%s/%s: ends at %" PRIu64 " but the next segment begins at %" PRIu64,
+			    sp->segpath, name, segs[i].base + segs[i].size, segs[i + 1].base);
+			problems++;
+			continue;
+		}
+		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+			free(segs);
+			return -1;
+		}
+		if (segs[i].size > 0 &&
+		    (pread(fd, &c, 1, (off_t)segs[i].size - 1) != 1 || c != '\n')) {
+			ev_warn("%s/%s: a sealed segment that does not end with a newline",
+			    sp->segpath, name);
+			problems++;
+		}
+		close(fd);
+	}
+	free(segs);
+	if (ev_spool_stat(sp, &st) < 0)
+		return -1;
+	for (size_t i = 0; i < st.ncursors; i++) {
+		if (ev_spool_pos_check(sp, st.cursors[i].pos, NULL) < 0) {
+			ev_warn("%s/%s: cursor at %" PRIu64 " is not a valid position", sp->curpath,
+			    st.cursors[i].name, st.cursors[i].pos);
+			problems++;
+		}
+	}
+	if (st.torn) {
+		if (repair_tail) {
+			uint64_t size;
+			if (spool_lock(sp, LOCK_EX) < 0 || spool_active(sp, &size) < 0) {
+				ev_spool_stat_free(&st);
+				return -1;
+			}
+			spool_lock(sp, LOCK_UN);
+		} else {
+			ev_warn("%s: a torn tail of %" PRIu64 " bytes at %" PRIu64
+			    " (a writer died mid-write; --repair removes it)", sp->path, st.torn,
+			    st.end);
+			problems++;
+		}
+	}
+	ev_spool_stat_free(&st);
+	return problems;
+}
+
+int
+spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
+{
+	struct ev_spool_seg *segs;
+	char **names, name[SEGNAME_LEN + 1];
+	size_t n, nc;
+	uint64_t total = 0, oldest = UINT64_MAX;
+	int64_t now = ev_now_ms();
+	int r = 0;
+
+	memset(res, 0, sizeof *res);
+	if (ev_spool_segments(sp, &segs, &n) < 0)
+		return -1;
+	if (!force) {
+		if (ev_spool_cursor_list(sp, &names, &nc) < 0) {
+			free(segs);
+			return -1;
+		}
+		for (size_t i = 0; i < nc; i++) {
+			uint64_t pos;
+			if (ev_spool_cursor_get(sp, names[i], &pos) == 1 && pos < oldest)
+				oldest = pos;
+		}
+		ev_cursor_list_free(names);
+		/* and every consumer group's committed position (its low-water mark) */
+		uint64_t low;
+		int g = ev_group_lowest(sp, &low);
+		if (g < 0) {
+			free(segs);
+			return -1;
+		}
+		if (g > 0 && low < oldest)
+			oldest = low;
+	}
+	for (size_t i = 0; i < n; i++)
+		total += segs[i].size;
+	for (size_t i = 0; i + 1 < n; i++) {
+		int old = sp->conf.retain_ms > 0 && now - segs[i].mtime_ms > sp->conf.retain_ms;
+		int big = sp->conf.retain_bytes > 0 && total > sp->conf.retain_bytes;
+		if (!old && !big)
+			break;
+		if (res->kept || oldest < segs[i].base + segs[i].size) {
+			res->kept++; /* a cursor has not read it; nor can anything after it go */
+			continue;
+		}
+		spool_segname(name, segs[i].base);
+		if (unlinkat(sp->segdir, name, 0) < 0) {
+			ev_warn("%s/%s: cannot delete:", sp->segpath, name);
+			r = -1;
+			break;
+		}
+		res->segments++;
+		res->bytes += segs[i].size;
+		total -= segs[i].size;
+	}
+	if (res->segments && fsync(sp->segdir) < 0) {
+		ev_warn("%s: fsync:", sp->segpath);
+		r = -1;
+	}
+	free(segs);
+	return r;
+}
+
+int
+ev_spool_gc(struct ev_spool *sp, int force, struct ev_spool_gc *res)
+{
+	int r;
+
+	if (spool_lock(sp, LOCK_EX) < 0)
+		return -1;
+	r = spool_gc_locked(sp, force, res);
+	spool_lock(sp, LOCK_UN);
+	return r;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: ISC */
+/* private.h — what the spool's files share: the open spool and segment helpers
+ * (private to lib/spool; spool.h is the interface). */
+#ifndef EV_SPOOL_PRIVATE_H
+#define EV_SPOOL_PRIVATE_H
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spool/spool.h"
+
+#define MAGIC "evkit-spool"
+#define SEGNAME_LEN 23 /* 16 hex digits + ".ndjson" */
+#define SCANBUF (64 * 1024)
+#define READBUF (256 * 1024)
+struct ev_spool {
+	char *path;
+	int dirfd, segdir, curdir, lockfd;
+	struct ev_spool_conf conf;
+	char *segpath, *curpath; /* "DIR/segments", "DIR/cursors", for messages */
+	/* writer */
+	int wfd;        /* the active segment as last seen, or -1 */
+	uint64_t wbase;
+	int wdirty;     /* written since the last fdatasync */
+	uint64_t wkick; /* bytes written since writeback was last started */
+};
+
+void spool_segname(char buf[SEGNAME_LEN + 1], uint64_t base);
+/* 1 and *base if name is a segment name; else 0. */
+int spool_parse_segname(const char *name, uint64_t *base);
+/* Create a file in dirfd with the spool's mode; umask does not apply. */
+int spool_create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags);
+int spool_openseg(struct ev_spool *sp, uint64_t base, int flags);
+/* The offset just after the last '\n' in fd's first size bytes, or 0. */
+int spool_last_newline(int fd, uint64_t size, uint64_t *after);
+/* Writer, holding the lock: truncate a torn tail (ours, when a write
+ * failed part way: mine is set). */
+int spool_repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine);
+int spool_lock(struct ev_spool *sp, int op);
+/* Writer, holding the lock: the active segment, repaired and not full. */
+int spool_active(struct ev_spool *sp, uint64_t *size);
+/* The offset after the last complete line of the spool. */
+uint64_t spool_segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err);
+int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
+
+#endif

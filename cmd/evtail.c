@@ -175,6 +175,9 @@ main(int argc, char *argv[])
 		usage();
 	if (fromstart + haven + hassince > 1)
 		ev_die(EV_ERROR, "-n, --from-start and --since exclude each other");
+	if (o.group && (fromstart || haven || hassince))
+		ev_die(EV_ERROR, "-n, --from-start and --since cannot be combined with --group "
+		    "(a group keeps its own position)");
 	if (follow == 1 && o.follow == 0)
 		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
 	loc = argc ? argv[0] : o.input ? o.input : "-";

@@ -26,6 +26,8 @@
  *   member.ID    one per live member, flock(2)ed exclusively for the
  *                member's whole life (lock.c), holding "PID SINCE_MS".
  *                ID is the pid and the time it joined, so ids never repeat.
+ *                It is locked as .member.ID.tmp and then renamed, so a
+ *                member file is never seen unlocked while its member lives.
  *
  * A member, holding the lock:
  *   - Reaps. A claim whose member file is not locked belongs to a member
@@ -473,7 +475,7 @@ ev_group_join(struct ev_spool *sp, const char *name, uint32_t max_deliveries,
 	struct ev_group *g = ev_calloc(1, sizeof *g);
 	mode_t mode = ev_spool_getconf(sp)->mode;
 	int64_t since = ev_now_ms();
-	char buf[64];
+	char buf[64], tmp[ID_MAX + 16];
 	int len, have;
 
 	g->gdir = g->lockfd = g->memfd = -1;
@@ -492,14 +494,27 @@ ev_group_join(struct ev_spool *sp, const char *name, uint32_t max_deliveries,
 		goto fail;
 	snprintf(g->id, sizeof g->id, "%ld-%lld", (long)getpid(), (long long)since);
 	membername(g->memname, sizeof g->memname, g->id);
-	if ((g->memfd = ev_lock_take(g->gdir, g->path, g->memname, mode, 0, NULL)) < 0) {
+	/* Locked under a temporary name, then renamed: a member file is never
+	 * seen unlocked while its member lives (a sweep would delete it). */
+	snprintf(tmp, sizeof tmp, ".%s.tmp", g->memname);
+	if ((g->memfd = ev_lock_take(g->gdir, g->path, tmp, mode, 0, NULL)) < 0) {
 		if (errno == EBUSY)
-			ev_warn("%s/%s: in use", g->path, g->memname);
+			ev_warn("%s/%s: in use", g->path, tmp);
 		goto fail;
 	}
 	len = snprintf(buf, sizeof buf, "%ld %lld\n", (long)getpid(), (long long)since);
 	if (pwrite(g->memfd, buf, (size_t)len, 0) != len) {
-		ev_warn("%s/%s: cannot write:", g->path, g->memname);
+		ev_warn("%s/%s: cannot write:", g->path, tmp);
+		unlinkat(g->gdir, tmp, 0);
+		close(g->memfd);
+		g->memfd = -1;
+		goto fail;
+	}
+	if (renameat(g->gdir, tmp, g->gdir, g->memname) < 0) {
+		ev_warn("%s/%s: cannot rename into place:", g->path, g->memname);
+		unlinkat(g->gdir, tmp, 0);
+		close(g->memfd);
+		g->memfd = -1;
 		goto fail;
 	}
 	if ((g->lockfd = openat(g->gdir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |

@@ -34,6 +34,20 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	[ "$output" = '{"n":3000}' ]
 }
 
+@test "members that join at the same moment never take each other for dead" {
+	fill "$T/s" 4000
+	for round in 1 2 3; do
+		rm -rf "$T/s/groups" "$T"/o.*
+		for i in 1 2 3 4 5 6; do
+			evretry -q -p --group g -i "$T/s" --no-follow -o "$T/o.$i" -- \
+				sh -c 'while read -r l; do echo ok; done' &
+		done
+		wait
+		[ "$(cat "$T"/o.* | wc -l)" -eq 4000 ]
+		[ "$(cat "$T"/o.* | sort -u | wc -l)" -eq 4000 ]
+	done
+}
+
 @test "followers of a group split a stream as it comes, and a late member joins" {
 	evspool init "$T/s"
 	bg evtail -q --group g -o "$T/a" "$T/s"

@@ -68,6 +68,18 @@ struct dedupe {
  * keys most lookups miss) instead of coming one after another. */
 #define PREFETCH 8
 
+static const struct ev_optdoc docs[] = {
+	{ "key", "expr", "the key, a jq expression (default: source and id)" },
+	{ "max-keys", "count", "remember at most count keys (0: no limit)" },
+	{ "window", "duration", "forget a key this long after it was first seen" },
+	{ "arrival", NULL, "judge the window by arrival time, not event time" },
+	{ "dups", "dest", "write the duplicates to dest" },
+	{ "require-key", NULL, "an event without a key is bad input" },
+	{ "state", "file", "keep the remembered keys in file across runs" },
+	{ "output", "dest", "write the first occurrences to dest (default stdout)" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -290,6 +302,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Drop the events whose key was seen within a window.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

@@ -33,6 +33,21 @@ enum mode { ARGS, LINES, FILL, CSV };
 static struct ev_attr ext[MAXEXT];
 static struct ev_buf extbuf[MAXEXT];
 
+static const struct ev_optdoc docs[] = {
+	{ "fill", NULL, "complete the events read from the input" },
+	{ "lines", NULL, "make an event of each input line, its data" },
+	{ "source", "source", "the source attribute (default $EVKIT_SOURCE)" },
+	{ "time", "time", "the time attribute: RFC 3339, or a duration ago" },
+	{ "ext", "name=value", "an extension attribute (name:=json for JSON)" },
+	{ "csv", NULL, "make an event of each CSV row" },
+	{ "datacontenttype", "type", "the datacontenttype attribute" },
+	{ "dataschema", "uri", "the dataschema attribute" },
+	{ "id", "id", "the id attribute, instead of a new UUIDv7" },
+	{ "subject", "subject", "the subject attribute" },
+	{ "output", "dest", "append the events to dest (default stdout)" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -227,6 +242,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Make CloudEvents 1.0 events: from arguments, input lines or CSV rows.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "fls:t:x:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

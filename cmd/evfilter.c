@@ -20,6 +20,17 @@
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
 
+static const struct ev_optdoc docs[] = {
+	{ "count", NULL, "print only the number of events kept" },
+	{ "map", NULL, "print the outputs of the expression, not the events" },
+	{ "invert-match", NULL, "keep the events for which expr is false" },
+	{ "arg", "name value", "bind $name to the string value" },
+	{ "argjson", "name json", "bind $name to the JSON value" },
+	{ "explain", NULL, "say whether expr runs on the fast path or libjq" },
+	{ "quiet", NULL, "no per-line diagnostics (bad lines, jq errors)" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -58,6 +69,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "cmv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

@@ -25,6 +25,24 @@
 
 enum { OPT_GRACE = EV_OPT_TOOL, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
+static const struct ev_optdoc docs[] = {
+	{ "attempts", "n", "attempts per event at most (default 5)" },
+	{ "backoff", "base[,cap]", "backoff between attempts (default 1s,5m)" },
+	{ "dead", "dest", "where dead events go (default: stderr)" },
+	{ "jobs", "n", "attempts at once, or co-processes with -p (1)" },
+	{ "key", "expr", "keep the events of one key in order (jq expression)" },
+	{ "coproc", NULL, "co-process mode: handlers stay up and answer by line" },
+	{ "rate", "n/period", "start at most n attempts per period (100/s)" },
+	{ "timeout", "duration", "stop an attempt that runs longer" },
+	{ "grace", "duration", "SIGTERM to SIGKILL, and the shutdown wait (5s)" },
+	{ "jitter", "mode", "backoff jitter: full (default), equal or none" },
+	{ "retry-on", "codes", "exit statuses that mean retry (default 75,111)" },
+	{ "stdout", "mode", "the command's stdout: log (default), drop or output" },
+	{ "output", "dest", "where finished events go (default stdout)" },
+	{ "quiet", NULL, "no diagnostics about single events" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -89,6 +107,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Run a command per event, with retries, timeouts and dead letters.", longopts, docs);
 	ev_retry_parsecodes("75,111", c.retry);
 	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {

@@ -36,6 +36,15 @@ struct state {
 	int64_t promlast;
 };
 
+static const struct ev_optdoc docs[] = {
+	{ "file", "rulesfile", "read rules from rulesfile (one per line)" },
+	{ "first", NULL, "send each event to the first matching rule only" },
+	{ "otherwise", "dest", "send the events no rule matched to dest" },
+	{ "prometheus", "file", "write the counts to file for node_exporter" },
+	{ "output", "dest", "destination of rules written without one (stdout)" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -154,6 +163,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&st.o, SYNOPSIS);
+	ev_opts_doc(&st.o, "Send each event to every destination whose rule matches it.", longopts, docs);
 	st.files = ev_calloc((size_t)argc, sizeof *st.files);
 	while ((ch = getopt_long(argc, argv, "f:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&st.o, ch, optarg))

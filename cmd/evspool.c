@@ -33,6 +33,28 @@ static struct {
 	struct ev_spool_conf conf;
 } opt;
 
+static const struct ev_optdoc docs[] = {
+	{ "group", "group", "(init) give the spool this group, setgid" },
+	{ "mode", "mode", "(init) octal mode of the spool's files" },
+	{ "delete", NULL, "(cursor) delete the named cursors" },
+	{ "force", NULL, "(gc) also delete segments a cursor has not read" },
+	{ "json", NULL, "(stat) one JSON object per spool" },
+	{ "prometheus", NULL, "(stat) the Prometheus text format" },
+	{ "repair", NULL, "(check) remove a torn tail" },
+	{ "retain-age", "dur", "(init) delete segments older than dur" },
+	{ "retain-bytes", "size", "(init) keep at most size bytes" },
+	{ "segment-bytes", "size", "(init) start a new segment at this size" },
+	{ "set", "where", "(cursor) set the named cursors: start, end or a time" },
+	{ "stats", "[=json]", "(gc) print what was deleted and kept" },
+	{ "input", "src", "accepted as by every tool; no effect" },
+	{ "output", "dest", "accepted as by every tool; no effect" },
+	{ "cursor", "name", "accepted as by every tool; no effect" },
+	{ "no-follow", NULL, "accepted as by every tool; no effect" },
+	{ "rejects", "dest", "accepted as by every tool; no effect" },
+	{ "sync", "mode", "accepted as by every tool; no effect" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -378,6 +400,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Create, inspect, check and expire spools, and manage their cursors.", longopts, docs);
 	ev_spool_conf_default(&opt.conf);
 	while ((ch = getopt_long(argc, argv, "g:m:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))

@@ -23,6 +23,19 @@
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
+static const struct ev_optdoc docs[] = {
+	{ "follow", NULL, "keep following at the end (the default)" },
+	{ "lines", "count", "start with the last count events (default 10)" },
+	{ "count", "n", "stop after n events" },
+	{ "from-start", NULL, "start with the oldest event" },
+	{ "since", "time", "start at the first event of this time (or 1h ago)" },
+	{ "skip-lost", NULL, "skip events retention removed before the cursor" },
+	{ "until", "time", "stop before the first event after this time" },
+	{ "no-follow", NULL, "print what is there and exit (for cron)" },
+	{ "rejects", "dest", "accepted as by every tool; evtail rejects nothing" },
+	{ NULL, NULL, NULL }
+};
+
 static void
 usage(void)
 {
@@ -137,6 +150,7 @@ main(int argc, char *argv[])
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
+	ev_opts_doc(&o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "fn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (ev_opts_common(&o, ch, optarg))
 			continue;

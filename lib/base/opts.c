@@ -16,20 +16,135 @@ ev_opts_init(struct ev_opts *o, const char *synopsis)
 	o->synopsis = synopsis;
 }
 
-_Noreturn void
-ev_usage(const char *synopsis, int help)
+void
+ev_opts_doc(struct ev_opts *o, const char *about, const struct option *longopts,
+    const struct ev_optdoc *docs)
 {
-	FILE *f = help ? stdout : stderr;
+	o->about = about;
+	o->longopts = longopts;
+	o->docs = docs;
+}
+
+/* What the shared options mean, unless a tool says otherwise. */
+static const struct ev_optdoc common_docs[] = {
+	{ "input", "src", "read events from src (default: operands, else stdin)" },
+	{ "output", "dest", "write events to dest (default: stdout)" },
+	{ "cursor", "name", "read a spool input through this durable cursor" },
+	{ "no-follow", NULL, "stop at the end of a spool input instead of waiting" },
+	{ "rejects", "dest", "keep bad input lines, verbatim, in dest" },
+	{ "sync", "mode", "output durability: none, batch (default) or always" },
+	{ "stats", "[=json]", "print counts to stderr on exit (json: as JSON)" },
+	{ "quiet", NULL, "no per-line diagnostics" },
+	{ "help", NULL, "print this help and exit" },
+	{ "version", NULL, "print the version and exit" },
+	{ "wait", NULL, "wait for a cursor another reader holds (else exit 75)" },
+	{ "group", "name", "read a spool as a member of this consumer group" },
+	{ "max-deliveries", "n", "dead-letter an event after n deliveries (--group)" },
+	{ "dead", "dest", "write events past --max-deliveries to dest" },
+	{ NULL, NULL, NULL }
+};
+
+static const struct ev_optdoc *
+finddoc(const struct ev_optdoc *docs, const char *name)
+{
+	for (; docs && docs->name; docs++)
+		if (strcmp(docs->name, name) == 0)
+			return docs;
+	return NULL;
+}
+
+/* "-c, --count", "    --cursor name", "    --stats[=json]" */
+static int
+optlabel(char *buf, size_t size, const struct option *lo, const struct ev_optdoc *d)
+{
+	int shortc = lo->flag == NULL && lo->val > ' ' && lo->val < 127 ? lo->val : 0;
+	const char *arg = d && d->arg ? d->arg : lo->has_arg == no_argument ? NULL : "arg";
+
+	return snprintf(buf, size, "%c%c%c --%s%s%s", shortc ? '-' : ' ', shortc ? shortc : ' ',
+	    shortc ? ',' : ' ', lo->name, arg && *arg != '[' ? " " : "", arg ? arg : "");
+}
+
+/* One form of the synopsis, wrapped at 80 columns between its words, a
+ * bracketed group counting as one word (as BSD usage messages wrap). */
+static void
+printform(FILE *f, const char *lead, const char *p, size_t n)
+{
+	int indent = fprintf(f, "%s %s", lead, ev_prog()), col = indent;
+
+	while (n > 0) {
+		size_t k = 0;
+		int depth = 0;
+		while (k < n && (p[k] != ' ' || depth > 0)) {
+			depth += p[k] == '[' ? 1 : p[k] == ']' && depth > 0 ? -1 : 0;
+			k++;
+		}
+		if (k > 0) {
+			if (col > indent && col + 1 + (int)k > 80)
+				col = fprintf(f, "\n%*s", indent, "") - 1;
+			col += fprintf(f, " %.*s", (int)k, p);
+		}
+		k += k < n;
+		p += k;
+		n -= k;
+	}
+	fputc('\n', f);
+}
+
+static void
+printusage(FILE *f, const char *synopsis)
+{
 	const char *p = synopsis;
 	int first = 1;
 
 	/* The synopsis may hold several forms, one per line. */
 	while (*p) {
 		size_t n = strcspn(p, "\n");
-		fprintf(f, "%s %s %.*s\n", first ? "usage:" : "      ", ev_prog(), (int)n, p);
+		printform(f, first ? "usage:" : "      ", p, n);
 		first = 0;
 		p += n + (p[n] == '\n');
 	}
+}
+
+_Noreturn void
+ev_help(const struct ev_opts *o)
+{
+	char label[128];
+	int width = 0;
+
+	printusage(stdout, o->synopsis);
+	if (o->about)
+		printf("%s\n", o->about);
+	if (o->longopts) {
+		fputs("\nOptions:\n", stdout);
+		for (const struct option *lo = o->longopts; lo->name; lo++) {
+			const struct ev_optdoc *d = finddoc(o->docs, lo->name);
+			int n = optlabel(label, sizeof label, lo, d ? d : finddoc(common_docs, lo->name));
+			if (n > width && n <= 24)
+				width = n;
+		}
+		for (const struct option *lo = o->longopts; lo->name; lo++) {
+			const struct ev_optdoc *d = finddoc(o->docs, lo->name);
+			if (!d)
+				d = finddoc(common_docs, lo->name);
+			optlabel(label, sizeof label, lo, d);
+			if ((int)strlen(label) > width)
+				printf("  %s\n  %*s  %s\n", label, width, "", d ? d->doc : "");
+			else
+				printf("  %-*s  %s\n", width, label, d ? d->doc : "");
+		}
+	}
+	printf("\nSee %s(1).\n", ev_prog());
+	if (fflush(stdout) == EOF || ferror(stdout))
+		ev_die(EV_ERROR, "stdout: %s", strerror(errno));
+	exit(0);
+}
+
+_Noreturn void
+ev_usage(const char *synopsis, int help)
+{
+	FILE *f = help ? stdout : stderr;
+
+	printusage(f, synopsis);
 	if (help)
 		fprintf(f, "See %s(1).\n", ev_prog());
 	exit(help ? 0 : EV_ERROR);
@@ -49,7 +164,7 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		ev_quiet = 1;
 		return 1;
 	case 'h':
-		ev_usage(o->synopsis, 1);
+		ev_help(o);
 	case 'V':
 		printf("%s (evkit) %s\n", ev_prog(), EV_VERSION);
 		exit(0);

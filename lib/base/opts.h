@@ -59,9 +59,27 @@ struct ev_opts {
 	enum ev_sync sync;    /* --sync */
 	enum ev_statsfmt stats;
 	const char *synopsis; /* for usage and --help */
+	const char *about;    /* --help: what the tool does, one line */
+	const struct option *longopts;
+	const struct ev_optdoc *docs;
+};
+
+/* --help lists every option of the tool's longopts table (what getopt
+ * accepts, so the list cannot miss one), each with the one-line doc found
+ * by its long name in the tool's docs, else in the shared ones. The man
+ * page and the completions are checked against this list (tests/cli/help.bats). */
+struct ev_optdoc {
+	const char *name; /* the long name */
+	const char *arg;  /* the argument's name, "[=json]" for an optional one, or NULL */
+	const char *doc;  /* what the option does, one short line */
 };
 
 void ev_opts_init(struct ev_opts *o, const char *synopsis);
+/* Every tool calls this before parsing: docs ends with { NULL }. */
+void ev_opts_doc(struct ev_opts *o, const char *about, const struct option *longopts,
+    const struct ev_optdoc *docs);
+/* --help: the usage, o->about, every option with its doc; to stdout, exit 0. */
+_Noreturn void ev_help(const struct ev_opts *o);
 /* Handles a common option: returns 1 if ch was one (exits for -h, -V and a
  * bad --sync/--stats value), else 0. */
 int ev_opts_common(struct ev_opts *o, int ch, const char *arg);

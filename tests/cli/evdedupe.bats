@@ -285,15 +285,3 @@ restart() {
 	run -2 evdedupe -k '.[' /dev/null
 }
 
-@test "every long option is in the man page and the three completions" {
-	root="$BATS_TEST_DIRNAME/../.."
-	run -0 mandoc -Tlint -W warning "$root/man/evdedupe.1"
-	[ -z "$output" ]
-	for opt in arrival cursor dups help input key max-keys no-follow output quiet rejects \
-		require-key state stats sync version window wait group max-deliveries dead; do
-		grep -q "Fl -$opt\b" "$root/man/evdedupe.1" || { echo "man: --$opt"; false; }
-		grep -q -- "--$opt\b" "$root/completions/bash/evdedupe" || { echo "bash: --$opt"; false; }
-		grep -q -- "--$opt\b" "$root/completions/zsh/_evdedupe" || { echo "zsh: --$opt"; false; }
-		grep -q -- "-l $opt\b" "$root/completions/fish/evdedupe.fish" || { echo "fish: --$opt"; false; }
-	done
-}

@@ -270,19 +270,6 @@ check_fanout() { # DIR INPUT: each destination holds exactly what its rules matc
 	[ "$output" = "evroute: no rules: give RULE operands or -f RULESFILE" ]
 }
 
-@test "evroute: every long option is in the man page and the completions; mandoc -Tlint is clean" {
-	top="$BATS_TEST_DIRNAME/../.."
-	opts=$(sed -n 's/^[[:space:]]*{ "\([a-z-]*\)", .*/\1/p' "$top/cmd/evroute.c" "$top/lib/base/opts.h" | sort -u)
-	[ "$(echo "$opts" | wc -l)" -ge 14 ]
-	for o in $opts; do
-		grep -q -- "Fl -$o" "$top/man/evroute.1" || { echo "man: --$o"; false; }
-		grep -q -- "--$o" "$top/completions/bash/evroute" || { echo "bash: --$o"; false; }
-		grep -q -- "--$o" "$top/completions/zsh/_evroute" || { echo "zsh: --$o"; false; }
-		grep -q -- "-l $o" "$top/completions/fish/evroute.fish" || { echo "fish: --$o"; false; }
-	done
-	[ -z "$(mandoc -Tlint -W warning "$top/man/evroute.1")" ]
-}
-
 # --- spools ---------------------------------------------------------------
 
 need_spools() {

@@ -175,30 +175,6 @@ mkspool() {
 	diff <(cat "$T/b1" "$T/b2" | sort -u | sort -t: -k2 -n) <(timed 200 | sort -t: -k2 -n)
 }
 
-@test "every long option of evtail and evspool is in its man page and completions" {
-	top="$BATS_TEST_DIRNAME/../.."
-	# opts.h: EV_COMMON_LONGOPTS (every tool), then the options of readers
-	# through a cursor or a group (EV_CURSOR_LONGOPTS, EV_DEAD_LONGOPT: evtail)
-	common=$(sed -n '/define EV_COMMON_LONGOPTS/,/^$/s/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
-		"$top/lib/base/opts.h")
-	reader=$(sed -n '/define EV_CURSOR_LONGOPTS/,$s/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' \
-		"$top/lib/base/opts.h")
-	[ -n "$common" ] && [ -n "$reader" ]
-	for tool in evtail evspool; do
-		opts=$(sed -n 's/.*{ "\([a-z-]*\)", [a-z_]*argument.*/\1/p' "$top/cmd/$tool.c")
-		[ "$tool" = evtail ] && opts="$opts $reader"
-		for o in $common $opts; do
-			for f in "man/$tool.1" "completions/bash/$tool" "completions/zsh/_$tool" \
-			    "completions/fish/$tool.fish"; do
-				case $f in
-				*fish) grep -q -- "-l $o\b" "$top/$f" ;;
-				*) grep -q -- "$o" "$top/$f" ;;
-				esac || { echo "$tool: --$o missing from $f"; false; }
-			done
-		done
-	done
-}
-
 @test "evtail --since 1h and evspool cursor --set 1h: a duration means that long ago" {
 	mkspool
 	evemit -o "$T/s" -t 3h old.event

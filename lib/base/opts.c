@@ -37,9 +37,9 @@ static const struct ev_optdoc common_docs[] = {
 	{ "quiet", NULL, "no per-line diagnostics" },
 	{ "help", NULL, "print this help and exit" },
 	{ "version", NULL, "print the version and exit" },
-	{ "wait", NULL, "wait for a cursor another reader holds (else exit 75)" },
+	{ "wait", NULL, "wait for a cursor in use (else exit 75)" },
 	{ "group", "name", "read a spool as a member of this consumer group" },
-	{ "max-deliveries", "n", "dead-letter an event after n deliveries (--group)" },
+	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
 	{ NULL, NULL, NULL }
 };

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: ISC
-# evkit — see README.md. Targets: all check install uninstall clean deps demo bench.
+# evkit — see README.md. Targets: all check install uninstall clean deps demo bench
+# crash-fold fuzz torture.
 PREFIX  = /usr/local
 BINDIR  = $(PREFIX)/bin
 MANDIR  = $(PREFIX)/share/man
@@ -10,6 +11,9 @@ VERSION := 0.1.0
 TOOLS   := $(basename $(notdir $(wildcard cmd/*.c)))
 LIBSRC  := $(wildcard lib/*/*.c)
 UNITSRC := $(wildcard tests/unit/*.c)
+FUZZ    := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZTIME = 60
+KILLS    = 1000
 
 # Optional libraries are used when their headers are present.
 HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
@@ -17,9 +21,9 @@ HAVE_CSV := $(shell test -e /usr/include/csv.h && echo 1)
 override CPPFLAGS := -iquote lib -D_GNU_SOURCE -DEV_VERSION='"$(VERSION)"' \
 	$(if $(HAVE_CSV),-DHAVE_LIBCSV) $(CPPFLAGS)
 override CFLAGS := -std=c17 -Wall -Wextra -g -O2 -MMD -MP \
-	$(shell pkg-config --cflags libxxhash librabbitmq libsodium 2>/dev/null) $(CFLAGS) $(SANFLAGS)
+	$(shell pkg-config --cflags libxxhash librabbitmq libsodium sqlite3 2>/dev/null) $(CFLAGS) $(SANFLAGS)
 LDLIBS  := -ljq $(if $(HAVE_CSV),-lcsv) \
-	$(shell pkg-config --libs libxxhash librabbitmq libsodium 2>/dev/null) -lm -lpthread
+	$(shell pkg-config --libs libxxhash librabbitmq libsodium sqlite3 2>/dev/null) -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIBOBJ  := $(LIBSRC:%.c=$(O)/%.o)
@@ -41,6 +45,15 @@ $(O)/bin/%: $(O)/cmd/%.o $(O)/lib/libevkit.a
 $(O)/unit: $(UNITSRC:%.c=$(O)/%.o) $(O)/lib/libevkit.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion)
 
+# libFuzzer harnesses (tests/fuzz), built by clang with ASan and UBSan.
+$(O)/fuzz/%: $(O)/tests/fuzz/%.o $(O)/lib/libevkit.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzzers:
+	$(MAKE) O=build/fuzz CC=clang SANFLAGS='$(SAN) -fsanitize=fuzzer-no-link' \
+		$(FUZZ:%=build/fuzz/fuzz/%)
+
 deps:
 	@sh tests/deps.sh
 
@@ -49,6 +62,20 @@ check: deps
 	$(MAKE) O=build/san SANFLAGS='$(SAN)' all build/san/unit
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 build/san/unit --jobs=2
 	EVKIT_BIN=$(CURDIR)/build/san/bin bats --jobs 2 tests/cli
+	$(MAKE) fuzzers
+	sh tests/fuzz/run.sh -s build/fuzz/fuzz $(FUZZ)
+
+# Each harness for FUZZTIME seconds; new crashes are left in build/fuzz/crash.
+fuzz: deps fuzzers
+	sh tests/fuzz/run.sh -t $(FUZZTIME) build/fuzz/fuzz $(FUZZ)
+
+# A four-stage spool pipeline under KILLS random SIGKILLs, then a full disk.
+torture: deps all
+	sh tests/torture.sh -k $(KILLS) $(O)/bin
+
+# evfold's exactly-once test at full size: 200,000 events, a hundred SIGKILLs.
+crash-fold: all
+	PATH=$(CURDIR)/$(O)/bin:$$PATH bash tests/evfold-crash.sh 200000 100 $$(mktemp -d)
 
 demo: deps all
 	@sh contrib/demo.sh $(O)/bin
@@ -79,4 +106,4 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all check deps demo bench install uninstall clean
+.PHONY: all check crash-fold deps demo bench install uninstall clean fuzz fuzzers torture

@@ -21,7 +21,8 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
-	"[-w duration] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] [--dups dest] [--no-follow] [--rejects dest] " \
+	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
+	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--rejects dest] " \
 	"[--state file] [--stats[=json]] [--sync mode] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000

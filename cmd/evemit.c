@@ -20,7 +20,7 @@
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
 	"[--dataschema uri] [--subject subject]"
-#define INOPTS "[-i src] [--cursor name] [--no-follow] [--rejects dest] [--stats[=json]]"
+#define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"-l | --csv [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " type\n" \
 	"-f [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " [type]"

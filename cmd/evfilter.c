@@ -15,7 +15,8 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-cmqv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
-	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
+	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"[--wait] expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };

@@ -19,15 +19,18 @@
 #include "retry/runner.h"
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
-	"[-k expr] [-o dest] [-r rate] [-t timeout] [--cursor name] [--group name] [--max-deliveries n] [--grace duration] " \
-	"[--jitter mode] [--no-follow] [--rejects dest] [--retry-on codes] " \
+	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
+	"[--group name] [--max-deliveries n] " \
+	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
+	"[--rejects dest] [--retry-on codes] " \
 	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
 
-enum { OPT_GRACE = EV_OPT_TOOL, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
+enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
 static const struct ev_optdoc docs[] = {
 	{ "attempts", "n", "attempts per event at most (default 5)" },
 	{ "backoff", "base[,cap]", "backoff between attempts (default 1s,5m)" },
+	{ "breaker", "count", "stop after count like failures in a row (50)" },
 	{ "dead", "dest", "where dead events go (default: stderr)" },
 	{ "jobs", "n", "attempts at once, or co-processes with -p (1)" },
 	{ "key", "expr", "keep the events of one key in order (jq expression)" },
@@ -84,6 +87,7 @@ main(int argc, char *argv[])
 		{ "coproc", no_argument, NULL, 'p' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "breaker", required_argument, NULL, OPT_BREAKER },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
@@ -96,6 +100,7 @@ main(int argc, char *argv[])
 	struct ev_runner_conf c = {
 		.jobs = 1, .attempts = 5, .base_ms = 1000, .cap_ms = 300000,
 		.jitter = EV_JITTER_FULL, .grace_ms = 5000, .stdout_mode = EV_STDOUT_LOG,
+		.breaker = EV_BREAKER_DEFAULT,
 	};
 	struct ev_runner_stats st;
 	struct ev_opts o;
@@ -141,6 +146,10 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			c.timeout_ms = duration("--timeout", optarg);
+			break;
+		case OPT_BREAKER:
+			c.breaker = strcmp(optarg, "0") == 0 ? 0 :
+			    number("--breaker", optarg, EV_BREAKER_MAX);
 			break;
 		case OPT_GRACE:
 			c.grace_ms = duration("--grace", optarg);

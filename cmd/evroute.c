@@ -14,8 +14,9 @@
 #include "base/opts.h"
 #include "route/router.h"
 
-#define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
-	"[--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
+#define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
+	"[--dead dest] [--group name] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
 	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };

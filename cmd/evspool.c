@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
+#include "base/size.h"
 #include "spool/group.h"
 #include "spool/spool.h"
 
@@ -61,27 +62,14 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes. */
 static uint64_t
 parse_size(const char *s, const char *what)
 {
-	char *end;
-	uintmax_t v;
-	int shift = 0;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoumax(s, &end, 10);
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (s[0] < '0' || s[0] > '9' || *end || errno || v > (UINT64_MAX >> shift))
+	if (ev_size_parse(s, &v) < 0)
 		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
-	return (uint64_t)v << shift;
+	return v;
 }
 
 static void

@@ -17,8 +17,9 @@
 #include "base/opts.h"
 #include "spool/spool.h"
 
-#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
-	"[--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
+#define SYNOPSIS "[-fq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
+	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };

@@ -3,7 +3,7 @@
 # Install the Debian packages evkit needs to build and test; only what is missing.
 # Works as root, or through sudo.
 set -e
-pkgs="gcc make pkg-config libjq-dev jq libcriterion-dev libcsv-dev libxxhash-dev librabbitmq-dev libsodium-dev rabbitmq-server openssl bats parallel mandoc python3 systemd strace"
+pkgs="gcc make pkg-config libjq-dev jq libcriterion-dev libcsv-dev libxxhash-dev libsqlite3-dev sqlite3 librabbitmq-dev libsodium-dev rabbitmq-server openssl bats parallel mandoc python3 systemd strace clang libclang-rt-14-dev time"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

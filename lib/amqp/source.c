@@ -19,6 +19,7 @@
 #include "io/backend.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/opts.h"
 #include "json/jq.h"
 #include "json/jsonscan.h"
 #include "base/buf.h"
@@ -33,7 +34,8 @@ struct amqpsource {
 	int want;                  /* 0: a basic.deliver; 1: its header; 2: its body */
 	uint64_t tag;              /* of the message being read */
 	uint64_t bodyleft;
-	struct ev_buf line;
+	uint64_t bodysize;         /* of the message being read */
+	struct ev_buf line;        /* its first --max-event-size bytes */
 	uintmax_t no;
 	uint64_t held;             /* --no-follow: what the queue held at the start */
 	int counted;
@@ -127,6 +129,7 @@ deliver(struct amqpsource *s, struct ev_line *out)
 	s->want = 0;
 	out->p = s->line.p ? s->line.p : "";
 	out->len = s->line.len;
+	out->toolong = s->bodysize > ev_max_event ? s->bodysize : 0;
 	out->no = ++s->no;
 	out->pos = (uint64_t)(s->l.gen & 0xffff) << GENSHIFT | s->tag;
 	out->partial = 0;
@@ -147,7 +150,7 @@ frame(struct amqpsource *s, amqp_frame_t *f)
 		return 0;
 	}
 	if (f->frame_type == AMQP_FRAME_HEADER && s->want == 1) {
-		s->bodyleft = f->payload.properties.body_size;
+		s->bodyleft = s->bodysize = f->payload.properties.body_size;
 		noteoffset(s, f->payload.properties.decoded);
 		ev_buf_reset(&s->line);
 		s->want = 2;
@@ -161,7 +164,10 @@ frame(struct amqpsource *s, amqp_frame_t *f)
 			link_setfail(&s->l, 1, EPROTO);
 			return -1;
 		}
-		ev_buf_add(&s->line, b.bytes, b.len);
+		/* past --max-event-size the body is read and dropped, never held */
+		if (s->line.len < ev_max_event)
+			ev_buf_add(&s->line, b.bytes,
+			    b.len < ev_max_event - s->line.len ? b.len : ev_max_event - s->line.len);
 		s->bodyleft -= b.len;
 		return s->bodyleft == 0;
 	}

@@ -6,6 +6,9 @@
 
 #include "base/err.h"
 #include "base/opts.h"
+#include "base/size.h"
+
+size_t ev_max_event = EV_MAX_EVENT_DEFAULT;
 
 void
 ev_opts_init(struct ev_opts *o, const char *synopsis)
@@ -30,6 +33,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "input", "src", "read events from src (default: operands, else stdin)" },
 	{ "output", "dest", "write events to dest (default: stdout)" },
 	{ "cursor", "name", "read a spool input through this durable cursor" },
+	{ "max-event-size", "size", "the longest event read, in bytes (default 16M)" },
 	{ "no-follow", NULL, "stop at the end of a spool input instead of waiting" },
 	{ "rejects", "dest", "keep bad input lines, verbatim, in dest" },
 	{ "sync", "mode", "output durability: none, batch (default) or always" },
@@ -207,6 +211,14 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		else
 			ev_die(EV_ERROR, "--sync: '%s' is not none, batch or always", arg);
 		return 1;
+	case EV_OPT_MAX_EVENT: {
+		uint64_t max;
+		if (ev_size_parse(arg, &max) < 0 || max == 0 || max > SIZE_MAX / 4)
+			ev_die(EV_ERROR, "--max-event-size: '%s' is not a size (like 4096, 64M, 1G)",
+			    arg);
+		ev_max_event = (size_t)max;
+		return 1;
+	}
 	case EV_OPT_STATS:
 		if (!arg || strcmp(arg, "text") == 0)
 			o->stats = EV_STATS_TEXT;

@@ -3,6 +3,7 @@
 #ifndef EV_OPTS_H
 #define EV_OPTS_H
 #include <getopt.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,7 +16,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 /* Long-only options; a tool numbers its own from EV_OPT_TOOL. */
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
-	EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
+	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -27,6 +28,7 @@ enum {
 	{ "rejects", required_argument, NULL, EV_OPT_REJECTS }, \
 	{ "sync", required_argument, NULL, EV_OPT_SYNC }, \
 	{ "stats", optional_argument, NULL, EV_OPT_STATS }, \
+	{ "max-event-size", required_argument, NULL, EV_OPT_MAX_EVENT }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, 'V' }
@@ -43,6 +45,11 @@ enum {
 
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"
+
+/* --max-event-size: the longest line (event) a reader holds, in bytes;
+ * a longer one is reported and skipped (reader.h). */
+#define EV_MAX_EVENT_DEFAULT ((size_t)16 << 20)
+extern size_t ev_max_event;
 
 enum ev_statsfmt { EV_STATS_NONE, EV_STATS_TEXT, EV_STATS_JSON };
 

@@ -31,9 +31,17 @@
  *
  * Loading replays the records in order through ev_keyset_put() (so the
  * windows of this run apply) and stops at the first record that is
- * incomplete or fails its check; the file is truncated there, so the next
- * append follows a good record. An incomplete last record is the normal
- * trace of a crash and is dropped silently; a damaged one is reported.
+ * incomplete or fails its check. An incomplete last record, or zero bytes
+ * to the end of the file (blocks a power loss left unwritten), are the
+ * normal trace of a crash in the middle of an append: the file is
+ * truncated there, silently, so the next append follows a good record.
+ * So is a last record that fails its check (a power loss can leave a
+ * block of it unwritten), but that one is reported. Anything else (a
+ * record that fails its check with more after it, bytes that are not a
+ * record) is damage: the keys of that record and of every record after it
+ * would be forgotten, and with them the duplicates they stand for, so the
+ * load fails loudly, naming the byte, and leaves the file as it is for the
+ * operator to look at (and to truncate, if forgetting is acceptable).
  *
  * Why a file of its own and not an embedded store such as LMDB: the keys
  * live in memory anyway (the hot path must not pay a B-tree lookup per
@@ -302,6 +310,27 @@ fill(int fd, char *buf, size_t have, size_t want, int *err)
 	return have;
 }
 
+/* 1 when the file holds only zero bytes from off to size, 0 when not, -1 on
+ * a read error. */
+static int
+zeros(int fd, uint64_t off, uint64_t size)
+{
+	char buf[4096];
+
+	while (off < size) {
+		ssize_t r = pread(fd, buf, sizeof buf, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+		for (ssize_t i = 0; i < r; i++)
+			if (buf[i])
+				return 0;
+		off += (uint64_t)r;
+	}
+	return 1;
+}
+
 /* Replay the records after the header; sets st->end to the end of the last good one. */
 static int
 load(struct ev_keystate *st, uint64_t size)
@@ -310,7 +339,7 @@ load(struct ev_keystate *st, uint64_t size)
 	size_t have = 0, at = 0;
 	uint64_t off = sizeof(struct filehdr);
 	const char *damage = NULL;
-	int err = 0;
+	int err = 0, r, lastbad = 0;
 
 	ev_keyset_reserve(st->ks, (size_t)((size - off) / sizeof(struct ev_keyent)));
 	if (lseek(st->fd, (off_t)off, SEEK_SET) < 0)
@@ -341,6 +370,7 @@ load(struct ev_keystate *st, uint64_t size)
 		memcpy(&check, buf + at + len - sizeof check, sizeof check);
 		if (XXH3_64bits(buf + at, len - sizeof check) != check) {
 			damage = "bad checksum";
+			lastbad = off + len == size;
 			break;
 		}
 		/* Records are 8-byte aligned in the file and in buf. */
@@ -359,10 +389,21 @@ load(struct ev_keystate *st, uint64_t size)
 	}
 	st->end = off;
 	st->logged = st->loaded;
+	if (lastbad)
+		ev_warn("%s: bad checksum in the last record, at byte %ju: dropped (the trace of "
+		    "a crash during its write)", st->path, (uintmax_t)off);
+	else if (damage && (r = zeros(st->fd, off, size)) <= 0) {
+		if (r < 0)
+			ev_warn("%s: read:", st->path);
+		else
+			ev_warn("%s: damaged: %s at byte %ju, %ju bytes of keys from there would be "
+			    "forgotten; the file is left as it is (truncate it to %ju bytes to go on "
+			    "without them)", st->path, damage, (uintmax_t)off, (uintmax_t)(size - off),
+			    (uintmax_t)off);
+		errno = r < 0 ? errno : EILSEQ;
+		return -1;
+	}
 	if (off < size) {
-		if (damage)
-			ev_warn("%s: %s at byte %ju: the %ju bytes from there are dropped", st->path,
-			    damage, (uintmax_t)off, (uintmax_t)(size - off));
 		if (ftruncate(st->fd, (off_t)off) < 0 || fsync(st->fd) < 0) {
 			ev_warn("%s: cannot truncate the damaged end:", st->path);
 			return -1;

@@ -28,6 +28,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->locs = stdin_loc;
 		in->nlocs = 1;
 	}
+	in->maxlines = EV_BATCH_LINES;
+	in->maxbytes = EV_BATCH_BYTES;
+	in->maxms = EV_BATCH_MS;
 	in->conf.cursor = o->cursor;
 	in->conf.group = o->group;
 	in->conf.max_deliveries = o->max_deliveries;
@@ -73,6 +76,14 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
 	in->hooks[in->nhooks].commit = commit;
 	in->hooks[in->nhooks++].arg = arg;
+	ev_sinks_durable = 1;
+}
+
+void
+ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void *arg)
+{
+	in->keeppos = keep;
+	in->keeppos_arg = arg;
 	ev_sinks_durable = 1;
 }
 
@@ -140,6 +151,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
 			goto fail;
+	if (in->keeppos && setpos && !in->nocommit && in->keeppos(in->keeppos_arg, pos) < 0)
+		goto fail;
 	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
 	return 0;
@@ -196,6 +209,20 @@ opennext(struct ev_input *in)
 	return 1;
 }
 
+/* A line past --max-event-size: reported with its place, its first bytes
+ * kept in --rejects (noted as truncated there), never handed to the tool. */
+static void
+toolong(struct ev_input *in, const struct ev_line *l)
+{
+	if (in->rejects)
+		ev_input_reject(in, l, "event too long: %ju bytes, more than --max-event-size %zu; "
+		    "its first %zu bytes kept, truncated, in %s", (uintmax_t)l->toolong,
+		    ev_max_event, l->len, ev_sink_name(in->rejects));
+	else
+		ev_input_reject(in, l, "event too long: %ju bytes, more than --max-event-size %zu; "
+		    "skipped", (uintmax_t)l->toolong, ev_max_event);
+}
+
 int
 ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 {
@@ -208,6 +235,10 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 		if (r == EV_SRC_LINE) {
 			in->pos = l->pos;
 			in->nlines++;
+			if (l->toolong) {
+				toolong(in, l);
+				continue;
+			}
 			return 1;
 		}
 		if (r == EV_SRC_ERR) {
@@ -226,9 +257,9 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 static int
 batchfull(struct ev_input *in)
 {
-	if (in->batchlines >= EV_BATCH_LINES || in->batchbytes >= EV_BATCH_BYTES)
+	if (in->batchlines >= in->maxlines || in->batchbytes >= in->maxbytes)
 		return 1;
-	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= EV_BATCH_MS;
+	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= in->maxms;
 }
 
 int
@@ -264,6 +295,10 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			in->batchlines++;
 			in->batchbytes += l->len;
 			in->nlines++;
+			if (l->toolong) {
+				toolong(in, l);
+				continue;
+			}
 			return 1;
 		}
 		if (r == EV_SRC_ERR)

@@ -12,6 +12,16 @@
  * therefore never loses an event: at worst the events after the last commit
  * are read again (at-least-once).
  *
+ * A tool whose state must not see an event twice (evfold) keeps the input
+ * position itself, in the same transaction as the state the events before
+ * it made (ev_input_keep_pos): its hook gets the position at each commit,
+ * after the sinks and before the cursor file is written, and the tool opens
+ * its input at the position it kept (EV_START_POS in in->conf). The cursor
+ * file then only mirrors the tool's truth for evspool stat and retention:
+ * it is written after the transaction, so it is never ahead of it, and a
+ * crash between the two leaves it behind until the next commit, which
+ * nobody reads it for.
+ *
  * A sink may refuse events after taking them (a broker returns an
  * unroutable message): each commit reports those, keeps them in --rejects
  * and goes on; without --rejects it fails and never again commits the
@@ -42,6 +52,8 @@ struct ev_input {
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
 	int nhooks;
 	struct ev_input_hook flush; /* see ev_input_set_flush */
+	int (*keeppos)(void *, uint64_t); /* see ev_input_keep_pos */
+	void *keeppos_arg;
 	int manual;              /* the tool commits the input itself */
 	/* With idle_ms > 0, while no input comes: commit, call onidle (when
 	 * set), and look again every idle_ms (for periodic work: metrics,
@@ -53,6 +65,11 @@ struct ev_input {
 	int dirty;               /* lines handed out since the last commit */
 	int ended;               /* ev_input_get saw the end of the last location */
 	uintmax_t batchlines, batchbytes;
+	/* A batch's bounds: EV_BATCH_* unless the tool sets others after
+	 * ev_input_init (evfold's commits cost a write per changed key: it
+	 * commits less often). */
+	uintmax_t maxlines, maxbytes;
+	int64_t maxms;
 	int64_t batchstart;
 	uintmax_t nlines, nbad;
 	uintmax_t nrefused;      /* events a sink refused (ev_sink_refused) */
@@ -70,6 +87,13 @@ void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
 /* Called at each commit after the sinks (and rejects) and before the input
  * position; returns 0, or -1 with errno set after reporting. */
 void ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg);
+/* The tool keeps the input position with its state: at each commit, after
+ * the sinks, rejects and hooks, keep(arg, pos) is called with the position
+ * after the last line handed out (only when lines were handed out since
+ * the last commit) and must make it durable together with the state of the
+ * events before it, before the cursor file is written. 0, or -1 with errno
+ * set after reporting. */
+void ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void *arg);
 /* A tool that holds events back for a while (evdedupe looks a few lines
  * ahead) finishes them in flush, called at each commit before the sinks
  * are: the input position never passes an event that was not written.

@@ -97,6 +97,12 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 		impl = ev_spool_source_open(loc, c, &ops);
 	} else {
 		if (c->cursor || c->group) {
+			struct stat st;
+			/* a spool we may not look at is not "not a spool" */
+			if (strcmp(loc, "-") != 0 && stat(loc, &st) < 0) {
+				ev_warn("%s: cannot open:", loc);
+				return NULL;
+			}
 			ev_warn("%s: --%s needs a spool directory as input", loc,
 			    c->cursor ? "cursor" : "group");
 			errno = EINVAL;
@@ -113,7 +119,13 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	return s;
 }
 
-int ev_source_next(struct ev_source *s, struct ev_line *l, int t) { return s->ops->next(s->impl, l, t); }
+int
+ev_source_next(struct ev_source *s, struct ev_line *l, int t)
+{
+	l->toolong = 0; /* for the sources whose lines are bounded by other means */
+	return s->ops->next(s->impl, l, t);
+}
+
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
 const char *ev_source_name(const struct ev_source *s) { return s->name; }
 

@@ -51,7 +51,10 @@ enum ev_start {
 	EV_START_BEGIN,     /* the oldest event (a cursor is ignored, then updated) */
 	EV_START_END,       /* only what comes next */
 	EV_START_LAST,      /* the last `last` lines */
-	EV_START_TIME       /* a spool: the first event whose "time" >= since_ms */
+	EV_START_TIME,      /* a spool: the first event whose "time" >= since_ms */
+	EV_START_POS        /* a spool: at byte offset pos, a position its reader kept
+	                     * elsewhere (evfold keeps it with its state); the cursor
+	                     * file, if named, is set there at once */
 };
 
 struct ev_source_conf {
@@ -60,6 +63,7 @@ struct ev_source_conf {
 	enum ev_start start;
 	uint64_t last;       /* EV_START_LAST */
 	int64_t since_ms;    /* EV_START_TIME */
+	uint64_t pos;        /* EV_START_POS */
 	int skip_lost;       /* a spool position that retention removed: skip to the
 	                      * oldest event, counted and reported, instead of failing */
 	int wait;            /* a cursor in use by another reader: wait for it to

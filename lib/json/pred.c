@@ -76,10 +76,11 @@ fail(struct parser *ps, const char *what)
 	return -1;
 }
 
+/* jq 1.6's lexer skips space, tab and newline only: a CR is a syntax error */
 static void
 skipws(struct parser *ps)
 {
-	while (*ps->s == ' ' || *ps->s == '\t' || *ps->s == '\n' || *ps->s == '\r')
+	while (*ps->s == ' ' || *ps->s == '\t' || *ps->s == '\n')
 		ps->s++;
 }
 

@@ -18,7 +18,8 @@
 #define NOFD_IDLE_MS 100  /* ...or how long to wait in it when nothing else is on */
 #define NONE INT64_MAX
 
-enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT };
+enum state { S_FREE, S_KEYWAIT, S_READY, S_BACKOFF, S_RUNNING, S_FINISHED, S_LEFT,
+	S_HELD /* failed, its dead letter held back by the breaker */ };
 enum kill { K_NONE, K_TIMEOUT, K_EXPIRED, K_SHUTDOWN };
 
 struct slot {
@@ -40,6 +41,7 @@ struct slot {
 	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */
 	struct ev_buf detail;  /* why the last attempt failed */
 	struct ev_buf errtail; /* the end of its stderr */
+	const char *heldwhy;   /* S_HELD: the dead letter's reason */
 };
 
 struct keyent {
@@ -116,6 +118,13 @@ struct runner {
 	int64_t skew;          /* wall clock minus monotonic clock */
 	uintmax_t deadnowhere;
 	int status;
+	/* The breaker: events that failed for good in a row with the same
+	 * status (brkstatus: exit status, or 128 + signal), their dead letters
+	 * held back until an event does otherwise. */
+	int32_t *held;
+	uint32_t nheld;
+	int brkstatus;
+	int tripped;           /* 0, or the exit status it stopped the run with */
 };
 
 static inline int64_t wallnow(struct runner *r) { return r->now + r->skew; }

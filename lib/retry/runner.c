@@ -381,6 +381,76 @@ runner_setdetail(struct slot *s, const char *fmt, ...)
 	ev_buf_adds(&s->detail, buf);
 }
 
+/* --- the breaker ----------------------------------------------------------- */
+
+/* The status an attempt ended with, as a shell would give it. */
+static int
+statuskey(const struct slot *s)
+{
+	return s->status >= 0 ? s->status : s->signo > 0 ? 128 + s->signo : -1;
+}
+
+/* The streak is over: write the dead letters it held back, in order. */
+static void
+flushheld(struct runner *r)
+{
+	uint32_t n = r->nheld;
+
+	if (r->tripped)
+		return; /* they stay unfinished: the input position stays before them */
+	r->nheld = 0;
+	for (uint32_t k = 0; k < n; k++)
+		runner_bury(r, r->held[k], slot(r, r->held[k])->heldwhy);
+}
+
+static void
+startstop(struct runner *r, int hard);
+
+static void
+trip(struct runner *r, int32_t i)
+{
+	struct slot *s = slot(r, i);
+	int st = statuskey(s);
+
+	r->tripped = st == 126 || st == 127 ? st : EV_TEMPFAIL;
+	if (st == 126 || st == 127)
+		ev_warn("breaker: the handler exited with %d (%s) for %s: a broken deployment, not "
+		    "an event to refuse; stopping, nothing dead-lettered%s", st,
+		    st == 126 ? "cannot execute" : "command not found", s->label.p,
+		    r->c->replay ? ", the cursor stays before it" : "");
+	else
+		ev_warn("breaker: %u events in a row failed with %s %d (the last, %s: %s); stopping, "
+		    "none of them dead-lettered%s (--breaker %d)", r->nheld,
+		    s->status >= 0 ? "exit status" : "status", st, s->label.p,
+		    s->detail.len ? s->detail.p : "failed",
+		    r->c->replay ? ", the cursor stays before the first of them" : "",
+		    r->c->breaker);
+	ev_input_fail(r->in, r->tripped);
+	startstop(r, 0);
+}
+
+/* Event i failed for good (reason: "failed", "exhausted"): its dead letter,
+ * unless the breaker holds it back or trips on it. */
+static void
+deadletter(struct runner *r, int32_t i, const char *reason)
+{
+	struct slot *s = slot(r, i);
+	int st = statuskey(s);
+
+	if (!r->c->breaker) {
+		runner_bury(r, i, reason);
+		return;
+	}
+	if (r->nheld > 0 && st != r->brkstatus)
+		flushheld(r);
+	r->brkstatus = st;
+	s->state = S_HELD;
+	s->heldwhy = reason;
+	r->held[r->nheld++] = i;
+	if (!r->tripped && (st == 126 || st == 127 || r->nheld >= (uint32_t)r->c->breaker))
+		trip(r, i);
+}
+
 /* A failed attempt that may be repeated: after a backoff, or never. */
 static void
 later(struct runner *r, int32_t i)
@@ -392,7 +462,7 @@ later(struct runner *r, int32_t i)
 		return;
 	}
 	if (s->attempt >= r->c->attempts) {
-		runner_bury(r, i, "exhausted");
+		deadletter(r, i, "exhausted");
 		return;
 	}
 	int64_t d = ev_retry_backoff(r->c->base_ms, r->c->cap_ms, s->attempt, r->c->jitter);
@@ -430,15 +500,21 @@ runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 	ev_buf_reset(&s->errtail);
 	if (o->errtaillen)
 		ev_buf_add(&s->errtail, o->errtail, o->errtaillen);
+	if (o->kind != EV_OUT_OK && r->c->breaker && (o->status == 126 || o->status == 127)) {
+		deadletter(r, i, "failed"); /* a handler that cannot run: at once */
+		return;
+	}
 	switch (o->kind) {
 	case EV_OUT_OK:
+		if (r->nheld)
+			flushheld(r);
 		done(r, i);
 		break;
 	case EV_OUT_RETRY:
 		later(r, i);
 		break;
 	default:
-		runner_bury(r, i, "failed");
+		deadletter(r, i, "failed");
 		break;
 	}
 }
@@ -758,6 +834,9 @@ turn(struct runner *r, struct pollfd *fds)
 	more = readinput(r);
 	next = wakebackoffs(r);
 	dispatch(r);
+	/* nothing left to try for now: the breaker's streak is over */
+	if (r->nheld && r->rlen == 0 && r->nheap == 0 && r->h->inflight(r) == 0)
+		flushheld(r);
 	next = earliest(next, r->h->tick(r));
 	if (over(r))
 		return 1;
@@ -784,6 +863,7 @@ setup(struct runner *r)
 	r->s = ev_calloc(W, sizeof *r->s);
 	r->ready = ev_calloc(W, sizeof *r->ready);
 	r->heap = ev_calloc(W, sizeof *r->heap);
+	r->held = ev_calloc(W, sizeof *r->held);
 	if (r->c->key) {
 		r->kmask = 2 * W - 1;
 		r->keys = ev_calloc(2 * (size_t)W, sizeof *r->keys);
@@ -820,6 +900,7 @@ teardown(struct runner *r)
 	free(r->s);
 	free(r->ready);
 	free(r->heap);
+	free(r->held);
 	free(r->keys);
 	ev_buf_free(&r->a);
 	ev_buf_free(&r->b);

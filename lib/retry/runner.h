@@ -40,7 +40,13 @@ struct ev_runner_conf {
 	                           * restart: unfinished events are left to it */
 	int share;                /* the input is shared with other members of a
 	                           * group: read only what the handlers can take */
+	int breaker;              /* stop after this many events in a row failed for good
+	                           * with the same status (at the first 126 or 127);
+	                           * 0: never */
 };
+
+#define EV_BREAKER_DEFAULT 50
+#define EV_BREAKER_MAX 2048       /* held events fit the ring (WINDOW_MIN / 2) */
 
 struct ev_runner_stats {
 	uintmax_t done, dead, retried, attempts, abandoned;
@@ -50,7 +56,16 @@ struct ev_runner_stats {
 /* Run until the input ends (and every event is finished) or a signal
  * (SIGTERM, SIGINT, SIGHUP) stops it; dead events go to dead, or to stderr
  * as "tool: dead: JSON" when dead is NULL. in must be manual. Returns the
- * exit status: the input's, else 1 when events died with nowhere to go. */
+ * exit status: the input's, else 1 when events died with nowhere to go.
+ *
+ * The breaker: a handler that cannot run (exit status 126 or 127), or
+ * c->breaker events in a row that fail for good with the same status, is
+ * a broken deployment, not events to refuse. Their dead letters are held
+ * back while the streak lasts; when it trips, the run stops taking events,
+ * says why, leaves them unfinished (with a cursor, the input position
+ * stays before the first of them) and ends with 126 or 127, or 111 (try
+ * again later). A success, another status, or running out of events to
+ * try (idle) ends the streak: the held dead letters are written. */
 int ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sink *out,
     struct ev_sink *dead, struct ev_runner_stats *st);
 

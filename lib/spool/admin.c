@@ -134,7 +134,10 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	st->cursors = ev_calloc(nc + 1, sizeof *st->cursors);
 	for (size_t i = 0; i < nc; i++) {
 		struct ev_spool_cursorstat *c = &st->cursors[st->ncursors];
-		if (ev_spool_cursor_get(sp, names[i], &c->pos) <= 0)
+		int got = ev_spool_cursor_get(sp, names[i], &c->pos);
+		if (got < 0)
+			st->badcursors++;
+		if (got <= 0)
 			continue;
 		c->name = names[i];
 		names[i] = ev_strdup("");
@@ -179,8 +182,11 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 			}
 			ev_spool_ctr.bytesread += k;
 			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
-				uint64_t before = st->events;
-				count_newlines(buf, (size_t)(st->cursors[ci].pos - off), &before);
+				/* a cursor before off is in a gap between segments (a
+				 * damaged spool, which check reports): its lag counts
+				 * from the segment after the gap */
+				uint64_t before = st->events, pos = st->cursors[ci].pos;
+				count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
 				st->cursors[ci].lag_events = before;
 			}
 			count_newlines(buf, k, &st->events);
@@ -251,6 +257,7 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 	free(segs);
 	if (ev_spool_stat(sp, &st) < 0)
 		return -1;
+	problems += (int)st.badcursors; /* each reported by ev_spool_cursor_get */
 	for (size_t i = 0; i < st.ncursors; i++) {
 		if (ev_spool_pos_check(sp, st.cursors[i].pos, NULL) < 0) {
 			ev_warn("%s/%s: cursor at %" PRIu64 " is not a valid position", sp->curpath,
@@ -297,8 +304,16 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 		}
 		for (size_t i = 0; i < nc; i++) {
 			uint64_t pos;
-			if (ev_spool_cursor_get(sp, names[i], &pos) == 1 && pos < oldest)
+			int got = ev_spool_cursor_get(sp, names[i], &pos);
+			if (got < 0) {
+				/* a consumer whose place we cannot read may not have read
+				 * anything yet: keep all the data for it */
+				ev_warn("%s/%s: retention held back until this cursor can be read "
+				    "(evspool cursor --set or --delete fixes it)", sp->curpath, names[i]);
+				oldest = 0;
+			} else if (got == 1 && pos < oldest) {
 				oldest = pos;
+			}
 		}
 		ev_cursor_list_free(names);
 		/* and every consumer group's committed position (its low-water mark) */

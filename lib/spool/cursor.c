@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/mem.h"
 #include "base/replace.h"
+#include "base/safeopen.h"
 
 int
 ev_cursor_valid(const char *name)
@@ -52,10 +53,12 @@ ev_cursor_get(int dirfd, const char *dir, const char *name, uint64_t *pos)
 
 	if (ev_cursor_check(name) < 0)
 		return -1;
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = ev_open_regular(dirfd, name, O_RDONLY)) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		ev_warn("%s/%s: cannot open cursor for reading:", dir, name);
+		int err = errno;
+		ev_warn("%s/%s: cannot read cursor: %s", dir, name, ev_open_why(err));
+		errno = err;
 		return -1;
 	}
 	n = read(fd, buf, sizeof buf - 1);

@@ -17,6 +17,7 @@
 #include "spool/cursor.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/opts.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
@@ -197,6 +198,9 @@ struct ev_spool_reader {
 	struct ev_buf vbuf;   /* re-read bytes, to verify a line that spans reads */
 	uint64_t gappos;      /* 1 + the position last checked for a gap after it */
 	struct ev_watch *w;
+	size_t max;           /* --max-event-size */
+	int dropping;         /* in a line past max: buf holds its first max bytes */
+	uint64_t dropped;     /* bytes of that line read and dropped */
 };
 
 /* Switch to the segment holding pos (a line start); 0, or -1 reported. */
@@ -230,6 +234,8 @@ reader_seek(struct ev_spool_reader *r, uint64_t pos)
 	r->base = segs[i].base;
 	r->pos = pos;
 	r->start = r->end = r->rdmark = 0;
+	r->dropping = 0;
+	r->dropped = 0;
 	free(segs);
 	if (r->w)
 		ev_watch_file(r->w, r->fd);
@@ -246,6 +252,7 @@ ev_spool_reader_new(struct ev_spool *sp, uint64_t pos, int skip_lost)
 	r->skip_lost = skip_lost;
 	r->cap = READBUF;
 	r->buf = ev_malloc(r->cap + 1);
+	r->max = ev_max_event ? ev_max_event : 1;
 	if (reader_seek(r, pos) < 0) {
 		ev_spool_reader_free(r);
 		return NULL;
@@ -384,21 +391,41 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			if (r->start < r->rdmark && !still_there(r)) {
 				/* a torn tail we had buffered was replaced: read the line again */
 				r->start = r->end = r->rdmark = 0;
+				r->dropping = 0;
+				r->dropped = 0;
 				scanned = 0;
 				continue;
 			}
 			size_t len = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+			uint64_t full = n + r->dropped;
+			l->toolong = 0;
+			if (r->dropping || n > r->max) {
+				/* past --max-event-size: its first max bytes, once */
+				l->toolong = full;
+				len = r->max;
+			}
 			p[len] = '\0';
 			l->p = p;
 			l->len = len;
 			l->partial = 0;
 			l->no = ++r->no;
 			r->start += n + 1;
-			r->pos += n + 1;
+			r->pos += full + 1;
+			r->dropping = 0;
+			r->dropped = 0;
 			l->pos = r->pos;
 			return 1;
 		}
 		scanned = r->end - r->start;
+		if (scanned > r->max) {
+			/* past the limit: keep the first max bytes, read past the rest */
+			r->dropped += scanned - r->max;
+			r->end = r->start + r->max;
+			if (r->rdmark > r->end)
+				r->rdmark = r->end;
+			r->dropping = 1;
+			scanned = r->max;
+		}
 		if (r->start > 0) {
 			memmove(r->buf, p, scanned);
 			r->rdmark = r->rdmark > r->start ? r->rdmark - r->start : 0;
@@ -409,7 +436,7 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			r->cap *= 2;
 			r->buf = ev_realloc(r->buf, r->cap + 1);
 		}
-		uint64_t off = r->pos - r->base + r->end;
+		uint64_t off = r->pos - r->base + r->end + r->dropped;
 		ssize_t got = pread(r->fd, r->buf + r->end, r->cap - r->end, (off_t)off);
 		if (got < 0) {
 			if (errno == EINTR)
@@ -429,10 +456,12 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			struct stat st;
 			if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < off) {
 				r->end = r->rdmark = 0;
+				r->dropping = 0;
+				r->dropped = 0;
 				scanned = 0;
 				continue;
 			}
-			int c = check_sealed(r, r->end);
+			int c = check_sealed(r, r->end + r->dropped);
 			if (c <= 0)
 				return c;
 			continue;

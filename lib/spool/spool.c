@@ -80,6 +80,7 @@
 #include "spool/cursor.h"
 #include "base/time.h"
 #include "base/err.h"
+#include "base/safeopen.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
@@ -395,11 +396,11 @@ ev_spool_open(const char *dir, int flags)
 		goto fail;
 	}
 	ev_buf_printf(&p, "%s/SPOOL", dir);
-	if ((fd = openat(sp->dirfd, "SPOOL", O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if ((fd = ev_open_regular(sp->dirfd, "SPOOL", O_RDONLY)) < 0) {
 		if (errno == ENOENT)
 			ev_warn("%s: not a spool (no SPOOL file; make one with evspool init)", dir);
 		else
-			ev_warn("%s: cannot open for reading:", p.p);
+			ev_warn("%s: cannot open for reading: %s", p.p, ev_open_why(errno));
 		goto fail;
 	}
 	n = read(fd, buf, sizeof buf - 1);
@@ -417,8 +418,8 @@ ev_spool_open(const char *dir, int flags)
 	if (flags & EV_SPOOL_WRITE) {
 		ev_buf_reset(&p);
 		ev_buf_printf(&p, "%s/lock", dir);
-		if ((sp->lockfd = openat(sp->dirfd, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-			ev_warn("%s: cannot open for writing:", p.p);
+		if ((sp->lockfd = ev_open_regular(sp->dirfd, "lock", O_RDWR)) < 0) {
+			ev_warn("%s: cannot open for writing: %s", p.p, ev_open_why(errno));
 			goto fail;
 		}
 	}
@@ -471,24 +472,18 @@ int
 spool_openseg(struct ev_spool *sp, uint64_t base, int flags)
 {
 	char name[SEGNAME_LEN + 1];
-	struct stat st;
 	int fd;
 
 	spool_segname(name, base);
-	if ((fd = openat(sp->segdir, name, flags | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		if (errno == ELOOP) {
-			ev_warn("%s/%s: a symbolic link, not a segment: refusing it", sp->segpath, name);
-			errno = ELOOP;
-		} else if (errno != ENOENT) {
+	if ((fd = ev_open_regular(sp->segdir, name, flags)) < 0) {
+		int err = errno;
+		if (err == ELOOP || err == EFTYPE_EV)
+			ev_warn("%s/%s: %s, not a segment: refusing it", sp->segpath, name,
+			    ev_open_why(err));
+		else if (err != ENOENT)
 			ev_warn("%s/%s: cannot open %s:", sp->segpath, name,
 			    (flags & O_ACCMODE) != O_RDONLY ? "for appending" : "for reading");
-		}
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ev_warn("%s/%s: not a regular file: refusing it", sp->segpath, name);
-		close(fd);
-		errno = EINVAL;
+		errno = err;
 		return -1;
 	}
 	ev_spool_ctr.segopens++;

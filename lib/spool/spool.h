@@ -104,6 +104,7 @@ struct ev_spool_stat {
 	uint64_t events, bytes, segments, start, end;
 	int64_t first_ms, last_ms; /* -1 when unknown */
 	uint64_t torn;             /* bytes of an unterminated tail */
+	uint64_t badcursors;       /* cursors that could not be read (reported) */
 	struct ev_spool_cursorstat *cursors;
 	size_t ncursors;
 };

@@ -198,6 +198,9 @@ startpos(struct ev_spool *sp, const struct ev_source_conf *c, uint64_t *pos, int
 		return ev_spool_pos_last(sp, c->last, pos);
 	case EV_START_TIME:
 		return ev_spool_pos_time(sp, c->since_ms, pos);
+	case EV_START_POS:
+		*pos = c->pos;
+		return 0;
 	}
 	return -1;
 }

@@ -119,7 +119,8 @@ fwd_next(struct fwd *f, const char **p, size_t *len, uint64_t *linestart)
 	size_t scanned = 0;
 
 	for (;;) {
-		char *s = f->b->p + f->start;
+		/* no arithmetic on the buffer before its first use (NULL + 0 is UB) */
+		char *s = f->b->p ? f->b->p + f->start : NULL;
 		char *nl = f->b->len > f->start ?
 		    memchr(s + scanned, '\n', f->b->len - f->start - scanned) : NULL;
 		if (nl) {

@@ -76,7 +76,7 @@ feed(struct ev_ahead *a, uintmax_t from, uintmax_t to, int *failed)
 		for (size_t i = 0; i < n; i++)
 			buf[i] = (char)('a' + (no + i) % 26);
 		buf[n] = '\0';
-		struct ev_line l = { buf, n, no, 0, 0 };
+		struct ev_line l = { buf, n, no, 0, 0, 0 };
 		if (ev_ahead_add(a, &l) < 0)
 			*failed = 1;
 	}

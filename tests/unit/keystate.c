@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* The state file: round trips, torn and damaged ends, locking, compaction. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,7 +206,19 @@ Test(keystate, damaged_record_is_dropped)
 	cr_expect_eq(reload(), 210);
 }
 
-Test(keystate, garbage_after_records_is_dropped)
+/* Open a damaged state: refused (EILSEQ), the file left as it was. */
+static void
+refused(off_t size)
+{
+	struct ev_keyset *ks = ev_keyset_new(0, 0);
+
+	cr_expect_null(ev_keystate_open(path, "id", EV_SYNC_BATCH, ks));
+	cr_expect_eq(errno, EILSEQ);
+	cr_expect_eq(filesize(path), size);
+	ev_keyset_free(ks);
+}
+
+Test(keystate, garbage_after_records_is_refused)
 {
 	off_t size = three_records();
 	FILE *f = fopen(path, "a");
@@ -213,8 +226,34 @@ Test(keystate, garbage_after_records_is_dropped)
 	cr_assert_not_null(f);
 	fputs("garbage that is not a record at all, long enough", f);
 	fclose(f);
+	refused(size + 48);
+}
+
+/* One flipped bit in a record with records after it would forget all of
+ * their keys: a loud failure, never a silent loss. */
+Test(keystate, damaged_record_before_others_is_refused)
+{
+	off_t size = three_records();
+	int fd = open(path, O_RDWR);
+	char c;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, &c, 1, 32 + 16 + 50 * 24), 1);
+	c ^= 0x10;
+	cr_assert_eq(pwrite(fd, &c, 1, 32 + 16 + 50 * 24), 1);
+	close(fd);
+	refused(size);
+}
+
+Test(keystate, zeros_at_the_end_are_dropped)
+{
+	off_t size = three_records();
+	int fd = open(path, O_RDWR);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, size + 8192), 0);
+	close(fd);
 	cr_expect_eq(reload(), 300);
-	cr_expect_eq(filesize(path), size + 16 + 10 * 24 + 8);
 }
 
 Test(keystate, empty_file_is_a_new_state)

@@ -329,6 +329,7 @@ Test(pred, shapes)
 		".a == [1]", ".a, .b", "(.a | .b) // .c | has(\"x\")", ".a? == 1", "..",
 		".a as $x | $x", "\"\\(.a)\" == \"1\"", ".a[-1] == 1", "$unknown == 1",
 		"startswith(\"a\"; \"b\")", ".a | ascii_downcase == \"x\"",
+		".a ==\r1", "\r.a", /* jq 1.6 refuses a CR in a program */
 	};
 	static const struct ev_predarg a[] = { { "s", "\"x\"" } };
 	struct ev_buf why = { 0 };

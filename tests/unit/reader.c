@@ -259,3 +259,58 @@ Test(reader, short_lines_across_boundaries)
 	waitpid(pid, &st, 0);
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+/* A line past the limit: its first max bytes, its full length, the right
+ * position; the lines around it untouched; never more than the limit held. */
+Test(reader, line_past_the_limit)
+{
+	size_t big = 3 * 1024 * 1024 + 17;
+	char *in = ev_malloc(big + 32);
+	size_t n = 0;
+	struct ev_line l;
+
+	n += (size_t)sprintf(in, "{\"a\":1}\n");
+	memset(in + n, 'x', big);
+	n += big;
+	n += (size_t)sprintf(in + n, "\n{\"b\":2}\nxyz");
+	struct ev_reader *r = readerof(in, n);
+	ev_reader_setmax(r, 1000);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 7 && l.toolong == 0 && l.pos == 8);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect_eq(l.toolong, big);
+	cr_expect_eq(l.len, 1000);
+	cr_expect_eq(l.no, 2);
+	cr_expect_eq(l.pos, 8 + big + 1);
+	cr_expect(l.p[0] == 'x' && l.p[999] == 'x' && l.p[1000] == '\0');
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 7 && memcmp(l.p, "{\"b\":2}", 7) == 0 && l.toolong == 0 && l.no == 3);
+	cr_expect_eq(ev_reader_next(r, &l, 0), 0);
+	/* a tail past the limit, at the end of the input */
+	done(r);
+	r = readerof(in + 8, big);
+	ev_reader_setmax(r, 10);
+	cr_assert_eq(ev_reader_next(r, &l, EV_RD_TAIL), 1);
+	cr_expect(l.partial && l.toolong == big && l.len == 10 && l.pos == big);
+	cr_expect_eq(ev_reader_next(r, &l, EV_RD_TAIL), 0);
+	done(r);
+	free(in);
+}
+
+/* The limit counts the bytes before the newline: exactly max is fine. */
+Test(reader, line_at_the_limit)
+{
+	struct ev_reader *r = readerof("abcd\nabcde\nabc\r\nabcd\r\n", 22);
+	struct ev_line l;
+
+	ev_reader_setmax(r, 4);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 4 && l.toolong == 0);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 4 && l.toolong == 5);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 3 && l.toolong == 0);
+	cr_assert_eq(ev_reader_next(r, &l, 0), 1);
+	cr_expect(l.len == 4 && l.toolong == 5 && l.pos == 22);
+	done(r);
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: ISC */
+/* safeopen.h — open a file inside a spool only if it is a regular file. */
+#ifndef EV_SAFEOPEN_H
+#define EV_SAFEOPEN_H
+
+/* openat(dirfd, name, flags) that never follows a symbolic link and never
+ * blocks on a FIFO or a device (O_NOFOLLOW, O_NONBLOCK for the open), then
+ * checks with fstat(2) that it opened a regular file. The descriptor is
+ * returned in blocking mode. -1 with errno set: ELOOP for a symbolic link,
+ * EFTYPE_EV (not a regular file: a FIFO, a directory, a socket, a device)
+ * or what openat or fstat said. Nothing is reported: the caller names the
+ * file and the operation (ev_open_why gives the words). */
+#define EFTYPE_EV EINVAL
+int ev_open_regular(int dirfd, const char *name, int flags);
+/* "a symbolic link" / "not a regular file" / strerror(err), for messages. */
+const char *ev_open_why(int err);
+
+#endif

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: ISC */
+/* agg.c — the built-in folds (see agg.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "base/mem.h"
+#include "fold/agg.h"
+#include "fold/hll.h"
+
+const char *const ev_agg_names[EV_NAGG] = {
+	"count", "sum", "min", "max", "avg", "first", "last", "distinct"
+};
+
+#define NUMERIC ((1u << EV_AGG_SUM) | (1u << EV_AGG_MIN) | (1u << EV_AGG_MAX) | (1u << EV_AGG_AVG))
+
+static int
+absent(const struct ev_jval *v)
+{
+	return v->type == EV_J_MISSING || v->type == EV_J_NULL;
+}
+
+int
+ev_agg_check(unsigned mask, const struct ev_jval *vals, const char **why, int *which)
+{
+	for (int i = 0; i < EV_NAGG; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (vals[i].type == EV_J_MISSING && vals[i].jqerr) {
+			*why = "its path leads through a value that is not an object or array";
+			*which = i;
+			return -1;
+		}
+		if ((NUMERIC & (1u << i)) && !absent(&vals[i]) && vals[i].type != EV_J_NUMBER) {
+			*why = "not a number";
+			*which = i;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A value as compact JSON: the raw bytes less the blanks between tokens. */
+static void
+compact(const struct ev_jval *v, struct ev_buf *out)
+{
+	int instr = 0;
+
+	ev_buf_reset(out);
+	ev_buf_grow(out, v->len);
+	for (size_t i = 0; i < v->len; i++) {
+		char c = v->p[i];
+		if (instr) {
+			if (c == '\\')
+				out->p[out->len++] = v->p[i++];
+			else if (c == '"')
+				instr = 0;
+		} else if (c == '"') {
+			instr = 1;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			continue;
+		}
+		out->p[out->len++] = v->p[i];
+	}
+	out->p[out->len] = '\0';
+}
+
+static uint64_t
+valhash(const struct ev_jval *v, struct ev_buf *tmp)
+{
+	if (v->type == EV_J_STRING && v->escaped) {
+		ev_buf_reset(tmp);
+		ev_buf_addc(tmp, '"');
+		ev_jval_str(v, tmp);
+		return XXH3_64bits(tmp->p, tmp->len);
+	}
+	if (v->type == EV_J_STRING)
+		return XXH3_64bits(v->p, v->len - 1); /* '"' and the body, as above */
+	compact(v, tmp);
+	return XXH3_64bits(tmp->p, tmp->len);
+}
+
+void
+ev_agg_apply(unsigned mask, struct ev_aggstate *s, const struct ev_jval *vals,
+    struct ev_buf *tmp)
+{
+	const struct ev_jval *v;
+
+	if (mask & (1u << EV_AGG_COUNT))
+		s->count++;
+	if ((mask & NUMERIC)) {
+		if ((mask & (1u << EV_AGG_SUM)) && !absent(v = &vals[EV_AGG_SUM]))
+			s->sum += ev_jval_num(v);
+		if ((mask & (1u << EV_AGG_MIN)) && !absent(v = &vals[EV_AGG_MIN])) {
+			double d = ev_jval_num(v);
+			if (!s->hasmin || d < s->min)
+				s->min = d, s->hasmin = 1;
+		}
+		if ((mask & (1u << EV_AGG_MAX)) && !absent(v = &vals[EV_AGG_MAX])) {
+			double d = ev_jval_num(v);
+			if (!s->hasmax || d > s->max)
+				s->max = d, s->hasmax = 1;
+		}
+		if ((mask & (1u << EV_AGG_AVG)) && !absent(v = &vals[EV_AGG_AVG])) {
+			s->avgsum += ev_jval_num(v);
+			s->avgn++;
+		}
+	}
+	if ((mask & (1u << EV_AGG_FIRST)) && !s->first.len && !absent(v = &vals[EV_AGG_FIRST]))
+		compact(v, &s->first);
+	if ((mask & (1u << EV_AGG_LAST)) && !absent(v = &vals[EV_AGG_LAST]))
+		compact(v, &s->last);
+	if ((mask & (1u << EV_AGG_DISTINCT)) && !absent(v = &vals[EV_AGG_DISTINCT])) {
+		if (!s->hll)
+			s->hll = ev_calloc(1, EV_HLL_BYTES);
+		ev_hll_add(s->hll, valhash(v, tmp));
+	}
+}
+
+void
+ev_agg_merge(unsigned mask, struct ev_aggstate *s, const struct ev_aggstate *o)
+{
+	(void)mask;
+	s->count += o->count;
+	s->sum += o->sum;
+	if (o->hasmin && (!s->hasmin || o->min < s->min))
+		s->min = o->min, s->hasmin = 1;
+	if (o->hasmax && (!s->hasmax || o->max > s->max))
+		s->max = o->max, s->hasmax = 1;
+	s->avgsum += o->avgsum;
+	s->avgn += o->avgn;
+	/* s is the earlier of the two */
+	if (!s->first.len && o->first.len)
+		ev_buf_add(&s->first, o->first.p, o->first.len);
+	if (o->last.len) {
+		ev_buf_reset(&s->last);
+		ev_buf_add(&s->last, o->last.p, o->last.len);
+	}
+	if (o->hll) {
+		if (!s->hll)
+			s->hll = ev_calloc(1, EV_HLL_BYTES);
+		ev_hll_merge(s->hll, o->hll);
+	}
+}
+
+void
+ev_agg_num(double d, struct ev_buf *out)
+{
+	char b[40];
+
+	if (isnan(d)) {
+		ev_buf_adds(out, "null");
+		return;
+	}
+	if (isinf(d)) {
+		ev_buf_adds(out, d < 0 ? "-1.7976931348623157e+308" : "1.7976931348623157e+308");
+		return;
+	}
+	if (d == (double)(int64_t)d && fabs(d) < 1e17) {
+		ev_buf_printf(out, "%lld", (long long)d);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(b, sizeof b, "%.*g", prec, d);
+		if (strtod(b, NULL) == d)
+			break;
+	}
+	ev_buf_adds(out, b);
+}
+
+void
+ev_agg_json(unsigned mask, const struct ev_aggstate *s, struct ev_buf *out)
+{
+	int n = 0;
+
+	ev_buf_addc(out, '{');
+	for (int i = 0; i < EV_NAGG; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		ev_buf_printf(out, "%s\"%s\":", n++ ? "," : "", ev_agg_names[i]);
+		switch (i) {
+		case EV_AGG_COUNT:
+			ev_buf_printf(out, "%lld", (long long)s->count);
+			break;
+		case EV_AGG_SUM:
+			ev_agg_num(s->sum, out);
+			break;
+		case EV_AGG_MIN:
+			s->hasmin ? ev_agg_num(s->min, out) : ev_buf_adds(out, "null");
+			break;
+		case EV_AGG_MAX:
+			s->hasmax ? ev_agg_num(s->max, out) : ev_buf_adds(out, "null");
+			break;
+		case EV_AGG_AVG:
+			s->avgn ? ev_agg_num(s->avgsum / (double)s->avgn, out) :
+			    ev_buf_adds(out, "null");
+			break;
+		case EV_AGG_FIRST:
+			s->first.len ? ev_buf_add(out, s->first.p, s->first.len) :
+			    ev_buf_adds(out, "null");
+			break;
+		case EV_AGG_LAST:
+			s->last.len ? ev_buf_add(out, s->last.p, s->last.len) :
+			    ev_buf_adds(out, "null");
+			break;
+		case EV_AGG_DISTINCT:
+			ev_buf_printf(out, "%llu",
+			    s->hll ? (unsigned long long)ev_hll_count(s->hll) : 0ULL);
+			break;
+		}
+	}
+	ev_buf_addc(out, '}');
+}
+
+/* aux: "evfold-agg1", then the numbers as they are in memory (native
+ * byte order: the file is this machine's), first and last with their
+ * lengths, and the registers when there are some. */
+#define MAGIC "evfold-agg1"
+
+struct fixed {
+	int64_t count, avgn;
+	double sum, min, max, avgsum;
+	int32_t hasmin, hasmax;
+	uint32_t firstlen, lastlen, hll;
+};
+
+void
+ev_agg_save(const struct ev_aggstate *s, struct ev_buf *aux)
+{
+	struct fixed f = {
+		s->count, s->avgn, s->sum, s->min, s->max, s->avgsum, s->hasmin, s->hasmax,
+		(uint32_t)s->first.len, (uint32_t)s->last.len, s->hll != NULL
+	};
+
+	ev_buf_reset(aux);
+	ev_buf_add(aux, MAGIC, sizeof MAGIC);
+	ev_buf_add(aux, &f, sizeof f);
+	ev_buf_add(aux, s->first.p, s->first.len);
+	ev_buf_add(aux, s->last.p, s->last.len);
+	if (s->hll)
+		ev_buf_add(aux, s->hll, EV_HLL_BYTES);
+}
+
+int
+ev_agg_load(struct ev_aggstate *s, const void *aux, size_t len)
+{
+	const char *p = aux;
+	struct fixed f;
+
+	ev_agg_free(s);
+	if (len < sizeof MAGIC + sizeof f || memcmp(p, MAGIC, sizeof MAGIC) != 0)
+		return -1;
+	memcpy(&f, p + sizeof MAGIC, sizeof f);
+	p += sizeof MAGIC + sizeof f;
+	len -= sizeof MAGIC + sizeof f;
+	if ((size_t)f.firstlen + f.lastlen + (f.hll ? EV_HLL_BYTES : 0) != len)
+		return -1;
+	s->count = f.count;
+	s->avgn = f.avgn;
+	s->sum = f.sum;
+	s->min = f.min;
+	s->max = f.max;
+	s->avgsum = f.avgsum;
+	s->hasmin = f.hasmin;
+	s->hasmax = f.hasmax;
+	if (f.firstlen)
+		ev_buf_add(&s->first, p, f.firstlen);
+	p += f.firstlen;
+	if (f.lastlen)
+		ev_buf_add(&s->last, p, f.lastlen);
+	p += f.lastlen;
+	if (f.hll) {
+		s->hll = ev_malloc(EV_HLL_BYTES);
+		memcpy(s->hll, p, EV_HLL_BYTES);
+	}
+	return 0;
+}
+
+void
+ev_agg_free(struct ev_aggstate *s)
+{
+	ev_buf_free(&s->first);
+	ev_buf_free(&s->last);
+	free(s->hll);
+	memset(s, 0, sizeof *s);
+}

@@ -163,6 +163,19 @@ handout(struct gsource *s, struct claim *c, struct ev_line *l)
 	l->no = l->pos;
 }
 
+/* A redelivered event handed out and not yet committed: no other claim is
+ * taken until it is, so that if this member dies on a poison event, the
+ * events it finished just before are not counted as delivered again (a
+ * poison event is then the only one whose count grows with each death). */
+static int
+redelivery_open(const struct gsource *s)
+{
+	for (size_t i = 0; i < s->nc; i++)
+		if (s->c[i].deliveries > 1 && s->c[i].done < s->c[i].handed)
+			return 1;
+	return 0;
+}
+
 static int
 gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
@@ -175,6 +188,8 @@ gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			handout(s, c, l);
 			return EV_SRC_LINE;
 		}
+		if (redelivery_open(s))
+			return EV_SRC_IDLE; /* the tool commits, then asks again */
 		int r = claim(s);
 		if (r < 0)
 			return EV_SRC_ERR;

@@ -22,8 +22,9 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
-	"[-w duration] [--cursor name] [--dups dest] [--max-event-size size] [--no-follow] [--rejects dest] " \
-	"[--state file] [--stats[=json]] [--sync mode] [file ...]"
+	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
+	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--rejects dest] " \
+	"[--state file] [--stats[=json]] [--sync mode] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000
 
@@ -290,6 +291,8 @@ main(int argc, char *argv[])
 		{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dedupe d = { 0 };

@@ -15,8 +15,9 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
-	"[--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
-	"expr [file ...]"
+	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
+	"[--wait] expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
 
@@ -68,6 +69,8 @@ main(int argc, char *argv[])
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

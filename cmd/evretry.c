@@ -19,9 +19,10 @@
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
+	"[--group name] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
 	"[--rejects dest] [--retry-on codes] " \
-	"[--stats[=json]] [--stdout mode] [--sync mode] -- command [arg ...]"
+	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
 
 enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
@@ -109,6 +110,7 @@ main(int argc, char *argv[])
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = EV_RUNNER_VARS;
@@ -199,18 +201,23 @@ main(int argc, char *argv[])
 		usage();
 	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
+	if (keyexpr && o.group)
+		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
+		    "is not supported yet");
 	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
 		    errno == EACCES ? "cannot execute" : "command not found");
-	c.replay = o.cursor != NULL;
+	c.replay = o.cursor != NULL || o.group != NULL;
+	c.share = o.group != NULL;
 
 	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
 	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, NULL, 0);
+	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);
 	if (dead)

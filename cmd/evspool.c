@@ -14,6 +14,7 @@
 #include "base/opts.h"
 #include "base/prom.h"
 #include "base/size.h"
+#include "spool/group.h"
 #include "spool/spool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
@@ -72,6 +73,84 @@ parse_size(const char *s, const char *what)
 	return v;
 }
 
+struct groups {
+	struct ev_group_stat *g;
+	size_t n;
+};
+
+static void
+print_prom_groups(const struct groups *gs, char **paths, int n)
+{
+	static const struct { const char *name, *type, *help; } m[] = {
+		{ "evkit_spool_group_lag_events", "gauge", "Events after a group's committed position: not finished yet." },
+		{ "evkit_spool_group_lag_bytes", "gauge", "Bytes after a group's committed position." },
+		{ "evkit_spool_group_members", "gauge", "Live members of a group." },
+		{ "evkit_spool_group_claimed_events", "gauge", "Events claimed by live members, not finished yet." },
+		{ "evkit_spool_group_pending_events", "gauge", "Events awaiting redelivery (their member died or left)." },
+		{ "evkit_spool_group_redelivered_total", "counter", "Redeliveries of events, since the group began." },
+		{ "evkit_spool_group_dead_total", "counter", "Events dead-lettered past the delivery limit." },
+	};
+	struct ev_prom p = { 0 };
+
+	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
+		size_t at = p.b.len;
+		ev_prom_help(&p, m[k].name, m[k].type, m[k].help);
+		size_t helped = p.b.len;
+		for (int i = 0; i < n; i++)
+			for (size_t j = 0; j < gs[i].n; j++) {
+				const struct ev_group_stat *g = &gs[i].g[j];
+				uint64_t v[] = { g->lag_events, g->lag_bytes, g->nmembers, g->claimed,
+					g->pending, g->redelivered, g->dead };
+				const char *lab[] = { "spool", paths[i], "group", g->name, NULL };
+				ev_prom_count(&p, m[k].name, lab, v[k]);
+			}
+		if (p.b.len == helped) /* no sample: no HELP either */
+			p.b.len = at;
+	}
+	if (p.b.len)
+		fwrite(p.b.p, 1, p.b.len, stdout);
+	ev_prom_free(&p);
+}
+
+static void
+print_groups(const struct groups *gs)
+{
+	struct ev_buf b = { 0 };
+	char t[32];
+
+	for (size_t j = 0; j < gs->n; j++) {
+		const struct ev_group_stat *g = &gs->g[j];
+		if (opt.json) {
+			ev_buf_adds(&b, j ? ",{\"name\":" : "{\"name\":");
+			ev_buf_addjstr(&b, g->name, strlen(g->name));
+			ev_buf_printf(&b, ",\"position\":%" PRIu64 ",\"lag_events\":%" PRIu64
+			    ",\"lag_bytes\":%" PRIu64 ",\"claimed\":%" PRIu64 ",\"pending\":%" PRIu64
+			    ",\"redelivered\":%" PRIu64 ",\"dead\":%" PRIu64 ",\"members\":[", g->low,
+			    g->lag_events, g->lag_bytes, g->claimed, g->pending, g->redelivered,
+			    g->dead);
+			for (size_t m = 0; m < g->nmembers; m++) {
+				ev_time_format(g->members[m].since_ms, t);
+				ev_buf_printf(&b, "%s{\"pid\":%ld,\"since\":\"%s\"}", m ? "," : "",
+				    (long)g->members[m].pid, t);
+			}
+			ev_buf_adds(&b, "]}");
+			continue;
+		}
+		printf("group     %s at %" PRIu64 ": lag %" PRIu64 " events, %" PRIu64 " bytes; "
+		    "%zu member%s, claimed %" PRIu64 ", pending %" PRIu64 ", redelivered %" PRIu64
+		    ", dead %" PRIu64 "\n", g->name, g->low, g->lag_events, g->lag_bytes,
+		    g->nmembers, g->nmembers == 1 ? "" : "s", g->claimed, g->pending,
+		    g->redelivered, g->dead);
+		for (size_t m = 0; m < g->nmembers; m++) {
+			ev_time_format(g->members[m].since_ms, t);
+			printf("member    %s: pid %ld since %s\n", g->name, (long)g->members[m].pid, t);
+		}
+	}
+	if (opt.json)
+		fputs(b.p ? b.p : "", stdout);
+	ev_buf_free(&b);
+}
+
 /* The Prometheus text format: HELP and TYPE once per metric, all spools under it. */
 static void
 print_prom(struct ev_spool_stat *st, char **paths, int n)
@@ -117,7 +196,7 @@ print_prom(struct ev_spool_stat *st, char **paths, int n)
 }
 
 static void
-print_stat(const char *path, const struct ev_spool_stat *st)
+print_stat(const char *path, const struct ev_spool_stat *st, const struct groups *gs)
 {
 	struct ev_buf b = { 0 };
 	char t[32];
@@ -143,9 +222,11 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 			    ",\"lag_bytes\":%" PRIu64 ",\"lost\":%s}", c->pos, c->lag_events,
 			    c->lag_bytes, c->lost ? "true" : "false");
 		}
-		ev_buf_adds(&b, "]}\n");
+		ev_buf_adds(&b, "],\"groups\":[");
 		fputs(b.p, stdout);
 		ev_buf_free(&b);
+		print_groups(gs);
+		fputs("]}\n", stdout);
 		return;
 	}
 	printf("spool     %s\nevents    %" PRIu64 "\nbytes     %" PRIu64 "\nsegments  %" PRIu64
@@ -164,12 +245,14 @@ print_stat(const char *path, const struct ev_spool_stat *st)
 		    st->cursors[i].name, st->cursors[i].pos, st->cursors[i].lag_events,
 		    st->cursors[i].lag_bytes,
 		    st->cursors[i].lost ? " (before the oldest event: retention removed some)" : "");
+	print_groups(gs);
 }
 
 static int
 cmd_stat(char **paths, int n)
 {
 	struct ev_spool_stat *st = ev_calloc((size_t)n, sizeof *st);
+	struct groups *gs = ev_calloc((size_t)n, sizeof *gs);
 	int status = 0, ok = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -180,18 +263,30 @@ cmd_stat(char **paths, int n)
 			ev_spool_close(sp);
 			continue;
 		}
+		if (ev_group_stat_all(sp, &gs[i].g, &gs[i].n) < 0) {
+			status = ev_errstatus(errno);
+			ev_spool_stat_free(&st[i]);
+			ev_spool_close(sp);
+			continue;
+		}
 		ev_spool_close(sp);
 		paths[ok] = paths[i];
+		gs[ok] = gs[i];
 		st[ok++] = st[i];
 	}
-	if (opt.prom)
+	if (opt.prom) {
 		print_prom(st, paths, ok);
-	else
+		print_prom_groups(gs, paths, ok);
+	} else {
 		for (int i = 0; i < ok; i++)
-			print_stat(paths[i], &st[i]);
-	for (int i = 0; i < ok; i++)
+			print_stat(paths[i], &st[i], &gs[i]);
+	}
+	for (int i = 0; i < ok; i++) {
 		ev_spool_stat_free(&st[i]);
+		ev_group_stat_free(gs[i].g, gs[i].n);
+	}
 	free(st);
+	free(gs);
 	return status;
 }
 

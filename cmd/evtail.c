@@ -17,9 +17,10 @@
 #include "base/opts.h"
 #include "spool/spool.h"
 
-#define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] [--from-start] " \
+#define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
+	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
 	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
-	"[--sync mode] [--until time] [spool | file | url]"
+	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
@@ -143,6 +144,8 @@ main(int argc, char *argv[])
 		{ "skip-lost", no_argument, NULL, OPT_SKIP_LOST },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;
@@ -198,6 +201,9 @@ main(int argc, char *argv[])
 		usage();
 	if (fromstart + haven + hassince > 1)
 		ev_die(EV_ERROR, "-n, --from-start and --since exclude each other");
+	if (o.group && (fromstart || haven || hassince))
+		ev_die(EV_ERROR, "-n, --from-start and --since cannot be combined with --group "
+		    "(a group keeps its own position)");
 	if (follow == 1 && o.follow == 0)
 		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
 	loc = argc ? argv[0] : o.input ? o.input : "-";
@@ -228,7 +234,7 @@ main(int argc, char *argv[])
 			in.conf.start = EV_START_LAST;
 			in.conf.last = n;
 		}
-	} else if (haven || !o.cursor) {
+	} else if (haven || (!o.cursor && !o.group)) {
 		in.conf.start = EV_START_LAST;
 		in.conf.last = n;
 		ring.n = n;

@@ -2,6 +2,10 @@
 # fish completion for evdedupe(1)
 complete -c evdedupe -l arrival -d 'Judge the window by the time events are read'
 complete -c evdedupe -l cursor -x -d 'Read a spool input through this durable cursor'
+complete -c evdedupe -l wait -d 'Wait for a cursor another reader holds'
+complete -c evdedupe -l group -x -d 'Read a spool as a member of this consumer group'
+complete -c evdedupe -l max-deliveries -x -d 'Dead-letter an event after this many deliveries'
+complete -c evdedupe -l dead -r -F -d 'Append events past the delivery limit to'
 complete -c evdedupe -l dups -r -F -d 'Write the duplicates to'
 complete -c evdedupe -s h -l help -d 'Print the usage'
 complete -c evdedupe -s i -l input -r -F -d 'Read from'

@@ -11,6 +11,7 @@ enum {
 	EV_OK = 0,
 	EV_FALSE = 1,     /* nothing selected, where that applies */
 	EV_ERROR = 2,     /* usage error, bad input, permanent error */
+	EV_BUSY = 75,     /* EX_TEMPFAIL: a cursor is in use by another reader; try later */
 	EV_TEMPFAIL = 111 /* temporary system failure: ENOSPC, EIO; retry later */
 };
 

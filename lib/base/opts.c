@@ -42,6 +42,10 @@ static const struct ev_optdoc common_docs[] = {
 	{ "quiet", NULL, "no per-line diagnostics" },
 	{ "help", NULL, "print this help and exit" },
 	{ "version", NULL, "print the version and exit" },
+	{ "wait", NULL, "wait for a cursor in use (else exit 75)" },
+	{ "group", "name", "read a spool as a member of this consumer group" },
+	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
+	{ "dead", "dest", "write events past --max-deliveries to dest" },
 	{ NULL, NULL, NULL }
 };
 
@@ -188,6 +192,26 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		exit(0);
 	case EV_OPT_CURSOR:
 		o->cursor = arg;
+		return 1;
+	case EV_OPT_WAIT:
+		o->wait = 1;
+		return 1;
+	case EV_OPT_GROUP:
+		o->group = arg;
+		return 1;
+	case EV_OPT_MAX_DELIVERIES: {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || n < 1 ||
+		    n > 1000000)
+			ev_die(EV_ERROR, "--max-deliveries: '%s' is not a number from 1 to 1000000",
+			    arg);
+		o->max_deliveries = (uint32_t)n;
+		return 1;
+	}
+	case EV_OPT_DEAD:
+		o->dead = arg;
 		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;

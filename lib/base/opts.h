@@ -16,7 +16,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 /* Long-only options; a tool numbers its own from EV_OPT_TOOL. */
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
-	EV_OPT_MAX_EVENT,
+	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -33,6 +33,16 @@ enum {
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "version", no_argument, NULL, 'V' }
 
+/* Options of the tools that read a spool through a cursor (after
+ * EV_COMMON_LONGOPTS in their tables; ev_opts_common handles them). */
+#define EV_CURSOR_LONGOPTS \
+	{ "wait", no_argument, NULL, EV_OPT_WAIT }, \
+	{ "group", required_argument, NULL, EV_OPT_GROUP }, \
+	{ "max-deliveries", required_argument, NULL, EV_OPT_MAX_DELIVERIES }
+/* --dead DEST, for the tools that have no dead-letter output of their own. */
+#define EV_DEAD_LONGOPT \
+	{ "dead", required_argument, NULL, EV_OPT_DEAD }
+
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"
 
@@ -47,6 +57,10 @@ struct ev_opts {
 	const char *input;    /* -i */
 	const char *output;   /* -o */
 	const char *cursor;   /* --cursor */
+	int wait;             /* --wait: for a cursor another reader holds */
+	const char *group;    /* --group: read a spool as a member of this group */
+	uint32_t max_deliveries; /* --max-deliveries (0: no limit) */
+	const char *dead;     /* --dead: events past it */
 	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
 	const char *rejects;  /* --rejects */
 	enum ev_sync sync;    /* --sync */

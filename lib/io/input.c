@@ -40,14 +40,22 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->maxbytes = EV_BATCH_BYTES;
 	in->maxms = EV_BATCH_MS;
 	in->conf.cursor = o->cursor;
-	/* A position that is kept (a spool cursor, a broker's acks) needs the
-	 * outputs durable before it moves. */
-	if (o->cursor)
+	in->conf.group = o->group;
+	in->conf.max_deliveries = o->max_deliveries;
+	if (o->cursor && o->group)
+		ev_die(EV_ERROR, "--cursor and --group exclude each other (a group keeps "
+		    "its own position)");
+	if ((o->max_deliveries || o->dead) && !o->group)
+		ev_die(EV_ERROR, "--%s needs --group", o->dead ? "dead" : "max-deliveries");
+	/* A position that is kept (a spool cursor, a group, a broker's acks)
+	 * needs the outputs durable before it moves. */
+	if (o->cursor || o->group)
 		ev_sinks_durable = 1;
 	for (int i = 0; i < in->nlocs; i++)
 		if (ev_amqp_is(in->locs[i]))
 			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
+	in->conf.wait = o->wait;
 	in->name = "<stdin>";
 	in->statsfmt = o->stats;
 	if (ev_sig_init() < 0)
@@ -55,6 +63,16 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	ev_notify_init();
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
+	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
+		exit(ev_errstatus(errno));
+	in->conf.dead = in->dead ? in->dead : in->rejects;
+}
+
+void
+ev_input_set_dead(struct ev_input *in, struct ev_sink *dead)
+{
+	if (dead)
+		in->conf.dead = dead;
 }
 
 void
@@ -256,6 +274,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 			goto fail;
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
 		goto fail;
+	if (in->dead && ev_sink_commit(in->dead) < 0)
+		goto fail;
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
 			goto fail;
@@ -292,6 +312,17 @@ ev_input_pollfd(const struct ev_input *in)
 	return in->src ? ev_source_pollfd(in->src) : -1;
 }
 
+/* A location that did not open: a cursor in use by another reader is 75
+ * (try later), a temporary failure 111, anything else 2. */
+static void
+openfailed(struct ev_input *in)
+{
+	int err = errno;
+
+	ev_input_fail(in, err == EBUSY ? EV_BUSY :
+	    ev_errstatus(err) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+}
+
 /* Open the next location; 0 when there is none left. */
 static int
 opennext(struct ev_input *in)
@@ -302,7 +333,7 @@ opennext(struct ev_input *in)
 		const char *loc = in->locs[in->next++];
 		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
 		if (!(in->src = ev_source_open(loc, &in->conf)))
-			ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+			openfailed(in);
 		else
 			setready(in);
 	}
@@ -388,7 +419,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			const char *loc = in->locs[in->next++];
 			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
 			if (!(in->src = ev_source_open(loc, &in->conf))) {
-				ev_input_fail(in, ev_errstatus(errno) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
+				openfailed(in);
 				continue;
 			}
 			setready(in);
@@ -486,6 +517,9 @@ ev_input_end(struct ev_input *in)
 	if (in->rejects && ev_sink_close(in->rejects) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->rejects = NULL;
+	if (in->dead && ev_sink_close(in->dead) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->dead = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
 	free(in->hooks);

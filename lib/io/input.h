@@ -56,6 +56,7 @@ struct ev_input {
 	struct ev_source *src;
 	const char *name;        /* current location, for messages */
 	struct ev_sink *rejects;
+	struct ev_sink *dead;    /* --dead: a group's events past --max-deliveries */
 	struct ev_sink **sinks;
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
@@ -97,6 +98,9 @@ struct ev_input {
 
 /* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
 void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
+/* A tool with a dead-letter output of its own (evretry -d) has a group's
+ * events past --max-deliveries go there too (else --dead, else --rejects). */
+void ev_input_set_dead(struct ev_input *in, struct ev_sink *dead);
 /* Sinks committed before the input position is; the tool still owns them. */
 void ev_input_add_sink(struct ev_input *in, struct ev_sink *s);
 /* Called at each commit after the sinks (and rejects) and before the input

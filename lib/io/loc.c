@@ -114,10 +114,11 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	void *impl;
 
 	if (ev_amqp_is(loc)) {
-		if (c->cursor) {
+		if (c->cursor || c->group) {
 			char *name = ev_amqp_redact(loc);
-			ev_warn("%s: --cursor needs a spool directory as input "
-			    "(a queue keeps its own place: what was acknowledged)", name);
+			ev_warn("%s: --%s needs a spool directory as input "
+			    "(a queue keeps its own place: what was acknowledged)", name,
+			    c->cursor ? "cursor" : "group");
 			free(name);
 			errno = EINVAL;
 			return NULL;
@@ -130,14 +131,15 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	} else if (strcmp(loc, "-") != 0 && isdir(loc)) {
 		impl = ev_spool_source_open(loc, c, &ops);
 	} else {
-		if (c->cursor) {
+		if (c->cursor || c->group) {
 			struct stat st;
 			/* a spool we may not look at is not "not a spool" */
 			if (strcmp(loc, "-") != 0 && stat(loc, &st) < 0) {
 				ev_warn("%s: cannot open:", loc);
 				return NULL;
 			}
-			ev_warn("%s: --cursor needs a spool directory as input", loc);
+			ev_warn("%s: --%s needs a spool directory as input", loc,
+			    c->cursor ? "cursor" : "group");
 			errno = EINVAL;
 			return NULL;
 		}

@@ -68,6 +68,11 @@ struct ev_source_conf {
 	uint64_t pos;        /* EV_START_POS */
 	int skip_lost;       /* a spool position that retention removed: skip to the
 	                      * oldest event, counted and reported, instead of failing */
+	int wait;            /* a cursor in use by another reader: wait for it to
+	                      * let go, instead of failing with EBUSY (exit 75) */
+	const char *group;   /* a spool read as a member of this consumer group */
+	uint32_t max_deliveries; /* the group's delivery limit (0: none) */
+	struct ev_sink *dead;    /* where events past it go (not owned), or NULL */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };

@@ -90,6 +90,24 @@ ev_watch_new(const char *dir)
 	return w;
 }
 
+int
+ev_watch_add(struct ev_watch *w, const char *dir)
+{
+	if (w->fd < 0)
+		return 0;
+#if defined(EV_INOTIFY)
+	if (inotify_add_watch(w->fd, dir, IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+	    IN_MOVED_TO | IN_ATTRIB | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		ev_warn("%s: cannot watch for changes:", dir);
+		return -1;
+	}
+	return 1;
+#else
+	(void)dir;
+	return 0;
+#endif
+}
+
 void
 ev_watch_file(struct ev_watch *w, int fd)
 {

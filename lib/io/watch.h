@@ -19,6 +19,12 @@ int ev_watch_polling(void);
 /* Watch the entries of directory dir (created, deleted, renamed) and, where
  * the platform can, writes to the files in it. NULL after reporting why. */
 struct ev_watch *ev_watch_new(const char *dir);
+/* Also watch directory dir's entries (Linux: and the closing of files in it
+ * that were open for writing, which is how a member's death shows). On
+ * platforms where that cannot be watched, returns 0 and the caller waits
+ * with a timeout of at most EV_WATCH_POLL_MS instead; 1 when watched; -1
+ * error (reported). */
+int ev_watch_add(struct ev_watch *w, const char *dir);
 /* Also watch the contents of this open file (kqueue needs it per file;
  * inotify sees it through the directory). Replaces the previous one. */
 void ev_watch_file(struct ev_watch *w, int fd);

@@ -588,7 +588,11 @@ rejected:
 static int
 wantinput(struct runner *r)
 {
-	return !r->stopping && !r->inputdone && r->tail - r->head < r->W;
+	/* A group's member takes no more than its handlers can start on, so
+	 * that the other members get the rest. */
+	uint64_t max = !r->c->share ? r->W : (uint64_t)r->c->jobs * (r->c->coproc ? DEPTH : 1);
+
+	return !r->stopping && !r->inputdone && r->tail - r->head < max;
 }
 
 /* Returns 1 when it stopped with input still to read. */

@@ -38,6 +38,8 @@ struct ev_runner_conf {
 	struct ev_jq *key;        /* --key, or NULL: no order between events */
 	int replay;               /* the input is read again from its cursor after a
 	                           * restart: unfinished events are left to it */
+	int share;                /* the input is shared with other members of a
+	                           * group: read only what the handlers can take */
 	int breaker;              /* stop after this many events in a row failed for good
 	                           * with the same status (at the first 126 or 127);
 	                           * 0: never */

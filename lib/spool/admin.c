@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "spool/cursor.h"
+#include "spool/group.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "base/buf.h"
@@ -51,6 +52,61 @@ cmpname(const void *a, const void *b)
 	const struct ev_spool_cursorstat *x = a, *y = b;
 
 	return strcmp(x->name, y->name);
+}
+
+/* The events of a sealed segment, kept beside it in segments/.BASE.count
+ * ("SIZE EVENTS\n") by the first evspool stat that counted them, so that
+ * later ones read a line instead of the segment. A sealed segment never
+ * changes; a count whose size is not the segment's is ignored. Writing it
+ * is best effort (a reader may not be allowed to), and so it is silent. */
+static void
+countname(char *buf, size_t size, uint64_t base)
+{
+	snprintf(buf, size, ".%016" PRIx64 ".count", base);
+}
+
+static int
+segcount_get(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t *events)
+{
+	char name[48], buf[64];
+	struct stat st;
+	uintmax_t s, e;
+	ssize_t k;
+	int fd;
+
+	countname(name, sizeof name, base);
+	if ((fd = openat(sp->segdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;
+	}
+	k = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (k <= 0)
+		return 0;
+	buf[k] = '\0';
+	if (sscanf(buf, "%ju %ju", &s, &e) != 2 || s != size || e > size)
+		return 0;
+	*events = e;
+	return 1;
+}
+
+static void
+segcount_put(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t events)
+{
+	char name[48], tmp[64], buf[64];
+	int fd, len;
+
+	countname(name, sizeof name, base);
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", name, (long)getpid());
+	len = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 "\n", size, events);
+	if ((fd = openat(sp->segdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    sp->conf.mode)) < 0)
+		return;
+	if (write(fd, buf, (size_t)len) != len || close(fd) < 0 ||
+	    renameat(sp->segdir, tmp, sp->segdir, name) < 0)
+		unlinkat(sp->segdir, tmp, 0);
 }
 
 int
@@ -104,6 +160,15 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 			hi = st->end;
 		if (off >= hi)
 			continue;
+		/* A sealed segment with no cursor inside: its count, if kept. */
+		int sealed = i + 1 < n && (ci == st->ncursors || st->cursors[ci].pos >= hi);
+		uint64_t kept, before = st->events;
+		if (sealed && segcount_get(sp, segs[i].base, segs[i].size, &kept)) {
+			st->events += kept;
+			for (; ci < st->ncursors && st->cursors[ci].pos <= hi; ci++)
+				st->cursors[ci].lag_events = st->events;
+			continue;
+		}
 		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
 			err = 1;
 			break;
@@ -128,6 +193,8 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 			off += k;
 		}
 		close(fd);
+		if (sealed && !err)
+			segcount_put(sp, segs[i].base, segs[i].size, st->events - before);
 	}
 	free(buf);
 	for (; ci < st->ncursors; ci++)
@@ -221,7 +288,7 @@ int
 spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	struct ev_spool_seg *segs;
-	char **names, name[SEGNAME_LEN + 1];
+	char **names, name[SEGNAME_LEN + 1], name2[48];
 	size_t n, nc;
 	uint64_t total = 0, oldest = UINT64_MAX;
 	int64_t now = ev_now_ms();
@@ -249,6 +316,15 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 			}
 		}
 		ev_cursor_list_free(names);
+		/* and every consumer group's committed position (its low-water mark) */
+		uint64_t low;
+		int g = ev_group_lowest(sp, &low);
+		if (g < 0) {
+			free(segs);
+			return -1;
+		}
+		if (g > 0 && low < oldest)
+			oldest = low;
 	}
 	for (size_t i = 0; i < n; i++)
 		total += segs[i].size;
@@ -267,6 +343,8 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 			r = -1;
 			break;
 		}
+		countname(name2, sizeof name2, segs[i].base);
+		unlinkat(sp->segdir, name2, 0); /* its kept count (see ev_spool_stat), if any */
 		res->segments++;
 		res->bytes += segs[i].size;
 		total -= segs[i].size;

@@ -9,8 +9,10 @@
  * every line its own durable batch, --sync=none never fdatasyncs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/backend.h"
 #include "base/time.h"
@@ -18,6 +20,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "spool/cursor.h"
+#include "spool/lock.h"
 #include "spool/spool.h"
 #include "base/compat.h"
 
@@ -114,6 +117,7 @@ struct spsource {
 	struct ev_spool *sp;
 	struct ev_spool_reader *r;
 	char *cursor;
+	int lockfd;  /* holds cursors/.NAME.lock while we read through NAME */
 	int follow;
 	uint64_t committed;
 };
@@ -165,6 +169,8 @@ spsource_close(void *impl)
 	ev_spool_ctr.lost += ev_spool_reader_lost(s->r);
 	ev_spool_reader_free(s->r);
 	ev_spool_close(s->sp);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
 	free(s->cursor);
 	free(s);
 	return 0;
@@ -199,6 +205,38 @@ startpos(struct ev_spool *sp, const struct ev_source_conf *c, uint64_t *pos, int
 	return -1;
 }
 
+/* One live reader per cursor: hold its lock file, or fail with EBUSY (the
+ * exit status 75 says "try again later") unless c->wait. */
+static int
+lockcursor(struct ev_spool *sp, const struct ev_source_conf *c)
+{
+	char name[EV_CURSOR_NAME_MAX + 8], *path;
+	size_t n = strlen(ev_spool_path(sp)) + sizeof "/cursors";
+	int dfd, fd;
+	pid_t pid = 0;
+
+	path = ev_malloc(n);
+	snprintf(path, n, "%s/cursors", ev_spool_path(sp));
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		ev_warn("%s: cannot open directory:", path);
+		free(path);
+		return -1;
+	}
+	ev_lock_cursorname(name, sizeof name, c->cursor);
+	fd = ev_lock_take(dfd, path, name, ev_spool_getconf(sp)->mode, c->wait, &pid);
+	if (fd < 0 && errno == EBUSY) {
+		char who[48] = "";
+		if (pid > 0)
+			snprintf(who, sizeof who, " (pid %ld)", (long)pid);
+		ev_warn("%s: cursor '%s' is in use by another reader%s: try again later, "
+		    "or wait for it with --wait", ev_spool_path(sp), c->cursor, who);
+		errno = EBUSY;
+	}
+	close(dfd);
+	free(path);
+	return fd;
+}
+
 void *
 ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
     const struct ev_source_ops **ops)
@@ -206,12 +244,22 @@ ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 	struct ev_spool *sp;
 	struct spsource *s;
 	uint64_t pos;
-	int have;
+	int have, lockfd = -1;
 
 	if (c->cursor && ev_cursor_check(c->cursor) < 0)
 		return NULL;
 	if (!(sp = ev_spool_open(dir, EV_SPOOL_RDONLY)))
 		return NULL;
+	if (c->group) {
+		void *g = ev_group_source_open(sp, c, ops);
+		if (!g)
+			ev_spool_close(sp);
+		return g;
+	}
+	/* Locked before the position is read: the previous holder's last
+	 * commit is then the one we start from. */
+	if (c->cursor && (lockfd = lockcursor(sp, c)) < 0)
+		goto fail;
 	if (startpos(sp, c, &pos, &have) < 0)
 		goto fail;
 	/* A new consumer is registered at once, so retention keeps its events. */
@@ -222,6 +270,7 @@ ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 	s->follow = c->follow != 0;
 	s->cursor = c->cursor ? ev_strdup(c->cursor) : NULL;
 	s->committed = pos;
+	s->lockfd = lockfd;
 	if (!(s->r = ev_spool_reader_new(sp, pos, c->skip_lost))) {
 		free(s->cursor);
 		free(s);
@@ -230,6 +279,8 @@ ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 	*ops = &spsource_ops;
 	return s;
 fail:
+	if (lockfd >= 0)
+		close(lockfd);
 	ev_spool_close(sp);
 	return NULL;
 }

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: ISC
+# Consumer groups: 1, 2 and 4 `evretry -p --group` members sharing one spool
+# of $SLOW_N events (the group of one is the baseline: the ratio is what
+# coordination costs or gains); how soon a SIGKILLed member's claim reaches
+# another member; and how long evspool stat takes on spools of N and 10N
+# events (BENCH_STAT_BIG=0 skips the big one).
+GS="$W/group-spool"
+if evspool init "$GS" && evtail --no-follow --from-start -o "$GS" < "$SLOW"; then
+	for k in 1 2 4; do
+		ROW_SETUP="rm -rf '$GS/groups' '$W'/group-out.*"
+		ROW_COUNT="cat '$W'/group-out.* | wc -l"
+		row group-evretry "evretry -p --group: $k member$([ $k = 1 ] || echo s)" "$SLOW" \
+			"for i in \$(seq $k); do evretry -q -p --group g -i '$GS' --no-follow \
+-o '$W/group-out.'\$i -- mawk -W interactive '{print \"ok\"}' & done; wait"
+	done
+else
+	skip group-evretry "cannot fill a spool with evtail -o"
+fi
+rm -rf "$GS" "$W"/group-out.*
+
+# Redelivery: one member hangs on an event, a second one waits; the first
+# is SIGKILLed; the time until the second has written the event out.
+now_ms() { date +%s%3N; }
+redeliver_ms() {
+	d="$W/redeliver"
+	rm -rf "$d" && mkdir "$d" && evspool init "$d/s" || return 1
+	echo '{"id":"1"}' | evfilter true -o "$d/s"
+	D=$d evretry -q --group g -i "$d/s" -o /dev/null -- sh -c 'echo $$ > "$D/hang"; exec sleep 60' &
+	first=$!
+	i=0
+	until [ -s "$d/hang" ]; do i=$((i + 1)); [ $i -lt 5000 ] || return 1; sleep 0.002; done
+	evtail -q --group g -o "$d/out" "$d/s" &
+	second=$!
+	sleep 0.2 # the second member is waiting
+	t0=$(now_ms)
+	kill -9 "$first" "$(cat "$d/hang")"
+	i=0
+	until [ -s "$d/out" ]; do i=$((i + 1)); [ $i -lt 5000 ] || break; sleep 0.001; done
+	t1=$(now_ms)
+	kill "$second"
+	wait "$first" "$second" 2>/dev/null
+	[ -s "$d/out" ] && echo $((t1 - t0))
+}
+lat=""
+for run in 1 2 3 4 5; do
+	v=$(redeliver_ms) && lat="$lat $v"
+done
+if [ -n "$lat" ]; then
+	note "group: a SIGKILLed member's claim written out by another member after (ms, 5 runs):$lat"
+else
+	skip group-redelivery "the redelivery measurement did not complete"
+fi
+
+# evspool stat on N and 10N events.
+stat_ms() {
+	t0=$(now_ms)
+	evspool stat "$1" > /dev/null || return 1
+	echo $(($(now_ms) - t0))
+}
+SS="$W/stat-spool"
+if evspool init "$SS" && evtail --no-follow --from-start -o "$SS" < "$EVENTS"; then
+	a=$(stat_ms "$SS")
+	b=""
+	if [ "${BENCH_STAT_BIG:-1}" != 0 ]; then
+		for k in 2 3 4 5 6 7 8 9 10; do evtail --no-follow --from-start -o "$SS" < "$EVENTS"; done
+		b=$(stat_ms "$SS")
+	fi
+	note "evspool stat: $a ms on $N events${b:+, $b ms on $((N * 10)) events}"
+fi
+rm -rf "$SS" "$W/redeliver"

@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: ISC
+# Consumer groups (--group): each event to one live member, redelivery of a
+# dead member's claims, a delivery limit into dead letters, the low-water
+# mark and retention, evspool stat.
+load helpers
+
+# fill S N [FIRST]: append N events {"n":I} to spool S (made if absent).
+fill() {
+	[ -d "$1" ] || evspool init "$1"
+	awk -v n="$2" -v f="${3:-0}" 'BEGIN { for (i = f; i < f + n; i++) printf "{\"n\":%d}\n", i }' |
+		evfilter true -o "$1"
+}
+
+# low S G: group G's committed position; end S: the spool's end.
+low() { sed -n 's/^low //p' "$1/groups/$2/state"; }
+end() { cat "$1"/segments/*.ndjson | wc -c; }
+drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
+
+@test "members of a group share the events: each to one of them, none twice" {
+	fill "$T/s" 3000
+	for i in 1 2 3; do
+		evfilter --no-follow --group g -o "$T/o$i" true "$T/s" &
+	done
+	wait
+	[ "$(cat "$T"/o? | wc -l)" -eq 3000 ]
+	[ "$(cat "$T"/o? | sort -u | wc -l)" -eq 3000 ]
+	drained "$T/s" g
+	# a later member finds nothing left; a new event goes to one member
+	run evtail --no-follow --group g "$T/s"
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	fill "$T/s" 1 3000
+	run evtail --no-follow --group g "$T/s"
+	[ "$output" = '{"n":3000}' ]
+}
+
+@test "members that join at the same moment never take each other for dead" {
+	fill "$T/s" 4000
+	for round in 1 2 3; do
+		rm -rf "$T/s/groups" "$T"/o.*
+		for i in 1 2 3 4 5 6; do
+			evretry -q -p --group g -i "$T/s" --no-follow -o "$T/o.$i" -- \
+				sh -c 'while read -r l; do echo ok; done' &
+		done
+		wait
+		[ "$(cat "$T"/o.* | wc -l)" -eq 4000 ]
+		[ "$(cat "$T"/o.* | sort -u | wc -l)" -eq 4000 ]
+	done
+}
+
+@test "followers of a group split a stream as it comes, and a late member joins" {
+	evspool init "$T/s"
+	bg evtail -q --group g -o "$T/a" "$T/s"
+	bg evtail -q --group g -o "$T/b" "$T/s"
+	for k in 0 1 2 3 4; do fill "$T/s" 200 $((k * 200)); done
+	bg evtail -q --group g -o "$T/c" "$T/s"
+	fill "$T/s" 1000 1000
+	wait_for 20 drained "$T/s" g
+	wait_for 10 eval '[ "$(cat "$T"/a "$T"/b "$T"/c 2>/dev/null | wc -l)" -eq 2000 ]'
+	[ "$(cat "$T"/[abc] | sort -u | wc -l)" -eq 2000 ]
+}
+
+@test "a killed member's claims go at once to a live member, counted in evdeliveries" {
+	fill "$T/s" 5
+	export T
+	# The first member takes events and hangs in its handler on the first one.
+	bg evretry --group g -i "$T/s" -o "$T/first" -- sh -c 'echo $$ > "$T/hang"; exec sleep 60'
+	first=$BGPID
+	wait_for 10 test -s "$T/hang"
+	bg evretry --group g -i "$T/s" -o "$T/second" -- true
+	sleep 0.3 # (nothing must arrive: the first member still holds its claim)
+	kill -9 "$first" "$(cat "$T/hang")"
+	wait_for 10 has_lines "$T/second" 5
+	[ "$(grep -c '"evdeliveries":2' "$T/second")" -ge 1 ]
+	grep -q '^{"n":0,"evdeliveries":2}$' "$T/second"
+	[ "$(sort -u "$T/second" | sed 's/,"evdeliveries":2//' | sort -u | wc -l)" -eq 5 ]
+	run evspool stat --json "$T/s"
+	[[ "$output" == *'"redelivered":'[1-9]* ]]
+}
+
+@test "a poison event is dead-lettered after --max-deliveries while the rest flows" {
+	fill "$T/s" 100
+	echo '{"n":"poison"}' | evfilter true -o "$T/s"
+	fill "$T/s" 100 100
+	export T
+	# The handler kills its member when it meets the poison; members restart.
+	worker() {
+		evretry -q --group g --max-deliveries 3 --no-follow -d "$T/dead" -i "$T/s" \
+			-o "$T/out.$1" -- sh -c 'if grep -q poison; then kill -9 $PPID; fi'
+	}
+	for round in $(seq 1 12); do
+		worker a & a=$!
+		worker b & b=$!
+		wait $a $b || true
+		drained "$T/s" g && break
+	done
+	drained "$T/s" g
+	[ "$(lines "$T/dead")" -eq 1 ]
+	grep -q '"n":"poison"' "$T/dead"
+	grep -q '"evdeadreason":"deliveries"' "$T/dead"
+	grep -q '"evdeliveries":3' "$T/dead"
+	cat "$T"/out.* | sed 's/,"evdeliveries":[0-9]*//' | sort -u > "$T/done"
+	[ "$(lines "$T/done")" -eq 200 ]
+	! grep -q poison "$T/done"
+	run evspool stat "$T/s"
+	[[ "$output" == *"group     g at "*"dead 1"* ]]
+}
+
+@test "four members under random SIGKILLs: none lost, every repeat counted" {
+	run "$BATS_TEST_DIRNAME/../group-kill.sh" "$T/k" 20000 12
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"lost 0,"*"unmarked duplicates 0"* ]]
+}
+
+@test "retention keeps what a group has not finished; evspool stat shows the group" {
+	evspool init --segment-bytes 100 --retain-bytes 1 "$T/s"
+	fill "$T/s" 20
+	export T
+	# A member that hangs on its first event holds the group at 0.
+	bg evretry --group slow -i "$T/s" -o /dev/null -- sh -c 'echo $$ > "$T/hang"; exec sleep 60'
+	wait_for 10 test -s "$T/hang"
+	fill "$T/s" 20 20 # writers roll over and apply retention
+	evspool gc "$T/s"
+	[ "$(low "$T/s" slow)" -eq 0 ]
+	[ -e "$T/s/segments/0000000000000000.ndjson" ]
+	run evspool stat "$T/s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"group     slow at 0: lag 40 events, "*"1 member, claimed 1, pending 0"* ]]
+	[[ "$output" == *"member    slow: pid $BGPID since "* ]]
+	run evspool stat --json "$T/s"
+	[[ "$output" == *'"groups":[{"name":"slow","position":0,"lag_events":40,'*'"members":[{"pid":'$BGPID* ]]
+	run evspool stat --prometheus "$T/s"
+	[[ "$output" == *'evkit_spool_group_lag_events{spool="'$T/s'",group="slow"} 40'* ]]
+	[[ "$output" == *'evkit_spool_group_members{spool="'$T/s'",group="slow"} 1'* ]]
+	# killed, its claim is pending and still kept
+	kill -9 "$BGPID" "$(cat "$T/hang")"
+	evspool gc "$T/s"
+	[ -e "$T/s/segments/0000000000000000.ndjson" ]
+	run evspool stat "$T/s"
+	[[ "$output" == *"0 members, claimed 0, pending 1"* ]]
+	# finished, the group lets retention go on
+	evtail --no-follow --group slow "$T/s" > "$T/rest"
+	[ "$(lines "$T/rest")" -eq 40 ]
+	evspool gc "$T/s"
+	[ ! -e "$T/s/segments/0000000000000000.ndjson" ]
+}
+
+@test "--group: usage errors" {
+	fill "$T/s" 1
+	run evtail --no-follow --group g --cursor c "$T/s"
+	[ "$status" -eq 2 ] && [[ "$output" == *"exclude each other"* ]]
+	run evtail --no-follow --max-deliveries 2 "$T/s"
+	[ "$status" -eq 2 ] && [[ "$output" == *"needs --group"* ]]
+	run evtail --no-follow --group g --max-deliveries 0 "$T/s"
+	[ "$status" -eq 2 ]
+	run evtail --no-follow --group g --from-start "$T/s"
+	[ "$status" -eq 2 ] && [[ "$output" == *"own position"* ]]
+	run evretry --group g -k .id -i "$T/s" -- true
+	[ "$status" -eq 2 ] && [[ "$output" == *"not supported yet"* ]]
+	run evtail --no-follow --group ../x "$T/s"
+	[ "$status" -eq 2 ] && [[ "$output" == *"not a valid group name"* ]]
+	echo '{}' > "$T/f"
+	run evfilter --group g true "$T/f"
+	[ "$status" -eq 2 ] && [[ "$output" == *"--group needs a spool"* ]]
+}

@@ -42,6 +42,9 @@ struct amqpsource {
 	uint64_t acked;            /* the last tag acked on this connection */
 	int64_t nextoff;           /* a stream: where to resume after a reconnect */
 	int haveoff;
+	int64_t lastseen;          /* --no-follow: monotonic ms of the last delivery, ack
+	                            * or consumer start; idle counts from here, not
+	                            * from each call (evretry polls with timeout 0) */
 };
 
 static int
@@ -98,6 +101,7 @@ source_setup(void *owner)
 	}
 	s->want = 0;
 	s->acked = 0;
+	s->lastseen = ev_mono_ms();
 	return 0;
 }
 
@@ -127,6 +131,7 @@ deliver(struct amqpsource *s, struct ev_line *out)
 		if (s->line.p[i] == '\n' || s->line.p[i] == '\r')
 			s->line.p[i] = ' ';
 	s->want = 0;
+	s->lastseen = ev_mono_ms();
 	out->p = s->line.p ? s->line.p : "";
 	out->len = s->line.len;
 	out->toolong = s->bodysize > ev_max_event ? s->bodysize : 0;
@@ -178,7 +183,6 @@ static int
 amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 {
 	struct amqpsource *s = impl;
-	int64_t start = ev_mono_ms();
 	amqp_frame_t f;
 
 	for (;;) {
@@ -190,7 +194,7 @@ amqpsource_next(void *impl, struct ev_line *out, int timeout_ms)
 			/* Short of the count, wait longer (another consumer may take some). */
 			int64_t idle = s->no >= s->held || s->l.cf.idle_ms >= HELD_IDLE_MS ?
 			    s->l.cf.idle_ms : HELD_IDLE_MS;
-			int64_t left = idle - (ev_mono_ms() - start);
+			int64_t left = idle - (ev_mono_ms() - s->lastseen);
 			if (left < 0)
 				left = 0;
 			if (wait < 0 || left <= wait) {
@@ -241,6 +245,8 @@ amqpsource_commit(void *impl, uint64_t pos)
 		return 0;
 	}
 	s->acked = tag;
+	/* a full prefetch window is refilled only now: idle counts from here too */
+	s->lastseen = ev_mono_ms();
 	return 0;
 }
 

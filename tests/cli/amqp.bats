@@ -399,3 +399,32 @@ events() {
 	done
 	[ "$n" -ge 1 ]
 }
+
+# queued QUEUE: how many messages the broker holds ready in QUEUE (a passive
+# declare, as a cron job's next run would see it; unacked ones come back
+# when their consumer's connection closes, so they count too)
+queued() {
+	/usr/bin/python3 - "$BROKER" "$1" <<-'PY'
+	import sys, pika
+	u = sys.argv[1]
+	c = pika.BlockingConnection(pika.URLParameters(u + "/%2F"))
+	print(c.channel().queue_declare(sys.argv[2], passive=True).method.message_count)
+	c.close()
+	PY
+}
+
+@test "evretry --no-follow drains a queue and exits 0, every event acked (cron's view)" {
+	events 1 50 > "$T/in"
+	evfilter true "$T/in" -o "$BROKER/?queue=cron&declare=1"
+	[ "$(queued cron)" -eq 50 ]
+	run timeout 60 evretry --no-follow -i "$BROKER/?queue=cron&idle=300ms" -o "$T/out.ndjson" -- true
+	[ "$status" -eq 0 ]
+	cmp "$T/in" "$T/out.ndjson"
+	[ "$(queued cron)" -eq 0 ]
+	# the co-process mode drains and exits too
+	events 51 60 | evfilter true -o "$BROKER/?queue=cron"
+	run timeout 60 evretry --no-follow -i "$BROKER/?queue=cron&idle=300ms" -o "$T/co.ndjson" --coproc -- sed -u 's/.*/ok/'
+	[ "$status" -eq 0 ]
+	events 51 60 | cmp - "$T/co.ndjson"
+	[ "$(queued cron)" -eq 0 ]
+}

@@ -170,9 +170,8 @@ static int
 declare(struct link *l)
 {
 	struct ev_amqp_conf *c = &l->cf;
-	amqp_table_entry_t qt = { link_bytes("x-queue-type"),
-		{ AMQP_FIELD_KIND_UTF8, { .bytes = { 0, NULL } } } };
-	amqp_table_t qargs = { 0, &qt };
+	amqp_table_entry_t qt[2];
+	amqp_table_t qargs = { 0, qt };
 
 	if (!c->declare) {
 		/* Say now, and clearly, that a named exchange is missing. */
@@ -191,8 +190,14 @@ declare(struct link *l)
 	}
 	if (c->queue) {
 		if (c->queue_type) {
-			qt.value.value.bytes = link_bytes(c->queue_type);
-			qargs.num_entries = 1;
+			qt[qargs.num_entries].key = link_bytes("x-queue-type");
+			qt[qargs.num_entries].value.kind = AMQP_FIELD_KIND_UTF8;
+			qt[qargs.num_entries++].value.value.bytes = link_bytes(c->queue_type);
+		}
+		if (c->max_priority) {
+			qt[qargs.num_entries].key = link_bytes("x-max-priority");
+			qt[qargs.num_entries].value.kind = AMQP_FIELD_KIND_I32;
+			qt[qargs.num_entries++].value.value.i32 = (int32_t)c->max_priority;
 		}
 		amqp_queue_declare(l->conn, CHAN, link_bytes(c->queue), 0, 1, 0, 0,
 		    qargs.num_entries ? qargs : amqp_empty_table);

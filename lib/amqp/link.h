@@ -10,7 +10,6 @@
 #include "base/buf.h"
 
 #define CHAN 1
-#define CONTENT_TYPE "application/cloudevents+json; charset=utf-8"
 #define DEFAULT_CA "/etc/ssl/certs/ca-certificates.crt"
 #define WINDOW_MSGS 16384         /* unsettled events before write waits */
 #define WINDOW_BYTES (16 << 20)

@@ -24,6 +24,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "amqp/link.h"
+#include "amqp/props.h"
 
 /* ---- the sink ---- */
 
@@ -52,6 +53,9 @@ struct amqpsink {
 	size_t framemax;
 	unsigned sincepump;
 	int failed;                /* errno of a failure that ended the sink */
+	struct ev_amqp_msg msg;    /* the message being published */
+	struct ev_amqp_scratch scr;/* a returned message made an event again */
+	struct ev_buf ev;
 };
 
 static void
@@ -94,12 +98,6 @@ settle(struct amqpsink *k, uint64_t tag, int multiple, int ok)
 	while (k->low < k->nrec && k->recs[k->low].state != R_OPEN)
 		k->low++;
 }
-
-static const amqp_basic_properties_t props = {
-	._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
-	.content_type = { sizeof CONTENT_TYPE - 1, CONTENT_TYPE },
-	.delivery_mode = AMQP_DELIVERY_PERSISTENT,
-};
 
 /* Write the batched frames. librabbitmq writes only inside its own calls,
  * and every one of them comes after a flush, so frames never interleave. */
@@ -169,11 +167,12 @@ frame_end(struct ev_buf *o, size_t payload)
 	o->len += 7 + payload + 1;
 }
 
-/* basic.publish, its content header and its body frames, encoded by
- * librabbitmq's encoders into the batch (AMQP 0-9-1 section 4.2). */
+/* basic.publish, its content header and its body frames (k->msg), encoded
+ * by librabbitmq's encoders into the batch (AMQP 0-9-1 section 4.2). */
 static int
-encode(struct amqpsink *k, amqp_bytes_t key, amqp_bytes_t body)
+encode(struct amqpsink *k, amqp_bytes_t key)
 {
+	amqp_bytes_t body = k->msg.body;
 	amqp_basic_publish_t m = { 0, link_bytes(k->l.cf.exchange), key, k->l.cf.mandatory, 0 };
 	size_t room = 4 + 2 + 2 * 256 + 1, maxbody = k->framemax - 8;
 	unsigned char *p = frame_begin(&k->out, AMQP_FRAME_METHOD, room);
@@ -184,13 +183,13 @@ encode(struct amqpsink *k, amqp_bytes_t key, amqp_bytes_t body)
 	    (amqp_bytes_t){ room - 4, p + 4 })) < 0)
 		return n;
 	frame_end(&k->out, 4 + (size_t)n);
-	room = 12 + 2 + 1 + sizeof CONTENT_TYPE + 1;
+	room = 12 + ev_amqp_msg_propsize(&k->msg);
 	p = frame_begin(&k->out, AMQP_FRAME_HEADER, room);
 	put16(p, AMQP_BASIC_CLASS);
 	put16(p + 2, 0);
 	put32(p + 4, (uint32_t)((uint64_t)body.len >> 32));
 	put32(p + 8, (uint32_t)body.len);
-	if ((n = amqp_encode_properties(AMQP_BASIC_CLASS, (void *)&props,
+	if ((n = amqp_encode_properties(AMQP_BASIC_CLASS, &k->msg.props,
 	    (amqp_bytes_t){ room - 12, p + 12 })) < 0)
 		return n;
 	frame_end(&k->out, 12 + (size_t)n);
@@ -206,12 +205,13 @@ encode(struct amqpsink *k, amqp_bytes_t key, amqp_bytes_t body)
 static int
 publish(struct amqpsink *k, const struct rec *r)
 {
-	amqp_bytes_t body = { r->len, k->arena.p + r->off };
 	amqp_bytes_t key = { r->keylen, k->arena.p + r->off + r->len };
 	int st;
 
+	/* refused at write when binary mode cannot make a message of it */
+	ev_amqp_msg_make(&k->msg, k->arena.p + r->off, r->len, k->l.cf.binary, ev_now_ms());
 	if (k->fd >= 0) {
-		if ((st = encode(k, key, body)) != AMQP_STATUS_OK) {
+		if ((st = encode(k, key)) != AMQP_STATUS_OK) {
 			link_libfail(&k->l, "publish", st, 0);
 			return -1;
 		}
@@ -219,7 +219,7 @@ publish(struct amqpsink *k, const struct rec *r)
 	}
 	errno = 0;
 	st = amqp_basic_publish(k->l.conn, CHAN, link_bytes(k->l.cf.exchange), key,
-	    k->l.cf.mandatory, 0, &props, body);
+	    k->l.cf.mandatory, 0, &k->msg.props, k->msg.body);
 	if (st != AMQP_STATUS_OK) {
 		link_libfail(&k->l, "publish", st, errno);
 		return -1;
@@ -244,7 +244,14 @@ returned(struct amqpsink *k, amqp_basic_return_t *m)
 		link_rpcfail(&k->l, "reading a returned message", r);
 		return -1;
 	}
-	addrefused(k, msg.body.bytes, msg.body.len, k->why.p);
+	/* in binary mode the body is the data alone: the event is made again */
+	struct ev_amqp_delivery d = { &msg.properties, m->routing_key, NULL };
+	ev_buf_reset(&k->ev);
+	if (k->l.cf.binary && ev_amqp_event(&d, msg.body.bytes, msg.body.len, ev_now_ms(),
+	    &k->ev, &k->scr) == 1)
+		addrefused(k, k->ev.p, k->ev.len, k->why.p);
+	else
+		addrefused(k, msg.body.bytes, msg.body.len, k->why.p);
 	amqp_destroy_message(&msg);
 	return 0;
 }
@@ -446,6 +453,10 @@ amqpsink_write(void *impl, const char *line, size_t len)
 		addrefused(k, line, len, k->why.p);
 		return 0;
 	}
+	if (k->l.cf.binary && ev_amqp_msg_make(&k->msg, line, len, 1, 0) < 0) {
+		addrefused(k, line, len, "binary mode: the event is not a JSON object");
+		return 0;
+	}
 	if ((k->nrec >= WINDOW_MSGS || k->arena.len >= WINDOW_BYTES) && settleall(k) < 0)
 		return -1;
 	if (k->nrec == k->caprec) {
@@ -514,6 +525,9 @@ amqpsink_close(void *impl)
 	ev_buf_free(&k->arena);
 	ev_buf_free(&k->refused);
 	ev_buf_free(&k->out);
+	ev_buf_free(&k->ev);
+	ev_amqp_msg_free(&k->msg);
+	ev_amqp_scratch_free(&k->scr);
 	free(k->recs);
 	free(k);
 	errno = err;

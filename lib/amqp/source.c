@@ -25,6 +25,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "amqp/link.h"
+#include "amqp/props.h"
 
 /* ---- the source ---- */
 
@@ -42,6 +43,10 @@ struct amqpsource {
 	uint64_t acked;            /* the last tag acked on this connection */
 	int64_t nextoff;           /* a stream: where to resume after a reconnect */
 	int haveoff;
+	const amqp_basic_properties_t *props; /* of the message being read, and its */
+	amqp_bytes_t rkey;                    /* routing key (in the channel's pool) */
+	struct ev_buf ev;          /* the event made of a binary-mode or foreign message */
+	struct ev_amqp_scratch scr;
 	int64_t lastseen;          /* --no-follow: monotonic ms of the last delivery, ack
 	                            * or consumer start; idle counts from here, not
 	                            * from each call (evretry polls with timeout 0) */
@@ -121,19 +126,31 @@ noteoffset(struct amqpsource *s, const amqp_basic_properties_t *p)
 	}
 }
 
-/* Hand out the message just read. JSON allows no raw newline inside a
- * string, so a body's CR and LF are whitespace: blanks keep it one line. */
+/* Hand out the message just read: a structured event as it came (JSON
+ * allows no raw newline inside a string, so a body's CR and LF are
+ * whitespace: blanks keep it one line), any other message as the event its
+ * properties and headers make of it (props.h). */
 static int
 deliver(struct amqpsource *s, struct ev_line *out)
 {
+	struct ev_amqp_delivery d = { s->props, s->rkey, s->l.cf.queue };
+	int made = 0;
+
+	if (s->bodysize <= ev_max_event) {
+		ev_buf_reset(&s->ev);
+		made = ev_amqp_event(&d, s->line.p ? s->line.p : "", s->line.len, ev_now_ms(),
+		    &s->ev, &s->scr);
+	}
 	amqp_maybe_release_buffers_on_channel(s->l.conn, CHAN);
-	for (size_t i = 0; i < s->line.len; i++)
+	s->props = NULL;
+	s->rkey = amqp_empty_bytes;
+	for (size_t i = 0; !made && i < s->line.len; i++)
 		if (s->line.p[i] == '\n' || s->line.p[i] == '\r')
 			s->line.p[i] = ' ';
 	s->want = 0;
 	s->lastseen = ev_mono_ms();
-	out->p = s->line.p ? s->line.p : "";
-	out->len = s->line.len;
+	out->p = made ? s->ev.p : s->line.p ? s->line.p : "";
+	out->len = made ? s->ev.len : s->line.len;
 	out->toolong = s->bodysize > ev_max_event ? s->bodysize : 0;
 	out->no = ++s->no;
 	out->pos = (uint64_t)(s->l.gen & 0xffff) << GENSHIFT | s->tag;
@@ -151,12 +168,14 @@ frame(struct amqpsource *s, amqp_frame_t *f)
 			return link_othermethod(&s->l, f);
 		amqp_basic_deliver_t *d = f->payload.method.decoded;
 		s->tag = d->delivery_tag;
+		s->rkey = d->routing_key;
 		s->want = 1;
 		return 0;
 	}
 	if (f->frame_type == AMQP_FRAME_HEADER && s->want == 1) {
 		s->bodyleft = s->bodysize = f->payload.properties.body_size;
 		noteoffset(s, f->payload.properties.decoded);
+		s->props = f->payload.properties.decoded;
 		ev_buf_reset(&s->line);
 		s->want = 2;
 		return s->bodyleft == 0;
@@ -257,6 +276,8 @@ amqpsource_close(void *impl)
 
 	link_close(&s->l);
 	ev_buf_free(&s->line);
+	ev_buf_free(&s->ev);
+	ev_amqp_scratch_free(&s->scr);
 	free(s);
 	return 0;
 }

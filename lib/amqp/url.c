@@ -160,6 +160,7 @@ static const struct param {
 	{ "certfile", P_BOTH | P_TLS }, { "connect_timeout", P_BOTH }, { "declare", P_BOTH },
 	{ "exchange", P_BOTH }, { "exchange_type", P_BOTH }, { "heartbeat", P_BOTH },
 	{ "idle", P_SRC }, { "keyfile", P_BOTH | P_TLS }, { "mandatory", P_SINK },
+	{ "max_priority", P_BOTH }, { "mode", P_SINK },
 	{ "prefetch", P_SRC }, { "queue", P_BOTH }, { "queue_type", P_BOTH },
 	{ "retry", P_BOTH }, { "routing_key", P_SINK }, { "routing_key_jq", P_SINK },
 	{ "stream_offset", P_SRC }, { "verify", P_BOTH | P_TLS },
@@ -298,6 +299,18 @@ setparam(struct ev_amqp_conf *c, const char *name, char *v, int sink, struct ev_
 			goto bad;
 		}
 		c->verify = !strcmp(v, "peer");
+	} else if (!strcmp(name, "mode")) {
+		if (strcmp(v, "binary") && strcmp(v, "structured")) {
+			ev_buf_printf(err, "mode '%s' is not binary or structured", v);
+			goto bad;
+		}
+		c->binary = !strcmp(v, "binary");
+	} else if (!strcmp(name, "max_priority")) {
+		if (uintval(v, 255, &n) < 0 || n == 0) {
+			ev_buf_printf(err, "max_priority '%s' is not a priority from 1 to 255", v);
+			goto bad;
+		}
+		c->max_priority = (unsigned)n;
 	} else if (!strcmp(name, "prefetch")) {
 		if (uintval(v, 65535, &n) < 0 || n == 0) {
 			ev_buf_printf(err, "prefetch '%s' is not a count from 1 to 65535", v);
@@ -385,9 +398,13 @@ coherent(struct ev_amqp_conf *c, int sink, struct ev_buf *err)
 		ev_buf_adds(err, "routing_key and routing_key_jq exclude each other");
 		return -1;
 	}
-	if ((c->nbindings || c->exchange_type || c->queue_type) && !c->declare) {
+	if ((c->nbindings || c->exchange_type || c->queue_type || c->max_priority) && !c->declare) {
 		ev_buf_printf(err, "'%s' needs declare=1", c->nbindings ? "binding_key" :
-		    c->exchange_type ? "exchange_type" : "queue_type");
+		    c->exchange_type ? "exchange_type" : c->queue_type ? "queue_type" : "max_priority");
+		return -1;
+	}
+	if (c->max_priority && !c->queue) {
+		ev_buf_adds(err, "max_priority needs a queue to declare");
 		return -1;
 	}
 	if (c->nbindings && !(c->exchange && *c->exchange && c->queue)) {

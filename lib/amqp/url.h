@@ -39,6 +39,8 @@ struct ev_amqp_conf {
 	int64_t idle_ms;       /* --no-follow: this long without a message is the end */
 	enum ev_amqp_offkind offkind;
 	int64_t offset;        /* EV_AMQP_OFF_NUM: the offset; _TIME: Unix ms */
+	int binary;            /* publish in the binary content mode (mode=binary) */
+	unsigned max_priority; /* declare: x-max-priority, or 0 */
 };
 
 /* Is loc a broker location (amqp:// or amqps://)? */

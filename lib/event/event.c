@@ -95,11 +95,6 @@ valend(const char *p, const char *e)
 	return NULL;
 }
 
-struct member {
-	const char *k, *v; /* the key without its quotes, the value */
-	size_t klen, vlen;
-};
-
 /* Start walking the members of an object: the position after '{', or NULL. */
 static const char *
 members(const char *line, size_t len)
@@ -111,7 +106,7 @@ members(const char *line, size_t len)
 
 /* 1: the next member in m; 0: the end of the object; -1: not an object. */
 static int
-nextmember(const char **pp, const char *e, struct member *m)
+nextmember(const char **pp, const char *e, struct ev_member *m)
 {
 	const char *p = skipws(*pp, e);
 
@@ -152,6 +147,18 @@ hexval(const char *p, unsigned *v)
 			return -1;
 	}
 	return 0;
+}
+
+const char *
+ev_event_members(const char *line, size_t len)
+{
+	return members(line, len);
+}
+
+int
+ev_event_nextmember(const char **pp, const char *end, struct ev_member *m)
+{
+	return nextmember(pp, end, m);
 }
 
 /* Does the raw string k (between its quotes, escapes and all) say s? */
@@ -219,7 +226,7 @@ ev_event_getattr(const char *line, size_t len, const char *name, const char **v,
 {
 	const char *p = members(line, len), *e = line + len;
 	size_t n = strlen(name);
-	struct member m;
+	struct ev_member m;
 	int r;
 
 	if (!p)
@@ -361,7 +368,7 @@ ev_event_fill(struct ev_buf *out, const char *line, size_t len, const struct ev_
 	const char *v[NSTRATTR];
 	char id[37], t[32];
 	uint64_t have = 0; /* bit i: attribute i; bit NSTRATTR + j: extension j */
-	struct member m;
+	struct ev_member m;
 	int empty, r;
 
 	*why = "not a JSON object";

@@ -30,6 +30,18 @@ struct ev_envelope {
 	size_t next;
 };
 
+/* A member of an object: the key as it stands between its quotes (escapes
+ * and all), and the value's JSON text. */
+struct ev_member {
+	const char *k, *v;
+	size_t klen, vlen;
+};
+/* Walk an object's top-level members: ev_event_members gives the start (NULL
+ * when line is not an object); each ev_event_nextmember call gives 1 and the
+ * next member, 0 at the end, -1 on a text that is not an object. */
+const char *ev_event_members(const char *line, size_t len);
+int ev_event_nextmember(const char **pp, const char *end, struct ev_member *m);
+
 /* Is name fit for an extension attribute: 1-20 lowercase ASCII letters or
  * digits, and not a name the spec reserves (id, data, ...)? 0, or -1 with
  * the reason in err. */

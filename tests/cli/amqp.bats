@@ -428,3 +428,86 @@ queued() {
 	events 51 60 | cmp - "$T/co.ndjson"
 	[ "$(queued cron)" -eq 0 ]
 }
+
+# pika PYTHON-CODE: run it with ch, a channel on this broker (Debian's python3-pika)
+pika() {
+	/usr/bin/python3 -c 'import sys, pika
+c = pika.BlockingConnection(pika.URLParameters(sys.argv[1] + "/%2F"))
+ch = c.channel()
+exec(sys.argv[2])
+c.close()' "$BROKER" "$1"
+}
+
+@test "a Bunny-style producer's properties and headers become the event's attributes (pika)" {
+	pika '
+ch.queue_declare("bunny", durable=True)
+ch.basic_publish("", "bunny", b"{\"order_id\": 42,\n \"total\": 9.5}", pika.BasicProperties(
+	content_type="application/json", message_id="m-1", type="order.placed",
+	timestamp=1795428000, correlation_id="c9", reply_to="rq", priority=3,
+	expiration="60000", app_id="rails-shop",
+	headers={"Tenant-Id": "acme", "x-retry": 2, "attempt": 1}))
+ch.basic_publish("", "bunny", b"plain words", pika.BasicProperties(content_type="text/plain"))'
+	evfilter --no-follow true -i "$BROKER/?queue=bunny&idle=300ms" > "$T/out"
+	[ "$(jq -c 'del(.time, .id) | select(.data == "plain words")' "$T/out")" = \
+		'{"specversion":"1.0","source":"/amqp/bunny","type":"bunny","datacontenttype":"text/plain","data":"plain words"}' ]
+	[ "$(head -n 1 "$T/out")" = '{"specversion":"1.0","id":"m-1","source":"rails-shop","type":"order.placed","time":"2026-11-23T10:00:00.000Z","correlationid":"c9","replyto":"rq","expirytime":"2026-11-23T10:01:00.000Z","evpriority":3,"tenantid":"acme","attempt":1,"datacontenttype":"application/json","data":{"order_id": 42,  "total": 9.5}}' ]
+	# a message id is the event's id: redelivered, it dedupes
+	jq -c .id "$T/out" | sed -n 2p | grep -Eq '^"[0-9a-f-]{36}"$'
+}
+
+@test "CloudEvents binary mode from amqp-publish: cloudEvents_ and ce- headers are the attributes" {
+	pika 'ch.queue_declare("cebin", durable=True)'
+	u="${BROKER%/}/%2F"
+	amqp-publish -u "$u" -r cebin -C application/json -H "cloudEvents_specversion: 1.0" \
+		-H "cloudEvents_id: b1" -H "cloudEvents_source: /legacy" -H "cloudEvents_type: stock.low" \
+		-H "cloudEvents_sku: a7" -b '{"left":2}'
+	amqp-publish -u "$u" -r cebin -C text/plain -H "ce-specversion: 1.0" -H "ce-id: b2" \
+		-H "ce-source: /legacy" -H "ce-type: stock.note" -b 'two left'
+	# structured, sent without its content type: the body is the event
+	amqp-publish -u "$u" -r cebin -b '{"specversion":"1.0","id":"s1","source":"/legacy","type":"t","time":"2026-01-01T00:00:00Z"}'
+	evfilter --no-follow true -i "$BROKER/?queue=cebin&idle=300ms" > "$T/out"
+	[ "$(jq -c 'del(.time)' "$T/out")" = "$(printf '%s\n' \
+		'{"specversion":"1.0","id":"b1","source":"/legacy","type":"stock.low","sku":"a7","datacontenttype":"application/json","data":{"left":2}}' \
+		'{"specversion":"1.0","id":"b2","source":"/legacy","type":"stock.note","datacontenttype":"text/plain","data":"two left"}' \
+		'{"specversion":"1.0","id":"s1","source":"/legacy","type":"t"}')" ]
+}
+
+@test "publishing sets message_id, type, timestamp, priority, expiration, correlation and reply-to (pika reads them)" {
+	pika 'for q in ("props", "propsbin"): ch.queue_delete(q)'
+	exp=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+	echo '{"specversion":"1.0","id":"e1","source":"/shop","type":"order.placed","time":"2026-11-23T10:00:00.123Z","expirytime":"'"$exp"'","evpriority":7,"correlationid":"c-1","replyto":"replies","tenant":"acme","datacontenttype":"application/json","data":{"a":1}}' > "$T/in"
+	evfilter true "$T/in" -o "$BROKER/?queue=props&declare=1&max_priority=9"
+	evfilter true "$T/in" -o "$BROKER/?queue=propsbin&declare=1&mode=binary"
+	pika '
+for q in ("props", "propsbin"):
+	m, p, b = ch.basic_get(q, auto_ack=False)
+	ttl = int(p.expiration)
+	assert 3500000 < ttl <= 3600000, ttl
+	print(q, p.message_id, p.type, p.timestamp, p.priority, p.correlation_id, p.reply_to, p.app_id, p.content_type)
+	print(sorted((p.headers or {}).items()))
+	print(b.decode())
+	ch.basic_nack(m.delivery_tag, requeue=True)' > "$T/seen"
+	[ "$(sed -n 1p "$T/seen")" = "props e1 order.placed 1795428000 7 c-1 replies /shop application/cloudevents+json; charset=utf-8" ]
+	[ "$(sed -n 2p "$T/seen")" = "[]" ]
+	[ "$(sed -n 3p "$T/seen")" = "$(cat "$T/in")" ]
+	[ "$(sed -n 4p "$T/seen")" = "propsbin e1 order.placed 1795428000 7 c-1 replies /shop application/json" ]
+	[ "$(sed -n 5p "$T/seen")" = "[('cloudEvents_correlationid', 'c-1'), ('cloudEvents_evpriority', 7L), ('cloudEvents_expirytime', '$exp'), ('cloudEvents_id', 'e1'), ('cloudEvents_replyto', 'replies'), ('cloudEvents_source', '/shop'), ('cloudEvents_specversion', '1.0'), ('cloudEvents_tenant', 'acme'), ('cloudEvents_time', '2026-11-23T10:00:00.123Z'), ('cloudEvents_type', 'order.placed')]" ]
+	[ "$(sed -n 6p "$T/seen")" = '{"a":1}' ]
+	# and back: both modes give the same event
+	evfilter --no-follow true -i "$BROKER/?queue=props&idle=300ms" | cmp "$T/in" -
+	evfilter --no-follow true -i "$BROKER/?queue=propsbin&idle=300ms" | cmp "$T/in" -
+}
+
+@test "evpriority fills a priority queue in priority order; an expirytime past is dropped by the broker" {
+	printf '{"id":"%s","type":"t","evpriority":%s}\n' lo 1 hi 9 mid 5 | evfilter true -o "$BROKER/?queue=prio&declare=1&max_priority=9"
+	[ "$(evfilter --no-follow true -i "$BROKER/?queue=prio&idle=300ms" | jq -r .id | tr '\n' ' ')" = "hi mid lo " ]
+	printf '{"id":"old","type":"t","expirytime":"2020-01-01T00:00:00Z"}\n{"id":"new","type":"t"}\n' |
+		evfilter true -o "$BROKER/?queue=ttl&declare=1"
+	[ "$(evfilter --no-follow true -i "$BROKER/?queue=ttl&idle=300ms" | jq -r .id)" = new ]
+	run evfilter true /dev/null -o "$BROKER/?queue=prio&max_priority=9"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"'max_priority' needs declare=1"* ]]
+	run evfilter true /dev/null -o "$BROKER/?queue=prio&mode=raw"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"mode 'raw' is not binary or structured"* ]]
+}

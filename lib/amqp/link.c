@@ -7,7 +7,9 @@
  * Publishing (sink). Channel 1 is put in confirm mode. Every event is one
  * message: persistent (delivery mode 2), mandatory, content type
  * application/cloudevents+json (the CloudEvents AMQP binding, structured
- * mode: the body is the event's JSON, unchanged). It is kept in a window
+ * mode: the body is the event's JSON, unchanged; or with mode=binary the
+ * binary mode), with properties made of its attributes (props.h, which also
+ * says how a delivered message becomes an event). It is kept in a window
  * until the broker settles it:
  *   basic.ack                 it is safe in every queue it was routed to;
  *   basic.return + basic.ack  no queue took it ("unroutable");

@@ -390,6 +390,9 @@ events() {
 
 @test "README.md: the blocks that need a broker run as written, with BROKER set to this one" {
 	load readme
+	# the Python recipe's pika is Debian's (python3-pika): its python3 goes
+	# before a pyenv or virtualenv one, after the tools under test
+	PATH="$EVKIT_BIN:/usr/bin:$PATH"
 	n=0
 	for b in $(seq 1 "$(readme_blocks)"); do
 		readme_block "$b"

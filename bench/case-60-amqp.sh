@@ -30,6 +30,14 @@ elif AMQPPORT=$(BROKER_TIMEOUT=${BROKER_TIMEOUT:-60} sh "$HERE/../tests/broker.s
 	ROW_EXPECT=$AMQPCHECK ROW_RUN_EXPECT=$AMQP_N
 	amqprow amqp-quorum "evfilter -i amqp://?queue=quorum (+1 s idle)" qcon \
 		"evfilter --no-follow true -i \"$A/?queue=q\$n&idle=1s\""
+	# the CloudEvents binary content mode: data as the body, attributes as
+	# headers, made an event again on the way in
+	ROW_EXPECT=0
+	amqprow amqp-binary "evfilter -o amqp://?queue=quorum&mode=binary (publish)" bpub \
+		"evfilter true -o \"$A/?queue=b\$n&declare=1&queue_type=quorum&mode=binary\""
+	ROW_EXPECT=$AMQPCHECK ROW_RUN_EXPECT=$AMQP_N
+	amqprow amqp-binary "evfilter -i amqp://?queue=quorum, binary (+1 s idle)" bcon \
+		"evfilter --no-follow true -i \"$A/?queue=b\$n&idle=1s\""
 	ROW_EXPECT=0
 	amqprow amqp-stream "evfilter -o amqp://?queue=stream (publish)" spub \
 		"evfilter true -o \"$A/?queue=s\$n&declare=1&queue_type=stream\""

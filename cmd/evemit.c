@@ -17,17 +17,24 @@
 #include "io/loc.h"
 #include "json/obj.h"
 #include "base/opts.h"
+#include "amqp/request.h"
+#include "amqp/url.h"
+#include "event/uuid.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
 	"[--dataschema uri] [--subject subject]"
 #define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
+	"--request [-q] -o dest [--id id] [--reply-to spool] [--timeout duration] " ENVOPTS \
+	" type [field ...]\n" \
 	"-l | --csv [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " type\n" \
 	"-f [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " [type]"
 
 #define MAXEXT 32
 
-enum { OPT_CSV = EV_OPT_TOOL, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_ID, OPT_SUBJECT };
+enum { OPT_CSV = EV_OPT_TOOL, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_ID, OPT_SUBJECT,
+	OPT_REQUEST, OPT_REPLYTO, OPT_TIMEOUT };
+#define DEFAULT_TIMEOUT_MS 30000
 enum mode { ARGS, LINES, FILL, CSV };
 
 static struct ev_attr ext[MAXEXT];
@@ -44,6 +51,9 @@ static const struct ev_optdoc docs[] = {
 	{ "dataschema", "uri", "the dataschema attribute" },
 	{ "id", "id", "the id attribute, instead of a new UUIDv7" },
 	{ "subject", "subject", "the subject attribute" },
+	{ "request", NULL, "send one request to dest and print its reply" },
+	{ "reply-to", "spool", "--request: the spool the reply comes to" },
+	{ "timeout", "duration", "--request: how long to wait for the reply (30s)" },
 	{ "output", "dest", "append the events to dest (default stdout)" },
 	{ NULL, NULL, NULL }
 };
@@ -215,6 +225,124 @@ end:
 	return ret;
 }
 
+/* Add -x-style extension name = the string v, unless -x gave it already. */
+static void
+setext(struct ev_envelope *e, const char *name, const char *v)
+{
+	for (size_t i = 0; i < e->next; i++)
+		if (strcmp(ext[i].name, name) == 0)
+			ev_die(EV_ERROR, "-x %s: --request sets it", name);
+	if (e->next == MAXEXT)
+		ev_die(EV_ERROR, "--request: at most %d extension attributes", MAXEXT - 2);
+	ext[e->next].name = ev_strdup(name);
+	ev_buf_reset(&extbuf[e->next]);
+	ev_buf_addjstr(&extbuf[e->next], v, strlen(v));
+	ext[e->next].json = extbuf[e->next].p;
+	ext[e->next].len = extbuf[e->next].len;
+	e->next++;
+}
+
+/* Wait on the reply spool (opened at its end before the request went out)
+ * for the event whose correlationid is corr. 0: in reply; 1: none in time. */
+static int
+awaitspool(struct ev_source *src, const char *corr, int64_t timeout, struct ev_buf *reply)
+{
+	int64_t end = ev_mono_ms() + timeout;
+	struct ev_line l;
+	const char *v;
+	size_t n, cl = strlen(corr);
+
+	for (;;) {
+		int64_t left = end - ev_mono_ms();
+		if (left <= 0)
+			return 1;
+		int got = ev_source_next(src, &l, left > 1000 ? 1000 : (int)left);
+		if (got == EV_SRC_ERR)
+			return -1;
+		if (got == EV_SRC_END)
+			return 1;
+		if (got != EV_SRC_LINE)
+			continue;
+		if (ev_event_getattr(l.p, l.len, "correlationid", &v, &n) == 1 && n == cl + 2 &&
+		    memcmp(v + 1, corr, cl) == 0) {
+			ev_buf_add(reply, l.p, l.len);
+			return 0;
+		}
+	}
+}
+
+/* --request: one event with replyto and correlationid (its id) to dest; the
+ * reply on stdout. A broker answers by RabbitMQ's direct reply-to; any
+ * other destination by a reply spool (--reply-to). 0, 75 when no reply came
+ * within the timeout, or another status, reported. */
+static int
+sendrequest(struct ev_envelope *e, const struct ev_opts *o, int argc, char **argv,
+    const char *replyto, int64_t timeout)
+{
+	struct ev_obj *data = ev_obj_new();
+	struct ev_buf err = { 0 }, json = { 0 }, out = { 0 }, reply = { 0 };
+	struct ev_source *src = NULL;
+	struct ev_sink *sink;
+	char id[37], *abs = NULL;
+	int r = 0, broker;
+
+	if (!o->output)
+		ev_die(EV_ERROR, "--request: -o names where the request goes (a broker or a spool)");
+	broker = ev_amqp_is(o->output);
+	if (broker && replyto)
+		ev_die(EV_ERROR, "--reply-to: a broker's reply comes by direct reply-to, not a spool");
+	if (!broker && !replyto)
+		ev_die(EV_ERROR, "--request: -o %s is not a broker: --reply-to names the spool the "
+		    "reply comes to", o->output);
+	for (int i = 1; i < argc; i++)
+		if (ev_obj_field(data, argv[i], &err) < 0)
+			ev_die(EV_ERROR, "%s", err.p);
+	if (!ev_obj_empty(data))
+		ev_obj_dump(data, &json);
+	if (!e->id) {
+		ev_uuid7(id);
+		e->id = id;
+	}
+	if (!broker) {
+		if (!(abs = realpath(replyto, NULL)))
+			ev_die(EV_ERROR, "--reply-to %s:", replyto);
+		struct ev_source_conf sc = { .follow = 1, .start = EV_START_END };
+		if (!(src = ev_source_open(abs, &sc)))
+			ev_die(ev_errstatus(errno), "--reply-to %s: cannot read it", replyto);
+	}
+	setext(e, "replyto", broker ? EV_AMQP_DIRECT_REPLY : abs);
+	setext(e, "correlationid", e->id);
+	ev_event_build(&out, e, json.p, json.len);
+	if (broker) {
+		r = ev_amqp_request(o->output, out.p, out.len, e->id, timeout, &reply);
+		r = r < 0 ? ev_errstatus(errno) : r;
+	} else if (!(sink = ev_sink_open(o->output, o->sync))) {
+		r = ev_errstatus(errno);
+	} else {
+		r = ev_sink_write(sink, out.p, out.len) < 0 ? ev_errstatus(errno) : 0;
+		if (ev_sink_close(sink) < 0 && !r)
+			r = ev_errstatus(errno);
+		if (!r && (r = awaitspool(src, e->id, timeout, &reply)) < 0)
+			r = ev_errstatus(errno);
+	}
+	if (r == 1) {
+		ev_warn("no reply to %s within %lld ms", e->id, (long long)timeout);
+		r = EV_BUSY;
+	} else if (r == 0) {
+		if ((sink = ev_sink_open("-", EV_SYNC_NONE)) == NULL ||
+		    ev_sink_write(sink, reply.p, reply.len) < 0 || ev_sink_close(sink) < 0)
+			r = ev_errstatus(errno);
+	}
+	ev_source_close(src);
+	free(abs);
+	ev_obj_free(data);
+	ev_buf_free(&err);
+	ev_buf_free(&json);
+	ev_buf_free(&out);
+	ev_buf_free(&reply);
+	return r;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -229,6 +357,9 @@ main(int argc, char *argv[])
 		{ "dataschema", required_argument, NULL, OPT_DATASCHEMA },
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "subject", required_argument, NULL, OPT_SUBJECT },
+		{ "request", no_argument, NULL, OPT_REQUEST },
+		{ "reply-to", required_argument, NULL, OPT_REPLYTO },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		EV_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -238,7 +369,9 @@ main(int argc, char *argv[])
 	enum mode mode = ARGS;
 	char timebuf[32];
 	int64_t ms;
-	int ch, modes = 0, r = 0;
+	int ch, modes = 0, r = 0, request = 0;
+	const char *replyto = NULL;
+	int64_t timeout = DEFAULT_TIMEOUT_MS;
 	uintmax_t made = 0;
 
 	ev_setprog(argv[0]);
@@ -282,6 +415,16 @@ main(int argc, char *argv[])
 		case OPT_SUBJECT:
 			e.subject = nonempty("subject", optarg);
 			break;
+		case OPT_REQUEST:
+			request = 1;
+			break;
+		case OPT_REPLYTO:
+			replyto = nonempty("reply-to", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (ev_dur_parse(optarg, &timeout) < 0 || timeout <= 0)
+				ev_die(EV_ERROR, "--timeout: '%s' is not a duration (500ms, 5s, 1m)", optarg);
+			break;
 		default:
 			usage();
 		}
@@ -303,6 +446,19 @@ main(int argc, char *argv[])
 		e.type = nonempty("type", argv[0]);
 	if (!e.source)
 		e.source = defsource();
+	if ((replyto || timeout != DEFAULT_TIMEOUT_MS) && !request)
+		ev_die(EV_ERROR, "--reply-to and --timeout go with --request");
+	if (request) {
+		if (mode != ARGS)
+			ev_die(EV_ERROR, "--request sends one event made from arguments: not with -f, -l, "
+			    "--csv or -i");
+		r = sendrequest(&e, &o, argc, argv, replyto, timeout);
+		for (size_t i = 0; i < e.next; i++) {
+			free((char *)ext[i].name);
+			ev_buf_free(&extbuf[i]);
+		}
+		return r;
+	}
 
 	if (mode == ARGS) {
 		struct ev_obj *data = ev_obj_new();

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/time.h"
@@ -39,7 +40,7 @@ static const struct ev_optdoc docs[] = {
 	{ "grace", "duration", "SIGTERM to SIGKILL, and the shutdown wait (5s)" },
 	{ "jitter", "mode", "backoff jitter: full (default), equal or none" },
 	{ "retry-on", "codes", "exit statuses that mean retry (default 75,111)" },
-	{ "stdout", "mode", "the command's stdout: log (default), drop or output" },
+	{ "stdout", "mode", "the command's stdout: log (default), drop, output or reply" },
 	{ "output", "dest", "where finished events go (default stdout)" },
 	{ "quiet", NULL, "no diagnostics about single events" },
 	{ NULL, NULL, NULL }
@@ -71,9 +72,27 @@ duration(const char *opt, const char *s)
 	return ms;
 }
 
+/* The source of replies: EVKIT_SOURCE, else "//HOSTNAME/evretry". */
+static const char *
+replysource(void)
+{
+	static char buf[300];
+	const char *env = getenv("EVKIT_SOURCE");
+	char host[256];
+
+	if (env && *env)
+		return env;
+	if (gethostname(host, sizeof host) < 0 || !*host)
+		return "/evretry";
+	host[sizeof host - 1] = '\0';
+	snprintf(buf, sizeof buf, "//%s/evretry", host);
+	return buf;
+}
+
 struct counts {
 	struct ev_input *in;
 	struct ev_runner_stats *st;
+	int reply;
 };
 
 static size_t
@@ -89,7 +108,10 @@ counts(void *arg, struct ev_stat *s, size_t max)
 	s[4] = (struct ev_stat){ "attempts", c->st->attempts };
 	s[5] = (struct ev_stat){ "bad", c->in->nbad };
 	s[6] = (struct ev_stat){ "unfinished", c->st->abandoned };
-	return 7;
+	if (!c->reply)
+		return 7;
+	s[7] = (struct ev_stat){ "unreplied", c->st->noreply };
+	return 8;
 }
 
 int
@@ -122,7 +144,7 @@ main(int argc, char *argv[])
 	struct ev_runner_stats st = { 0 };
 	struct ev_opts o;
 	struct ev_input in;
-	struct counts cn = { &in, &st };
+	struct counts cn = { &in, &st, 0 };
 	struct ev_sink *out, *dead = NULL;
 	struct ev_buf err = { 0 };
 	const char *deaddest = NULL, *keyexpr = NULL;
@@ -188,8 +210,10 @@ main(int argc, char *argv[])
 				c.stdout_mode = EV_STDOUT_DROP;
 			else if (strcmp(optarg, "output") == 0)
 				c.stdout_mode = EV_STDOUT_OUTPUT;
+			else if (!strcmp(optarg, "reply"))
+				c.stdout_mode = EV_STDOUT_REPLY;
 			else
-				ev_die(EV_ERROR, "--stdout: '%s' is not log, drop or output", optarg);
+				ev_die(EV_ERROR, "--stdout: '%s' is not log, drop, output or reply", optarg);
 			break;
 		default:
 			usage();
@@ -199,7 +223,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG)
+	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG && c.stdout_mode != EV_STDOUT_REPLY)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
 	if (keyexpr && o.group)
 		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
@@ -224,7 +248,13 @@ main(int argc, char *argv[])
 		ev_input_add_sink(&in, dead);
 	ev_input_set_counts(&in, counts, &cn);
 
+	if (c.stdout_mode == EV_STDOUT_REPLY)
+		c.reply = ev_reply_new(o.input, replysource());
+	cn.reply = c.reply != NULL;
 	r = ev_runner_run(&c, &in, out, dead, &st);
+	ev_reply_free(c.reply);
+	if (st.noreply && !r)
+		r = EV_ERROR;
 
 	int status = ev_input_end(&in);
 	if (ev_sink_close(dead) < 0 && status < ev_errstatus(errno))

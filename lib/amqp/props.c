@@ -558,8 +558,8 @@ ceheaders(struct ev_amqp_scratch *s, const amqp_basic_properties_t *p)
 	return n;
 }
 
-int
-ev_amqp_event(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_t now,
+static int
+makeevent(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_t now,
     struct ev_buf *out, struct ev_amqp_scratch *s)
 {
 	const amqp_basic_properties_t *p = d->props ? d->props : &noprops;
@@ -668,6 +668,49 @@ ev_amqp_event(const struct ev_amqp_delivery *d, const char *body, size_t len, in
 	}
 	ev_buf_add(out, s->obj.p, s->obj.len);
 	ev_buf_addc(out, '}');
+	return 1;
+}
+
+/* RabbitMQ's direct reply-to: the broker gives the consumer a reply_to of
+ * amq.rabbitmq.reply-to.SOMETHING for a message published with the bare
+ * name, which the event itself still says. The broker's name is the one
+ * that routes the reply back. */
+static int
+directreply(const amqp_basic_properties_t *p)
+{
+	static const char pre[] = "amq.rabbitmq.reply-to.";
+
+	return p && p->_flags & AMQP_BASIC_REPLY_TO_FLAG && p->reply_to.len > sizeof pre - 1 &&
+	    memcmp(p->reply_to.bytes, pre, sizeof pre - 1) == 0;
+}
+
+int
+ev_amqp_event(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_t now,
+    struct ev_buf *out, struct ev_amqp_scratch *s)
+{
+	size_t at = out->len;
+	int r = makeevent(d, body, len, now, out, s);
+
+	if (!directreply(d->props))
+		return r;
+	const char *line = r ? out->p + at : body;
+	size_t n = r ? out->len - at : len, vlen;
+	const char *v;
+	if (ev_event_getattr(line, n, "replyto", &v, &vlen) != 1 ||
+	    (vlen == d->props->reply_to.len + 2 && !memcmp(v + 1, d->props->reply_to.bytes, vlen - 2)))
+		return r;
+	ev_buf_reset(&s->vals);
+	ev_buf_addjstr(&s->vals, d->props->reply_to.bytes, d->props->reply_to.len);
+	ev_buf_reset(&s->obj);
+	if (r)
+		ev_buf_add(&s->obj, line, n);
+	else
+		addoneline(&s->obj, line, n);
+	out->len = at;
+	if (ev_event_setattr(out, s->obj.p, s->obj.len, "replyto", s->vals.p) < 0) {
+		ev_buf_add(out, s->obj.p, s->obj.len);
+		return 1;
+	}
 	return 1;
 }
 

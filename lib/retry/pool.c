@@ -59,7 +59,7 @@ readpipe(struct runner *r, struct worker *w, int *fd, int isout)
 		}
 		if (!isout)
 			ev_proc_logfeed(&w->elog, label, buf, (size_t)n);
-		else if (r->c->stdout_mode == EV_STDOUT_OUTPUT)
+		else if (r->c->stdout_mode == EV_STDOUT_OUTPUT || r->c->stdout_mode == EV_STDOUT_REPLY)
 			ev_buf_add(&w->out, buf, (size_t)n);
 		else
 			ev_proc_logfeed(&w->olog, label, buf, (size_t)n);

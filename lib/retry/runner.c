@@ -351,6 +351,14 @@ done(struct runner *r, int32_t i)
 			p = end + 1;
 		}
 	} else {
+		if (r->c->stdout_mode == EV_STDOUT_REPLY) {
+			/* the work is done whatever becomes of the reply: a requester
+			 * that gets none asks again (evemit(1), --request) */
+			const struct ev_buf *rep = r->c->coproc ? &s->detail : r->outcap;
+			if (ev_reply_send(r->c->reply, s->line.p, s->len, rep && rep->p ? rep->p : "",
+			    rep ? rep->len : 0) < 0)
+				r->st->noreply++;
+		}
 		fail = ev_sink_write(r->out, s->line.p, s->len) < 0;
 	}
 	if (fail) {

@@ -10,13 +10,17 @@
 #include "json/jq.h"
 #include "io/loc.h"
 #include "base/proc.h"
+#include "retry/reply.h"
 #include "retry/retry.h"
 
 /* What becomes of a handler's standard output (spawn mode). */
 enum ev_stdout {
 	EV_STDOUT_LOG,    /* passed on to stderr like its stderr; the event goes to the output */
 	EV_STDOUT_DROP,   /* discarded; the event goes to the output */
-	EV_STDOUT_OUTPUT  /* a successful attempt's stdout goes to the output instead of the event */
+	EV_STDOUT_OUTPUT, /* a successful attempt's stdout goes to the output instead of the event */
+	EV_STDOUT_REPLY   /* a successful attempt's stdout (co-process: the text after "ok ")
+	                   * is the reply to a request (retry/reply.h); the event goes to
+	                   * the output */
 };
 
 /* The handler's environment in spawn mode, in this order. */
@@ -35,6 +39,7 @@ struct ev_runner_conf {
 	struct ev_rate rate;      /* starts per period; interval 0: unlimited */
 	unsigned char retry[256]; /* exit statuses that mean "try again" */
 	enum ev_stdout stdout_mode;
+	struct ev_reply *reply;   /* EV_STDOUT_REPLY: where replies go */
 	struct ev_jq *key;        /* --key, or NULL: no order between events */
 	int replay;               /* the input is read again from its cursor after a
 	                           * restart: unfinished events are left to it */
@@ -50,6 +55,7 @@ struct ev_runner_conf {
 
 struct ev_runner_stats {
 	uintmax_t done, dead, retried, attempts, abandoned;
+	uintmax_t noreply;        /* replies that could not be sent */
 	int signo;                /* the signal that stopped the run, or 0 */
 };
 

@@ -514,3 +514,43 @@ for q in ("props", "propsbin"):
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"mode 'raw' is not binary or structured"* ]]
 }
+
+@test "request/reply over the broker: evemit --request waits on direct reply-to, evretry --stdout reply answers" {
+	evfilter --no-follow true -i "$BROKER/?queue=quotes&declare=1&idle=100ms" || true
+	bg evretry --stdout reply -i "$BROKER/?queue=quotes" -o "$T/handled.ndjson" -- sh -c 'echo "{\"total\": 3}"'
+	run timeout 30 evemit --request -o "$BROKER/?queue=quotes" --timeout 20s --id q1 order.quote n:=3
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.type, .correlationid, .data]')" = '["order.quote.reply","q1",{"total":3}]' ]
+	# the responder saw the request with the broker's reply-to address
+	wait_for 10 has_lines "$T/handled.ndjson" 1
+	jq -r .replyto "$T/handled.ndjson" | grep -q '^amq\.rabbitmq\.reply-to\..'
+	kill "$BGPID"
+	wait "$BGPID" 2> /dev/null || true
+	# a co-process answers "ok REPLY"
+	bg evretry --coproc --stdout reply -i "$BROKER/?queue=quotes" -- sed -u 's/.*/ok {"co":1}/'
+	run timeout 30 evemit --request -o "$BROKER/?queue=quotes" --timeout 20s order.quote
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c .data)" = '{"co":1}' ]
+	kill "$BGPID"
+	wait "$BGPID" 2> /dev/null || true
+	# nobody answers: 75; nobody takes the request: 2
+	run timeout 30 evemit --request -o "$BROKER/?queue=quotes" --timeout 1s order.quote
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"no reply to "*" within 1000 ms"* ]]
+	run timeout 30 evemit --request -o "$BROKER/?queue=nosuch" --timeout 5s order.quote
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"312 NO_ROUTE"* ]]
+}
+
+@test "a pika requester gets evretry's reply by reply_to and correlation_id" {
+	evfilter --no-follow true -i "$BROKER/?queue=ask&declare=1&idle=100ms" || true
+	bg evretry --stdout reply -i "$BROKER/?queue=ask" -- echo pong
+	pika '
+ch.queue_declare("answers", exclusive=True)
+ch.basic_publish("", "ask", b"{\"q\": 1}", pika.BasicProperties(content_type="application/json",
+	reply_to="answers", correlation_id="k-7", type="ping"))
+for m, p, b in ch.consume("answers", auto_ack=True, inactivity_timeout=20):
+	print(p.correlation_id, b.decode())
+	break' > "$T/got"
+	[[ "$(cat "$T/got")" == 'k-7 {"specversion":"1.0",'*'"type":"ping.reply",'*'"correlationid":"k-7","data":"pong"}' ]]
+}

@@ -392,3 +392,44 @@ example() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "request/reply over spools: evemit --request --reply-to, evretry --stdout reply" {
+	evspool init "$T/requests"
+	evspool init "$T/replies"
+	bg evretry --stdout reply -i "$T/requests" --cursor quoter -o /dev/null -- \
+		sh -c 'jq -c "{total: (.data.n * 2)}"'
+	run timeout 30 evemit --request -o "$T/requests" --reply-to "$T/replies" --timeout 20s order.quote n:=21
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.type, .data.total, .correlationid == .id]')" = '["order.quote.reply",42,false]' ]
+	req=$(evtail --no-follow --from-start "$T/requests" | jq -c '[.correlationid == .id, .replyto]')
+	[ "$req" = "[true,\"$T/replies\"]" ]
+	# a reply that is an event keeps its own type; it gets the correlation id
+	kill "$BGPID"
+	wait "$BGPID" 2> /dev/null || true
+	bg evretry --stdout reply -i "$T/requests" --cursor quoter -o /dev/null -- \
+		echo '{"type":"order.quoted","data":1}'
+	run timeout 30 evemit --request -o "$T/requests" --reply-to "$T/replies" --id r2 order.quote
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c '[.type, .correlationid, .data]')" = '["order.quoted","r2",1]' ]
+	# nobody answers in time: 75
+	kill "$BGPID"
+	wait "$BGPID" 2> /dev/null || true
+	run timeout 30 evemit --request -o "$T/requests" --reply-to "$T/replies" --timeout 300ms order.quote
+	[ "$status" -eq 75 ]
+}
+
+@test "evretry --stdout reply sends replies only to a spool, never to a command or a file" {
+	evspool init "$T/replies"
+	printf '{"id":"a","type":"t","replyto":"|touch %s/pwned"}\n{"id":"b","type":"t","replyto":"%s/file.ndjson"}\n{"id":"c","type":"t","replyto":"%s/replies"}\n{"id":"d","type":"t"}\n' "$T" "$T" "$T" > "$T/in"
+	run evretry --stdout reply -i "$T/in" -o "$T/done.ndjson" -- echo ok
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"replyto '|touch $T/pwned' (request a): not a spool; no reply"* ]]
+	[ ! -e "$T/pwned" ] && [ ! -e "$T/file.ndjson" ]
+	[ "$(ids "$T/done.ndjson" | tr '\n' ' ')" = "a b c d " ]
+	[ "$(evtail --no-follow --from-start "$T/replies" | jq -c '[.correlationid, .data]')" = '["c","ok"]' ]
+	run evemit --request -o "$T/replies" type
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--reply-to names the spool the reply comes to"* ]]
+	run evemit --timeout 1s type
+	[ "$status" -eq 2 ]
+}

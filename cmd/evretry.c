@@ -40,7 +40,7 @@ static const struct ev_optdoc docs[] = {
 	{ "grace", "duration", "SIGTERM to SIGKILL, and the shutdown wait (5s)" },
 	{ "jitter", "mode", "backoff jitter: full (default), equal or none" },
 	{ "retry-on", "codes", "exit statuses that mean retry (default 75,111)" },
-	{ "stdout", "mode", "the command's stdout: log (default), drop, output or reply" },
+	{ "stdout", "mode", "its stdout: log (default), drop, output or reply" },
 	{ "output", "dest", "where finished events go (default stdout)" },
 	{ "quiet", NULL, "no diagnostics about single events" },
 	{ NULL, NULL, NULL }

@@ -98,6 +98,15 @@ Test(amqpurl, params)
 	cr_expect_eq(c.mandatory, 1);
 	ev_amqp_conf_free(&c);
 
+	cr_assert_eq(ev_amqp_parse("amqp://h/?queue=q&declare=1&max_priority=10&mode=binary", 1, &c,
+	    &err), 0, "%s", err.p);
+	cr_expect_eq(c.max_priority, 10);
+	cr_expect_eq(c.binary, 1);
+	ev_amqp_conf_free(&c);
+	cr_assert_eq(ev_amqp_parse("amqp://h/?queue=q&mode=structured", 1, &c, &err), 0);
+	cr_expect_eq(c.binary, 0);
+	ev_amqp_conf_free(&c);
+
 	cr_assert_eq(ev_amqp_parse("amqp://h/?queue=s&stream_offset=12", 0, &c, &err), 0);
 	cr_expect_eq(c.offkind, EV_AMQP_OFF_NUM);
 	cr_expect_eq(c.offset, 12);
@@ -139,6 +148,12 @@ Test(amqpurl, refused)
 		{ "amqp://h/#frag", 1, "fragment" },
 		{ "amqp://u:secret@h/?queue=q", 0, "shows in ps(1)" },
 		{ "amqp://alice@h/?queue=q", 0, "no password for user 'alice'" },
+		{ "amqp://h/?queue=q&mode=binary", 0, "applies to publishing" },
+		{ "amqp://h/?queue=q&mode=raw", 1, "mode 'raw'" },
+		{ "amqp://h/?queue=q&max_priority=9", 1, "needs declare=1" },
+		{ "amqp://h/?queue=q&declare=1&max_priority=0", 1, "max_priority '0'" },
+		{ "amqp://h/?queue=q&declare=1&max_priority=256", 1, "max_priority '256'" },
+		{ "amqp://h/?exchange=x&declare=1&max_priority=5", 1, "needs a queue" },
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

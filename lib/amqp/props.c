@@ -3,6 +3,7 @@
  * mapping is described in props.h and ev-amqp(7)). */
 #include <amqp.h>
 #include <inttypes.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,8 +339,16 @@ fieldjson(const amqp_field_value_t *f, struct ev_buf *out)
 	case AMQP_FIELD_KIND_U32: ev_buf_printf(out, "%" PRIu32, f->value.u32); break;
 	case AMQP_FIELD_KIND_I64: ev_buf_printf(out, "%" PRId64, f->value.i64); break;
 	case AMQP_FIELD_KIND_U64: ev_buf_printf(out, "%" PRIu64, f->value.u64); break;
-	case AMQP_FIELD_KIND_F32: ev_buf_printf(out, "%.9g", (double)f->value.f32); break;
-	case AMQP_FIELD_KIND_F64: ev_buf_printf(out, "%.17g", f->value.f64); break;
+	case AMQP_FIELD_KIND_F32:
+		if (!isfinite(f->value.f32))
+			return -1; /* JSON has no inf or nan */
+		ev_buf_printf(out, "%.9g", (double)f->value.f32);
+		break;
+	case AMQP_FIELD_KIND_F64:
+		if (!isfinite(f->value.f64))
+			return -1;
+		ev_buf_printf(out, "%.17g", f->value.f64);
+		break;
 	case AMQP_FIELD_KIND_VOID: ev_buf_adds(out, "null"); break;
 	case AMQP_FIELD_KIND_UTF8: case AMQP_FIELD_KIND_BYTES:
 		ev_buf_addjstr(out, f->value.bytes.bytes, f->value.bytes.len);
@@ -350,12 +359,6 @@ fieldjson(const amqp_field_value_t *f, struct ev_buf *out)
 		break;
 	default:
 		return -1;
-	}
-	if (f->kind == AMQP_FIELD_KIND_F32 || f->kind == AMQP_FIELD_KIND_F64) {
-		/* JSON has no inf or nan */
-		const char *s = out->p + out->len - 3;
-		if (out->len >= 3 && (strstr(s, "inf") || strstr(s, "nan")))
-			return -1;
 	}
 	return 0;
 }
@@ -495,7 +498,7 @@ adddata(struct ev_amqp_scratch *s, const amqp_basic_properties_t *p, const char 
 	} else if (!ctlen && ev_json_valid(body, len, NULL) == 0) {
 		ev_buf_adds(&s->obj, ",\"data\":");
 		addoneline(&s->obj, body, len);
-	} else if ((!ctlen || mediais(ct, ctlen, "text") || strncasecmp(ct, "text/", 5) == 0) &&
+	} else if ((!ctlen || (ctlen >= 5 && strncasecmp(ct, "text/", 5) == 0)) &&
 	    utf8text(body, len)) {
 		ev_buf_adds(&s->obj, ",\"data\":");
 		ev_buf_addjstr(&s->obj, body, len);

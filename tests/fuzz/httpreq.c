@@ -228,6 +228,59 @@ checkevents(const char *p, const char *end, size_t n)
 	FUZZ_ASSERT(lines == n, "%zu events said, %zu lines given", n, lines);
 }
 
+/* Binary mode: the one event's data is the body, as JSON (line breaks
+ * made spaces), as a string, or in data_base64; no body, no data. */
+static void
+checkbinary(const char *p, size_t len, const struct req *r)
+{
+	static struct ev_jpath *paths[2];
+	static struct ev_buf tmp;
+	struct ev_jval v[2];
+	unsigned char *bin;
+	size_t binlen = 0, b = 0, e = r->len;
+
+	if (!paths[0]) {
+		paths[0] = ev_jpath_compile(".data", &tmp);
+		paths[1] = ev_jpath_compile(".data_base64", &tmp);
+	}
+	FUZZ_ASSERT(ev_json_scan(p, len, paths, 2, v, NULL) == 0, "binary: not JSON");
+	if (r->len == 0) {
+		FUZZ_ASSERT(v[0].type == EV_J_MISSING && v[1].type == EV_J_MISSING,
+		    "binary: data without a body: %.*s", (int)len, p);
+		return;
+	}
+	if (v[1].type != EV_J_MISSING) {
+		FUZZ_ASSERT(v[0].type == EV_J_MISSING && v[1].type == EV_J_STRING,
+		    "binary: data and data_base64: %.*s", (int)len, p);
+		bin = ev_malloc(r->len + 1);
+		FUZZ_ASSERT(sodium_base642bin(bin, r->len + 1, v[1].p + 1, v[1].len - 2, NULL,
+		    &binlen, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && binlen == r->len &&
+		    memcmp(bin, r->body, r->len) == 0, "binary: data_base64 is not the body");
+		free(bin);
+		return;
+	}
+	FUZZ_ASSERT(v[0].type != EV_J_MISSING, "binary: a body and no data: %.*s", (int)len, p);
+	while (b < e && strchr(" \t\r\n", r->body[b]) && r->body[b])
+		b++;
+	while (e > b && strchr(" \t\r\n", r->body[e - 1]) && r->body[e - 1])
+		e--;
+	if (v[0].len == e - b) {
+		size_t i;
+		for (i = 0; i < v[0].len; i++) {
+			char c = r->body[b + i] == '\n' || r->body[b + i] == '\r' ? ' ' : r->body[b + i];
+			if (v[0].p[i] != c)
+				break;
+		}
+		if (i == v[0].len)
+			return; /* the JSON body as it is */
+	}
+	FUZZ_ASSERT(v[0].type == EV_J_STRING, "binary: data is not the body: %.*s", (int)len, p);
+	ev_buf_reset(&tmp);
+	ev_jval_str(&v[0], &tmp);
+	FUZZ_ASSERT(tmp.len == r->len && memcmp(tmp.p, r->body, r->len) == 0,
+	    "binary: the data string is not the body: %.*s", (int)len, p);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -275,6 +328,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	st = ev_ingest_parse(&ir, &out, &n, &err);
 	if (st == 0) {
 		checkevents(out.p + 7, out.p + out.len, n);
+		if (ev_hdr_get(r.h, r.n, "ce-specversion")) {
+			FUZZ_ASSERT(n == 1, "binary: %zu events", n);
+			checkbinary(out.p + 7, out.len - 8, &r);
+		}
+		if (ir.source)
+			for (const char *p = out.p + 7; *p; p = strchr(p, '\n') + 1) {
+				const char *v;
+				size_t vlen, len = (size_t)(strchr(p, '\n') - p);
+				FUZZ_ASSERT(ev_event_getattr(p, len, "source", &v, &vlen) == 1,
+				    "no source: %.*s", (int)len, p);
+			}
 	} else {
 		FUZZ_ASSERT(st == 400 || st == 415, "status %d", st);
 		FUZZ_ASSERT(err.len > 0, "refused (%d) without a reason", st);

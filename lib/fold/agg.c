@@ -233,6 +233,7 @@ struct fixed {
 	uint32_t firstlen, lastlen, hll;
 	uint32_t unused; /* the padding the struct had anyway, made explicit */
 };
+_Static_assert(sizeof(struct fixed) == 72, "the aux layout of evfold-agg1");
 
 void
 ev_agg_save(const struct ev_aggstate *s, struct ev_buf *aux)

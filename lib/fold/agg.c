@@ -158,7 +158,8 @@ ev_agg_num(double d, struct ev_buf *out)
 		ev_buf_adds(out, d < 0 ? "-1.7976931348623157e+308" : "1.7976931348623157e+308");
 		return;
 	}
-	if (d == (double)(int64_t)d && fabs(d) < 1e17) {
+	/* the range first: converting a double outside int64_t's is undefined */
+	if (fabs(d) < 1e17 && d == (double)(int64_t)d) {
 		ev_buf_printf(out, "%lld", (long long)d);
 		return;
 	}
@@ -214,9 +215,15 @@ ev_agg_json(unsigned mask, const struct ev_aggstate *s, struct ev_buf *out)
 	ev_buf_addc(out, '}');
 }
 
-/* aux: "evfold-agg1", then the numbers as they are in memory (native
- * byte order: the file is this machine's), first and last with their
- * lengths, and the registers when there are some. */
+/* aux: "evfold-agg1" (with its NUL), then struct fixed as it is in memory
+ * (native byte order: the file is this machine's; 72 bytes, the last 4
+ * unused, written as zeros), first and last (compact JSON) with their
+ * lengths in fixed, and the registers when fixed.hll is 1. ev_agg_load
+ * takes only what ev_agg_save can have written (counts not negative,
+ * flags 0 or 1, first and last one JSON value each, registers that
+ * ev_hll_add can have set), so a damaged aux is refused, never turned into
+ * a state whose JSON is not JSON; it ignores the unused bytes, which older
+ * versions left unset. */
 #define MAGIC "evfold-agg1"
 
 struct fixed {
@@ -224,16 +231,27 @@ struct fixed {
 	double sum, min, max, avgsum;
 	int32_t hasmin, hasmax;
 	uint32_t firstlen, lastlen, hll;
+	uint32_t unused; /* the padding the struct had anyway, made explicit */
 };
+_Static_assert(sizeof(struct fixed) == 72, "the aux layout of evfold-agg1");
 
 void
 ev_agg_save(const struct ev_aggstate *s, struct ev_buf *aux)
 {
-	struct fixed f = {
-		s->count, s->avgn, s->sum, s->min, s->max, s->avgsum, s->hasmin, s->hasmax,
-		(uint32_t)s->first.len, (uint32_t)s->last.len, s->hll != NULL
-	};
+	struct fixed f;
 
+	memset(&f, 0, sizeof f);
+	f.count = s->count;
+	f.avgn = s->avgn;
+	f.sum = s->sum;
+	f.min = s->min;
+	f.max = s->max;
+	f.avgsum = s->avgsum;
+	f.hasmin = s->hasmin != 0;
+	f.hasmax = s->hasmax != 0;
+	f.firstlen = (uint32_t)s->first.len;
+	f.lastlen = (uint32_t)s->last.len;
+	f.hll = s->hll != NULL;
 	ev_buf_reset(aux);
 	ev_buf_add(aux, MAGIC, sizeof MAGIC);
 	ev_buf_add(aux, &f, sizeof f);
@@ -241,6 +259,12 @@ ev_agg_save(const struct ev_aggstate *s, struct ev_buf *aux)
 	ev_buf_add(aux, s->last.p, s->last.len);
 	if (s->hll)
 		ev_buf_add(aux, s->hll, EV_HLL_BYTES);
+}
+
+static int
+onevalue(const char *p, size_t n)
+{
+	return n == 0 || ev_json_valid(p, n, NULL) == 0;
 }
 
 int
@@ -255,7 +279,11 @@ ev_agg_load(struct ev_aggstate *s, const void *aux, size_t len)
 	memcpy(&f, p + sizeof MAGIC, sizeof f);
 	p += sizeof MAGIC + sizeof f;
 	len -= sizeof MAGIC + sizeof f;
-	if ((size_t)f.firstlen + f.lastlen + (f.hll ? EV_HLL_BYTES : 0) != len)
+	if ((size_t)f.firstlen + f.lastlen + (f.hll ? EV_HLL_BYTES : 0) != len ||
+	    f.count < 0 || f.avgn < 0 || (uint32_t)f.hasmin > 1 || (uint32_t)f.hasmax > 1 ||
+	    f.hll > 1 || !onevalue(p, f.firstlen) || !onevalue(p + f.firstlen, f.lastlen))
+		return -1;
+	if (f.hll && !ev_hll_valid((const uint8_t *)p + f.firstlen + f.lastlen))
 		return -1;
 	s->count = f.count;
 	s->avgn = f.avgn;

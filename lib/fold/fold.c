@@ -891,6 +891,11 @@ ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 		    f->c.timepath ? f->c.timepath : ".time");
 		return 0;
 	}
+	if (f->c.win.kind && !ev_window_storable(&f->c.win, t)) {
+		ev_input_reject(in, l, "event time %s: its windows would reach past the years "
+		    "0000 to 9999", f->c.timepath ? f->c.timepath : ".time");
+		return 0;
+	}
 	if (!f->c.reducer && ev_agg_check(f->c.aggs, &f->v[P_AGG0], &why, &which) < 0) {
 		ev_input_reject(in, l, "--%s %s: %s", ev_agg_names[which], f->c.aggpath[which],
 		    why);

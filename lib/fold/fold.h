@@ -9,9 +9,10 @@
  * input (input.h), in one transaction with the input position: the view
  * holds exactly the events before that position, each once.
  *
- * An event is bad input when it has no key, no time (windows), a built-in
- * fold's value of the wrong kind, or the reducer fails on it: it is then
- * reported, kept in --rejects, and changes nothing.
+ * An event is bad input when it has no key; with windows, no time or a
+ * time whose windows reach past the years 0000 to 9999 (window.h); a
+ * built-in fold's value of the wrong kind; or when the reducer fails on
+ * it: it is then reported, kept in --rejects, and changes nothing.
  */
 #ifndef EV_FOLD_H
 #define EV_FOLD_H

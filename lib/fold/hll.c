@@ -40,6 +40,15 @@ ev_hll_count(const uint8_t *reg)
 	return (uint64_t)llround(e);
 }
 
+int
+ev_hll_valid(const uint8_t *reg)
+{
+	for (unsigned i = 0; i < EV_HLL_BYTES; i++)
+		if (reg[i] > 64 - EV_HLL_BITS + 1)
+			return 0;
+	return 1;
+}
+
 void
 ev_hll_merge(uint8_t *reg, const uint8_t *other)
 {

@@ -20,6 +20,9 @@
 int ev_hll_add(uint8_t *reg, uint64_t hash);
 /* The estimated number of distinct values noted. */
 uint64_t ev_hll_count(const uint8_t *reg);
+/* 1 when every register holds a value ev_hll_add can set (at most
+ * 64 - EV_HLL_BITS + 1), else 0. */
+int ev_hll_valid(const uint8_t *reg);
 /* reg becomes the union of reg and other. */
 void ev_hll_merge(uint8_t *reg, const uint8_t *other);
 

@@ -5,6 +5,10 @@
 #include "base/time.h"
 #include "fold/window.h"
 
+/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in Unix ms */
+#define FIRSTMS (-62167219200000LL)
+#define LASTMS 253402300799999LL
+
 static int64_t
 floordiv(int64_t a, int64_t b)
 {
@@ -98,4 +102,14 @@ ev_window_starts(const struct ev_window *w, int64_t t, int64_t *starts)
 	    s += w->hop)
 		starts[n++] = s;
 	return n;
+}
+
+int
+ev_window_storable(const struct ev_window *w, int64_t t)
+{
+	/* every window holding t lies within [t - size, t + size] (a session,
+	 * within [t, t + gap], or joins ones that were storable) */
+	if (t < FIRSTMS || t > LASTMS)
+		return 0;
+	return t - FIRSTMS >= w->size && LASTMS - t >= w->size;
 }

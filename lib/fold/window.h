@@ -31,6 +31,10 @@ int ev_window_parse(const char *spec, struct ev_window *w, struct ev_buf *err);
 /* The window as its spec, canonical ("hopping:300000ms/60000ms"), for the
  * fold's definition. */
 void ev_window_spec(const struct ev_window *w, struct ev_buf *out);
+/* Can every window holding t be kept? A view keeps a window's start and
+ * end as RFC 3339 text (store.c), which has years 0000 to 9999 only: a
+ * window reaching past them would read back as another. 1 or 0. */
+int ev_window_storable(const struct ev_window *w, int64_t t);
 /* Tumbling and hopping: the starts of the windows holding t, earliest
  * first, into starts (EV_WIN_MAXHOPS at most); returns how many. */
 size_t ev_window_starts(const struct ev_window *w, int64_t t, int64_t *starts);

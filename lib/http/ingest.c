@@ -292,6 +292,10 @@ binary(const struct ev_ingest_req *r, const struct ev_envelope *e, struct ev_buf
 
 		if (strncasecmp(k, "ce-", 3) != 0 || strcasecmp(k, "ce-specversion") == 0)
 			continue;
+		if (!k[3]) {
+			st = bad(err, 400, "%s: a ce- header names no attribute", k, 0, 0);
+			break;
+		}
 		ev_buf_reset(&ename);
 		for (const char *c = k + 3; *c; c++)
 			ev_buf_addc(&ename, (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c));

@@ -411,24 +411,11 @@ authorized(struct ev_httpd *h, struct MHD_Connection *conn)
 static const char *
 badsignature(struct ev_httpd *h, const struct hdrs *hs, const struct conn *cs)
 {
-	const char *sig;
-	int rc;
+	const struct ev_whsig_keys k = { h->c.whkey, h->c.whkeylen, h->c.ghkey, h->c.ghkeylen,
+		h->c.tolerance_s };
 
-	if (!h->c.whkey && !h->c.ghkey)
-		return NULL;
-	if (h->c.whkey && (sig = ev_hdr_get(hs->h, hs->n, "webhook-signature"))) {
-		rc = ev_whsig_verify(h->c.whkey, h->c.whkeylen, ev_hdr_get(hs->h, hs->n, "webhook-id"),
-		    ev_hdr_get(hs->h, hs->n, "webhook-timestamp"), sig, cs->body.p ? cs->body.p : "",
-		    cs->body.len, (long long)time(NULL), h->c.tolerance_s);
-		return rc == EV_WHSIG_OK ? NULL : ev_whsig_strerror(rc);
-	}
-	if (h->c.ghkey && (sig = ev_hdr_get(hs->h, hs->n, "x-hub-signature-256"))) {
-		rc = ev_whsig_github_verify(h->c.ghkey, h->c.ghkeylen, sig,
-		    cs->body.p ? cs->body.p : "", cs->body.len);
-		return rc == EV_WHSIG_OK ? NULL : "X-Hub-Signature-256: no signature matches";
-	}
-	return h->c.whkey ? "a webhook-signature header is required" :
-	    "an X-Hub-Signature-256 header is required";
+	return ev_whsig_request(&k, hs->h, hs->n, cs->body.p ? cs->body.p : "", cs->body.len,
+	    (long long)time(NULL));
 }
 
 static void

@@ -161,6 +161,28 @@ ev_whsig_strerror(int rc)
 	}
 }
 
+const char *
+ev_whsig_request(const struct ev_whsig_keys *k, const struct ev_hdr *h, size_t n,
+    const char *body, size_t len, long long now)
+{
+	const char *sig;
+	int rc;
+
+	if (!k->whkey && !k->ghkey)
+		return NULL;
+	if (k->whkey && (sig = ev_hdr_get(h, n, "webhook-signature"))) {
+		rc = ev_whsig_verify(k->whkey, k->whkeylen, ev_hdr_get(h, n, "webhook-id"),
+		    ev_hdr_get(h, n, "webhook-timestamp"), sig, body, len, now, k->tolerance_s);
+		return rc == EV_WHSIG_OK ? NULL : ev_whsig_strerror(rc);
+	}
+	if (k->ghkey && (sig = ev_hdr_get(h, n, "x-hub-signature-256"))) {
+		rc = ev_whsig_github_verify(k->ghkey, k->ghkeylen, sig, body, len);
+		return rc == EV_WHSIG_OK ? NULL : "X-Hub-Signature-256: no signature matches";
+	}
+	return k->whkey ? "a webhook-signature header is required" :
+	    "an X-Hub-Signature-256 header is required";
+}
+
 int
 ev_whsig_key(const char *secret, size_t len, unsigned char *key, size_t keysz)
 {

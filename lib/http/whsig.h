@@ -5,6 +5,8 @@
 #define EV_WHSIG_H
 #include <stddef.h>
 
+#include "http/ingest.h"
+
 /* "v1," + base64 of 32 bytes + NUL fits in this. */
 #define EV_WHSIG_SIGMAX 64
 /* The tolerance Standard Webhooks recommends against replays: 5 minutes. */
@@ -44,6 +46,24 @@ int ev_whsig_github_sign(const unsigned char *key, size_t keylen, const char *bo
     char *out, size_t outsz);
 
 const char *ev_whsig_strerror(int rc);
+
+/* The secrets a server checks requests against: either, both or neither. */
+struct ev_whsig_keys {
+	const unsigned char *whkey;   /* Standard Webhooks key, or NULL */
+	size_t whkeylen;
+	const unsigned char *ghkey;   /* GitHub webhook secret, or NULL */
+	size_t ghkeylen;
+	long long tolerance_s;        /* webhook-timestamp tolerance */
+};
+
+/* Does a request (its headers and body) carry the signature the keys ask
+ * for? NULL when it does, or when no key is set; else why not (static
+ * text, for the 401). With a Standard Webhooks key, a webhook-signature
+ * header is checked when there is one; else, with a GitHub secret, an
+ * X-Hub-Signature-256 header; else the request is refused. now: Unix
+ * seconds. */
+const char *ev_whsig_request(const struct ev_whsig_keys *k, const struct ev_hdr *h, size_t n,
+    const char *body, size_t len, long long now);
 
 /* Read a secret named by spec: "env:NAME" is the environment variable NAME,
  * "file:PATH" or a plain PATH a file; one trailing newline is dropped, and a

@@ -183,6 +183,17 @@ wev() {
 	cmp <(evfold --db "$T/one.db" --dump) <(evfold --db "$T/two.db" --dump)
 }
 
+@test "windows past the years 0000 to 9999 are bad input: the view keeps RFC 3339 times" {
+	printf '%s\n' '{"k":"a","time":"2026-01-01T00:00:00Z"}' \
+		'{"k":"a","time":"0000-01-01T00:10:00+01:00"}' '{"k":"a","time":"9999-12-31T23:30:00Z"}' \
+		> "$T/in"
+	run -2 --separate-stderr evfold --db "$T/y.db" -k .k --count --window tumbling:1h "$T/in"
+	[[ "$stderr" == *"in:2: event time .time: its windows would reach past the years 0000 to 9999"* ]]
+	[[ "$stderr" == *"in:3: event time .time: its windows would reach past"* ]]
+	run -0 evfold --db "$T/y.db" --dump
+	[ "$output" = '{"key":"a","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T01:00:00.000Z","closed":false,"state":{"count":1}}' ]
+}
+
 @test "session windows: events less than the gap apart, merged when one bridges two" {
 	{ wev 0 a; wev 1000 b; wev 10000 a; wev 50000 a; wev 30000 a; wev 200000 a; } > "$T/in"
 	run -0 evfold --db "$T/s.db" -k .k --count --window session:25s --lateness 30s \

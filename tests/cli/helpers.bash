@@ -11,7 +11,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 # a test that links with it.
 sanflags() {
 	if grep -qa __asan_init "$EVKIT_BIN/evemit"; then
-		echo '-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all'
+		echo '-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all'
 	fi
 }
 

@@ -6,6 +6,8 @@
 #   -t SECONDS  fuzz each harness that long (make fuzz); inputs that reach new
 #               code go to build/fuzz/corpus/NAME (copy the good ones to the
 #               seed corpus by hand)
+# A harness may have a dictionary, tests/fuzz/NAME.dict, and more libFuzzer
+# flags in tests/fuzz/NAME.args (one line; they come last, so they win).
 # A crash leaves its input in build/fuzz/crash/ and fails the run: make it a
 # regression test by adding it to tests/fuzz/NAME/ once it is fixed.
 set -u
@@ -31,6 +33,8 @@ for name in "$@"; do
 	seeds=$here/$name
 	dict=""
 	[ -f "$here/$name.dict" ] && dict="-dict=$here/$name.dict"
+	args=""
+	[ -f "$here/$name.args" ] && args=$(cat "$here/$name.args")
 	if [ "$mode" = smoke ]; then
 		new=$(mktemp -d "${TMPDIR:-/tmp}/evfuzz.XXXXXX")
 	else
@@ -38,9 +42,9 @@ for name in "$@"; do
 		mkdir -p "$new"
 	fi
 	log=$out/$name.log
-	# shellcheck disable=SC2086 # $dict is one word or none
+	# shellcheck disable=SC2086 # $dict is one word or none, $args flags
 	"$bin/$name" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
-	    -print_final_stats=1 -artifact_prefix="$out/crash/$name-" $dict "$new" "$seeds" \
+	    -print_final_stats=1 -artifact_prefix="$out/crash/$name-" $dict $args "$new" "$seeds" \
 	    > "$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

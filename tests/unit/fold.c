@@ -101,6 +101,28 @@ Test(fold, save_load)
 	ev_agg_json(mask, &t, &b);
 	cr_expect_str_eq(a.p, b.p);
 	cr_expect_eq(ev_agg_load(&t, "junk", 4), -1);
+	/* a loaded state saves as the same bytes (no padding left unset) */
+	cr_assert_eq(ev_agg_load(&t, aux.p, aux.len), 0);
+	ev_buf_reset(&b);
+	ev_agg_save(&t, &b);
+	cr_expect(b.len == aux.len && memcmp(b.p, aux.p, aux.len) == 0);
+	/* a damaged aux is refused, not made into a state whose JSON is not
+	 * JSON (found by tests/fuzz/foldstate); offsets as agg.c lays it out */
+	static const struct { size_t off; char c; } dmg[] = {
+		{ 12 + 48, 2 },          /* hasmin neither 0 nor 1 */
+		{ 12 + 7, (char)0x80 },  /* a negative count */
+		{ 12 + 64, 2 },          /* hll neither 0 nor 1 */
+		{ 12 + 72, '{' },        /* first ("3") not JSON */
+		{ 12 + 72 + 2, 'x' },    /* last ("-2") not JSON */
+		{ 12 + 72 + 3 + 5, 99 }, /* a register no hash can set */
+	};
+	for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
+		ev_buf_reset(&b);
+		ev_buf_add(&b, aux.p, aux.len);
+		b.p[dmg[i].off] = dmg[i].c;
+		cr_expect_eq(ev_agg_load(&t, b.p, b.len), -1, "damage %zu loads", i);
+		cr_expect(!t.hll && !t.first.p && !t.last.p);
+	}
 	ev_agg_free(&s);
 	ev_agg_free(&t);
 	ev_buf_free(&tmp);

@@ -137,6 +137,10 @@ Test(ingest, refusals)
 	cr_expect_eq(parse("application/json", ext, 3, NULL, "{}", &out, &n, &err), 400);
 	struct ev_hdr twice[] = { { "ce-specversion", "1.0" }, { "ce-type", "t" }, { "CE-TYPE", "u" } };
 	cr_expect_eq(parse("application/json", twice, 3, NULL, "{}", &out, &n, &err), 400);
+	/* a header named "ce-" and nothing more (found by tests/fuzz/httpreq) */
+	struct ev_hdr noname[] = { { "ce-specversion", "1.0" }, { "ce-type", "t" }, { "ce-", "x" } };
+	cr_expect_eq(parse("application/json", noname, 3, NULL, "{}", &out, &n, &err), 400);
+	cr_expect(err.p && strstr(err.p, "ce-: a ce- header names no attribute"), "%s", err.p);
 	ev_buf_free(&out);
 	ev_buf_free(&err);
 }

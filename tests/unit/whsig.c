@@ -104,6 +104,35 @@ Test(whsig, github)
 	cr_expect_eq(ev_whsig_github_verify(k, n, "", body, strlen(body)), EV_WHSIG_MISSING);
 }
 
+/* A request's headers under the keys a server has: which header counts. */
+Test(whsig, request)
+{
+	unsigned char k[EV_WHSIG_KEYMAX];
+	int n = key(k);
+	const unsigned char gh[] = "It's a Secret to Everybody";
+	const char *ghsig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+	struct ev_whsig_keys none = { 0 }, std = { k, (size_t)n, NULL, 0, 300 },
+	    both = { k, (size_t)n, gh, sizeof gh - 1, 300 };
+	struct ev_hdr wh[] = { { "Webhook-Id", MSGID }, { "webhook-timestamp", "1614265330" },
+		{ "WEBHOOK-SIGNATURE", SIG } };
+	struct ev_hdr gith[] = { { "X-Hub-Signature-256", ghsig } };
+	const char *why;
+
+	cr_expect_null(ev_whsig_request(&none, NULL, 0, "x", 1, TS));
+	cr_expect_null(ev_whsig_request(&std, wh, 3, BODY, strlen(BODY), TS));
+	cr_expect_str_eq(ev_whsig_request(&std, wh, 3, BODY, strlen(BODY), TS + 301),
+	    "webhook-timestamp outside the tolerance");
+	cr_expect_str_eq(ev_whsig_request(&std, wh, 2, BODY, strlen(BODY), TS),
+	    "a webhook-signature header is required");
+	/* with both secrets, a request may carry either signature */
+	cr_expect_null(ev_whsig_request(&both, gith, 1, "Hello, World!", 13, TS));
+	cr_expect_null(ev_whsig_request(&both, wh, 3, BODY, strlen(BODY), TS));
+	why = ev_whsig_request(&both, gith, 1, "Hello, World?", 13, TS);
+	cr_expect(why && strstr(why, "X-Hub-Signature-256"), "%s", why);
+	cr_expect_str_eq(ev_whsig_request(&std, gith, 1, "Hello, World!", 13, TS),
+	    "a webhook-signature header is required");
+}
+
 Test(whsig, loadkey_from_file_and_environment)
 {
 	char path[] = "/tmp/whsig-XXXXXX";

@@ -19,7 +19,7 @@
 #include "base/opts.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
-	"[--dataschema uri] [--subject subject]"
+	"[--dataschema uri] [--sign-key file] [--subject subject]"
 #define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"-l | --csv [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " type\n" \
@@ -230,6 +230,7 @@ main(int argc, char *argv[])
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "subject", required_argument, NULL, OPT_SUBJECT },
 		EV_COMMON_LONGOPTS,
+		EV_SIGN_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_envelope e = { .ext = ext };

@@ -21,7 +21,7 @@
 	"[--get key] [--init json] [--last path] [--late dest] [--lateness duration] " \
 	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--rejects dest] " \
 	"[--since when] " \
-	"[--stats[=json]] [--sum path] [--sync mode] [--time path] [--type type] " \
+	"[--sign-key file] [--stats[=json]] [--sum path] [--sync mode] [--verify-keys dir] [--time path] [--type type] " \
 	"[--view name] [--window spec] --db file [reducer] [file ...]"
 
 enum {
@@ -137,6 +137,8 @@ main(int argc, char *argv[])
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		EV_COMMON_LONGOPTS,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_fold_conf c = { .maxkeys = 1000000 };

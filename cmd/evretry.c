@@ -22,7 +22,7 @@
 	"[--group name] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
 	"[--rejects dest] [--retry-on codes] " \
-	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
+	"[--sign-key file] [--stats[=json]] [--stdout mode] [--sync mode] [--verify-keys dir] [--wait] -- command [arg ...]"
 
 enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
@@ -110,6 +110,8 @@ main(int argc, char *argv[])
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};

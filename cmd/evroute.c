@@ -16,7 +16,7 @@
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] " \
 	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
-	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
+	"[--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };
 
@@ -155,6 +155,8 @@ main(int argc, char *argv[])
 		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		EV_COMMON_LONGOPTS,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }

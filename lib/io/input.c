@@ -13,6 +13,7 @@
 #include "base/mem.h"
 #include "base/notify.h"
 #include "base/sig.h"
+#include "sign/sign.h"
 
 /* The longest wait between two looks at the signals and at systemd's
  * watchdog: waits on spools, files and pipes also wake at once on a signal
@@ -61,8 +62,11 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (ev_sig_init() < 0)
 		ev_warn("signals:");
 	ev_notify_init();
+	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
+		exit(EV_ERROR);
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
+	ev_sink_nosign(in->rejects);
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
@@ -354,6 +358,17 @@ toolong(struct ev_input *in, const struct ev_line *l)
 		    "skipped", (uintmax_t)l->toolong, ev_max_event);
 }
 
+/* --verify-keys: 1 when the line may be handed out, else it is rejected
+ * with the reason. */
+static int
+verified(struct ev_input *in, const struct ev_line *l)
+{
+	if (!in->keyring || ev_verify_line(in->keyring, l->p, l->len, &in->why) == 0)
+		return 1;
+	ev_input_reject(in, l, "%s", in->why.p);
+	return 0;
+}
+
 int
 ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 {
@@ -370,6 +385,8 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 				toolong(in, l);
 				continue;
 			}
+			if (!verified(in, l))
+				continue;
 			return 1;
 		}
 		if (r == EV_SRC_ERR) {
@@ -448,6 +465,8 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 				toolong(in, l);
 				continue;
 			}
+			if (!verified(in, l))
+				continue;
 			return 1;
 		}
 		if (r == EV_SRC_ERR)
@@ -524,5 +543,8 @@ ev_input_end(struct ev_input *in)
 	in->sinks = NULL;
 	free(in->hooks);
 	in->hooks = NULL;
+	ev_keyring_free(in->keyring);
+	in->keyring = NULL;
+	ev_buf_free(&in->why);
 	return in->status;
 }

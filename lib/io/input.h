@@ -57,6 +57,9 @@ struct ev_input {
 	const char *name;        /* current location, for messages */
 	struct ev_sink *rejects;
 	struct ev_sink *dead;    /* --dead: a group's events past --max-deliveries */
+	struct ev_keyring *keyring; /* --verify-keys: lines without a good signature
+	                             * are rejected here, never handed out */
+	struct ev_buf why;
 	struct ev_sink **sinks;
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;

@@ -47,8 +47,8 @@ static const struct ev_optdoc common_docs[] = {
 	{ "group", "name", "read a spool as a member of this consumer group" },
 	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
-	{ "sign-key", "file", "sign the events written with the secret key in file" },
-	{ "verify-keys", "dir", "reject events not signed by a key in dir for their source" },
+	{ "sign-key", "file", "sign the events written with the key in file" },
+	{ "verify-keys", "dir", "take only events signed by a key in dir" },
 	{ NULL, NULL, NULL }
 };
 

@@ -48,6 +48,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
 	{ "sign-key", "file", "sign the events written with the key in file" },
+	{ "prometheus", "file", "keep counts and rates in file for Prometheus" },
 	{ "verify-keys", "dir", "take only events signed by a key in dir" },
 	{ NULL, NULL, NULL }
 };
@@ -220,6 +221,9 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		ev_signer_free(ev_sign_default);
 		if (!(ev_sign_default = ev_signer_load(arg)))
 			exit(EV_ERROR);
+		return 1;
+	case EV_OPT_PROMETHEUS:
+		o->prometheus = arg;
 		return 1;
 	case EV_OPT_VERIFY_KEYS:
 		o->verify_keys = arg;

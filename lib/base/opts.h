@@ -17,7 +17,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
 	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
-	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS,
+	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS, EV_OPT_PROMETHEUS,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -53,6 +53,11 @@ enum {
 #define EV_VERIFY_LONGOPT \
 	{ "verify-keys", required_argument, NULL, EV_OPT_VERIFY_KEYS }
 
+/* --prometheus FILE, for the long-running tools on the shared input loop
+ * (io/input.h: the file is written while they run). */
+#define EV_PROM_LONGOPT \
+	{ "prometheus", required_argument, NULL, EV_OPT_PROMETHEUS }
+
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"
 
@@ -72,6 +77,7 @@ struct ev_opts {
 	uint32_t max_deliveries; /* --max-deliveries (0: no limit) */
 	const char *dead;     /* --dead: events past it */
 	const char *verify_keys; /* --verify-keys: a keyring (sign/sign.h) */
+	const char *prometheus;  /* --prometheus: a metrics file (io/input.h) */
 	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
 	const char *rejects;  /* --rejects */
 	enum ev_sync sync;    /* --sync */

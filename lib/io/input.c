@@ -59,6 +59,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->conf.wait = o->wait;
 	in->name = "<stdin>";
 	in->statsfmt = o->stats;
+	in->prom = o->prometheus;
+	in->promstart = ev_now_ms();
+	in->promat = ev_mono_ms();
 	if (ev_sig_init() < 0)
 		ev_warn("signals:");
 	ev_notify_init();
@@ -195,6 +198,8 @@ ev_input_tick(struct ev_input *in)
 	if (ev_sig_pending) {
 		int s = ev_sig_take();
 		if (s & EV_SIG_REPORT) {
+			if (in->prom)
+				ev_input_prom(in);
 			if (in->report)
 				in->report(in->report_arg);
 			else
@@ -209,6 +214,7 @@ ev_input_tick(struct ev_input *in)
 		}
 	}
 	notify(in);
+	ev_input_promtick(in);
 	return in->stopsig != 0;
 }
 
@@ -461,6 +467,8 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			in->batchlines++;
 			in->batchbytes += l->len;
 			in->nlines++;
+			if (in->prom && (in->nlines & 1023) == 0)
+				ev_input_promtick(in);
 			if (l->toolong) {
 				toolong(in, l);
 				continue;
@@ -528,6 +536,8 @@ ev_input_end(struct ev_input *in)
 		ev_source_close(in->src);
 		in->src = NULL;
 	}
+	if (in->prom)
+		ev_input_prom(in);
 	if (in->ready && ev_notify_on()) {
 		tellstatus(in, ev_mono_ms());
 		if (!in->stopsig)

@@ -36,6 +36,7 @@ struct slot {
 	uint64_t keyhash;
 	int32_t keynext;       /* the next event of the same key, or -1 */
 	int attempt;           /* attempts started */
+	int64_t started;       /* monotonic µs the running attempt started */
 	int64_t notbefore;     /* end of the backoff, monotonic ms */
 	int heapi;
 	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */

@@ -21,3 +21,7 @@ if ${CC:-cc} -O2 -o "$W/sodium-sign" "$HERE/sodium-sign.c" $(pkg-config --cflags
 else
 	skip sign "libsodium's headers are missing: $(head -1 "$W/sodium-sign.err")"
 fi
+# --prometheus: the cost of keeping the metrics file (written every 2 s and
+# at the end) against the same run without it.
+row metrics "evfilter true" "$EVENTS" "evfilter true"
+row metrics "evfilter --prometheus file true" "$EVENTS" "evfilter --prometheus \"$W/m.prom\" true"

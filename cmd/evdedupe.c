@@ -23,7 +23,7 @@
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
-	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--prometheus file] [--rejects dest] " \
+	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
 	"[--state file] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000
@@ -292,6 +292,7 @@ main(int argc, char *argv[])
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
 		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,

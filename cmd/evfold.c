@@ -19,7 +19,7 @@
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
 	"[--avg path] [--cache n] [--cursor name] [--distinct path] [--first[=path]] " \
 	"[--get key] [--init json] [--last path] [--late dest] [--lateness duration] " \
-	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--prometheus file] [--rejects dest] " \
+	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
 	"[--since when] " \
 	"[--sign-key file] [--stats[=json]] [--sum path] [--sync mode] [--verify-keys dir] [--time path] [--type type] " \
 	"[--view name] [--window spec] --db file [reducer] [file ...]"
@@ -138,6 +138,7 @@ main(int argc, char *argv[])
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		EV_COMMON_LONGOPTS,
 		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		{ NULL, 0, NULL, 0 }

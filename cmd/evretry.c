@@ -21,7 +21,7 @@
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
 	"[--group name] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
-	"[--prometheus file] [--rejects dest] [--retry-on codes] " \
+	"[--otlp dest] [--prometheus file] [--rejects dest] [--retry-on codes] " \
 	"[--sign-key file] [--stats[=json]] [--stdout mode] [--sync mode] [--verify-keys dir] [--wait] -- command [arg ...]"
 
 enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
@@ -138,6 +138,7 @@ main(int argc, char *argv[])
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
 		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,

@@ -15,7 +15,7 @@
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] " \
-	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
+	"[--max-event-size size] [--no-follow] [--otherwise dest] [--otlp dest] [--prometheus file] [--rejects dest] " \
 	"[--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE };
@@ -144,6 +144,7 @@ main(int argc, char *argv[])
 		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
 		EV_COMMON_LONGOPTS,
 		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,

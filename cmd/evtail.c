@@ -19,7 +19,7 @@
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
-	"[--max-event-size size] [--no-follow] [--prometheus file] [--rejects dest] [--since time] [--skip-lost] [--sign-key file] [--stats[=json]] " \
+	"[--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] [--since time] [--skip-lost] [--sign-key file] [--stats[=json]] " \
 	"[--sync mode] [--verify-keys dir] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
@@ -145,6 +145,7 @@ main(int argc, char *argv[])
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
 		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,

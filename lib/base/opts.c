@@ -9,6 +9,7 @@
 #include "base/opts.h"
 #include "base/size.h"
 #include "sign/sign.h"
+#include "trace/trace.h"
 
 size_t ev_max_event = EV_MAX_EVENT_DEFAULT;
 
@@ -48,6 +49,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
 	{ "sign-key", "file", "sign the events written with the key in file" },
+	{ "otlp", "dest", "write spans as OTLP/JSON to dest, a file or a URL" },
 	{ "prometheus", "file", "keep counts and rates in file for Prometheus" },
 	{ "verify-keys", "dir", "take only events signed by a key in dir" },
 	{ NULL, NULL, NULL }
@@ -221,6 +223,9 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		ev_signer_free(ev_sign_default);
 		if (!(ev_sign_default = ev_signer_load(arg)))
 			exit(EV_ERROR);
+		return 1;
+	case EV_OPT_OTLP:
+		ev_otlp_setup(arg);
 		return 1;
 	case EV_OPT_PROMETHEUS:
 		o->prometheus = arg;

@@ -17,7 +17,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
 	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
-	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS, EV_OPT_PROMETHEUS,
+	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS, EV_OPT_PROMETHEUS, EV_OPT_OTLP,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -57,6 +57,10 @@ enum {
  * (io/input.h: the file is written while they run). */
 #define EV_PROM_LONGOPT \
 	{ "prometheus", required_argument, NULL, EV_OPT_PROMETHEUS }
+
+/* --otlp DEST: spans as OTLP/JSON to a file or a collector (trace/trace.h). */
+#define EV_OTLP_LONGOPT \
+	{ "otlp", required_argument, NULL, EV_OPT_OTLP }
 
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"

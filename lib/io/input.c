@@ -14,6 +14,8 @@
 #include "base/notify.h"
 #include "base/sig.h"
 #include "sign/sign.h"
+#include "trace/trace.h"
+#include "event/event.h"
 
 /* The longest wait between two looks at the signals and at systemd's
  * watchdog: waits on spools, files and pipes also wake at once on a signal
@@ -293,6 +295,7 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 		goto fail;
 	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
+	ev_otlp_flush(ev_otlp_default);
 	notify(in);
 	return 0;
 fail:
@@ -430,9 +433,46 @@ stop(struct ev_input *in)
 	return 0;
 }
 
+/* --otlp: the tool's work on an event that carries a traceparent is a
+ * span, a child of the event's, from when the event is handed out to when
+ * the tool asks for the next one. */
+static void
+beginspan(struct ev_input *in, const struct ev_line *l)
+{
+	const char *id;
+	size_t n;
+
+	if (!ev_trace_fromline(l->p, l->len, &in->spanparent))
+		return;
+	ev_trace_child(&in->spanparent, &in->span.ctx);
+	in->span.parent = in->spanparent.span;
+	in->span.name = ev_prog();
+	in->span.kind = EV_SPAN_CONSUMER;
+	in->span.start_ns = ev_trace_now_ns();
+	in->span.evid = NULL;
+	ev_buf_reset(&in->spanid);
+	if (ev_event_getattr(l->p, l->len, "id", &id, &n) > 0 && n >= 2 && id[0] == '"') {
+		ev_buf_add(&in->spanid, id + 1, n - 2);
+		in->span.evid = in->spanid.p;
+		in->span.evidlen = in->spanid.len;
+	}
+	in->spanopen = 1;
+}
+
+static void
+endspan(struct ev_input *in)
+{
+	in->spanopen = 0;
+	in->span.end_ns = ev_trace_now_ns();
+	if (ev_otlp_default)
+		ev_otlp_span(ev_otlp_default, &in->span);
+}
+
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
+	if (in->spanopen)
+		endspan(in);
 	for (;;) {
 		if ((ev_sig_pending && ev_input_tick(in)) || in->stopsig)
 			return stop(in);
@@ -475,6 +515,8 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			}
 			if (!verified(in, l))
 				continue;
+			if (ev_otlp_default)
+				beginspan(in, l);
 			return 1;
 		}
 		if (r == EV_SRC_ERR)
@@ -531,6 +573,8 @@ ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
 int
 ev_input_end(struct ev_input *in)
 {
+	if (in->spanopen)
+		endspan(in);
 	if (in->src) {
 		ev_input_commit(in);
 		ev_source_close(in->src);
@@ -556,5 +600,7 @@ ev_input_end(struct ev_input *in)
 	ev_keyring_free(in->keyring);
 	in->keyring = NULL;
 	ev_buf_free(&in->why);
+	ev_buf_free(&in->spanid);
+	ev_otlp_flush(ev_otlp_default);
 	return in->status;
 }

@@ -45,6 +45,7 @@
 #include "io/loc.h"
 #include "base/opts.h"
 #include "base/prom.h"
+#include "trace/trace.h"
 
 #define EV_BATCH_LINES 32768
 #define EV_BATCH_BYTES (8 << 20)
@@ -112,6 +113,12 @@ struct ev_input {
 	int64_t promat, promstart; /* monotonic ms of the last write; wall ms of the start */
 	uintmax_t promlines;     /* nlines at the last write */
 	double promrate;
+	/* --otlp: the span of the event handed out last, ended when the tool
+	 * asks for the next one (trace/trace.h) */
+	struct ev_span span;
+	struct ev_tracectx spanparent;
+	struct ev_buf spanid;
+	int spanopen;
 };
 
 /* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */

@@ -486,12 +486,22 @@ mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* An attempt ended: its duration into the latency histogram. */
+/* An attempt ended: its duration into the latency histogram, and its span
+ * (--otlp) when the event carries a traceparent. */
 static void
-timed(struct runner *r, struct slot *s)
+timed(struct runner *r, struct slot *s, int failed)
 {
 	double sec = (double)(mono_us() - s->started) / 1e6;
 	int b = 0;
+
+	if (s->traced && ev_otlp_default) {
+		struct ev_span sp = { .ctx = s->tctx, .parent = s->tparent.span,
+			.name = "evretry handler", .kind = EV_SPAN_CONSUMER,
+			.start_ns = s->started_ns, .end_ns = ev_trace_now_ns(),
+			.evid = s->hasid ? s->id.p : NULL, .evidlen = s->id.len,
+			.error = failed, .attempt = s->attempt };
+		ev_otlp_span(ev_otlp_default, &sp);
+	}
 
 	while (b < EV_LAT_NB && sec > ev_lat_bounds[b])
 		b++;
@@ -508,7 +518,7 @@ runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 
 	r->st->inflight = r->h->inflight(r);
 	if (o->kind != EV_OUT_REQUEUE)
-		timed(r, s);
+		timed(r, s, o->kind != EV_OUT_OK);
 
 	if (o->kind == EV_OUT_REQUEUE) {
 		s->attempt--;
@@ -674,6 +684,10 @@ dispatch(struct runner *r)
 		r->st->attempts++;
 		s->state = S_RUNNING;
 		s->started = mono_us();
+		s->started_ns = ev_trace_now_ns();
+		/* the attempt is a child span of the event's (TRACEPARENT) */
+		if ((s->traced = ev_trace_fromline(s->line.p, s->len, &s->tparent)))
+			ev_trace_child(&s->tparent, &s->tctx);
 		r->h->send(r, h, i);
 	}
 	r->h->flush(r);

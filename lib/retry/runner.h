@@ -20,8 +20,9 @@ enum ev_stdout {
 };
 
 /* The handler's environment in spawn mode, in this order. */
-#define EV_RUNNER_VARS { "EVKIT_EVENT_ID", "EVKIT_EVENT_TYPE", "EVKIT_ATTEMPT", "EVKIT_DEADLINE" }
-#define EV_RUNNER_NVARS 4
+#define EV_RUNNER_VARS { "EVKIT_EVENT_ID", "EVKIT_EVENT_TYPE", "EVKIT_ATTEMPT", "EVKIT_DEADLINE", \
+	"TRACEPARENT" }
+#define EV_RUNNER_NVARS 5
 
 struct ev_runner_conf {
 	struct ev_cmd *cmd;       /* made with EV_RUNNER_VARS */

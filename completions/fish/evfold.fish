@@ -24,6 +24,7 @@ complete -c evfold -s o -l output -r -F -d 'Write every change (the changelog) t
 complete -c evfold -s q -l quiet -d 'No per-line diagnostics'
 complete -c evfold -l rebuild -d 'Fold the whole history into a fresh view, swapped in when caught up'
 complete -c evfold -l rejects -r -F -d 'Write bad input lines to'
+complete -c evfold -l otlp -r -F -d 'Write spans as OTLP/JSON to a file or a collector URL'
 complete -c evfold -l prometheus -r -F -d 'Write counts and rates for the node_exporter textfile collector'
 complete -c evfold -l sign-key -r -F -d 'Sign the events written with the secret key in'
 complete -c evfold -l verify-keys -r -F -d 'Reject events not signed by a key in'

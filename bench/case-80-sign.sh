@@ -25,3 +25,8 @@ fi
 # at the end) against the same run without it.
 row metrics "evfilter true" "$EVENTS" "evfilter true"
 row metrics "evfilter --prometheus file true" "$EVENTS" "evfilter --prometheus \"$W/m.prom\" true"
+# Tracing: events that carry a traceparent, read by evfilter without and
+# with --otlp (a span for each event, written to a file).
+evemit -f --otlp "$W/emit.otlp" < "$SLOW" > "$W/traced.ndjson"
+row tracing "evfilter true (traced events, no --otlp)" "$W/traced.ndjson" "evfilter true"
+row tracing "evfilter --otlp file true" "$W/traced.ndjson" "evfilter --otlp \"$W/spans.otlp\" true"

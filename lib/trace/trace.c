@@ -29,6 +29,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,13 +134,15 @@ ev_trace_format(const struct ev_tracectx *c, char out[EV_TRACEPARENT_LEN + 1])
 }
 
 /* Random ids from a pool refilled 4 KiB at a time: no system call per
- * event. */
+ * event (evhttp's threads share it). */
 static void
 randomid(uint8_t *p, size_t n)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static uint8_t pool[4096];
 	static size_t left;
 
+	pthread_mutex_lock(&lock);
 	do {
 		if (left < n) {
 			randombytes_buf(pool, sizeof pool);
@@ -148,6 +151,7 @@ randomid(uint8_t *p, size_t n)
 		memcpy(p, pool + sizeof pool - left, n);
 		left -= n;
 	} while (sodium_is_zero(p, n));
+	pthread_mutex_unlock(&lock);
 }
 
 void

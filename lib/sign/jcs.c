@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "json/jsonscan.h"
 #include "sign/jcs.h"
 
-#define MAXDEPTH 256
+#define MAXDEPTH EV_JSON_MAXDEPTH
 
 struct member {
 	size_t koff, klen; /* the decoded name, in j->keys */
@@ -498,12 +499,15 @@ value(struct ev_jcs *j, struct ev_buf *out, const char *skip)
 		return fail(j, "not a JSON object");
 	switch (*j->p) {
 	case '{':
-	case '[':
-		if (++j->depth > MAXDEPTH)
+	case '[': {
+		/* counted as the scanner (and jq) count it: an object is two levels */
+		int d = *j->p == '{' ? 2 : 1;
+		if ((j->depth += d) > MAXDEPTH)
 			return fail(j, "nesting too deep");
 		r = *j->p == '{' ? object(j, out, skip) : array(j, out);
-		j->depth--;
+		j->depth -= d;
 		return r;
+	}
 	case '"':
 		return string(j, NULL, out);
 	case 't':

@@ -15,7 +15,9 @@
  * What it refuses (I-JSON, RFC 7493, which RFC 8785 builds on): a member
  * name twice in one object, a lone surrogate (escaped or not), invalid
  * UTF-8, a number beyond the range of a double, and anything that is not
- * JSON. Nesting deeper than EV_JSON_MAXDEPTH is refused as well.
+ * JSON. Nesting deeper than EV_JSON_MAXDEPTH is refused as well, counted as
+ * json/jsonscan.h counts it (an object two levels), so that whatever has a
+ * canonical form is a line every reader accepts.
  */
 #ifndef EV_JCS_H
 #define EV_JCS_H

@@ -23,8 +23,8 @@
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
-	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--rejects dest] " \
-	"[--state file] [--stats[=json]] [--sync mode] [--wait] [file ...]"
+	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
+	"[--state file] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000
 
@@ -291,6 +291,10 @@ main(int argc, char *argv[])
 		{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }

@@ -20,9 +20,10 @@
 #include "amqp/request.h"
 #include "amqp/url.h"
 #include "event/uuid.h"
+#include "trace/trace.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
-	"[--dataschema uri] [--subject subject]"
+	"[--dataschema uri] [--otlp dest] [--sign-key file] [--subject subject]"
 #define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"--request [-q] -o dest [--id id] [--reply-to spool] [--timeout duration] " ENVOPTS \
@@ -134,6 +135,38 @@ nonempty(const char *opt, const char *arg)
 /* Events from input lines: each line is data, an event to fill, or CSV.
  * 0, or -1 when writing failed or the input cannot go on (reported, and
  * in->status says how bad). */
+/* $TRACEPARENT: the span evemit's events are children of (evretry sets it
+ * for its handlers); NULL when unset or not a traceparent. */
+static const struct ev_tracectx *
+envparent(void)
+{
+	static struct ev_tracectx c;
+	static int done, ok;
+	const char *v;
+
+	if (!done) {
+		done = 1;
+		ok = (v = getenv("TRACEPARENT")) && ev_trace_parse(v, strlen(v), &c) == 0;
+	}
+	return ok ? &c : NULL;
+}
+
+/* Write an event made here. Tracing on (--otlp, or $TRACEPARENT set), it
+ * gets a traceparent when it has none: evemit starts a trace, or continues
+ * $TRACEPARENT's (evkit(7), Tracing). Off, its bytes are not touched. */
+static int
+emit(struct ev_sink *sink, const struct ev_buf *ev)
+{
+	static struct ev_buf b;
+
+	if (!ev_otlp_default && !envparent())
+		return ev_sink_write(sink, ev->p, ev->len);
+	ev_buf_reset(&b);
+	if (ev_trace_stamp(&b, ev->p, ev->len, envparent()) < 0)
+		return ev_sink_write(sink, ev->p, ev->len);
+	return ev_sink_write(sink, b.p, b.len);
+}
+
 static int
 readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
     struct ev_sink *sink, uintmax_t *made)
@@ -183,7 +216,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			}
 			ev_event_build(&out, e, l.p, l.len);
 		}
-		if (ev_sink_write(sink, out.p, out.len) < 0)
+		if (emit(sink, &out) < 0)
 			goto fail;
 		(*made)++;
 	}
@@ -204,7 +237,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			ev_csvin_row(csv, i, &row);
 			ev_buf_reset(&out);
 			ev_event_build(&out, e, row.p, row.len);
-			if (ev_sink_write(sink, out.p, out.len) < 0)
+			if (emit(sink, &out) < 0)
 				goto fail;
 			(*made)++;
 		}
@@ -361,6 +394,8 @@ main(int argc, char *argv[])
 		{ "reply-to", required_argument, NULL, OPT_REPLYTO },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		EV_COMMON_LONGOPTS,
+		EV_SIGN_LONGOPT,
+		EV_OTLP_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_envelope e = { .ext = ext };
@@ -475,7 +510,7 @@ main(int argc, char *argv[])
 			r = ev_errstatus(errno);
 		if (!r) {
 			ev_event_build(&out, &e, json.p, json.len);
-			if (ev_sink_write(sink, out.p, out.len) < 0)
+			if (emit(sink, &out) < 0)
 				r = ev_errstatus(errno);
 			if (ev_sink_close(sink) < 0 && !r)
 				r = ev_errstatus(errno);

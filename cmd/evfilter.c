@@ -16,7 +16,7 @@
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
-	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
+	"[--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] " \
 	"[--wait] expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
@@ -69,6 +69,10 @@ main(int argc, char *argv[])
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }

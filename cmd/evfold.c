@@ -19,9 +19,9 @@
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
 	"[--avg path] [--cache n] [--cursor name] [--distinct path] [--first[=path]] " \
 	"[--get key] [--init json] [--last path] [--late dest] [--lateness duration] " \
-	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--rejects dest] " \
+	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
 	"[--since when] " \
-	"[--stats[=json]] [--sum path] [--sync mode] [--time path] [--type type] " \
+	"[--sign-key file] [--stats[=json]] [--sum path] [--sync mode] [--verify-keys dir] [--time path] [--type type] " \
 	"[--view name] [--window spec] --db file [reducer] [file ...]"
 
 enum {
@@ -137,6 +137,10 @@ main(int argc, char *argv[])
 		{ "view", required_argument, NULL, OPT_VIEW },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_fold_conf c = { .maxkeys = 1000000 };

@@ -22,8 +22,8 @@
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
 	"[--group name] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
-	"[--rejects dest] [--retry-on codes] " \
-	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
+	"[--otlp dest] [--prometheus file] [--rejects dest] [--retry-on codes] " \
+	"[--sign-key file] [--stats[=json]] [--stdout mode] [--sync mode] [--verify-keys dir] [--wait] -- command [arg ...]"
 
 enum { OPT_BREAKER = EV_OPT_TOOL, OPT_GRACE, OPT_JITTER, OPT_RETRY_ON, OPT_STDOUT };
 
@@ -114,6 +114,33 @@ counts(void *arg, struct ev_stat *s, size_t max)
 	return 8;
 }
 
+/* --prometheus: handlers in flight and the latency histogram, besides the
+ * counts (attempts, retries, dead letters, ...). */
+static void
+promseries(void *arg, struct ev_prom *p, const char *const *lab)
+{
+	const struct ev_runner_stats *st = ((struct counts *)arg)->st;
+	const char *blab[] = { lab[0], lab[1], "le", NULL, NULL };
+	char le[32];
+	uintmax_t cum = 0;
+
+	ev_prom_help(p, "evretry_inflight_handlers", "gauge", "Handler attempts under way.");
+	ev_prom_count(p, "evretry_inflight_handlers", lab, (uintmax_t)st->inflight);
+	ev_prom_help(p, "evretry_handler_seconds", "histogram",
+	    "How long handler attempts took, from start to outcome.");
+	for (int b = 0; b <= EV_LAT_NB; b++) {
+		cum += st->lat[b];
+		if (b < EV_LAT_NB)
+			snprintf(le, sizeof le, "%g", ev_lat_bounds[b]);
+		else
+			snprintf(le, sizeof le, "+Inf");
+		blab[3] = le;
+		ev_prom_count(p, "evretry_handler_seconds_bucket", blab, cum);
+	}
+	ev_prom_gauge(p, "evretry_handler_seconds_sum", lab, st->latsum);
+	ev_prom_count(p, "evretry_handler_seconds_count", lab, st->latn);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -132,6 +159,10 @@ main(int argc, char *argv[])
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -247,6 +278,7 @@ main(int argc, char *argv[])
 	if (dead)
 		ev_input_add_sink(&in, dead);
 	ev_input_set_counts(&in, counts, &cn);
+	ev_input_set_prom(&in, promseries, &cn, 1);
 
 	if (c.stdout_mode == EV_STDOUT_REPLY)
 		c.reply = ev_reply_new(o.input, replysource());

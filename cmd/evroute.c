@@ -15,30 +15,26 @@
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] " \
-	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
-	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
+	"[--max-event-size size] [--no-follow] [--otherwise dest] [--otlp dest] [--prometheus file] [--rejects dest] " \
+	"[--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [rule ...]"
 
-enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE, OPT_PROMETHEUS };
+enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE };
 
-#define PROM_MS 1000 /* how often the Prometheus file is rewritten while events flow */
 
 struct state {
 	struct ev_opts o;
 	struct ev_router_conf conf;
 	char **files, **rules;
 	int nfiles, nrules;
-	const char *prom;
 	struct ev_router *rt;
 	struct ev_input in;
-	uintmax_t promlines; /* in.nlines when the file was last written */
-	int64_t promlast;
 };
 
 static const struct ev_optdoc docs[] = {
 	{ "file", "rulesfile", "read rules from rulesfile (one per line)" },
 	{ "first", NULL, "send each event to the first matching rule only" },
 	{ "otherwise", "dest", "send the events no rule matched to dest" },
-	{ "prometheus", "file", "write the counts to file for node_exporter" },
+	{ "prometheus", "file", "keep per-rule counts in file for Prometheus" },
 	{ "output", "dest", "destination of rules written without one (stdout)" },
 	{ NULL, NULL, NULL }
 };
@@ -124,26 +120,19 @@ reload(void *arg)
 	ev_router_free(st->rt);
 	st->rt = rt;
 	ev_router_register(rt, &st->in);
-	st->promlines = UINTMAX_MAX; /* the new rules' series are written at once */
+	if (st->in.prom)
+		ev_input_prom(&st->in); /* the new rules' series at once */
 }
 
+/* --prometheus: the per-rule and per-destination series (io/metrics.c
+ * writes the file). */
 static void
-writeprom(struct state *st)
-{
-	if (ev_router_prom(st->rt, &st->in, st->prom) < 0)
-		ev_input_fail(&st->in, ev_errstatus(errno));
-	st->promlines = st->in.nlines;
-	st->promlast = ev_mono_ms();
-}
-
-/* Metrics: about once a second while idle. */
-static void
-housekeeping(void *arg)
+promseries(void *arg, struct ev_prom *p, const char *const *lab)
 {
 	struct state *st = arg;
 
-	if (st->prom && st->in.nlines != st->promlines)
-		writeprom(st);
+	(void)lab;
+	ev_router_prom(st->rt, &st->in, p);
 }
 
 int
@@ -153,8 +142,11 @@ main(int argc, char *argv[])
 		{ "file", required_argument, NULL, 'f' },
 		{ "first", no_argument, NULL, OPT_FIRST },
 		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
-		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
@@ -180,9 +172,6 @@ main(int argc, char *argv[])
 		case OPT_OTHERWISE:
 			st.conf.otherwise = optarg;
 			break;
-		case OPT_PROMETHEUS:
-			st.prom = optarg;
-			break;
 		default:
 			usage();
 		}
@@ -201,22 +190,16 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	ev_input_init(&st.in, &st.o, NULL, 0);
 	ev_router_register(st.rt, &st.in);
-	st.in.idle_ms = 1000;
-	st.in.onidle = housekeeping;
-	st.in.onidle_arg = &st;
+	ev_input_set_prom(&st.in, promseries, &st, 0);
 	ev_input_set_counts(&st.in, counts, &st);
 	ev_input_set_report(&st.in, report, &st);
 	ev_input_set_reload(&st.in, reload, &st);
-	st.promlast = ev_mono_ms();
-	st.promlines = UINTMAX_MAX;
 
 	while ((r = ev_input_next(&st.in, &l)) > 0) {
 		if (ev_router_route(st.rt, &st.in, &l) < 0) {
 			r = -1;
 			break;
 		}
-		if (st.prom && (st.in.nlines & 1023) == 0 && ev_mono_ms() - st.promlast >= PROM_MS)
-			writeprom(&st);
 	}
 	if (r < 0) {
 		/* A destination failed: keep the input position where it was, so
@@ -233,8 +216,6 @@ main(int argc, char *argv[])
 		    ev_router_unmatched(st.rt), ev_router_unmatched(st.rt) == 1 ? "" : "s",
 		    ev_router_unmatched(st.rt) == 1 ? "was" : "were");
 	ev_router_stats(st.rt, &st.in, st.o.stats, stderr);
-	if (st.prom)
-		writeprom(&st);
 	status = st.in.status;
 	if (r < 0 && status == 0)
 		status = EV_TEMPFAIL;

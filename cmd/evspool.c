@@ -16,13 +16,17 @@
 #include "base/size.h"
 #include "spool/group.h"
 #include "spool/spool.h"
+#include "io/loc.h"
+#include "sign/sign.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
 	"[--segment-bytes size] spool\n" \
 	"stat [--json | --prometheus] spool ...\n" \
 	"check [--repair] spool ...\n" \
 	"gc [--force] spool ...\n" \
-	"cursor [--delete | --set where] spool [name ...]"
+	"cursor [--delete | --set where] spool [name ...]\n" \
+	"verify --verify-keys dir spool ...\n" \
+	"keygen file keyid [source ...]"
 
 enum {
 	OPT_DELETE = EV_OPT_TOOL, OPT_FORCE, OPT_JSON, OPT_PROM, OPT_REPAIR, OPT_RETAIN_AGE,
@@ -47,7 +51,8 @@ static const struct ev_optdoc docs[] = {
 	{ "retain-bytes", "size", "(init) keep at most size bytes" },
 	{ "segment-bytes", "size", "(init) start a new segment at this size" },
 	{ "set", "where", "(cursor) set the named cursors: start, end or a time" },
-	{ "stats", "[=json]", "(gc) print what was deleted and kept" },
+	{ "stats", "[=json]", "(gc, verify) print the counts" },
+	{ "verify-keys", "dir", "(verify) the public keys signatures are checked with" },
 	{ "input", "src", "accepted as by every tool; no effect" },
 	{ "output", "dest", "accepted as by every tool; no effect" },
 	{ "cursor", "name", "accepted as by every tool; no effect" },
@@ -344,6 +349,51 @@ cmd_cursor(struct ev_spool *sp, char **names, int n)
 	return status;
 }
 
+/* Every event of each spool checked against the keyring: a bad one is
+ * reported with its place and reason; 1 when any was bad. */
+static int
+cmd_verify(const char *keys, char **paths, int n, enum ev_statsfmt stats)
+{
+	struct ev_keyring *k;
+	struct ev_buf why = { 0 };
+	uintmax_t good = 0, bad = 0;
+	int status = 0;
+
+	if (!keys)
+		ev_die(EV_ERROR, "verify: --verify-keys dir is required");
+	if (!(k = ev_keyring_load(keys)))
+		return EV_ERROR;
+	for (int i = 0; i < n; i++) {
+		struct ev_source_conf c = { .follow = 0, .start = EV_START_BEGIN };
+		struct ev_source *src = ev_source_open(paths[i], &c);
+		struct ev_line l;
+		int r;
+
+		if (!src) {
+			status = ev_errstatus(errno);
+			continue;
+		}
+		while ((r = ev_source_next(src, &l, -1)) == EV_SRC_LINE) {
+			if (ev_verify_line(k, l.p, l.len, &why) == 0) {
+				good++;
+				continue;
+			}
+			bad++;
+			ev_linewarn(paths[i], l.no, "%s", why.p);
+			if (status == 0)
+				status = EV_FALSE;
+		}
+		if (r == EV_SRC_ERR)
+			status = ev_errstatus(errno);
+		ev_source_close(src);
+	}
+	if (stats)
+		ev_stats_print(stats, (struct ev_stat[]){ { "verified", good }, { "bad", bad } }, 2);
+	ev_buf_free(&why);
+	ev_keyring_free(k);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -360,6 +410,7 @@ main(int argc, char *argv[])
 		{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
 		{ "set", required_argument, NULL, OPT_SET },
 		EV_COMMON_LONGOPTS,
+		EV_VERIFY_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;
@@ -425,6 +476,11 @@ main(int argc, char *argv[])
 	cmd = argv[0];
 	argc--;
 	argv++;
+	if (strcmp(cmd, "keygen") == 0) {
+		if (argc < 2)
+			usage();
+		return ev_keygen(argv[0], argv[1], argv + 2, argc - 2) < 0 ? EV_ERROR : 0;
+	}
 	if (strcmp(cmd, "init") == 0) {
 		if (argc != 1)
 			usage();
@@ -436,6 +492,8 @@ main(int argc, char *argv[])
 		ev_die(EV_ERROR, "--set and --delete exclude each other");
 	if (strcmp(cmd, "stat") == 0) {
 		status = cmd_stat(argv, argc);
+	} else if (strcmp(cmd, "verify") == 0) {
+		status = cmd_verify(o.verify_keys, argv, argc, o.stats);
 	} else if (strcmp(cmd, "cursor") == 0) {
 		struct ev_spool *sp = ev_spool_open(argv[0], EV_SPOOL_RDONLY);
 		if (!sp)
@@ -472,7 +530,7 @@ main(int argc, char *argv[])
 			ev_spool_close(sp);
 		}
 	} else {
-		ev_warn("'%s': not a command (init, stat, check, gc, cursor)", cmd);
+		ev_warn("'%s': not a command (init, stat, check, gc, cursor, verify, keygen)", cmd);
 		usage();
 	}
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {

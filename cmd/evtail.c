@@ -19,8 +19,8 @@
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
-	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
-	"[--sync mode] [--until time] [--wait] [spool | file | url]"
+	"[--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] [--since time] [--skip-lost] [--sign-key file] [--stats[=json]] " \
+	"[--sync mode] [--verify-keys dir] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
@@ -144,6 +144,10 @@ main(int argc, char *argv[])
 		{ "skip-lost", no_argument, NULL, OPT_SKIP_LOST },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
+		EV_PROM_LONGOPT,
+		EV_OTLP_LONGOPT,
+		EV_SIGN_LONGOPT,
+		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }

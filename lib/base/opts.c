@@ -8,6 +8,8 @@
 #include "base/err.h"
 #include "base/opts.h"
 #include "base/size.h"
+#include "sign/sign.h"
+#include "trace/trace.h"
 
 size_t ev_max_event = EV_MAX_EVENT_DEFAULT;
 
@@ -46,6 +48,10 @@ static const struct ev_optdoc common_docs[] = {
 	{ "group", "name", "read a spool as a member of this consumer group" },
 	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
+	{ "sign-key", "file", "sign the events written with the key in file" },
+	{ "otlp", "dest", "write spans as OTLP/JSON to dest, a file or a URL" },
+	{ "prometheus", "file", "keep counts and rates in file for Prometheus" },
+	{ "verify-keys", "dir", "take only events signed by a key in dir" },
 	{ NULL, NULL, NULL }
 };
 
@@ -212,6 +218,20 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 	}
 	case EV_OPT_DEAD:
 		o->dead = arg;
+		return 1;
+	case EV_OPT_SIGN_KEY:
+		ev_signer_free(ev_sign_default);
+		if (!(ev_sign_default = ev_signer_load(arg)))
+			exit(EV_ERROR);
+		return 1;
+	case EV_OPT_OTLP:
+		ev_otlp_setup(arg);
+		return 1;
+	case EV_OPT_PROMETHEUS:
+		o->prometheus = arg;
+		return 1;
+	case EV_OPT_VERIFY_KEYS:
+		o->verify_keys = arg;
 		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;

@@ -17,6 +17,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
 	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
+	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS, EV_OPT_PROMETHEUS, EV_OPT_OTLP,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -43,6 +44,24 @@ enum {
 #define EV_DEAD_LONGOPT \
 	{ "dead", required_argument, NULL, EV_OPT_DEAD }
 
+/* Signed events (sign/sign.h, evkit(7)): --sign-key FILE, for the tools
+ * that write events (every sink they open signs, --rejects excepted);
+ * --verify-keys DIR, for the tools that read them (io/input.c rejects an
+ * event without a good signature by a key for its source). */
+#define EV_SIGN_LONGOPT \
+	{ "sign-key", required_argument, NULL, EV_OPT_SIGN_KEY }
+#define EV_VERIFY_LONGOPT \
+	{ "verify-keys", required_argument, NULL, EV_OPT_VERIFY_KEYS }
+
+/* --prometheus FILE, for the long-running tools on the shared input loop
+ * (io/input.h: the file is written while they run). */
+#define EV_PROM_LONGOPT \
+	{ "prometheus", required_argument, NULL, EV_OPT_PROMETHEUS }
+
+/* --otlp DEST: spans as OTLP/JSON to a file or a collector (trace/trace.h). */
+#define EV_OTLP_LONGOPT \
+	{ "otlp", required_argument, NULL, EV_OPT_OTLP }
+
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"
 
@@ -61,6 +80,8 @@ struct ev_opts {
 	const char *group;    /* --group: read a spool as a member of this group */
 	uint32_t max_deliveries; /* --max-deliveries (0: no limit) */
 	const char *dead;     /* --dead: events past it */
+	const char *verify_keys; /* --verify-keys: a keyring (sign/sign.h) */
+	const char *prometheus;  /* --prometheus: a metrics file (io/input.h) */
 	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
 	const char *rejects;  /* --rejects */
 	enum ev_sync sync;    /* --sync */

@@ -1358,6 +1358,7 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	}
 	if (c->rejects && !(h->rejects = ev_sink_open(c->rejects, c->sync)))
 		goto fail;
+	ev_sink_nosign(h->rejects);
 	if (c->serve) {
 		struct ev_spool *sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY);
 		struct ev_buf seg = { 0 };

@@ -13,6 +13,9 @@
 #include "base/mem.h"
 #include "base/notify.h"
 #include "base/sig.h"
+#include "sign/sign.h"
+#include "trace/trace.h"
+#include "event/event.h"
 
 /* The longest wait between two looks at the signals and at systemd's
  * watchdog: waits on spools, files and pipes also wake at once on a signal
@@ -58,11 +61,17 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->conf.wait = o->wait;
 	in->name = "<stdin>";
 	in->statsfmt = o->stats;
+	in->prom = o->prometheus;
+	in->promstart = ev_now_ms();
+	in->promat = ev_mono_ms();
 	if (ev_sig_init() < 0)
 		ev_warn("signals:");
 	ev_notify_init();
+	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
+		exit(EV_ERROR);
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
 		exit(ev_errstatus(errno));
+	ev_sink_nosign(in->rejects);
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
@@ -191,6 +200,8 @@ ev_input_tick(struct ev_input *in)
 	if (ev_sig_pending) {
 		int s = ev_sig_take();
 		if (s & EV_SIG_REPORT) {
+			if (in->prom)
+				ev_input_prom(in);
 			if (in->report)
 				in->report(in->report_arg);
 			else
@@ -205,6 +216,7 @@ ev_input_tick(struct ev_input *in)
 		}
 	}
 	notify(in);
+	ev_input_promtick(in);
 	return in->stopsig != 0;
 }
 
@@ -283,6 +295,7 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 		goto fail;
 	if (in->src && setpos && !in->nocommit && ev_source_commit(in->src, pos) < 0)
 		goto fail;
+	ev_otlp_flush(ev_otlp_default);
 	notify(in);
 	return 0;
 fail:
@@ -354,6 +367,17 @@ toolong(struct ev_input *in, const struct ev_line *l)
 		    "skipped", (uintmax_t)l->toolong, ev_max_event);
 }
 
+/* --verify-keys: 1 when the line may be handed out, else it is rejected
+ * with the reason. */
+static int
+verified(struct ev_input *in, const struct ev_line *l)
+{
+	if (!in->keyring || ev_verify_line(in->keyring, l->p, l->len, &in->why) == 0)
+		return 1;
+	ev_input_reject(in, l, "%s", in->why.p);
+	return 0;
+}
+
 int
 ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 {
@@ -370,6 +394,8 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 				toolong(in, l);
 				continue;
 			}
+			if (!verified(in, l))
+				continue;
 			return 1;
 		}
 		if (r == EV_SRC_ERR) {
@@ -407,9 +433,46 @@ stop(struct ev_input *in)
 	return 0;
 }
 
+/* --otlp: the tool's work on an event that carries a traceparent is a
+ * span, a child of the event's, from when the event is handed out to when
+ * the tool asks for the next one. */
+static void
+beginspan(struct ev_input *in, const struct ev_line *l)
+{
+	const char *id;
+	size_t n;
+
+	if (!ev_trace_fromline(l->p, l->len, &in->spanparent))
+		return;
+	ev_trace_child(&in->spanparent, &in->span.ctx);
+	in->span.parent = in->spanparent.span;
+	in->span.name = ev_prog();
+	in->span.kind = EV_SPAN_CONSUMER;
+	in->span.start_ns = ev_trace_now_ns();
+	in->span.evid = NULL;
+	ev_buf_reset(&in->spanid);
+	if (ev_event_getattr(l->p, l->len, "id", &id, &n) > 0 && n >= 2 && id[0] == '"') {
+		ev_buf_add(&in->spanid, id + 1, n - 2);
+		in->span.evid = in->spanid.p;
+		in->span.evidlen = in->spanid.len;
+	}
+	in->spanopen = 1;
+}
+
+static void
+endspan(struct ev_input *in)
+{
+	in->spanopen = 0;
+	in->span.end_ns = ev_trace_now_ns();
+	if (ev_otlp_default)
+		ev_otlp_span(ev_otlp_default, &in->span);
+}
+
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
+	if (in->spanopen)
+		endspan(in);
 	for (;;) {
 		if ((ev_sig_pending && ev_input_tick(in)) || in->stopsig)
 			return stop(in);
@@ -444,10 +507,16 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			in->batchlines++;
 			in->batchbytes += l->len;
 			in->nlines++;
+			if (in->prom && (in->nlines & 1023) == 0)
+				ev_input_promtick(in);
 			if (l->toolong) {
 				toolong(in, l);
 				continue;
 			}
+			if (!verified(in, l))
+				continue;
+			if (ev_otlp_default)
+				beginspan(in, l);
 			return 1;
 		}
 		if (r == EV_SRC_ERR)
@@ -504,11 +573,15 @@ ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
 int
 ev_input_end(struct ev_input *in)
 {
+	if (in->spanopen)
+		endspan(in);
 	if (in->src) {
 		ev_input_commit(in);
 		ev_source_close(in->src);
 		in->src = NULL;
 	}
+	if (in->prom)
+		ev_input_prom(in);
 	if (in->ready && ev_notify_on()) {
 		tellstatus(in, ev_mono_ms());
 		if (!in->stopsig)
@@ -524,5 +597,10 @@ ev_input_end(struct ev_input *in)
 	in->sinks = NULL;
 	free(in->hooks);
 	in->hooks = NULL;
+	ev_keyring_free(in->keyring);
+	in->keyring = NULL;
+	ev_buf_free(&in->why);
+	ev_buf_free(&in->spanid);
+	ev_otlp_flush(ev_otlp_default);
 	return in->status;
 }

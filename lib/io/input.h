@@ -44,10 +44,18 @@
 #include "json/jsonscan.h"
 #include "io/loc.h"
 #include "base/opts.h"
+#include "base/prom.h"
+#include "trace/trace.h"
 
 #define EV_BATCH_LINES 32768
 #define EV_BATCH_BYTES (8 << 20)
 #define EV_BATCH_MS 100
+#define EV_PROM_MS 2000 /* --prometheus: how often the file is written while running */
+
+struct ev_input;
+/* A tool's own series for --prometheus, after the shared ones; lab: the
+ * labels every series of the file carries ("name", the file's name). */
+typedef void ev_prom_fn(void *arg, struct ev_prom *p, const char *const *lab);
 
 struct ev_input {
 	char *const *locs;
@@ -57,6 +65,9 @@ struct ev_input {
 	const char *name;        /* current location, for messages */
 	struct ev_sink *rejects;
 	struct ev_sink *dead;    /* --dead: a group's events past --max-deliveries */
+	struct ev_keyring *keyring; /* --verify-keys: lines without a good signature
+	                             * are rejected here, never handed out */
+	struct ev_buf why;
 	struct ev_sink **sinks;
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
@@ -94,6 +105,20 @@ struct ev_input {
 	uintmax_t nrefused;      /* events a sink refused (ev_sink_refused) */
 	int nocommit;            /* refused events were lost: keep the input position */
 	int status;              /* 0, or the worst so far: 2 bad input, 111 ... */
+	/* --prometheus FILE (io/metrics.c) */
+	const char *prom;
+	ev_prom_fn *promfn;
+	void *promarg;
+	int promnocounts;        /* the tool writes its counts itself */
+	int64_t promat, promstart; /* monotonic ms of the last write; wall ms of the start */
+	uintmax_t promlines;     /* nlines at the last write */
+	double promrate;
+	/* --otlp: the span of the event handed out last, ended when the tool
+	 * asks for the next one (trace/trace.h) */
+	struct ev_span span;
+	struct ev_tracectx spanparent;
+	struct ev_buf spanid;
+	int spanopen;
 };
 
 /* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
@@ -126,6 +151,17 @@ void ev_input_set_counts(struct ev_input *in, ev_counts_fn *fn, void *arg);
 void ev_input_set_report(struct ev_input *in, void (*report)(void *), void *arg);
 /* SIGHUP calls reload; without one SIGHUP is ignored. */
 void ev_input_set_reload(struct ev_input *in, void (*reload)(void *), void *arg);
+/* --prometheus FILE: the tool's counts (ev_input_set_counts) as counters
+ * named TOOL_COUNT_total, the input lines per second, the start time, then
+ * what fn adds; without counts, only what fn writes besides the rate.
+ * The file is written atomically (base/prom.h) every EV_PROM_MS while
+ * events flow or not, at SIGUSR1 and at ev_input_end. */
+void ev_input_set_prom(struct ev_input *in, ev_prom_fn *fn, void *arg, int counts);
+/* Write the file now (0, or -1 reported and counted in the status); and
+ * write it if it is due (a tool with its own loop calls ev_input_tick,
+ * which does). */
+int ev_input_prom(struct ev_input *in);
+void ev_input_promtick(struct ev_input *in);
 /* --stats on exit: the counts to stderr, as fmt says. */
 void ev_input_stats(struct ev_input *in, enum ev_statsfmt fmt);
 /* For a tool with its own loop (evretry): act on signals that came (the

@@ -10,11 +10,14 @@
 #include "io/backend.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "sign/sign.h"
 
 struct ev_sink {
 	const struct ev_sink_ops *ops;
 	void *impl;
 	char *name;
+	struct ev_signer *sign; /* --sign-key: what is written is signed */
+	struct ev_buf signed_;
 };
 
 struct ev_source {
@@ -81,10 +84,33 @@ ev_sink_open(const char *dest, enum ev_sync sync)
 	s->ops = ops;
 	s->impl = impl;
 	s->name = strcmp(dest, "-") == 0 ? ev_strdup("<stdout>") : ev_amqp_redact(dest);
+	s->sign = ev_sign_default;
+	s->signed_ = (struct ev_buf){ 0 };
 	return s;
 }
 
-int ev_sink_write(struct ev_sink *s, const char *l, size_t n) { return s->ops->write(s->impl, l, n); }
+void
+ev_sink_nosign(struct ev_sink *s)
+{
+	if (s)
+		s->sign = NULL;
+}
+
+int
+ev_sink_write(struct ev_sink *s, const char *l, size_t n)
+{
+	const char *why;
+
+	if (s->sign) {
+		ev_buf_reset(&s->signed_);
+		if (ev_sign_line(s->sign, &s->signed_, l, n, &why) == 0)
+			return s->ops->write(s->impl, s->signed_.p, s->signed_.len);
+		if (!ev_quiet)
+			ev_warn("%s: cannot sign an event (%s): written unsigned", s->name, why);
+	}
+	return s->ops->write(s->impl, l, n);
+}
+
 int ev_sink_commit(struct ev_sink *s) { return s->ops->commit(s->impl); }
 const char *ev_sink_name(const struct ev_sink *s) { return s->name; }
 
@@ -102,6 +128,7 @@ ev_sink_close(struct ev_sink *s)
 	if (!s)
 		return 0;
 	r = s->ops->close(s->impl);
+	ev_buf_free(&s->signed_);
 	free(s->name);
 	free(s);
 	return r;

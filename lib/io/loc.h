@@ -30,6 +30,9 @@ struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
  * broker input, a commit hook such as evdedupe's state): plain files in
  * EV_SYNC_AUTO are then fdatasync'ed at each commit. */
 extern int ev_sinks_durable;
+/* A sink opened while --sign-key is given (sign.h's ev_sign_default)
+ * signs every event it writes; this one (--rejects: verbatim) does not. */
+void ev_sink_nosign(struct ev_sink *s);
 /* Append one line (without its newline; the sink adds it). */
 int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
 /* Make everything written so far durable, as far as the sync mode asks:

@@ -92,6 +92,13 @@ spawnone(struct runner *r, struct worker *w, int32_t i)
 	} else {
 		ev_proc_setvar(r->c->cmd, 3, NULL, 0);
 	}
+	if (s->traced) {
+		char tp[EV_TRACEPARENT_LEN + 1];
+		ev_trace_format(&s->tctx, tp);
+		ev_proc_setvar(r->c->cmd, 4, tp, strlen(tp));
+	} else {
+		ev_proc_setvar(r->c->cmd, 4, NULL, 0);
+	}
 	if (ev_proc_spawn(r->c->cmd, &w->p, r->c->stdout_mode == EV_STDOUT_DROP ? EV_PROC_NOSTDOUT : 0) < 0) {
 		char msg[256];
 		int n = snprintf(msg, sizeof msg, "cannot run %s: %s", ev_proc_path(r->c->cmd),

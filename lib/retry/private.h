@@ -10,6 +10,7 @@
 #include "base/proc.h"
 #include "retry/coproc.h"
 #include "retry/runner.h"
+#include "trace/trace.h"
 
 #define WINDOW_MIN 4096   /* events read ahead of the oldest unfinished one */
 #define DEPTH 128         /* events in flight per co-process handler */
@@ -36,6 +37,10 @@ struct slot {
 	uint64_t keyhash;
 	int32_t keynext;       /* the next event of the same key, or -1 */
 	int attempt;           /* attempts started */
+	int64_t started;       /* monotonic µs the running attempt started */
+	int64_t started_ns;    /* and its wall time, for its span */
+	int traced;            /* the event has a traceparent: tctx is the attempt's span */
+	struct ev_tracectx tctx, tparent;
 	int64_t notbefore;     /* end of the backoff, monotonic ms */
 	int heapi;
 	int status, signo;     /* of the last attempt: exit status or -1, signal or 0 */

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -480,10 +481,52 @@ later(struct runner *r, int32_t i)
 	heappush(r, i);
 }
 
+const double ev_lat_bounds[EV_LAT_NB] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+};
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* An attempt ended: its duration into the latency histogram, and its span
+ * (--otlp) when the event carries a traceparent. */
+static void
+timed(struct runner *r, struct slot *s, int failed)
+{
+	double sec = (double)(mono_us() - s->started) / 1e6;
+	int b = 0;
+
+	if (s->traced && ev_otlp_default) {
+		struct ev_span sp = { .ctx = s->tctx, .parent = s->tparent.span,
+			.name = "evretry handler", .kind = EV_SPAN_CONSUMER,
+			.start_ns = s->started_ns, .end_ns = ev_trace_now_ns(),
+			.evid = s->hasid ? s->id.p : NULL, .evidlen = s->id.len,
+			.error = failed, .attempt = s->attempt };
+		ev_otlp_span(ev_otlp_default, &sp);
+	}
+
+	while (b < EV_LAT_NB && sec > ev_lat_bounds[b])
+		b++;
+	r->st->lat[b]++;
+	r->st->latn++;
+	r->st->latsum += sec;
+	r->st->inflight = r->h->inflight(r);
+}
+
 void
 runner_settle(struct runner *r, int32_t i, const struct ev_outcome *o)
 {
 	struct slot *s = slot(r, i);
+
+	r->st->inflight = r->h->inflight(r);
+	if (o->kind != EV_OUT_REQUEUE)
+		timed(r, s, o->kind != EV_OUT_OK);
 
 	if (o->kind == EV_OUT_REQUEUE) {
 		s->attempt--;
@@ -648,9 +691,15 @@ dispatch(struct runner *r)
 		s->attempt++;
 		r->st->attempts++;
 		s->state = S_RUNNING;
+		s->started = mono_us();
+		s->started_ns = ev_trace_now_ns();
+		/* the attempt is a child span of the event's (TRACEPARENT) */
+		if ((s->traced = ev_trace_fromline(s->line.p, s->len, &s->tparent)))
+			ev_trace_child(&s->tparent, &s->tctx);
 		r->h->send(r, h, i);
 	}
 	r->h->flush(r);
+	r->st->inflight = r->h->inflight(r);
 }
 
 static void

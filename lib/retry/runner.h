@@ -24,8 +24,9 @@ enum ev_stdout {
 };
 
 /* The handler's environment in spawn mode, in this order. */
-#define EV_RUNNER_VARS { "EVKIT_EVENT_ID", "EVKIT_EVENT_TYPE", "EVKIT_ATTEMPT", "EVKIT_DEADLINE" }
-#define EV_RUNNER_NVARS 4
+#define EV_RUNNER_VARS { "EVKIT_EVENT_ID", "EVKIT_EVENT_TYPE", "EVKIT_ATTEMPT", "EVKIT_DEADLINE", \
+	"TRACEPARENT" }
+#define EV_RUNNER_NVARS 5
 
 struct ev_runner_conf {
 	struct ev_cmd *cmd;       /* made with EV_RUNNER_VARS */
@@ -53,9 +54,19 @@ struct ev_runner_conf {
 #define EV_BREAKER_DEFAULT 50
 #define EV_BREAKER_MAX 2048       /* held events fit the ring (WINDOW_MIN / 2) */
 
+/* Handler latency: the upper bounds (seconds) of the histogram's buckets,
+ * as Prometheus' histograms count them (cumulative: le). */
+#define EV_LAT_NB 12
+extern const double ev_lat_bounds[EV_LAT_NB];
+
 struct ev_runner_stats {
 	uintmax_t done, dead, retried, attempts, abandoned;
 	uintmax_t noreply;        /* replies that could not be sent */
+	int inflight;             /* attempts under way */
+	uintmax_t lat[EV_LAT_NB + 1]; /* finished attempts per bucket (not cumulative;
+	                           * the last: above every bound) */
+	uintmax_t latn;           /* finished attempts */
+	double latsum;            /* their durations, seconds */
 	int signo;                /* the signal that stopped the run, or 0 */
 };
 

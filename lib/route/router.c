@@ -730,13 +730,12 @@ perrule(struct ev_prom *p, const char *name, const char *router, const char *lab
 	ev_prom_count(p, name, lab, n);
 }
 
-int
-ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char *path)
+void
+ev_router_prom(const struct ev_router *rt, const struct ev_input *in, struct ev_prom *pp)
 {
 	struct ev_prom p = { 0 };
 	struct ev_buf router = { 0 };
-	const char *base = strrchr(path, '/');
-	int ret;
+	const char *path = in->prom, *base = strrchr(path, '/');
 
 	/* The router label tells several evroutes on one host apart. */
 	base = base ? base + 1 : path;
@@ -768,10 +767,9 @@ ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char
 	for (size_t i = 0; i < rt->ndests; i++)
 		perrule(&p, "evroute_destination_events_total", router.p, "destination",
 		    rt->dests[i].shown, rt->dests[i].n);
-	ret = ev_prom_write(&p, path);
+	ev_buf_add(&pp->b, p.b.p, p.b.len);
 	ev_prom_free(&p);
 	ev_buf_free(&router);
-	return ret;
 }
 
 /* ---- the end ---- */

@@ -59,7 +59,7 @@ uintmax_t ev_router_unmatched(const struct ev_router *rt);
  * (written to path atomically). */
 void ev_router_stats(const struct ev_router *rt, const struct ev_input *in,
     enum ev_statsfmt fmt, FILE *f);
-int ev_router_prom(const struct ev_router *rt, const struct ev_input *in, const char *path);
+void ev_router_prom(const struct ev_router *rt, const struct ev_input *in, struct ev_prom *p);
 /* Commit and close the destinations still owned; -1 when one failed
  * (reported; errno set). Then free. */
 int ev_router_close(struct ev_router *rt);

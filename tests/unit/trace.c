@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: ISC */
+/* lib/trace: traceparent values, new spans, and evhttp's ingest continuing
+ * a caller's trace. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "http/ingest.h"
+#include "trace/trace.h"
+
+Test(trace, parse_and_format)
+{
+	static const char *good = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	static const char *bad[] = {
+		"", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+		"01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+		"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+		"00-00000000000000000000000000000000-b7ad6b7169203331-01",
+		"00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0g",
+		"00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+	};
+	struct ev_tracectx c;
+	char out[EV_TRACEPARENT_LEN + 1];
+
+	cr_assert_eq(ev_trace_parse(good, strlen(good), &c), 0);
+	cr_expect_eq(c.flags, 1);
+	ev_trace_format(&c, out);
+	cr_expect_str_eq(out, good);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(ev_trace_parse(bad[i], strlen(bad[i]), &c), -1, "%s", bad[i]);
+}
+
+Test(trace, children_and_stamps)
+{
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+	struct ev_tracectx p, c, r1, r2, got;
+	struct ev_buf out = { 0 };
+	const char *ev = "{\"id\":\"1\",\"type\":\"t\"}";
+
+	cr_assert_eq(ev_trace_parse(tp, strlen(tp), &p), 0);
+	ev_trace_child(&p, &c);
+	cr_expect_eq(memcmp(c.trace, p.trace, 16), 0, "same trace");
+	cr_expect_neq(memcmp(c.span, p.span, 8), 0, "a new span");
+	cr_expect_eq(c.flags, 1, "sampled");
+	ev_trace_child(NULL, &r1);
+	ev_trace_child(NULL, &r2);
+	cr_expect_neq(memcmp(r1.trace, r2.trace, 16), 0, "new traces differ");
+
+	cr_assert_eq(ev_trace_stamp(&out, ev, strlen(ev), &p), 0);
+	cr_assert_eq(ev_trace_fromline(out.p, out.len, &got), 1, "%s", out.p);
+	cr_expect_eq(memcmp(got.trace, p.trace, 16), 0);
+	cr_expect_eq(strncmp(out.p, ev, strlen(ev) - 1), 0, "the bytes before are kept");
+	/* an event that has one is left as it is */
+	char *again = strdup(out.p);
+	ev_buf_reset(&out);
+	cr_assert_eq(ev_trace_stamp(&out, again, strlen(again), NULL), 0);
+	cr_expect_str_eq(out.p, again);
+	free(again);
+	cr_expect_eq(ev_trace_stamp(&out, "[1]", 3, NULL), -1);
+	ev_buf_free(&out);
+}
+
+Test(trace, ingest_continues_the_callers_trace)
+{
+	static const struct ev_hdr with[] = {
+		{ "Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+	};
+	static const char *body = "{\"type\":\"a\",\"id\":\"1\"}\n"
+	    "{\"type\":\"b\",\"id\":\"2\",\"traceparent\":"
+	    "\"00-11111111111111111111111111111111-2222222222222222-01\"}\n";
+	struct ev_ingest_req r = { .ctype = "application/x-ndjson", .hdrs = with, .nhdrs = 1,
+		.source = "/s", .body = body, .len = strlen(body) };
+	struct ev_buf out = { 0 }, err = { 0 };
+	size_t n;
+
+	cr_assert_eq(ev_ingest_parse(&r, &out, &n, &err), 0, "%s", err.p);
+	cr_expect_eq(n, 2);
+	char *nl = strchr(out.p, '\n');
+	cr_assert_not_null(nl);
+	static const char *want = "\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-";
+	cr_expect_not_null(memmem(out.p, (size_t)(nl - out.p), want, strlen(want)), "%s", out.p);
+	cr_expect_not_null(strstr(nl, "00-11111111111111111111111111111111-2222222222222222-01"));
+	cr_expect_null(strstr(nl, "0af76519"), "an event's own traceparent is kept");
+	/* no header: nothing added */
+	ev_buf_reset(&out);
+	r.nhdrs = 0;
+	cr_assert_eq(ev_ingest_parse(&r, &out, &n, &err), 0);
+	cr_expect_null(strstr(out.p, "0af76519"));
+	ev_buf_free(&out);
+	ev_buf_free(&err);
+}

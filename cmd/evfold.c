@@ -268,9 +268,6 @@ main(int argc, char *argv[])
 		    "is needed");
 	if (c.init && !c.reducer)
 		ev_die(EV_ERROR, "--init goes with a reducer");
-	if (c.win.kind == EV_WIN_SESSION && c.reducer)
-		ev_die(EV_ERROR, "--window session: needs built-in folds, whose states merge when "
-		    "sessions meet");
 	if (!c.win.kind && (c.lateness || late || c.timepath))
 		ev_die(EV_ERROR, "--lateness, --late and --time go with --window");
 	if (!view)

@@ -46,7 +46,7 @@ struct ev_vtab {
 	struct ev_store *st;
 	char *name;
 	int windowed;
-	sqlite3_stmt *get, *put, *del, *each, *eachkey, *eachopen;
+	sqlite3_stmt *get, *put, *ins, *del, *each, *eachkey, *eachopen, *any;
 	char sbuf[32], ebuf[32];
 };
 
@@ -305,17 +305,21 @@ ev_vtab_open(struct ev_store *st, const char *name, int windowed)
 	PREP(get, "SELECT %s FROM \"%s\" WHERE key = ?%s", cols, name,
 	    windowed ? " AND start = ?" : "");
 	PREP(each, "SELECT %s FROM \"%s\"%s", cols, name, order);
+	PREP(any, "SELECT 1 FROM \"%s\" LIMIT 1", name);
 	PREP(eachkey, "SELECT %s FROM \"%s\" WHERE key = ?%s", cols, name, order);
 	if (windowed) {
 		PREP(put, "INSERT INTO \"%s\"(key, start, end, closed, state, aux) "
 		    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key, start) DO UPDATE SET "
 		    "end = excluded.end, closed = excluded.closed, state = excluded.state, "
 		    "aux = excluded.aux", name);
+		PREP(ins, "INSERT INTO \"%s\"(key, start, end, closed, state, aux) "
+		    "VALUES (?, ?, ?, ?, ?, ?)", name);
 		PREP(del, "DELETE FROM \"%s\" WHERE key = ? AND start = ?", name);
 		PREP(eachopen, "SELECT %s FROM \"%s\" WHERE closed = 0%s", cols, name, order);
 	} else {
 		PREP(put, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?) "
 		    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, aux = excluded.aux", name);
+		PREP(ins, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?)", name);
 		PREP(del, "DELETE FROM \"%s\" WHERE key = ?", name);
 	}
 #undef PREP
@@ -334,6 +338,8 @@ ev_vtab_close(struct ev_vtab *t)
 		return;
 	sqlite3_finalize(t->get);
 	sqlite3_finalize(t->put);
+	sqlite3_finalize(t->ins);
+	sqlite3_finalize(t->any);
 	sqlite3_finalize(t->del);
 	sqlite3_finalize(t->each);
 	sqlite3_finalize(t->eachkey);
@@ -399,9 +405,24 @@ ev_vtab_get(struct ev_vtab *t, const char *key, size_t klen, int64_t start, stru
 }
 
 int
-ev_vtab_put(struct ev_vtab *t, const struct ev_row *r)
+ev_vtab_empty(struct ev_vtab *t)
 {
-	sqlite3_stmt *s = t->put;
+	int rc;
+
+	sqlite3_reset(t->any);
+	rc = sqlite3_step(t->any);
+	sqlite3_reset(t->any);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return fail(t->st, "read the view");
+}
+
+int
+ev_vtab_put(struct ev_vtab *t, const struct ev_row *r, int fresh)
+{
+	sqlite3_stmt *s = fresh ? t->ins : t->put;
 	int i = 1;
 
 	sqlite3_reset(s);

@@ -68,7 +68,11 @@ struct ev_row {
 /* 1 found (r valid until the next call on t), 0 none, -1 error. */
 int ev_vtab_get(struct ev_vtab *t, const char *key, size_t klen, int64_t start,
     struct ev_row *r);
-int ev_vtab_put(struct ev_vtab *t, const struct ev_row *r);
+/* fresh: the row is known not to exist (an insert is cheaper than an
+ * upsert). */
+int ev_vtab_put(struct ev_vtab *t, const struct ev_row *r, int fresh);
+/* 1 when the view has no row, 0 when it has, -1 error. */
+int ev_vtab_empty(struct ev_vtab *t);
 int ev_vtab_del(struct ev_vtab *t, const char *key, size_t klen, int64_t start);
 /* Each row in key order (then window start), or only the rows of one key
  * (key non-NULL), or only the open windows (open set); each(arg, row)

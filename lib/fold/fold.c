@@ -60,7 +60,6 @@ struct ev_fold {
 	struct ev_jpath *paths[NPATHS];
 	struct ev_jval v[NPATHS];
 	struct ev_jpath *scan[NPATHS]; /* the paths given, in a row, for the scan */
-	struct ev_jval sv[NPATHS];
 	int scanto[NPATHS];            /* which of v each is */
 	size_t nscan;
 	int keypath, aggidx[EV_NAGG];
@@ -916,7 +915,8 @@ session(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t
 				errno = EINVAL;
 				return -1;
 			}
-		qsort(f->sv_, n, sizeof *f->sv_, byseq);
+		if (n > 1)
+			qsort(f->sv_, n, sizeof *f->sv_, byseq);
 		if (n == f->svcap) {
 			f->svcap++;
 			f->sv_ = ev_reallocarray(f->sv_, f->svcap, sizeof *f->sv_);
@@ -1085,19 +1085,50 @@ dryrun(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t 
 	return 0;
 }
 
+/* What the scan of a line finds (ev_fold_scan). */
+struct scanned {
+	int r;
+	struct ev_jerr jerr;
+	struct ev_jval sv[NPATHS];
+};
+
+size_t
+ev_fold_scansize(void)
+{
+	return sizeof(struct scanned);
+}
+
+void
+ev_fold_scan(void *arg, const struct ev_line *l, void *res)
+{
+	const struct ev_fold *f = arg;
+	struct scanned *sc = res;
+
+	sc->r = ev_json_scan(l->p, l->len, f->scan, f->nscan, sc->sv, &sc->jerr);
+}
+
 int
 ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 {
-	struct ev_jerr jerr;
+	struct scanned sc;
+
+	ev_fold_scan(f, l, &sc);
+	return ev_fold_scanned(f, in, l, &sc);
+}
+
+int
+ev_fold_scanned(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
+    const void *res)
+{
+	const struct scanned *sc = res;
 	int64_t t = 0;
 	int r, which;
 	const char *why;
 
-	r = ev_json_scan(l->p, l->len, f->scan, f->nscan, f->sv, &jerr);
-	if (!ev_input_object(in, l, r, &jerr))
+	if (!ev_input_object(in, l, sc->r, &sc->jerr))
 		return 0;
 	for (size_t i = 0; i < f->nscan; i++)
-		f->v[f->scanto[i]] = f->sv[i];
+		f->v[f->scanto[i]] = sc->sv[i];
 	if ((r = getkey(f, l)) <= 0) {
 		if (r < 0)
 			ev_input_reject(in, l, "-k %s: %s", f->c.keyexpr, f->err.p);
@@ -1162,7 +1193,8 @@ ev_fold_keep(void *arg, uint64_t pos)
 
 	if (ev_store_begin(f->st) < 0)
 		return -1;
-	qsort(f->dirty, f->ndirty, sizeof *f->dirty, bykey);
+	if (f->ndirty > 1)
+		qsort(f->dirty, f->ndirty, sizeof *f->dirty, bykey);
 	for (size_t i = 0; i < f->ndirty; i++) {
 		struct ent *e = f->dirty[i];
 		int rc;

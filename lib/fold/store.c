@@ -13,8 +13,9 @@
  *       ms), commits the number of transactions so far.
  *   "NAME"(key TEXT PRIMARY KEY, state TEXT, aux BLOB)
  *       a view: one row per key, its state as JSON text (query it with
- *       json_extract), aux the built-in folds' internals (the registers of
- *       --distinct, the count behind --avg), or NULL.
+ *       json_extract), aux what the JSON leaves out (the registers of
+ *       --distinct, the count behind --avg, a sum that is not finite; a
+ *       reducer's open session's events, see fold.c), or NULL.
  *   "NAME"(key TEXT, start TEXT, end TEXT, closed INTEGER, state TEXT, aux BLOB,
  *          PRIMARY KEY (key, start))
  *       a windowed view: one row per key and window, start and end in

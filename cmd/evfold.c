@@ -112,7 +112,7 @@ static int
 folddone(void *arg, const struct ev_line *l, void *res, size_t n)
 {
 	struct folding *fo = arg;
-	size_t sz = ev_fold_scansize();
+	size_t sz = ev_fold_scansize(fo->f);
 
 	for (size_t i = 0; i < n; i++)
 		if (ev_fold_scanned(fo->f, fo->in, &l[i], (char *)res + i * sz) < 0)
@@ -338,7 +338,7 @@ main(int argc, char *argv[])
 	/* the scan of each line runs ahead in a second thread */
 	fo.f = f;
 	fo.in = &in;
-	ah = ev_ahead_new(ev_fold_scansize(), ev_fold_scan, f, folddone, &fo);
+	ah = ev_ahead_new(ev_fold_scansize(f), ev_fold_scan, f, folddone, &fo);
 	ev_input_set_flush(&in, ev_ahead_flush, ah);
 	while ((r = ev_input_next(&in, &l)) > 0)
 		if (ev_ahead_add(ah, &l) < 0)

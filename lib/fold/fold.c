@@ -1085,17 +1085,18 @@ dryrun(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t 
 	return 0;
 }
 
-/* What the scan of a line finds (ev_fold_scan). */
+/* What the scan of a line finds (ev_fold_scan): sv has a value for each
+ * path scanned, nscan of them. */
 struct scanned {
 	int r;
 	struct ev_jerr jerr;
-	struct ev_jval sv[NPATHS];
+	struct ev_jval sv[];
 };
 
 size_t
-ev_fold_scansize(void)
+ev_fold_scansize(const struct ev_fold *f)
 {
-	return sizeof(struct scanned);
+	return sizeof(struct scanned) + f->nscan * sizeof(struct ev_jval);
 }
 
 void
@@ -1110,10 +1111,13 @@ ev_fold_scan(void *arg, const struct ev_line *l, void *res)
 int
 ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 {
-	struct scanned sc;
+	union {
+		struct scanned sc;
+		char b[sizeof(struct scanned) + NPATHS * sizeof(struct ev_jval)];
+	} u;
 
-	ev_fold_scan(f, l, &sc);
-	return ev_fold_scanned(f, in, l, &sc);
+	ev_fold_scan(f, l, &u.sc);
+	return ev_fold_scanned(f, in, l, &u.sc);
 }
 
 int

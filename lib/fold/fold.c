@@ -11,8 +11,8 @@
  * views keep their open windows, and drop closed ones).
  *
  * The commit writes the dirty states in key order, so that SQLite's
- * B-tree is walked once from left to right rather than at random; a state
- * that has no row yet is inserted, not upserted.
+ * B-tree is walked once from left to right rather than at random, many rows
+ * a statement; a state that has no row yet is inserted, not upserted.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -69,8 +69,12 @@ struct ev_fold {
 	struct ent **dirty, **open;
 	size_t ndirty, nopen, dcap, ocap;
 	int64_t minend;
-	struct ev_buf key, keyjson, in, out, err, tmp, row, aux, ev, acc, evs;
+	struct ev_buf key, keyjson, in, out, err, tmp, aux, ev, acc, evs;
 	struct sessev *sv_;        /* a merge's events */
+	struct ev_row pend[EV_VTAB_PUTN]; /* rows to write together (flushrows) */
+	size_t soff[EV_VTAB_PUTN], aoff[EV_VTAB_PUTN], npend;
+	int hasaux[EV_VTAB_PUTN], pfresh;
+	struct ev_buf pbuf;
 	size_t svcap;
 	uint32_t bseq;             /* events kept in sessions since the last commit */
 	struct ev_fold_stats s;
@@ -1189,60 +1193,103 @@ bykey(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
+/* Rows waiting to be written together (ev_vtab_putmany): their texts are
+ * in f->pbuf, at offsets, until they are written. */
+static int
+flushrows(struct ev_fold *f)
+{
+	int rc;
+
+	for (size_t i = 0; i < f->npend; i++) {
+		f->pend[i].state = f->pbuf.p + f->soff[i];
+		if (f->pend[i].auxlen || f->hasaux[i])
+			f->pend[i].aux = f->pbuf.p + f->aoff[i];
+	}
+	rc = ev_vtab_putmany(f->tab, f->pend, f->npend, f->pfresh);
+	f->npend = 0;
+	ev_buf_reset(&f->pbuf);
+	return rc;
+}
+
+/* The row of a present state, to be written. */
+static int
+addrow(struct ev_fold *f, struct ent *e)
+{
+	struct ev_row *r;
+	size_t i;
+
+	if (f->npend && (f->npend == EV_VTAB_PUTN || f->pfresh != e->fresh) && flushrows(f) < 0)
+		return -1;
+	f->pfresh = e->fresh;
+	i = f->npend++;
+	r = &f->pend[i];
+	memset(r, 0, sizeof *r);
+	r->key = e->key;
+	r->klen = e->klen;
+	r->start = e->start;
+	r->end = e->end;
+	r->closed = e->closed;
+	f->soff[i] = f->pbuf.len;
+	f->hasaux[i] = 0;
+	if (f->c.reducer) {
+		e->state ? ev_buf_add(&f->pbuf, e->state, e->slen) : ev_buf_adds(&f->pbuf, "null");
+		r->slen = f->pbuf.len - f->soff[i];
+		if (e->evs.len) {
+			f->aoff[i] = f->pbuf.len;
+			ev_buf_add(&f->pbuf, SESSMAGIC, sizeof SESSMAGIC);
+			ev_buf_add(&f->pbuf, e->evs.p, e->evs.len);
+			r->auxlen = f->pbuf.len - f->aoff[i];
+			f->hasaux[i] = 1;
+		}
+	} else {
+		ev_agg_json(f->c.aggs, e->agg, &f->pbuf);
+		r->slen = f->pbuf.len - f->soff[i];
+		if (ev_agg_needaux(f->c.aggs, e->agg)) {
+			ev_agg_save(e->agg, &f->aux);
+			f->aoff[i] = f->pbuf.len;
+			ev_buf_add(&f->pbuf, f->aux.p, f->aux.len);
+			r->auxlen = f->aux.len;
+			f->hasaux[i] = 1;
+		}
+	}
+	return 0;
+}
+
 int
 ev_fold_keep(void *arg, uint64_t pos)
 {
 	struct ev_fold *f = arg;
-	struct ev_row r;
+	int rc = 0;
 
 	if (ev_store_begin(f->st) < 0)
 		return -1;
 	if (f->ndirty > 1)
 		qsort(f->dirty, f->ndirty, sizeof *f->dirty, bykey);
-	for (size_t i = 0; i < f->ndirty; i++) {
-		struct ent *e = f->dirty[i];
-		int rc;
-		e->dirty = 0;
-		if (!present(e)) {
-			rc = e->fresh ? 0 : ev_vtab_del(f->tab, e->key, e->klen, e->start);
-		} else {
-			memset(&r, 0, sizeof r);
-			r.key = e->key;
-			r.klen = e->klen;
-			r.start = e->start;
-			r.end = e->end;
-			r.closed = e->closed;
-			if (f->c.reducer) {
-				r.state = e->state ? e->state : "null";
-				r.slen = e->state ? e->slen : 4;
-				if (e->evs.len) {
-					ev_buf_reset(&f->aux);
-					ev_buf_add(&f->aux, SESSMAGIC, sizeof SESSMAGIC);
-					ev_buf_add(&f->aux, e->evs.p, e->evs.len);
-					r.aux = f->aux.p;
-					r.auxlen = f->aux.len;
-				}
-			} else {
-				ev_buf_reset(&f->row);
-				ev_agg_json(f->c.aggs, e->agg, &f->row);
-				r.state = f->row.p;
-				r.slen = f->row.len;
-				if (ev_agg_needaux(f->c.aggs, e->agg)) {
-					ev_agg_save(e->agg, &f->aux);
-					r.aux = f->aux.p;
-					r.auxlen = f->aux.len;
-				}
-			}
-			rc = ev_vtab_put(f->tab, &r, e->fresh);
+	f->npend = 0;
+	ev_buf_reset(&f->pbuf);
+	/* keys are unique here, so the order of the writes does not matter:
+	 * the new rows first, then the others (rows that go together are all
+	 * new or all not) */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < f->ndirty && rc == 0; i++) {
+			struct ent *e = f->dirty[i];
+			if (e->fresh != !pass)
+				continue;
+			if (!present(e))
+				rc = e->fresh ? 0 : ev_vtab_del(f->tab, e->key, e->klen, e->start);
+			else
+				rc = addrow(f, e);
 		}
-		if (rc < 0) {
-			/* the rows written stay unwritten; the states stay dirty */
-			ev_store_rollback(f->st);
-			for (size_t j = 0; j <= i; j++)
-				f->dirty[j]->dirty = 1;
-			return -1;
-		}
+	if (rc == 0 && f->npend)
+		rc = flushrows(f);
+	if (rc < 0) {
+		/* nothing was written; the states stay dirty */
+		ev_store_rollback(f->st);
+		f->npend = 0;
+		return -1;
 	}
+	for (size_t i = 0; i < f->ndirty; i++)
+		f->dirty[i]->dirty = 0;
 	for (size_t i = 0; i < f->ndirty; i++)
 		f->dirty[i]->fresh = !present(f->dirty[i]) && f->dirty[i]->fresh;
 	f->ndirty = 0;
@@ -1304,10 +1351,10 @@ ev_fold_close(struct ev_fold *f)
 	ev_buf_free(&f->out);
 	ev_buf_free(&f->err);
 	ev_buf_free(&f->tmp);
-	ev_buf_free(&f->row);
 	ev_buf_free(&f->aux);
 	ev_buf_free(&f->ev);
 	ev_buf_free(&f->acc);
+	ev_buf_free(&f->pbuf);
 	ev_buf_free(&f->evs);
 	free(f->sv_);
 	free(f);

@@ -48,6 +48,7 @@ struct ev_vtab {
 	char *name;
 	int windowed;
 	sqlite3_stmt *get, *put, *ins, *del, *each, *eachkey, *eachopen, *any;
+	sqlite3_stmt *putn, *insn; /* EV_VTAB_PUTN rows a statement (no windows) */
 	char sbuf[32], ebuf[32];
 };
 
@@ -321,6 +322,16 @@ ev_vtab_open(struct ev_store *st, const char *name, int windowed)
 		PREP(put, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?) "
 		    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, aux = excluded.aux", name);
 		PREP(ins, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?)", name);
+		/* many rows a statement: SQLite's per-statement work is paid once,
+		 * and its cursor stays where the last row went (rows come in key
+		 * order) */
+		struct ev_buf v = { 0 };
+		for (int i = 0; i < EV_VTAB_PUTN; i++)
+			ev_buf_adds(&v, i ? ",(?,?,?)" : "(?,?,?)");
+		PREP(insn, "INSERT INTO \"%s\"(key, state, aux) VALUES %s", name, v.p);
+		PREP(putn, "INSERT INTO \"%s\"(key, state, aux) VALUES %s "
+		    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, aux = excluded.aux", name, v.p);
+		ev_buf_free(&v);
 		PREP(del, "DELETE FROM \"%s\" WHERE key = ?", name);
 	}
 #undef PREP
@@ -340,6 +351,8 @@ ev_vtab_close(struct ev_vtab *t)
 	sqlite3_finalize(t->get);
 	sqlite3_finalize(t->put);
 	sqlite3_finalize(t->ins);
+	sqlite3_finalize(t->insn);
+	sqlite3_finalize(t->putn);
 	sqlite3_finalize(t->any);
 	sqlite3_finalize(t->del);
 	sqlite3_finalize(t->each);
@@ -441,6 +454,31 @@ ev_vtab_put(struct ev_vtab *t, const struct ev_row *r, int fresh)
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return fail(t->st, "write a state");
 	return 0;
+}
+
+int
+ev_vtab_putmany(struct ev_vtab *t, const struct ev_row *r, size_t n, int fresh)
+{
+	sqlite3_stmt *s = fresh ? t->insn : t->putn;
+
+	if (t->windowed || n < EV_VTAB_PUTN) {
+		for (size_t i = 0; i < n; i++)
+			if (ev_vtab_put(t, &r[i], fresh) < 0)
+				return -1;
+		return 0;
+	}
+	sqlite3_reset(s);
+	for (int i = 0; i < EV_VTAB_PUTN; i++) {
+		sqlite3_bind_text(s, 3 * i + 1, r[i].key, (int)r[i].klen, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3 * i + 2, r[i].state, (int)r[i].slen, SQLITE_STATIC);
+		if (r[i].aux)
+			sqlite3_bind_blob(s, 3 * i + 3, r[i].aux, (int)r[i].auxlen, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3 * i + 3);
+	}
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return fail(t->st, "write states");
+	return ev_vtab_putmany(t, r + EV_VTAB_PUTN, n - EV_VTAB_PUTN, fresh);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/ahead.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "base/buf.h"
@@ -101,6 +102,24 @@ keptinput(const struct ev_input *in, const char *cursor)
 	return s;
 }
 
+/* The lines of a batch, scanned in the helper thread, folded in order. */
+struct folding {
+	struct ev_fold *f;
+	struct ev_input *in;
+};
+
+static int
+folddone(void *arg, const struct ev_line *l, void *res, size_t n)
+{
+	struct folding *fo = arg;
+	size_t sz = ev_fold_scansize(fo->f);
+
+	for (size_t i = 0; i < n; i++)
+		if (ev_fold_scanned(fo->f, fo->in, &l[i], (char *)res + i * sz) < 0)
+			return -1;
+	return 0;
+}
+
 static void
 onidle(void *arg)
 {
@@ -146,6 +165,8 @@ main(int argc, char *argv[])
 	struct ev_fold_conf c = { .maxkeys = 1000000 };
 	struct ev_fold_stats fs;
 	struct ev_fold *f;
+	struct ev_ahead *ah;
+	struct folding fo;
 	struct ev_opts o;
 	struct ev_input in;
 	struct ev_line l;
@@ -272,9 +293,6 @@ main(int argc, char *argv[])
 		    "is needed");
 	if (c.init && !c.reducer)
 		ev_die(EV_ERROR, "--init goes with a reducer");
-	if (c.win.kind == EV_WIN_SESSION && c.reducer)
-		ev_die(EV_ERROR, "--window session: needs built-in folds, whose states merge when "
-		    "sessions meet");
 	if (!c.win.kind && (c.lateness || late || c.timepath))
 		ev_die(EV_ERROR, "--lateness, --late and --time go with --window");
 	if (!view)
@@ -310,22 +328,29 @@ main(int argc, char *argv[])
 	if (c.late)
 		ev_input_add_sink(&in, c.late);
 	ev_input_keep_pos(&in, ev_fold_keep, f);
-	/* each commit writes every key it changed: fewer, larger batches */
+	/* each commit writes every key it changed: fewer, larger batches (an
+	 * input that pauses is committed at once, before the wait) */
 	in.maxlines = 1 << 20;
 	in.maxbytes = 256 << 20;
-	in.maxms = 1000;
+	in.maxms = 5000;
 	if (c.rebuild) {
 		in.idle_ms = 200;
 		in.onidle = onidle;
 		in.onidle_arg = f;
 	}
 
+	/* the scan of each line runs ahead in a second thread */
+	fo.f = f;
+	fo.in = &in;
+	ah = ev_ahead_new(ev_fold_scansize(f), ev_fold_scan, f, folddone, &fo);
+	ev_input_set_flush(&in, ev_ahead_flush, ah);
 	while ((r = ev_input_next(&in, &l)) > 0)
-		if (ev_fold_line(f, &in, &l) < 0)
+		if (ev_ahead_add(ah, &l) < 0)
 			goto fail;
 	if (r < 0)
 		goto fail;
 	r = ev_input_end(&in);
+	ev_ahead_free(ah);
 	if (ev_fold_rebuilding(f) && !in.nocommit && ev_fold_caughtup(f) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	if (ev_sink_close(c.out) < 0 || ev_sink_close(c.late) < 0)
@@ -346,6 +371,7 @@ fail:
 	/* the batch may hold half of an event: keep the view where it was */
 	in.nocommit = 1;
 	r = ev_input_end(&in);
+	ev_ahead_free(ah);
 	ev_fold_close(f);
 	exit(r ? r : EV_TEMPFAIL);
 }

@@ -145,6 +145,173 @@ ev_agg_merge(unsigned mask, struct ev_aggstate *s, const struct ev_aggstate *o)
 	}
 }
 
+/* An integer's digits, appended. */
+static void
+addint(struct ev_buf *out, int64_t v)
+{
+	char b[24], *p = b + sizeof b;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	ev_buf_add(out, p, (size_t)(b + sizeof b - p));
+}
+
+/* Numbers as jq prints them, without printf in the common case.
+ *
+ * The rule (the one printf and strtod give, below): the first of %.15g,
+ * %.16g and %.17g that reads back as the same double. For 1e-3 <= |d| <
+ * 1e14 this is computed exactly in integers: d = M * 2^E, so the N
+ * significant digits of d are M * 10^k / 2^-E rounded half to even
+ * (k = N - 1 - its decimal exponent), and they read back as d when they
+ * lie within d's rounding interval, compared exactly as well. The products
+ * fit in 128 bits, kept as two halves (C17 has no wider integer). */
+struct u128 {
+	uint64_t hi, lo;
+};
+
+static struct u128
+mul64(uint64_t a, uint64_t b)
+{
+	uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+	uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+	uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+
+	return (struct u128){ p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32),
+		(mid << 32) | (uint32_t)p00 };
+}
+
+static struct u128
+shl(uint64_t v, unsigned n) /* v * 2^n, n < 128 */
+{
+	if (n == 0)
+		return (struct u128){ 0, v };
+	if (n >= 64)
+		return (struct u128){ v << (n - 64), 0 };
+	return (struct u128){ v >> (64 - n), v << n };
+}
+
+static int
+cmp128(struct u128 a, struct u128 b)
+{
+	if (a.hi != b.hi)
+		return a.hi < b.hi ? -1 : 1;
+	return (a.lo > b.lo) - (a.lo < b.lo);
+}
+
+static const uint64_t p10[20] = {
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+	10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull
+};
+
+/* M * 10^k / 2^s (6 <= s <= 62, k <= 19): its integer part, and in *up
+ * whether rounding half to even makes it one more. */
+static uint64_t
+scaled(uint64_t m, int k, int s, int *up)
+{
+	struct u128 p = mul64(m, p10[k]);
+	uint64_t q = (p.lo >> s) | (p.hi << (64 - s)), r = p.lo & ((1ull << s) - 1);
+	uint64_t half = 1ull << (s - 1);
+
+	*up = r > half || (r == half && (q & 1));
+	return q;
+}
+
+/* Does D * 10^-k read back as M * 2^-s? */
+static int
+readsback(uint64_t dig, int k, uint64_t m, int s)
+{
+	int even = (m & 1) == 0, c;
+
+	/* above the midpoint with the next double: (2M+1) * 2^-(s+1) */
+	c = cmp128(shl(dig, (unsigned)s + 1), mul64(2 * m + 1, p10[k]));
+	if (c > 0 || (c == 0 && !even))
+		return 0;
+	/* below the midpoint with the one before; it is closer when M is a
+	 * power of two */
+	if (m == 1ull << 52)
+		c = cmp128(shl(dig, (unsigned)s + 2), mul64(4 * m - 1, p10[k]));
+	else
+		c = cmp128(shl(dig, (unsigned)s + 1), mul64(2 * m - 1, p10[k]));
+	return !(c < 0 || (c == 0 && !even));
+}
+
+/* The fast path: 1 when done. */
+static int
+fastnum(double d, struct ev_buf *out)
+{
+	double a = fabs(d);
+	int e2, x;
+
+	if (!(a >= 1e-3 && a < 1e14))
+		return 0;
+	uint64_t m = (uint64_t)ldexp(frexp(a, &e2), 53);
+	int s = 53 - e2;
+	/* the decimal exponent: log10 is near enough, and checked below */
+	x = (int)floor(log10(a));
+	for (int n = 15; n <= 17; n++) {
+		uint64_t dig = 0;
+		int k = 0, tries, up = 0;
+		/* x is right when the digits before rounding number n */
+		for (tries = 0; tries < 3; tries++) {
+			k = n - 1 - x;
+			if (k < 1 || k > 19)
+				return 0;
+			dig = scaled(m, k, s, &up);
+			if (dig >= p10[n])
+				x++;
+			else if (dig < p10[n - 1])
+				x--;
+			else
+				break;
+		}
+		if (tries == 3)
+			return 0;
+		if ((dig += (uint64_t)up) == p10[n]) {
+			/* rounded up to the next power of ten */
+			dig = p10[n - 1];
+			x++;
+			k--;
+		}
+		if (!readsback(dig, k, m, s))
+			continue;
+		/* %g: fixed notation (-4 <= x < n here), no trailing zeros */
+		char b[48], *p = b;
+		char digs[20];
+		for (int i = n - 1; i >= 0; i--, dig /= 10)
+			digs[i] = (char)('0' + dig % 10);
+		int nd = n;
+		while (nd > 1 && digs[nd - 1] == '0')
+			nd--;
+		if (d < 0)
+			*p++ = '-';
+		if (x < 0) {
+			*p++ = '0';
+			*p++ = '.';
+			for (int i = 0; i < -x - 1; i++)
+				*p++ = '0';
+			memcpy(p, digs, (size_t)nd);
+			p += nd;
+		} else {
+			for (int i = 0; i <= x; i++)
+				*p++ = i < nd ? digs[i] : '0';
+			if (nd > x + 1) {
+				*p++ = '.';
+				memcpy(p, digs + x + 1, (size_t)(nd - x - 1));
+				p += nd - x - 1;
+			}
+		}
+		ev_buf_add(out, b, (size_t)(p - b));
+		return 1;
+	}
+	return 0;
+}
+
 void
 ev_agg_num(double d, struct ev_buf *out)
 {
@@ -160,9 +327,11 @@ ev_agg_num(double d, struct ev_buf *out)
 	}
 	/* the range first: converting a double outside int64_t's is undefined */
 	if (fabs(d) < 1e17 && d == (double)(int64_t)d) {
-		ev_buf_printf(out, "%lld", (long long)d);
+		addint(out, (int64_t)d);
 		return;
 	}
+	if (fastnum(d, out))
+		return;
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(b, sizeof b, "%.*g", prec, d);
 		if (strtod(b, NULL) == d)
@@ -180,10 +349,14 @@ ev_agg_json(unsigned mask, const struct ev_aggstate *s, struct ev_buf *out)
 	for (int i = 0; i < EV_NAGG; i++) {
 		if (!(mask & (1u << i)))
 			continue;
-		ev_buf_printf(out, "%s\"%s\":", n++ ? "," : "", ev_agg_names[i]);
+		if (n++)
+			ev_buf_addc(out, ',');
+		ev_buf_addc(out, '"');
+		ev_buf_adds(out, ev_agg_names[i]);
+		ev_buf_add(out, "\":", 2);
 		switch (i) {
 		case EV_AGG_COUNT:
-			ev_buf_printf(out, "%lld", (long long)s->count);
+			addint(out, s->count);
 			break;
 		case EV_AGG_SUM:
 			ev_agg_num(s->sum, out);
@@ -207,8 +380,7 @@ ev_agg_json(unsigned mask, const struct ev_aggstate *s, struct ev_buf *out)
 			    ev_buf_adds(out, "null");
 			break;
 		case EV_AGG_DISTINCT:
-			ev_buf_printf(out, "%llu",
-			    s->hll ? (unsigned long long)ev_hll_count(s->hll) : 0ULL);
+			addint(out, s->hll ? (int64_t)ev_hll_count(s->hll) : 0);
 			break;
 		}
 	}
@@ -304,6 +476,71 @@ ev_agg_load(struct ev_aggstate *s, const void *aux, size_t len)
 		memcpy(s->hll, p, EV_HLL_BYTES);
 	}
 	return 0;
+}
+
+int
+ev_agg_needaux(unsigned mask, const struct ev_aggstate *s)
+{
+	return (mask & ((1u << EV_AGG_AVG) | (1u << EV_AGG_DISTINCT))) || !isfinite(s->sum) ||
+	    (s->hasmin && !isfinite(s->min)) || (s->hasmax && !isfinite(s->max));
+}
+
+int
+ev_agg_fromjson(unsigned mask, struct ev_aggstate *s, const char *json, size_t len)
+{
+	static const char *const paths[EV_NAGG] = {
+		".count", ".sum", ".min", ".max", ".avg", ".first", ".last", ".distinct"
+	};
+	struct ev_jpath *jp[EV_NAGG];
+	struct ev_jval v[EV_NAGG];
+	int n = 0, r = 0;
+
+	ev_agg_free(s);
+	if (mask & ((1u << EV_AGG_AVG) | (1u << EV_AGG_DISTINCT)))
+		return -1;
+	for (int i = 0; i < EV_NAGG; i++)
+		if (mask & (1u << i))
+			jp[n++] = ev_jpath_compile(paths[i], NULL);
+	if (ev_json_scan(json, len, jp, (size_t)n, v, NULL) < 0) {
+		r = -1;
+		goto done;
+	}
+	for (int i = 0, j = 0; i < EV_NAGG && r == 0; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		const struct ev_jval *x = &v[j++];
+		int num = x->type == EV_J_NUMBER;
+		switch (i) {
+		case EV_AGG_COUNT:
+			num ? (void)(s->count = (int64_t)ev_jval_num(x)) : (void)(r = -1);
+			break;
+		case EV_AGG_SUM:
+			num ? (void)(s->sum = ev_jval_num(x)) : (void)(r = -1);
+			break;
+		case EV_AGG_MIN:
+			if ((s->hasmin = num))
+				s->min = ev_jval_num(x);
+			break;
+		case EV_AGG_MAX:
+			if ((s->hasmax = num))
+				s->max = ev_jval_num(x);
+			break;
+		case EV_AGG_FIRST:
+			if (!absent(x))
+				compact(x, &s->first);
+			break;
+		case EV_AGG_LAST:
+			if (!absent(x))
+				compact(x, &s->last);
+			break;
+		}
+	}
+done:
+	for (int i = 0; i < n; i++)
+		ev_jpath_free(jp[i]);
+	if (r < 0)
+		ev_agg_free(s);
+	return r;
 }
 
 void

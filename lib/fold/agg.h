@@ -48,6 +48,13 @@ void ev_agg_json(unsigned mask, const struct ev_aggstate *s, struct ev_buf *out)
  * 0, or -1 when aux is not one this version wrote. */
 void ev_agg_save(const struct ev_aggstate *s, struct ev_buf *aux);
 int ev_agg_load(struct ev_aggstate *s, const void *aux, size_t len);
+/* Whether the JSON leaves something out, so that aux must be kept: the
+ * count behind --avg, the registers of --distinct, a sum, min or max that
+ * is not a finite number (printed as null or +-1.79e308). Otherwise the
+ * JSON says it all (its numbers read back exactly) and aux is not kept. */
+int ev_agg_needaux(unsigned mask, const struct ev_aggstate *s);
+/* The state back from its JSON (one that needed no aux): 0, or -1. */
+int ev_agg_fromjson(unsigned mask, struct ev_aggstate *s, const char *json, size_t len);
 void ev_agg_free(struct ev_aggstate *s);
 /* A number as jq prints it (the shortest text that reads back the same). */
 void ev_agg_num(double d, struct ev_buf *out);

@@ -5,8 +5,14 @@
  * last commit is dirty; ev_fold_keep writes the dirty ones (an absent state
  * deletes its row) and the input position in one transaction. Between
  * commits the cache is the truth, so a key is read from the database once
- * at most; after a commit, states are dropped when there are more than
- * maxkeys (windowed views keep their open windows, and drop closed ones).
+ * at most, and not at all while the cache holds every row of the view (a
+ * new view, a rebuild: then a key not in the cache has no row). After a
+ * commit, states are dropped when there are more than maxkeys (windowed
+ * views keep their open windows, and drop closed ones).
+ *
+ * The commit writes the dirty states in key order, so that SQLite's
+ * B-tree is walked once from left to right rather than at random, many rows
+ * a statement; a state that has no row yet is inserted, not upserted.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,7 +40,9 @@ struct ent {
 	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
 	struct ent **sess;         /* NOSTART: the key's open sessions */
 	size_t nsess;
+	struct ev_buf evs;         /* a reducer's open session: its events (see session) */
 	unsigned dirty : 1, open : 1, closed : 1;
+	unsigned fresh : 1;        /* known to have no row in the table */
 };
 
 enum { P_KEY, P_TIME, P_AGG0, NPATHS = P_AGG0 + EV_NAGG };
@@ -45,13 +53,13 @@ struct ev_fold {
 	struct ev_vtab *tab;
 	char *name;                /* the table folded into: the view, or its rebuild */
 	int rebuilding, haspos;
+	int complete;              /* every row of the table is in the cache */
 	uint64_t pos;
 	int64_t commits, wm;
 	struct ev_jq *keyq, *red;
 	struct ev_jpath *paths[NPATHS];
 	struct ev_jval v[NPATHS];
 	struct ev_jpath *scan[NPATHS]; /* the paths given, in a row, for the scan */
-	struct ev_jval sv[NPATHS];
 	int scanto[NPATHS];            /* which of v each is */
 	size_t nscan;
 	int keypath, aggidx[EV_NAGG];
@@ -61,7 +69,14 @@ struct ev_fold {
 	struct ent **dirty, **open;
 	size_t ndirty, nopen, dcap, ocap;
 	int64_t minend;
-	struct ev_buf key, keyjson, in, out, err, tmp, row, aux, ev;
+	struct ev_buf key, keyjson, in, out, err, tmp, aux, ev, acc, evs;
+	struct sessev *sv_;        /* a merge's events */
+	struct ev_row pend[EV_VTAB_PUTN]; /* rows to write together (flushrows) */
+	size_t soff[EV_VTAB_PUTN], aoff[EV_VTAB_PUTN], npend;
+	int hasaux[EV_VTAB_PUTN], pfresh;
+	struct ev_buf pbuf;
+	size_t svcap;
+	uint32_t bseq;             /* events kept in sessions since the last commit */
 	struct ev_fold_stats s;
 };
 
@@ -120,6 +135,7 @@ entfree(struct ent *e)
 	free(e->agg);
 	free(e->state);
 	free(e->sess);
+	ev_buf_free(&e->evs);
 	free(e->key);
 	free(e);
 }
@@ -130,6 +146,15 @@ putstate(struct ent *e, const char *p, size_t n)
 	free(e->state);
 	e->state = p ? ev_strndup(p, n) : NULL;
 	e->slen = p ? n : 0;
+}
+
+/* A built-in fold's state from its row: aux when it was kept, else the JSON. */
+static int
+loadagg(struct ev_fold *f, struct ev_aggstate *a, const struct ev_row *r)
+{
+	if (r->aux)
+		return ev_agg_load(a, r->aux, r->auxlen);
+	return ev_agg_fromjson(f->c.aggs, a, r->state, r->slen);
 }
 
 /* The entry of (key, start), made absent when the cache has none; for a
@@ -148,7 +173,9 @@ lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 	e->klen = n;
 	e->start = start;
 	e->h = h;
-	if (!f->c.win.kind) {
+	if (!f->c.win.kind && f->complete) {
+		e->fresh = 1;
+	} else if (!f->c.win.kind) {
 		struct ev_row r;
 		/* the batch's transaction begins at its first read: one lock
 		 * for the batch, not one per read */
@@ -161,7 +188,7 @@ lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 			putstate(e, r.state, r.slen);
 		} else if (got) {
 			e->agg = ev_calloc(1, sizeof *e->agg);
-			if (ev_agg_load(e->agg, r.aux, r.auxlen) < 0) {
+			if (loadagg(f, e->agg, &r) < 0) {
 				ev_warn("%s: view %s: key %.*s: the state's internals (aux) are not "
 				    "evfold's; --rebuild makes them anew", ev_store_path(f->st), f->name,
 				    (int)n, k);
@@ -209,7 +236,8 @@ addopen(struct ev_fold *f, struct ent *e)
 static int
 present(const struct ent *e)
 {
-	return e->state || e->agg;
+	/* a reducer's open session stays while it has events, even with a null state */
+	return e->state || e->agg || e->evs.len;
 }
 
 /* After a commit: drop what need not stay (see the top of the file). */
@@ -231,6 +259,7 @@ trim(struct ev_fold *f)
 		}
 		entfree(e);
 		f->tab_[i] = NULL;
+		f->complete = 0;
 	}
 	size_t cap = 1024;
 	while (cap < keep * 2 + 2)
@@ -281,6 +310,22 @@ definition(const struct ev_fold_conf *c, const char *init, struct ev_buf *def)
 	ev_buf_free(&w);
 }
 
+/* A reducer's open session keeps its events in its row's aux: SESSMAGIC,
+ * then the records of ent.evs. 1 when aux is that (or none), else 0. */
+#define SESSMAGIC "evfold-sess1"
+
+static int
+sessaux(const void *aux, size_t len, struct ev_buf *evs)
+{
+	ev_buf_reset(evs);
+	if (!aux)
+		return 1;
+	if (len < sizeof SESSMAGIC || memcmp(aux, SESSMAGIC, sizeof SESSMAGIC) != 0)
+		return 0;
+	ev_buf_add(evs, (const char *)aux + sizeof SESSMAGIC, len - sizeof SESSMAGIC);
+	return 1;
+}
+
 static int
 loadopen(void *arg, const struct ev_row *r)
 {
@@ -289,10 +334,16 @@ loadopen(void *arg, const struct ev_row *r)
 
 	e->end = r->end;
 	if (f->c.reducer) {
-		putstate(e, r->state, r->slen);
+		if (r->slen != 4 || memcmp(r->state, "null", 4) != 0)
+			putstate(e, r->state, r->slen);
+		if (f->c.win.kind == EV_WIN_SESSION && !sessaux(r->aux, r->auxlen, &e->evs)) {
+			ev_warn("%s: view %s: a session's events (aux) are not evfold's; "
+			    "--rebuild makes them anew", ev_store_path(f->st), f->name);
+			return -1;
+		}
 	} else {
 		e->agg = ev_calloc(1, sizeof *e->agg);
-		if (ev_agg_load(e->agg, r->aux, r->auxlen) < 0) {
+		if (loadagg(f, e->agg, r) < 0) {
 			ev_warn("%s: view %s: a window's internals (aux) are not evfold's",
 			    ev_store_path(f->st), f->name);
 			return -1;
@@ -375,6 +426,8 @@ openview(struct ev_fold *f, const char *def, const char *hash)
 		errno = EINVAL;
 		return -1;
 	}
+	if ((f->complete = ev_vtab_empty(f->tab)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -398,14 +451,17 @@ ev_fold_open(const struct ev_fold_conf *c)
 		f->init = ev_strdup(f->tmp.p);
 	}
 	if (c->keyexpr) {
-		/* a plain path is read by the scan, anything else by jq */
+		/* a plain path is read by the scan, anything else by jq (and a
+		 * path that meets a scalar on its way, which jq reports: compiled
+		 * then, as compiling costs more than folding many events) */
 		f->keypath = (f->paths[P_KEY] = ev_jpath_compile(c->keyexpr, &f->err)) != NULL;
-		if (!(f->keyq = ev_jq_compile(c->keyexpr, NULL, &f->err))) {
+		if (!f->keypath && !(f->keyq = ev_jq_compile(c->keyexpr, NULL, &f->err))) {
 			ev_warn("-k %s: %s", c->keyexpr, f->err.p);
 			goto bad;
 		}
 	}
-	if (!(f->paths[P_TIME] = path(c->timepath ? c->timepath : ".time", "--time")))
+	if (c->win.kind && !(f->paths[P_TIME] = path(c->timepath ? c->timepath : ".time",
+	    "--time")))
 		goto bad;
 	for (int i = 0; i < EV_NAGG; i++)
 		if (c->aggs & (1u << i)) {
@@ -459,8 +515,8 @@ ev_fold_rebuilding(const struct ev_fold *f)
 
 /* One event. */
 
-/* The event's key into f->key (bytes as stored) and f->keyjson: 1, 0 when
- * it has none, -1 on a jq error (message in f->err). */
+/* The event's key into f->key (bytes as stored) and, for a reducer's $key,
+ * f->keyjson: 1, 0 when it has none, -1 on a jq error (message in f->err). */
 static int
 getkey(struct ev_fold *f, const struct ev_line *l)
 {
@@ -475,6 +531,8 @@ getkey(struct ev_fold *f, const struct ev_line *l)
 		return 1;
 	}
 	if (!f->keypath || (v->type == EV_J_MISSING && v->jqerr)) {
+		if (!f->keyq && !(f->keyq = ev_jq_compile(f->c.keyexpr, NULL, &f->err)))
+			return -1;
 		ev_buf_reset(&f->tmp);
 		int n = ev_jq_run(f->keyq, l->p, l->len, EV_JQ_KEY, &f->tmp, &f->err);
 		if (n < 0)
@@ -506,7 +564,8 @@ getkey(struct ev_fold *f, const struct ev_line *l)
 			if (v->p[i] != ' ' && v->p[i] != '\t' && v->p[i] != '\n' && v->p[i] != '\r')
 				ev_buf_addc(&f->key, v->p[i]);
 	}
-	ev_buf_addjstr(&f->keyjson, f->key.p, f->key.len);
+	if (f->c.reducer)
+		ev_buf_addjstr(&f->keyjson, f->key.p, f->key.len);
 	return 1;
 }
 
@@ -679,6 +738,7 @@ closewindows(struct ev_fold *f)
 		char id[64];
 		e->open = 0;
 		e->closed = 1;
+		ev_buf_free(&e->evs); /* a closed session is merged no more */
 		markdirty(f, e);
 		if (f->c.win.kind == EV_WIN_SESSION)
 			unsession(f, e);
@@ -701,7 +761,106 @@ late(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 		ev_input_fail(in, ev_errstatus(errno));
 }
 
-/* Session windows (built-in folds only: their states merge). */
+/* Session windows. An event joins the open sessions of its key that it
+ * falls in or within the gap of; when it joins two or more, they become
+ * one. Built-in folds merge their states. A reducer's states do not merge,
+ * so a session keeps the events folded into it while it is open (in
+ * memory and in its row's aux, see sessaux) and a merged session is
+ * folded again from them, in the order they came in; an event that joins
+ * one session is folded into its state as usual. */
+
+/* One event kept in a session: its place in the input order, its bytes. */
+struct sessev {
+	uint64_t seq;
+	const char *p;
+	size_t len;
+};
+
+/* The events kept in a session, stored in ent.evs as records of a
+ * uint64_t seq, a uint32_t length and the bytes (native byte order). */
+static void
+keepev(struct ev_buf *evs, uint64_t seq, const char *p, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	ev_buf_add(evs, &seq, sizeof seq);
+	ev_buf_add(evs, &n, sizeof n);
+	ev_buf_add(evs, p, len);
+}
+
+/* The records of evs appended to *v (n, cap); -1 when evs is not made of
+ * records. */
+static int
+sessevs(const char *p, size_t len, struct sessev **v, size_t *n, size_t *cap)
+{
+	while (len > 0) {
+		struct sessev x;
+		uint32_t l;
+		if (len < sizeof x.seq + sizeof l)
+			return -1;
+		memcpy(&x.seq, p, sizeof x.seq);
+		memcpy(&l, p + sizeof x.seq, sizeof l);
+		p += sizeof x.seq + sizeof l;
+		len -= sizeof x.seq + sizeof l;
+		if (l > len)
+			return -1;
+		x.p = p;
+		x.len = l;
+		p += l;
+		len -= l;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*v = ev_reallocarray(*v, *cap, sizeof **v);
+		}
+		(*v)[(*n)++] = x;
+	}
+	return 0;
+}
+
+static int
+byseq(const void *a, const void *b)
+{
+	const struct sessev *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* A place in the input order that survives restarts: the commit count
+ * (kept with the view) and the events folded since. */
+static uint64_t
+nextseq(struct ev_fold *f)
+{
+	return ((uint64_t)f->commits << 32) | (uint64_t)f->bseq++;
+}
+
+/* The reducer over the events of v in order, from the initial state: the
+ * state into f->acc (*has 0: none). 0, or -1 with jq's message in f->err. */
+static int
+refold(struct ev_fold *f, const struct sessev *v, size_t n, int *has)
+{
+	struct ent tmp = { 0 };
+	struct ev_line l = { 0 };
+	int none;
+
+	*has = 0;
+	for (size_t i = 0; i < n; i++) {
+		tmp.state = *has ? f->acc.p : NULL;
+		tmp.slen = *has ? f->acc.len : 0;
+		l.p = v[i].p;
+		l.len = v[i].len;
+		if (reduce(f, &tmp, &l, &none) < 0)
+			return -1;
+		if (none)
+			continue;
+		*has = strcmp(f->out.p, "null") != 0;
+		if (*has) {
+			ev_buf_reset(&f->acc);
+			ev_buf_add(&f->acc, f->out.p, f->out.len);
+		}
+	}
+	return 0;
+}
+
 static int
 session(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t t)
 {
@@ -710,39 +869,85 @@ session(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t
 	struct ent *join[64];
 	size_t nj = 0;
 
+	if (!ix)
+		return -1;
 	for (size_t i = 0; i < ix->nsess && nj < 64; i++) {
 		e = ix->sess[i];
 		if (t > e->start - gap && t < e->end)
 			join[nj++] = e;
 	}
+	if (nj == 0 && f->wm != INT64_MIN && t + gap <= f->wm) {
+		late(f, in, l);
+		return 0;
+	}
 	if (nj == 0) {
-		if (f->wm != INT64_MIN && t + gap <= f->wm) {
-			late(f, in, l);
-			return 0;
-		}
 		if (!(e = lookup(f, f->key.p, f->key.len, t)))
 			return -1;
 		if (e->closed) {
 			late(f, in, l); /* a session that began at t was closed already */
 			return 0;
 		}
-		e->end = t + gap;
-		e->agg = e->agg ? e->agg : ev_calloc(1, sizeof *e->agg);
-		ev_agg_apply(f->c.aggs, e->agg, &f->v[P_AGG0], &f->tmp);
-		ix->sess = ev_reallocarray(ix->sess, ix->nsess + 1, sizeof *ix->sess);
-		ix->sess[ix->nsess++] = e;
-		markdirty(f, e);
-		addopen(f, e);
-		return 0;
 	}
-	/* the earliest start holds the merged state */
-	size_t first = 0;
-	for (size_t i = 1; i < nj; i++)
-		if (join[i]->start < join[first]->start)
-			first = i;
-	struct ev_aggstate *acc = ev_calloc(1, sizeof *acc);
-	int64_t start = join[first]->start < t ? join[first]->start : t, end = t + gap;
-	/* merge in start order */
+
+	/* The new state, computed before anything changes: a reducer that
+	 * fails leaves every session as it was. */
+	struct ev_aggstate *acc = NULL;
+	int has = 0;
+	if (!f->c.reducer) {
+		acc = ev_calloc(1, sizeof *acc);
+	} else if (nj <= 1) {
+		struct ent none = { 0 };
+		int nothing;
+		if (reduce(f, nj ? join[0] : &none, l, &nothing) < 0) {
+			ev_input_reject(in, l, "%s: %s", f->c.reducer, f->err.p);
+			return 0;
+		}
+		ev_buf_reset(&f->acc);
+		if (nothing) {
+			if ((has = nj && join[0]->state))
+				ev_buf_add(&f->acc, join[0]->state, join[0]->slen);
+		} else if ((has = strcmp(f->out.p, "null") != 0)) {
+			ev_buf_add(&f->acc, f->out.p, f->out.len);
+		}
+	} else {
+		size_t n = 0;
+		for (size_t i = 0; i < nj; i++)
+			if (sessevs(join[i]->evs.p, join[i]->evs.len, &f->sv_, &n, &f->svcap) < 0) {
+				ev_warn("%s: view %s: key %.*s: a session's events (aux) are not "
+				    "evfold's; --rebuild makes them anew", ev_store_path(f->st), f->name,
+				    (int)f->key.len, f->key.p);
+				errno = EINVAL;
+				return -1;
+			}
+		if (n > 1)
+			qsort(f->sv_, n, sizeof *f->sv_, byseq);
+		if (n == f->svcap) {
+			f->svcap++;
+			f->sv_ = ev_reallocarray(f->sv_, f->svcap, sizeof *f->sv_);
+		}
+		f->sv_[n++] = (struct sessev){ UINT64_MAX, l->p, l->len };
+		if (refold(f, f->sv_, n, &has) < 0) {
+			ev_input_reject(in, l, "%s: %s", f->c.reducer, f->err.p);
+			return 0;
+		}
+		/* the events, in order, for the merged session */
+		ev_buf_reset(&f->evs);
+		for (size_t i = 0; i + 1 < n; i++)
+			keepev(&f->evs, f->sv_[i].seq, f->sv_[i].p, f->sv_[i].len);
+	}
+	if (f->c.reducer && nj <= 1) {
+		ev_buf_reset(&f->evs);
+		if (nj)
+			ev_buf_add(&f->evs, join[0]->evs.p, join[0]->evs.len);
+	}
+	if (f->c.reducer)
+		keepev(&f->evs, nextseq(f), l->p, l->len);
+
+	/* The joined sessions end; the one that begins earliest holds all. */
+	int64_t start = t, end = t + gap;
+	for (size_t i = 0; i < nj; i++)
+		if (join[i]->start < start)
+			start = join[i]->start;
 	for (;;) {
 		struct ent *lo = NULL;
 		for (size_t i = 0; i < nj; i++)
@@ -753,30 +958,48 @@ session(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t
 		for (size_t i = 0; i < nj; i++)
 			if (join[i] == lo)
 				join[i] = NULL;
-		ev_agg_merge(f->c.aggs, acc, lo->agg);
 		if (lo->end > end)
 			end = lo->end;
-		ev_agg_free(lo->agg);
-		free(lo->agg);
-		lo->agg = NULL;
+		if (acc) {
+			/* merged in start order */
+			ev_agg_merge(f->c.aggs, acc, lo->agg);
+			ev_agg_free(lo->agg);
+			free(lo->agg);
+			lo->agg = NULL;
+		} else {
+			putstate(lo, NULL, 0);
+			ev_buf_reset(&lo->evs);
+		}
 		lo->open = 0;
 		unsession(f, lo);
 		markdirty(f, lo); /* its row goes; the merged one is written below */
 	}
-	ev_agg_apply(f->c.aggs, acc, &f->v[P_AGG0], &f->tmp);
+	if (acc)
+		ev_agg_apply(f->c.aggs, acc, &f->v[P_AGG0], &f->tmp);
 	/* drop the merged ones from the open list */
 	size_t keep = 0;
 	for (size_t i = 0; i < f->nopen; i++)
 		if (f->open[i]->open)
 			f->open[keep++] = f->open[i];
 	f->nopen = keep;
-	if (!(e = lookup(f, f->key.p, f->key.len, start)))
+	if (!(e = lookup(f, f->key.p, f->key.len, start))) {
+		if (acc) {
+			ev_agg_free(acc);
+			free(acc);
+		}
 		return -1;
-	if (e->agg) {
-		ev_agg_free(e->agg);
-		free(e->agg);
 	}
-	e->agg = acc;
+	if (acc) {
+		if (e->agg) {
+			ev_agg_free(e->agg);
+			free(e->agg);
+		}
+		e->agg = acc;
+	} else {
+		has ? putstate(e, f->acc.p, f->acc.len) : putstate(e, NULL, 0);
+		ev_buf_reset(&e->evs);
+		ev_buf_add(&e->evs, f->evs.p, f->evs.len);
+	}
 	e->end = end;
 	e->closed = 0;
 	ix->sess = ev_reallocarray(ix->sess, ix->nsess + 1, sizeof *ix->sess);
@@ -866,19 +1089,54 @@ dryrun(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t 
 	return 0;
 }
 
+/* What the scan of a line finds (ev_fold_scan): sv has a value for each
+ * path scanned, nscan of them. */
+struct scanned {
+	int r;
+	struct ev_jerr jerr;
+	struct ev_jval sv[];
+};
+
+size_t
+ev_fold_scansize(const struct ev_fold *f)
+{
+	return sizeof(struct scanned) + f->nscan * sizeof(struct ev_jval);
+}
+
+void
+ev_fold_scan(void *arg, const struct ev_line *l, void *res)
+{
+	const struct ev_fold *f = arg;
+	struct scanned *sc = res;
+
+	sc->r = ev_json_scan(l->p, l->len, f->scan, f->nscan, sc->sv, &sc->jerr);
+}
+
 int
 ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 {
-	struct ev_jerr jerr;
+	union {
+		struct scanned sc;
+		char b[sizeof(struct scanned) + NPATHS * sizeof(struct ev_jval)];
+	} u;
+
+	ev_fold_scan(f, l, &u.sc);
+	return ev_fold_scanned(f, in, l, &u.sc);
+}
+
+int
+ev_fold_scanned(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
+    const void *res)
+{
+	const struct scanned *sc = res;
 	int64_t t = 0;
 	int r, which;
 	const char *why;
 
-	r = ev_json_scan(l->p, l->len, f->scan, f->nscan, f->sv, &jerr);
-	if (!ev_input_object(in, l, r, &jerr))
+	if (!ev_input_object(in, l, sc->r, &sc->jerr))
 		return 0;
 	for (size_t i = 0; i < f->nscan; i++)
-		f->v[f->scanto[i]] = f->sv[i];
+		f->v[f->scanto[i]] = sc->sv[i];
 	if ((r = getkey(f, l)) <= 0) {
 		if (r < 0)
 			ev_input_reject(in, l, "-k %s: %s", f->c.keyexpr, f->err.p);
@@ -924,51 +1182,127 @@ ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l)
 
 /* The commit. */
 
+/* Key order as SQLite's BINARY collation has it (memcmp, then length),
+ * then window start. */
+static int
+bykey(const void *a, const void *b)
+{
+	const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+	size_t n = x->klen < y->klen ? x->klen : y->klen;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c)
+		return c;
+	if (x->klen != y->klen)
+		return x->klen < y->klen ? -1 : 1;
+	return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Rows waiting to be written together (ev_vtab_putmany): their texts are
+ * in f->pbuf, at offsets, until they are written. */
+static int
+flushrows(struct ev_fold *f)
+{
+	int rc;
+
+	for (size_t i = 0; i < f->npend; i++) {
+		f->pend[i].state = f->pbuf.p + f->soff[i];
+		if (f->pend[i].auxlen || f->hasaux[i])
+			f->pend[i].aux = f->pbuf.p + f->aoff[i];
+	}
+	rc = ev_vtab_putmany(f->tab, f->pend, f->npend, f->pfresh);
+	f->npend = 0;
+	ev_buf_reset(&f->pbuf);
+	return rc;
+}
+
+/* The row of a present state, to be written. */
+static int
+addrow(struct ev_fold *f, struct ent *e)
+{
+	struct ev_row *r;
+	size_t i;
+
+	if (f->npend && (f->npend == EV_VTAB_PUTN || f->pfresh != e->fresh) && flushrows(f) < 0)
+		return -1;
+	f->pfresh = e->fresh;
+	i = f->npend++;
+	r = &f->pend[i];
+	memset(r, 0, sizeof *r);
+	r->key = e->key;
+	r->klen = e->klen;
+	r->start = e->start;
+	r->end = e->end;
+	r->closed = e->closed;
+	f->soff[i] = f->pbuf.len;
+	f->hasaux[i] = 0;
+	if (f->c.reducer) {
+		e->state ? ev_buf_add(&f->pbuf, e->state, e->slen) : ev_buf_adds(&f->pbuf, "null");
+		r->slen = f->pbuf.len - f->soff[i];
+		if (e->evs.len) {
+			f->aoff[i] = f->pbuf.len;
+			ev_buf_add(&f->pbuf, SESSMAGIC, sizeof SESSMAGIC);
+			ev_buf_add(&f->pbuf, e->evs.p, e->evs.len);
+			r->auxlen = f->pbuf.len - f->aoff[i];
+			f->hasaux[i] = 1;
+		}
+	} else {
+		ev_agg_json(f->c.aggs, e->agg, &f->pbuf);
+		r->slen = f->pbuf.len - f->soff[i];
+		if (ev_agg_needaux(f->c.aggs, e->agg)) {
+			ev_agg_save(e->agg, &f->aux);
+			f->aoff[i] = f->pbuf.len;
+			ev_buf_add(&f->pbuf, f->aux.p, f->aux.len);
+			r->auxlen = f->aux.len;
+			f->hasaux[i] = 1;
+		}
+	}
+	return 0;
+}
+
 int
 ev_fold_keep(void *arg, uint64_t pos)
 {
 	struct ev_fold *f = arg;
-	struct ev_row r;
+	int rc = 0;
 
 	if (ev_store_begin(f->st) < 0)
 		return -1;
-	for (size_t i = 0; i < f->ndirty; i++) {
-		struct ent *e = f->dirty[i];
-		int rc;
-		e->dirty = 0;
-		if (!present(e)) {
-			rc = ev_vtab_del(f->tab, e->key, e->klen, e->start);
-		} else {
-			memset(&r, 0, sizeof r);
-			r.key = e->key;
-			r.klen = e->klen;
-			r.start = e->start;
-			r.end = e->end;
-			r.closed = e->closed;
-			if (f->c.reducer) {
-				r.state = e->state;
-				r.slen = e->slen;
-			} else {
-				ev_buf_reset(&f->row);
-				ev_agg_json(f->c.aggs, e->agg, &f->row);
-				ev_agg_save(e->agg, &f->aux);
-				r.state = f->row.p;
-				r.slen = f->row.len;
-				r.aux = f->aux.p;
-				r.auxlen = f->aux.len;
-			}
-			rc = ev_vtab_put(f->tab, &r);
+	if (f->ndirty > 1)
+		qsort(f->dirty, f->ndirty, sizeof *f->dirty, bykey);
+	f->npend = 0;
+	ev_buf_reset(&f->pbuf);
+	/* keys are unique here, so the order of the writes does not matter:
+	 * the new rows first, then the others (rows that go together are all
+	 * new or all not) */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < f->ndirty && rc == 0; i++) {
+			struct ent *e = f->dirty[i];
+			if (e->fresh != !pass)
+				continue;
+			if (!present(e))
+				rc = e->fresh ? 0 : ev_vtab_del(f->tab, e->key, e->klen, e->start);
+			else
+				rc = addrow(f, e);
 		}
-		if (rc < 0) {
-			ev_store_rollback(f->st);
-			return -1;
-		}
+	if (rc == 0 && f->npend)
+		rc = flushrows(f);
+	if (rc < 0) {
+		/* nothing was written; the states stay dirty */
+		ev_store_rollback(f->st);
+		f->npend = 0;
+		return -1;
 	}
+	for (size_t i = 0; i < f->ndirty; i++)
+		f->dirty[i]->dirty = 0;
+	for (size_t i = 0; i < f->ndirty; i++)
+		f->dirty[i]->fresh = !present(f->dirty[i]) && f->dirty[i]->fresh;
 	f->ndirty = 0;
 	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits) < 0)
 		return -1;
 	f->haspos = f->c.input != NULL;
 	f->pos = pos;
+	f->bseq = 0;
 	trim(f);
 	return 0;
 }
@@ -1022,9 +1356,12 @@ ev_fold_close(struct ev_fold *f)
 	ev_buf_free(&f->out);
 	ev_buf_free(&f->err);
 	ev_buf_free(&f->tmp);
-	ev_buf_free(&f->row);
 	ev_buf_free(&f->aux);
 	ev_buf_free(&f->ev);
+	ev_buf_free(&f->acc);
+	ev_buf_free(&f->pbuf);
+	ev_buf_free(&f->evs);
+	free(f->sv_);
 	free(f);
 }
 

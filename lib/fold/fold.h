@@ -54,6 +54,14 @@ int ev_fold_pos(const struct ev_fold *f, uint64_t *pos);
 /* Fold one input line (rejects go through in). 0, or -1 on a failure that
  * is not the line's (reported). */
 int ev_fold_line(struct ev_fold *f, struct ev_input *in, const struct ev_line *l);
+/* ev_fold_line in two parts, for base/ahead.h: the scan of a line (its
+ * validation and the values at the paths the fold reads), a pure function
+ * of the line that may run in another thread, into res (ev_fold_scansize(f)
+ * bytes); then the fold of the line with what its scan found. */
+size_t ev_fold_scansize(const struct ev_fold *f);
+void ev_fold_scan(void *f, const struct ev_line *l, void *res);
+int ev_fold_scanned(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
+    const void *res);
 /* The commit: every changed state and pos in one transaction. A hook for
  * ev_input_keep_pos. */
 int ev_fold_keep(void *f, uint64_t pos);

@@ -13,8 +13,9 @@
  *       ms), commits the number of transactions so far.
  *   "NAME"(key TEXT PRIMARY KEY, state TEXT, aux BLOB)
  *       a view: one row per key, its state as JSON text (query it with
- *       json_extract), aux the built-in folds' internals (the registers of
- *       --distinct, the count behind --avg), or NULL.
+ *       json_extract), aux what the JSON leaves out (the registers of
+ *       --distinct, the count behind --avg, a sum that is not finite; a
+ *       reducer's open session's events, see fold.c), or NULL.
  *   "NAME"(key TEXT, start TEXT, end TEXT, closed INTEGER, state TEXT, aux BLOB,
  *          PRIMARY KEY (key, start))
  *       a windowed view: one row per key and window, start and end in
@@ -46,7 +47,8 @@ struct ev_vtab {
 	struct ev_store *st;
 	char *name;
 	int windowed;
-	sqlite3_stmt *get, *put, *del, *each, *eachkey, *eachopen;
+	sqlite3_stmt *get, *put, *ins, *del, *each, *eachkey, *eachopen, *any;
+	sqlite3_stmt *putn, *insn; /* EV_VTAB_PUTN rows a statement (no windows) */
 	char sbuf[32], ebuf[32];
 };
 
@@ -305,17 +307,31 @@ ev_vtab_open(struct ev_store *st, const char *name, int windowed)
 	PREP(get, "SELECT %s FROM \"%s\" WHERE key = ?%s", cols, name,
 	    windowed ? " AND start = ?" : "");
 	PREP(each, "SELECT %s FROM \"%s\"%s", cols, name, order);
+	PREP(any, "SELECT 1 FROM \"%s\" LIMIT 1", name);
 	PREP(eachkey, "SELECT %s FROM \"%s\" WHERE key = ?%s", cols, name, order);
 	if (windowed) {
 		PREP(put, "INSERT INTO \"%s\"(key, start, end, closed, state, aux) "
 		    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key, start) DO UPDATE SET "
 		    "end = excluded.end, closed = excluded.closed, state = excluded.state, "
 		    "aux = excluded.aux", name);
+		PREP(ins, "INSERT INTO \"%s\"(key, start, end, closed, state, aux) "
+		    "VALUES (?, ?, ?, ?, ?, ?)", name);
 		PREP(del, "DELETE FROM \"%s\" WHERE key = ? AND start = ?", name);
 		PREP(eachopen, "SELECT %s FROM \"%s\" WHERE closed = 0%s", cols, name, order);
 	} else {
 		PREP(put, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?) "
 		    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, aux = excluded.aux", name);
+		PREP(ins, "INSERT INTO \"%s\"(key, state, aux) VALUES (?, ?, ?)", name);
+		/* many rows a statement: SQLite's per-statement work is paid once,
+		 * and its cursor stays where the last row went (rows come in key
+		 * order) */
+		struct ev_buf v = { 0 };
+		for (int i = 0; i < EV_VTAB_PUTN; i++)
+			ev_buf_adds(&v, i ? ",(?,?,?)" : "(?,?,?)");
+		PREP(insn, "INSERT INTO \"%s\"(key, state, aux) VALUES %s", name, v.p);
+		PREP(putn, "INSERT INTO \"%s\"(key, state, aux) VALUES %s "
+		    "ON CONFLICT(key) DO UPDATE SET state = excluded.state, aux = excluded.aux", name, v.p);
+		ev_buf_free(&v);
 		PREP(del, "DELETE FROM \"%s\" WHERE key = ?", name);
 	}
 #undef PREP
@@ -334,6 +350,10 @@ ev_vtab_close(struct ev_vtab *t)
 		return;
 	sqlite3_finalize(t->get);
 	sqlite3_finalize(t->put);
+	sqlite3_finalize(t->ins);
+	sqlite3_finalize(t->insn);
+	sqlite3_finalize(t->putn);
+	sqlite3_finalize(t->any);
 	sqlite3_finalize(t->del);
 	sqlite3_finalize(t->each);
 	sqlite3_finalize(t->eachkey);
@@ -399,9 +419,24 @@ ev_vtab_get(struct ev_vtab *t, const char *key, size_t klen, int64_t start, stru
 }
 
 int
-ev_vtab_put(struct ev_vtab *t, const struct ev_row *r)
+ev_vtab_empty(struct ev_vtab *t)
 {
-	sqlite3_stmt *s = t->put;
+	int rc;
+
+	sqlite3_reset(t->any);
+	rc = sqlite3_step(t->any);
+	sqlite3_reset(t->any);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return 1;
+	return fail(t->st, "read the view");
+}
+
+int
+ev_vtab_put(struct ev_vtab *t, const struct ev_row *r, int fresh)
+{
+	sqlite3_stmt *s = fresh ? t->ins : t->put;
 	int i = 1;
 
 	sqlite3_reset(s);
@@ -419,6 +454,31 @@ ev_vtab_put(struct ev_vtab *t, const struct ev_row *r)
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return fail(t->st, "write a state");
 	return 0;
+}
+
+int
+ev_vtab_putmany(struct ev_vtab *t, const struct ev_row *r, size_t n, int fresh)
+{
+	sqlite3_stmt *s = fresh ? t->insn : t->putn;
+
+	if (t->windowed || n < EV_VTAB_PUTN) {
+		for (size_t i = 0; i < n; i++)
+			if (ev_vtab_put(t, &r[i], fresh) < 0)
+				return -1;
+		return 0;
+	}
+	sqlite3_reset(s);
+	for (int i = 0; i < EV_VTAB_PUTN; i++) {
+		sqlite3_bind_text(s, 3 * i + 1, r[i].key, (int)r[i].klen, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3 * i + 2, r[i].state, (int)r[i].slen, SQLITE_STATIC);
+		if (r[i].aux)
+			sqlite3_bind_blob(s, 3 * i + 3, r[i].aux, (int)r[i].auxlen, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3 * i + 3);
+	}
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return fail(t->st, "write states");
+	return ev_vtab_putmany(t, r + EV_VTAB_PUTN, n - EV_VTAB_PUTN, fresh);
 }
 
 int

@@ -68,7 +68,15 @@ struct ev_row {
 /* 1 found (r valid until the next call on t), 0 none, -1 error. */
 int ev_vtab_get(struct ev_vtab *t, const char *key, size_t klen, int64_t start,
     struct ev_row *r);
-int ev_vtab_put(struct ev_vtab *t, const struct ev_row *r);
+/* fresh: the row is known not to exist (an insert is cheaper than an
+ * upsert). */
+int ev_vtab_put(struct ev_vtab *t, const struct ev_row *r, int fresh);
+/* n rows, all fresh or all not (see ev_vtab_put); a view without windows
+ * writes EV_VTAB_PUTN rows a statement. */
+#define EV_VTAB_PUTN 128
+int ev_vtab_putmany(struct ev_vtab *t, const struct ev_row *r, size_t n, int fresh);
+/* 1 when the view has no row, 0 when it has, -1 error. */
+int ev_vtab_empty(struct ev_vtab *t);
 int ev_vtab_del(struct ev_vtab *t, const char *key, size_t klen, int64_t start);
 /* Each row in key order (then window start), or only the rows of one key
  * (key non-NULL), or only the open windows (open set); each(arg, row)

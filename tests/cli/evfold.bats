@@ -206,6 +206,38 @@ wev() {
 	[ "$(jq -r .type "$T/closed.ndjson" | sort -u)" = fold.window ]
 }
 
+@test "session windows with a jq reducer: a merged session is folded again, in input order" {
+	# e4 then e5 bridge a's first two sessions; e6 starts another
+	{ wev 0 a; wev 1000 b; wev 10000 a; wev 50000 a; wev 30000 a; wev 200000 a; } |
+		jq -c '.id = "e\(input_line_number)"' > "$T/in"
+	R='. + [$e.id]'
+	want='{"key":"a","start":"2026-01-01T00:00:00.000Z","end":"2026-01-01T00:01:15.000Z","closed":true,"state":["e1","e3","e4","e5"]}
+{"key":"a","start":"2026-01-01T00:03:20.000Z","end":"2026-01-01T00:03:45.000Z","closed":false,"state":["e6"]}
+{"key":"b","start":"2026-01-01T00:00:01.000Z","end":"2026-01-01T00:00:26.000Z","closed":true,"state":["e2"]}'
+	run -0 evfold --db "$T/one.db" -k .k --window session:25s --lateness 30s -o "$T/closed.ndjson" "$R" "$T/in"
+	[ "$(evfold --db "$T/one.db" --dump)" = "$want" ]
+	[ "$(jq -c '[.subject, .data.state]' "$T/closed.ndjson")" = '["b",["e2"]]
+["a",["e1","e3","e4","e5"]]' ]
+	# the same in two runs: the open sessions' events are kept in the view
+	head -n 4 "$T/in" > "$T/a"
+	tail -n +5 "$T/in" > "$T/b"
+	evfold --db "$T/two.db" -k .k --window session:25s --lateness 30s "$R" "$T/a"
+	[ "$(sqlite3 "$T/two.db" "SELECT count(*) FROM fold WHERE aux IS NOT NULL")" = 3 ]
+	evfold --db "$T/two.db" -k .k --window session:25s --lateness 30s "$R" "$T/b"
+	[ "$(evfold --db "$T/two.db" --dump)" = "$want" ]
+	# closed sessions keep no events
+	[ "$(sqlite3 "$T/two.db" "SELECT count(*) FROM fold WHERE aux IS NOT NULL")" = 1 ]
+	# a reducer that fails on the merge leaves both sessions as they were
+	{ wev 0 a; wev 50000 a; } > "$T/c"
+	wev 30000 a | jq -c '.bad = true' > "$T/d"
+	B='if $e.bad and length > 0 then error("no merge") else . + 1 end'
+	evfold --db "$T/three.db" -k .k --window session:25s --lateness 1h "$B" "$T/c"
+	run -2 evfold --db "$T/three.db" -k .k --window session:25s --lateness 1h "$B" "$T/d"
+	[[ "$output" == *"no merge"* ]]
+	[ "$(evfold --db "$T/three.db" --dump | jq -c .state)" = '1
+1' ]
+}
+
 @test "--since: a new view folds from a time" {
 	evspool init "$T/orders"
 	{ wev 0 a; wev 60000 a; wev 120000 a; } | evemit -f -o "$T/orders"
@@ -226,6 +258,5 @@ wev() {
 	run -2 evfold --count
 	[[ "$output" == *"--db"* ]]
 	run -2 evfold --db "$T/x.db" --window weekly --count
-	run -2 evfold --db "$T/x.db" --window session:1m '. + 1'
 	run -2 evfold --db "$T/x.db"
 }

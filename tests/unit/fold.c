@@ -2,6 +2,8 @@
 /* lib/fold: window arithmetic, HyperLogLog's error, numbers as jq prints
  * them, and the built-in folds' internals surviving a save and a load. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -76,6 +78,61 @@ Test(fold, numbers)
 	ev_buf_free(&b);
 }
 
+/* The printf rule ev_agg_num keeps (agg.c), for the fast path to match. */
+static void
+byprintf(double d, char *b, size_t n)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(b, n, "%.*g", prec, d);
+		if (strtod(b, NULL) == d)
+			break;
+	}
+}
+
+static void
+numis(double d, struct ev_buf *b)
+{
+	char want[40];
+
+	if (d == (double)(int64_t)d)
+		return;
+	byprintf(d, want, sizeof want);
+	ev_buf_reset(b);
+	ev_agg_num(d, b);
+	cr_expect_str_eq(b->p, want, "%a: %s, printf says %s", d, b->p, want);
+}
+
+Test(fold, numbers_as_printf)
+{
+	struct ev_buf b = { 0 };
+	uint64_t x = 88172645463325252ull;
+	double sum = 0;
+
+	/* sums of amounts with cents, as --sum makes them */
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		sum += (double)(x % 10000000) / 100;
+		numis(sum, &b);
+		numis(-sum / 1000, &b);
+	}
+	/* any bits in and around the fast path's range, and its edges */
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		double d = ldexp((double)(x >> 11) / 9007199254740992.0, (int)(x % 70) - 20);
+		numis(d, &b);
+	}
+	static const double edge[] = { 1e-3, 0.0010000000000000002, 0.00099999999999999998,
+		1e14 - 0.5, 99999999999999.98, 99999999999999.99, 0.1, 0.7, 9.5, 0.3,
+		999999999999999.9, 9.9999999999999982, 9.9999999999999964, 0.5000000000000001,
+		2.2250738585072014e-308, 4.9e-324, 1e-5, 123456.7890123456 };
+	for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+		numis(edge[i], &b);
+		numis(nextafter(edge[i], 0), &b);
+		numis(nextafter(edge[i], 1e300), &b);
+	}
+	ev_buf_free(&b);
+}
+
 Test(fold, save_load)
 {
 	unsigned mask = (1u << EV_NAGG) - 1;
@@ -123,6 +180,19 @@ Test(fold, save_load)
 		cr_expect_eq(ev_agg_load(&t, b.p, b.len), -1, "damage %zu loads", i);
 		cr_expect(!t.hll && !t.first.p && !t.last.p);
 	}
+	cr_expect(ev_agg_needaux(mask, &s), "--avg and --distinct need aux");
+	/* without avg and distinct, the JSON says it all */
+	unsigned m2 = mask & ~((1u << EV_AGG_AVG) | (1u << EV_AGG_DISTINCT));
+	cr_expect(!ev_agg_needaux(m2, &s));
+	ev_buf_reset(&a);
+	ev_agg_json(m2, &s, &a);
+	cr_assert_eq(ev_agg_fromjson(m2, &t, a.p, a.len), 0);
+	ev_buf_reset(&b);
+	ev_agg_json(m2, &t, &b);
+	cr_expect_str_eq(a.p, b.p);
+	cr_expect_eq(ev_agg_fromjson(m2, &t, "{\"count\":\"x\"}", 13), -1);
+	s.sum = 1.0 / 0.0;
+	cr_expect(ev_agg_needaux(m2, &s), "an infinite sum is not in the JSON");
 	ev_agg_free(&s);
 	ev_agg_free(&t);
 	ev_buf_free(&tmp);

@@ -218,7 +218,7 @@ trim(struct ev_fold *f)
 {
 	size_t keep = 0;
 
-	if (!f->c.win.kind && f->n <= f->c.maxkeys)
+	if (!f->c.win.kind && f->n <= f->c.maxkeys && !f->c.shared)
 		return;
 	for (size_t i = 0; i < f->cap; i++) {
 		struct ent *e = f->tab_[i];
@@ -960,7 +960,8 @@ ev_fold_keep(void *arg, uint64_t pos)
 		}
 	}
 	f->ndirty = 0;
-	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits) < 0)
+	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits,
+	    f->c.shared) < 0)
 		return -1;
 	f->haspos = f->c.input != NULL;
 	f->pos = pos;

@@ -164,3 +164,21 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	run evfilter --group g true "$T/f"
 	[ "$status" -eq 2 ] && [[ "$output" == *"--group needs a spool"* ]]
 }
+
+@test "evfold members of a group fold into one view: every event counted once" {
+	evspool init "$T/s"
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\"k\":\"k%d\"}\n", i % 7 }' |
+		evfilter true -o "$T/s"
+	for i in 1 2 3; do
+		evfold --no-follow --group g --db "$T/v.db" -k .k --count "$T/s" &
+	done
+	wait
+	drained "$T/s" g
+	run evfold --db "$T/v.db" --view g --dump
+	[ "$status" -eq 0 ]
+	total=$(printf '%s\n' "$output" | grep -o '"count":[0-9]*' | cut -d: -f2 | paste -sd+ | bc)
+	[ "$total" -eq 3000 ]
+	# a group keeps its own position: with --window the members could not share one
+	run evfold --no-follow --group g --db "$T/v.db" --count --window tumbling:1m "$T/s"
+	[ "$status" -eq 2 ]
+}

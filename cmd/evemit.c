@@ -18,8 +18,8 @@
 #include "json/obj.h"
 #include "base/opts.h"
 
-#define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
-	"[--dataschema uri] [--subject subject]"
+#define ENVOPTS "[-s source] [-t time] [-x name=value] [--at time] " \
+	"[--datacontenttype type] [--dataschema uri] [--delay duration] [--subject subject]"
 #define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"-l | --csv [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " type\n" \
@@ -27,10 +27,15 @@
 
 #define MAXEXT 32
 
-enum { OPT_CSV = EV_OPT_TOOL, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_ID, OPT_SUBJECT };
+enum {
+	OPT_AT = EV_OPT_TOOL, OPT_CSV, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_DELAY, OPT_ID,
+	OPT_SUBJECT
+};
 enum mode { ARGS, LINES, FILL, CSV };
 
 static struct ev_attr ext[MAXEXT];
+/* --at (absolute) or --delay (from the moment each event is made) */
+static int64_t notbefore = INT64_MIN, delay = -1;
 static struct ev_buf extbuf[MAXEXT];
 
 static const struct ev_optdoc docs[] = {
@@ -40,6 +45,8 @@ static const struct ev_optdoc docs[] = {
 	{ "time", "time", "the time attribute: RFC 3339, or a duration ago" },
 	{ "ext", "name=value", "an extension attribute (name:=json for JSON)" },
 	{ "csv", NULL, "make an event of each CSV row" },
+	{ "at", "time", "not before time: the evnotbefore attribute (RFC 3339)" },
+	{ "delay", "duration", "not before now + duration (evnotbefore)" },
 	{ "datacontenttype", "type", "the datacontenttype attribute" },
 	{ "dataschema", "uri", "the dataschema attribute" },
 	{ "id", "id", "the id attribute, instead of a new UUIDv7" },
@@ -94,6 +101,24 @@ addext(struct ev_envelope *e, const char *arg)
 	ext[e->next].json = b->p;
 	ext[e->next].len = b->len;
 	e->next++;
+}
+
+/* Write the event in out to sink, with evnotbefore set (replaced, for an
+ * event completed with -f) when --at or --delay asks. */
+static int
+emit(struct ev_sink *sink, struct ev_buf *out)
+{
+	static struct ev_buf tmp;
+	char v[40] = "\"";
+
+	if (notbefore == INT64_MIN && delay < 0)
+		return ev_sink_write(sink, out->p, out->len);
+	ev_time_format(delay >= 0 ? ev_now_ms() + delay : notbefore, v + 1);
+	strcat(v, "\"");
+	ev_buf_reset(&tmp);
+	if (ev_event_setattr(&tmp, out->p, out->len, "evnotbefore", v) < 0)
+		return ev_sink_write(sink, out->p, out->len);
+	return ev_sink_write(sink, tmp.p, tmp.len);
 }
 
 /* EVKIT_SOURCE, else "//HOSTNAME/evemit": a URI reference naming this host. */
@@ -173,7 +198,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			}
 			ev_event_build(&out, e, l.p, l.len);
 		}
-		if (ev_sink_write(sink, out.p, out.len) < 0)
+		if (emit(sink, &out) < 0)
 			goto fail;
 		(*made)++;
 	}
@@ -194,7 +219,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			ev_csvin_row(csv, i, &row);
 			ev_buf_reset(&out);
 			ev_event_build(&out, e, row.p, row.len);
-			if (ev_sink_write(sink, out.p, out.len) < 0)
+			if (emit(sink, &out) < 0)
 				goto fail;
 			(*made)++;
 		}
@@ -224,7 +249,9 @@ main(int argc, char *argv[])
 		{ "source", required_argument, NULL, 's' },
 		{ "time", required_argument, NULL, 't' },
 		{ "ext", required_argument, NULL, 'x' },
+		{ "at", required_argument, NULL, OPT_AT },
 		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "datacontenttype", required_argument, NULL, OPT_DATACONTENTTYPE },
 		{ "dataschema", required_argument, NULL, OPT_DATASCHEMA },
 		{ "id", required_argument, NULL, OPT_ID },
@@ -267,8 +294,20 @@ main(int argc, char *argv[])
 		case 'x':
 			addext(&e, optarg);
 			break;
+		case OPT_AT:
+			if (notbefore != INT64_MIN || delay >= 0)
+				ev_die(EV_ERROR, "--at and --delay exclude each other");
+			if (ev_time_parse(optarg, strlen(optarg), &notbefore) < 0)
+				ev_die(EV_ERROR, "--at %s: not an RFC 3339 time", optarg);
+			break;
 		case OPT_CSV:
 			mode = CSV, modes++;
+			break;
+		case OPT_DELAY:
+			if (notbefore != INT64_MIN || delay >= 0)
+				ev_die(EV_ERROR, "--at and --delay exclude each other");
+			if (ev_dur_parse(optarg, &delay) < 0)
+				ev_die(EV_ERROR, "--delay %s: not a duration", optarg);
 			break;
 		case OPT_DATACONTENTTYPE:
 			e.datacontenttype = nonempty("datacontenttype", optarg);
@@ -288,6 +327,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	for (size_t i = 0; i < e.next; i++)
+		if ((notbefore != INT64_MIN || delay >= 0) && strcmp(ext[i].name, "evnotbefore") == 0)
+			ev_die(EV_ERROR, "-x evnotbefore: given twice (with --at or --delay)");
 	if (modes > 1)
 		ev_die(EV_ERROR, "-f, -l and --csv exclude each other");
 	if (mode == ARGS && o.input)
@@ -319,7 +361,7 @@ main(int argc, char *argv[])
 			r = ev_errstatus(errno);
 		if (!r) {
 			ev_event_build(&out, &e, json.p, json.len);
-			if (ev_sink_write(sink, out.p, out.len) < 0)
+			if (emit(sink, &out) < 0)
 				r = ev_errstatus(errno);
 			if (ev_sink_close(sink) < 0 && !r)
 				r = ev_errstatus(errno);

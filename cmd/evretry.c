@@ -19,7 +19,7 @@
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
-	"[--group name] [--max-deliveries n] " \
+	"[--expired[=dest]] [--group name] [--hold] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
 	"[--rejects dest] [--retry-on codes] " \
 	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
@@ -111,6 +111,7 @@ main(int argc, char *argv[])
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_TIME_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = EV_RUNNER_VARS;

@@ -18,14 +18,14 @@
 #include "spool/spool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
-	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
+	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--max-deliveries n] [--from-start] " \
 	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
 static const struct ev_optdoc docs[] = {
-	{ "-F", NULL, "the same as -f, as tail -F is typed (evtail follows names)" },
+	{ "-F", NULL, "the same as -f, as typed for tail -F" },
 	{ "follow", NULL, "keep following at the end (the default)" },
 	{ "lines", "count", "start with the last count events (default 10)" },
 	{ "count", "n", "stop after n events" },
@@ -145,6 +145,7 @@ main(int argc, char *argv[])
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
+		EV_TIME_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

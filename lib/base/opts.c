@@ -46,6 +46,8 @@ static const struct ev_optdoc common_docs[] = {
 	{ "group", "name", "read a spool as a member of this consumer group" },
 	{ "max-deliveries", "n", "dead-letter an event after n deliveries" },
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
+	{ "hold", NULL, "keep each event until its evnotbefore time" },
+	{ "expired", "[=dest]", "drop events past their expirytime (or keep in dest)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -212,6 +214,13 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 	}
 	case EV_OPT_DEAD:
 		o->dead = arg;
+		return 1;
+	case EV_OPT_HOLD:
+		o->hold = 1;
+		return 1;
+	case EV_OPT_EXPIRED:
+		o->expire = 1;
+		o->expired = arg;
 		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;

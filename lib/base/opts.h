@@ -17,6 +17,7 @@ enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
 enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
 	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
+	EV_OPT_HOLD, EV_OPT_EXPIRED,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -39,6 +40,12 @@ enum {
 	{ "wait", no_argument, NULL, EV_OPT_WAIT }, \
 	{ "group", required_argument, NULL, EV_OPT_GROUP }, \
 	{ "max-deliveries", required_argument, NULL, EV_OPT_MAX_DELIVERIES }
+/* Delay and expiry, for the tools that hand events on one at a time
+ * (io/timed.h): --hold keeps an event until its evnotbefore, --expired
+ * drops one past its expirytime (--expired=DEST keeps it there). */
+#define EV_TIME_LONGOPTS \
+	{ "hold", no_argument, NULL, EV_OPT_HOLD }, \
+	{ "expired", optional_argument, NULL, EV_OPT_EXPIRED }
 /* --dead DEST, for the tools that have no dead-letter output of their own. */
 #define EV_DEAD_LONGOPT \
 	{ "dead", required_argument, NULL, EV_OPT_DEAD }
@@ -61,6 +68,9 @@ struct ev_opts {
 	const char *group;    /* --group: read a spool as a member of this group */
 	uint32_t max_deliveries; /* --max-deliveries (0: no limit) */
 	const char *dead;     /* --dead: events past it */
+	int hold;             /* --hold: keep events until their evnotbefore */
+	int expire;           /* --expired: set aside events past their expirytime */
+	const char *expired;  /* --expired=DEST: where they go (NULL: dropped, counted) */
 	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
 	const char *rejects;  /* --rejects */
 	enum ev_sync sync;    /* --sync */

@@ -10,6 +10,7 @@
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
+#include "io/timed.h"
 #include "base/mem.h"
 #include "base/notify.h"
 #include "base/sig.h"
@@ -66,6 +67,11 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
+	in->conf.hold = o->hold;
+	in->conf.expire = o->expire;
+	if (o->expired && !(in->expired = ev_sink_open(o->expired, o->sync)))
+		exit(ev_errstatus(errno));
+	in->conf.expired = in->expired;
 }
 
 void
@@ -130,11 +136,21 @@ ev_input_set_reload(struct ev_input *in, void (*reload)(void *), void *arg)
 static size_t
 getcounts(struct ev_input *in, struct ev_stat *s)
 {
-	if (in->counts)
-		return in->counts(in->counts_arg, s, EV_STATS_MAX);
-	s[0] = (struct ev_stat){ "in", in->nlines };
-	s[1] = (struct ev_stat){ "bad", in->nbad };
-	return 2;
+	size_t n;
+
+	if (in->counts) {
+		n = in->counts(in->counts_arg, s, EV_STATS_MAX - 2);
+	} else {
+		s[0] = (struct ev_stat){ "in", in->nlines };
+		s[1] = (struct ev_stat){ "bad", in->nbad };
+		n = 2;
+	}
+	/* --hold and --expired: what the input held back or set aside */
+	if (in->conf.hold)
+		s[n++] = (struct ev_stat){ "held", ev_timed_ctr.held };
+	if (in->conf.expire)
+		s[n++] = (struct ev_stat){ "expired", ev_timed_ctr.expired };
+	return n;
 }
 
 void
@@ -275,6 +291,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 	if (in->rejects && ev_sink_commit(in->rejects) < 0)
 		goto fail;
 	if (in->dead && ev_sink_commit(in->dead) < 0)
+		goto fail;
+	if (in->expired && ev_sink_commit(in->expired) < 0)
 		goto fail;
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
@@ -520,6 +538,13 @@ ev_input_end(struct ev_input *in)
 	if (in->dead && ev_sink_close(in->dead) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->dead = NULL;
+	if (in->conf.expire && !in->conf.expired && ev_timed_ctr.expired && !ev_quiet &&
+	    in->statsfmt == EV_STATS_NONE)
+		ev_warn("%ju expired event%s dropped (--expired=DEST keeps them)",
+		    ev_timed_ctr.expired, ev_timed_ctr.expired == 1 ? "" : "s");
+	if (in->expired && ev_sink_close(in->expired) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->expired = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
 	free(in->hooks);

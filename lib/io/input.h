@@ -57,6 +57,7 @@ struct ev_input {
 	const char *name;        /* current location, for messages */
 	struct ev_sink *rejects;
 	struct ev_sink *dead;    /* --dead: a group's events past --max-deliveries */
+	struct ev_sink *expired; /* --expired=DEST */
 	struct ev_sink **sinks;
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;

@@ -147,6 +147,16 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	}
 	if (!impl)
 		return NULL;
+	if (c->hold || c->expire) {
+		const struct ev_source_ops *inner = ops;
+		int spool = strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && isdir(loc);
+		void *t = ev_timed_source_open(spool ? loc : NULL, c, &ops, impl, inner);
+		if (!t) {
+			inner->close(impl);
+			return NULL;
+		}
+		impl = t;
+	}
 	struct ev_source *s = ev_malloc(sizeof *s);
 	s->ops = ops;
 	s->impl = impl;

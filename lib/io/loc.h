@@ -73,6 +73,9 @@ struct ev_source_conf {
 	const char *group;   /* a spool read as a member of this consumer group */
 	uint32_t max_deliveries; /* the group's delivery limit (0: none) */
 	struct ev_sink *dead;    /* where events past it go (not owned), or NULL */
+	int hold;                /* --hold: keep events until their evnotbefore */
+	int expire;              /* --expired: set aside events past their expirytime */
+	struct ev_sink *expired; /* ... into this sink (not owned), or NULL: dropped */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };

@@ -22,7 +22,7 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
-	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--expired[=dest]] [--group name] [--hold] " \
+	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--expired[=dest]] [--group name] [--hold] [--priority] " \
 	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--rejects dest] " \
 	"[--state file] [--stats[=json]] [--sync mode] [--wait] [file ...]"
 
@@ -292,7 +292,7 @@ main(int argc, char *argv[])
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
-		EV_TIME_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

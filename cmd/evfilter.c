@@ -15,7 +15,7 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
-	"[--cursor name] [--dead dest] [--expired[=dest]] [--group name] [--hold] [--max-deliveries n] " \
+	"[--cursor name] [--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
 	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--sync mode] " \
 	"[--wait] expr [file ...]"
 
@@ -70,7 +70,7 @@ main(int argc, char *argv[])
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
-		EV_TIME_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

@@ -19,7 +19,7 @@
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
-	"[--expired[=dest]] [--group name] [--hold] [--max-deliveries n] " \
+	"[--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
 	"[--rejects dest] [--retry-on codes] " \
 	"[--stats[=json]] [--stdout mode] [--sync mode] [--wait] -- command [arg ...]"
@@ -111,7 +111,7 @@ main(int argc, char *argv[])
 		{ "stdout", required_argument, NULL, OPT_STDOUT },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
-		EV_TIME_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = EV_RUNNER_VARS;
@@ -211,7 +211,10 @@ main(int argc, char *argv[])
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
 		    errno == EACCES ? "cannot execute" : "command not found");
 	c.replay = o.cursor != NULL || o.group != NULL;
-	c.share = o.group != NULL;
+	/* a group's member, or a reader of prioritised inputs, takes no more
+	 * than it can start on: the rest stays for the others, or for an
+	 * urgent event that comes meanwhile */
+	c.share = o.group != NULL || o.priority;
 
 	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));

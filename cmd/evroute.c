@@ -14,7 +14,7 @@
 #include "route/router.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
-	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--max-deliveries n] " \
+	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
 	"[--max-event-size size] [--no-follow] [--otherwise dest] [--prometheus file] [--rejects dest] " \
 	"[--stats[=json]] [--sync mode] [--wait] [rule ...]"
 
@@ -156,7 +156,7 @@ main(int argc, char *argv[])
 		{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
-		EV_TIME_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

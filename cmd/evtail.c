@@ -18,7 +18,7 @@
 #include "spool/spool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
-	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--max-deliveries n] [--from-start] " \
+	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] [--from-start] " \
 	"[--max-event-size size] [--no-follow] [--rejects dest] [--since time] [--skip-lost] [--stats[=json]] " \
 	"[--sync mode] [--until time] [--wait] [spool | file | url]"
 
@@ -145,7 +145,7 @@ main(int argc, char *argv[])
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
 		EV_CURSOR_LONGOPTS,
-		EV_TIME_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

@@ -29,3 +29,4 @@ complete -c evretry -l stdout -x -a 'log drop output' -d 'what becomes of the ha
 complete -c evretry -l sync -x -a 'none batch always' -d 'durability of file and spool outputs'
 complete -c evretry -l hold -d 'Keep each event until its evnotbefore time'
 complete -c evretry -l expired -r -F -d 'Drop events past their expirytime (--expired=DEST keeps them)'
+complete -c evretry -l priority -d 'Several spool inputs: the earliest with events first'

@@ -48,6 +48,7 @@ static const struct ev_optdoc common_docs[] = {
 	{ "dead", "dest", "write events past --max-deliveries to dest" },
 	{ "hold", NULL, "keep each event until its evnotbefore time" },
 	{ "expired", "[=dest]", "drop events past their expirytime (or keep in dest)" },
+	{ "priority", NULL, "several spool inputs: the earliest with events first" },
 	{ NULL, NULL, NULL }
 };
 
@@ -179,7 +180,14 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case 'i':
-		o->input = arg;
+		if (o->ninputs == EV_MAX_INPUTS)
+			ev_die(EV_ERROR, "-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
+		if (!o->input)
+			o->input = arg;
+		o->inputs[o->ninputs++] = arg;
+		return 1;
+	case EV_OPT_PRIORITY:
+		o->priority = 1;
 		return 1;
 	case 'o':
 		o->output = arg;

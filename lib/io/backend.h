@@ -37,8 +37,11 @@ void *ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
 /* Wraps impl/inner (a source of dir, a spool, or NULL for another kind) with
  * --hold and --expired (timed.c); NULL after reporting why (impl is then
  * the caller's to close). */
-void *ev_timed_source_open(const char *dir, const struct ev_source_conf *c,
+void *ev_timed_source_open(const char *dir, int durable, const struct ev_source_conf *c,
     const struct ev_source_ops **ops, void *impl, const struct ev_source_ops *inner);
+/* Several spools as one source (fanin.c). */
+void *ev_fanin_source_open(char *const *dirs, int n, const struct ev_source_conf *c,
+    int priority, const struct ev_source_ops **ops);
 void *ev_http_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
 
 #endif

@@ -30,9 +30,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (n > 0) {
 		in->locs = operands;
 		in->nlocs = n;
-	} else if (o->input) {
-		in->locs = (char *const *)&o->input;
-		in->nlocs = 1;
+	} else if (o->ninputs) {
+		in->locs = (char *const *)o->inputs;
+		in->nlocs = o->ninputs;
 	} else {
 		in->locs = stdin_loc;
 		in->nlocs = 1;
@@ -67,6 +67,14 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
+	/* Several spools: read at once, interleaved (fanin.c); other
+	 * locations one after the other, as cat(1) reads its files. */
+	in->fanin = in->nlocs > 1;
+	for (int i = 0; i < in->nlocs && in->fanin; i++)
+		in->fanin = ev_source_isspool(in->locs[i]);
+	in->priority = o->priority;
+	if (o->priority && !in->fanin)
+		ev_die(EV_ERROR, "--priority needs two or more spool inputs (-i a -i b)");
 	in->conf.hold = o->hold;
 	in->conf.expire = o->expire;
 	if (o->expired && !(in->expired = ev_sink_open(o->expired, o->sync)))
@@ -342,18 +350,31 @@ openfailed(struct ev_input *in)
 }
 
 /* Open the next location; 0 when there is none left. */
+static void
+openone(struct ev_input *in)
+{
+	if (in->fanin) {
+		in->next = in->nlocs;
+		in->name = "<inputs>";
+		in->src = ev_source_open_many(in->locs, in->nlocs, &in->conf, in->priority);
+	} else {
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		in->src = ev_source_open(loc, &in->conf);
+	}
+	if (!in->src)
+		openfailed(in);
+	else
+		setready(in);
+}
+
 static int
 opennext(struct ev_input *in)
 {
 	while (!in->src) {
 		if (in->next >= in->nlocs)
 			return 0;
-		const char *loc = in->locs[in->next++];
-		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
-		if (!(in->src = ev_source_open(loc, &in->conf)))
-			openfailed(in);
-		else
-			setready(in);
+		openone(in);
 	}
 	return 1;
 }
@@ -434,13 +455,9 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 		if (!in->src) {
 			if (in->next >= in->nlocs)
 				return ev_input_commit(in) < 0 ? -1 : 0;
-			const char *loc = in->locs[in->next++];
-			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
-			if (!(in->src = ev_source_open(loc, &in->conf))) {
-				openfailed(in);
+			openone(in);
+			if (!in->src)
 				continue;
-			}
-			setready(in);
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;

@@ -52,6 +52,7 @@
 struct ev_input {
 	char *const *locs;
 	int nlocs, next;
+	int fanin, priority;     /* several spools read at once (see ev_source_open_many) */
 	struct ev_source_conf conf;
 	struct ev_source *src;
 	const char *name;        /* current location, for messages */

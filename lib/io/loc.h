@@ -83,6 +83,13 @@ enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
 struct ev_source;
 
 struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c);
+/* Several spools as one input (io/fanin.c): each with its own cursor or
+ * group, fairly interleaved, or with priority always from the earliest
+ * that has an event. */
+struct ev_source *ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c,
+    int priority);
+/* Is loc a spool directory (an input ev_source_open_many takes)? */
+int ev_source_isspool(const char *loc);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

@@ -520,7 +520,7 @@ static const struct ev_source_ops tsource_ops = {
 };
 
 void *
-ev_timed_source_open(const char *dir, const struct ev_source_conf *c,
+ev_timed_source_open(const char *dir, int durable, const struct ev_source_conf *c,
     const struct ev_source_ops **ops, void *impl, const struct ev_source_ops *inner)
 {
 	struct tsource *s = ev_calloc(1, sizeof *s);
@@ -533,7 +533,7 @@ ev_timed_source_open(const char *dir, const struct ev_source_conf *c,
 	s->expired = c->expired;
 	s->vnext = 1;
 	s->cdir = -1;
-	s->durable = dir && (c->cursor || c->group);
+	s->durable = durable;
 	if (dir && c->cursor && !c->group && c->hold) {
 		size_t n = strlen(dir) + sizeof "/cursors";
 		s->cdirpath = ev_malloc(n);

@@ -25,7 +25,7 @@
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
 
 static const struct ev_optdoc docs[] = {
-	{ "-F", NULL, "the same as -f, as typed for tail -F" },
+	{ "-F", NULL, "the same as -f, as tail -F users type it" },
 	{ "follow", NULL, "keep following at the end (the default)" },
 	{ "lines", "count", "start with the last count events (default 10)" },
 	{ "count", "n", "stop after n events" },

@@ -18,7 +18,7 @@ half=$((n / 2))
 awk -v n="$half" 'BEGIN { for (i = 0; i < n; i++) printf "{\"n\":%d}\n", i }' | evfilter true -o s
 
 start() { # slot generation
-	evfilter -q --group g -o "out/$1.$2" true s 2>>err &
+	evfilter --group g -o "out/$1.$2" true s 2>>err &
 	eval "pid_$1=\$!"
 }
 for m in $(seq 1 "$members"); do start "$m" 0; done

@@ -118,7 +118,7 @@ split -l $(((events + 99) / 100)) "$work/in.ndjson" "$work/parts/p"
 pause=$(awk -v k="$kills" 'BEGIN { printf "%.3f", k * 0.17 / 100 }')
 (
 	for f in "$work"/parts/p*; do
-		evfilter -q true -o "$work/src" "$f" || exit 1
+		evfilter true -o "$work/src" "$f" || exit 1
 		sleep "$pause"
 	done
 ) &
@@ -126,7 +126,7 @@ producer=$!
 
 stage() {
 	case $1 in
-	1) exec evfilter -q --cursor t1 -o "$work/a" true "$work/src" ;;
+	1) exec evfilter --cursor t1 -o "$work/a" true "$work/src" ;;
 	2) exec evroute -q --cursor t2 -i "$work/a" "# > $work/b" ;;
 	3) exec evdedupe -q -n 0 --state "$work/dedupe.state" --cursor t3 -o "$work/c" "$work/b" ;;
 	4) exec evtail -q --cursor t4 -o "$work/out.ndjson" "$work/c" ;;

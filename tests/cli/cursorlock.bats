@@ -18,8 +18,8 @@ fill() {
 
 @test "a second reader on a cursor is refused at once with 75 and says who holds it" {
 	fill "$T/s" 3
-	bg evtail --cursor c -o "$T/first" "$T/s"
-	wait_for 10 has_lines "$T/first" 3
+	bg evtail --cursor c -o "$T/first.ndjson" "$T/s"
+	wait_for 10 has_lines "$T/first.ndjson" 3
 	run evfilter --no-follow --cursor c true "$T/s"
 	[ "$status" -eq 75 ]
 	[[ "$output" == *"$T/s: cursor 'c' is in use by another reader (pid $BGPID)"*"--wait"* ]]
@@ -41,13 +41,13 @@ fill() {
 
 @test "two overlapping runs on one cursor never deliver an event twice" {
 	fill "$T/s" 20000
-	( r=0; evfilter --no-follow --cursor job -o "$T/a" true "$T/s" || r=$?; echo $r > "$T/ra" ) &
+	( r=0; evfilter --no-follow --cursor job -o "$T/a.ndjson" true "$T/s" || r=$?; echo $r > "$T/ra" ) &
 	a=$!
-	( r=0; evfilter --no-follow --cursor job -o "$T/b" true "$T/s" || r=$?; echo $r > "$T/rb" ) &
+	( r=0; evfilter --no-follow --cursor job -o "$T/b.ndjson" true "$T/s" || r=$?; echo $r > "$T/rb" ) &
 	wait "$a" $!
-	cat "$T/a" "$T/b" 2>/dev/null | sort -u > "$T/u"
+	cat "$T/a.ndjson" "$T/b.ndjson" 2>/dev/null | sort -u > "$T/u"
 	[ "$(lines "$T/u")" -eq 20000 ]
-	[ "$(cat "$T/a" "$T/b" 2>/dev/null | wc -l)" -eq 20000 ]
+	[ "$(cat "$T/a.ndjson" "$T/b.ndjson" 2>/dev/null | wc -l)" -eq 20000 ]
 	# one ran, the other was refused (or ran after the first had finished)
 	grep -qx 0 "$T/ra" || grep -qx 0 "$T/rb"
 	for r in "$T/ra" "$T/rb"; do grep -qxE '0|1|75' "$r"; done
@@ -55,7 +55,7 @@ fill() {
 
 @test "a SIGKILLed holder never blocks the next reader" {
 	fill "$T/s" 5
-	bg evtail --cursor c -o "$T/first" "$T/s"
+	bg evtail --cursor c -o "$T/first.ndjson" "$T/s"
 	wait_for 10 committed "$T/s" c
 	kill -9 "$BGPID"
 	wait "$BGPID" 2>/dev/null || true
@@ -79,12 +79,12 @@ fill() {
 
 @test "--wait waits for the holder, then starts where it committed" {
 	fill "$T/s" 3
-	bg evtail --cursor c -o "$T/first" "$T/s"
+	bg evtail --cursor c -o "$T/first.ndjson" "$T/s"
 	first=$BGPID
-	wait_for 10 has_lines "$T/first" 3
+	wait_for 10 has_lines "$T/first.ndjson" 3
 	( evtail --wait --no-follow --cursor c "$T/s" > "$T/second"; echo $? > "$T/rc" ) &
 	echo '{"n":3}' | evfilter true -o "$T/s"
-	wait_for 10 has_lines "$T/first" 4
+	wait_for 10 has_lines "$T/first.ndjson" 4
 	wait_for 10 committed "$T/s" c
 	[ ! -e "$T/rc" ]
 	kill -TERM "$first"

@@ -92,7 +92,7 @@ events() {
 
 @test "bad input is a 400 naming the problem, kept in --rejects, nothing of it written" {
 	mkspool
-	start -o "$T/s" --rejects "$T/rej"
+	start -o "$T/s" --rejects "$T/rej.ndjson"
 	run post application/x-ndjson $'{"type":"ok.1"}\n{"type":"ok.2",}\n'
 	[ "${lines[0]}" = '{"error":"line 2: column 16: unexpected '"'}'"'"}' ]
 	[ "${lines[1]}" = 400 ]
@@ -105,8 +105,8 @@ events() {
 	run post application/json '{"no type": true}'
 	[ "${lines[1]}" = 400 ]
 	[ "$(events)" = "" ]
-	[ "$(head -2 "$T/rej")" = $'{"type":"ok.1"}\n{"type":"ok.2",}' ]
-	[ "$(lines "$T/rej")" -eq 6 ]
+	[ "$(head -2 "$T/rej.ndjson")" = $'{"type":"ok.1"}\n{"type":"ok.2",}' ]
+	[ "$(lines "$T/rej.ndjson")" -eq 6 ]
 }
 
 @test "413 over --max-body, 415, 405, 404, 431 for huge headers" {

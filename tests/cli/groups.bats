@@ -20,11 +20,11 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 @test "members of a group share the events: each to one of them, none twice" {
 	fill "$T/s" 3000
 	for i in 1 2 3; do
-		evfilter --no-follow --group g -o "$T/o$i" true "$T/s" &
+		evfilter --no-follow --group g -o "$T/o$i.ndjson" true "$T/s" &
 	done
 	wait
-	[ "$(cat "$T"/o? | wc -l)" -eq 3000 ]
-	[ "$(cat "$T"/o? | sort -u | wc -l)" -eq 3000 ]
+	[ "$(cat "$T"/o?.ndjson | wc -l)" -eq 3000 ]
+	[ "$(cat "$T"/o?.ndjson | sort -u | wc -l)" -eq 3000 ]
 	drained "$T/s" g
 	# a later member finds nothing left; a new event goes to one member
 	run evtail --no-follow --group g "$T/s"
@@ -50,30 +50,30 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 
 @test "followers of a group split a stream as it comes, and a late member joins" {
 	evspool init "$T/s"
-	bg evtail -q --group g -o "$T/a" "$T/s"
-	bg evtail -q --group g -o "$T/b" "$T/s"
+	bg evtail -q --group g -o "$T/a.ndjson" "$T/s"
+	bg evtail -q --group g -o "$T/b.ndjson" "$T/s"
 	for k in 0 1 2 3 4; do fill "$T/s" 200 $((k * 200)); done
-	bg evtail -q --group g -o "$T/c" "$T/s"
+	bg evtail -q --group g -o "$T/c.ndjson" "$T/s"
 	fill "$T/s" 1000 1000
 	wait_for 20 drained "$T/s" g
-	wait_for 10 eval '[ "$(cat "$T"/a "$T"/b "$T"/c 2>/dev/null | wc -l)" -eq 2000 ]'
-	[ "$(cat "$T"/[abc] | sort -u | wc -l)" -eq 2000 ]
+	wait_for 10 eval '[ "$(cat "$T"/a.ndjson "$T"/b.ndjson "$T"/c.ndjson 2>/dev/null | wc -l)" -eq 2000 ]'
+	[ "$(cat "$T"/[abc].ndjson | sort -u | wc -l)" -eq 2000 ]
 }
 
 @test "a killed member's claims go at once to a live member, counted in evdeliveries" {
 	fill "$T/s" 5
 	export T
 	# The first member takes events and hangs in its handler on the first one.
-	bg evretry --group g -i "$T/s" -o "$T/first" -- sh -c 'echo $$ > "$T/hang"; exec sleep 60'
+	bg evretry --group g -i "$T/s" -o "$T/first.ndjson" -- sh -c 'echo $$ > "$T/hang"; exec sleep 60'
 	first=$BGPID
 	wait_for 10 test -s "$T/hang"
-	bg evretry --group g -i "$T/s" -o "$T/second" -- true
+	bg evretry --group g -i "$T/s" -o "$T/second.ndjson" -- true
 	sleep 0.3 # (nothing must arrive: the first member still holds its claim)
 	kill -9 "$first" "$(cat "$T/hang")"
-	wait_for 10 has_lines "$T/second" 5
-	[ "$(grep -c '"evdeliveries":2' "$T/second")" -ge 1 ]
-	grep -q '^{"n":0,"evdeliveries":2}$' "$T/second"
-	[ "$(sort -u "$T/second" | sed 's/,"evdeliveries":2//' | sort -u | wc -l)" -eq 5 ]
+	wait_for 10 has_lines "$T/second.ndjson" 5
+	[ "$(grep -c '"evdeliveries":2' "$T/second.ndjson")" -ge 1 ]
+	grep -q '^{"n":0,"evdeliveries":2}$' "$T/second.ndjson"
+	[ "$(sort -u "$T/second.ndjson" | sed 's/,"evdeliveries":2//' | sort -u | wc -l)" -eq 5 ]
 	run evspool stat --json "$T/s"
 	[[ "$output" == *'"redelivered":'[1-9]* ]]
 }
@@ -85,7 +85,7 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	export T
 	# The handler kills its member when it meets the poison; members restart.
 	worker() {
-		evretry -q --group g --max-deliveries 3 --no-follow -d "$T/dead" -i "$T/s" \
+		evretry -q --group g --max-deliveries 3 --no-follow -d "$T/dead.ndjson" -i "$T/s" \
 			-o "$T/out.$1" -- sh -c 'if grep -q poison; then kill -9 $PPID; fi'
 	}
 	for round in $(seq 1 12); do
@@ -95,10 +95,10 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 		drained "$T/s" g && break
 	done
 	drained "$T/s" g
-	[ "$(lines "$T/dead")" -eq 1 ]
-	grep -q '"n":"poison"' "$T/dead"
-	grep -q '"evdeadreason":"deliveries"' "$T/dead"
-	grep -q '"evdeliveries":3' "$T/dead"
+	[ "$(lines "$T/dead.ndjson")" -eq 1 ]
+	grep -q '"n":"poison"' "$T/dead.ndjson"
+	grep -q '"evdeadreason":"deliveries"' "$T/dead.ndjson"
+	grep -q '"evdeliveries":3' "$T/dead.ndjson"
 	cat "$T"/out.* | sed 's/,"evdeliveries":[0-9]*//' | sort -u > "$T/done"
 	[ "$(lines "$T/done")" -eq 200 ]
 	! grep -q poison "$T/done"

@@ -22,12 +22,12 @@ as_nobody() {
 
 @test "a line past --max-event-size is reported with its place, kept truncated in --rejects, and skipped" {
 	{ echo '{"n":1}'; printf '{"big":"%s"}\n' "$(head -c 3000 /dev/zero | tr '\0' x)"; echo '{"n":3}'; } > "$T/in"
-	run --separate-stderr evfilter --max-event-size 1K --rejects "$T/rej" true "$T/in"
+	run --separate-stderr evfilter --max-event-size 1K --rejects "$T/rej.ndjson" true "$T/in"
 	[ "$status" -eq 2 ]
 	[ "$output" = $'{"n":1}\n{"n":3}' ]
-	[[ "$stderr" == "evfilter: $T/in:2: event too long: 3010 bytes, more than --max-event-size 1024; its first 1024 bytes kept, truncated, in $T/rej" ]]
-	[ "$(wc -c < "$T/rej")" -eq 1025 ]
-	[ "$(head -c 9 "$T/rej")" = '{"big":"x' ]
+	[[ "$stderr" == "evfilter: $T/in:2: event too long: 3010 bytes, more than --max-event-size 1024; its first 1024 bytes kept, truncated, in $T/rej.ndjson" ]]
+	[ "$(wc -c < "$T/rej.ndjson")" -eq 1025 ]
+	[ "$(head -c 9 "$T/rej.ndjson")" = '{"big":"x' ]
 	# the same event within a raised limit is an event
 	run evfilter --max-event-size 4K -c true "$T/in"
 	[ "$status" -eq 0 ] && [ "$output" = 3 ]
@@ -203,39 +203,39 @@ ids_spool() {
 
 @test "breaker: a handler that exits 127 stops evretry at once; nothing dead-lettered, the cursor kept" {
 	ids_spool 20
-	run -127 --separate-stderr evretry --cursor r --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 127'
+	run -127 --separate-stderr evretry --cursor r --no-follow -i "$T/s" -d "$T/dead.ndjson" -- sh -c 'exit 127'
 	[ "$status" -eq 127 ]
 	[[ "$stderr" == *"breaker: the handler exited with 127 (command not found) for e1"*"nothing dead-lettered, the cursor stays before it"* ]]
-	[ "$(lines "$T/dead")" -eq 0 ]
+	[ "$(lines "$T/dead.ndjson")" -eq 0 ]
 	[ "$(cat "$T/s/cursors/r")" = 0 ]
 	# fixed, it takes them all
-	run evretry --cursor r --no-follow -i "$T/s" -d "$T/dead" -- true
+	run evretry --cursor r --no-follow -i "$T/s" -d "$T/dead.ndjson" -- true
 	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 20 ]
-	run evretry --cursor r2 --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 126'
+	run evretry --cursor r2 --no-follow -i "$T/s" -d "$T/dead.ndjson" -- sh -c 'exit 126'
 	[ "$status" -eq 126 ]
 }
 
 @test "breaker: --breaker N events in a row failing alike stop it with 111, none of them dead-lettered" {
 	ids_spool 20
-	run --separate-stderr evretry -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead" -- sh -c 'exit 3'
+	run --separate-stderr evretry -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead.ndjson" -- sh -c 'exit 3'
 	[ "$status" -eq 111 ]
 	[[ "$stderr" == *"breaker: 5 events in a row failed with exit status 3"*"the cursor stays before the first of them (--breaker 5)"* ]]
-	[ "$(lines "$T/dead")" -eq 0 ]
+	[ "$(lines "$T/dead.ndjson")" -eq 0 ]
 	[ "$(cat "$T/s/cursors/r")" = 0 ]
 }
 
 @test "breaker: events a working handler refuses are dead-lettered as before, and --breaker 0 turns it off" {
 	ids_spool 20
 	# e1..e4 refused (4 in a row, under the count), then successes: 4 dead letters
-	run evretry -q -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead" -- \
+	run evretry -q -a 1 --breaker 5 --cursor r --no-follow -i "$T/s" -d "$T/dead.ndjson" -- \
 		sh -c 'grep -q "\"e[1-4]\"" && exit 3; exit 0'
 	[ "$status" -eq 0 ]
-	[ "$(jq -r .id "$T/dead" | tr '\n' ' ')" = "e1 e2 e3 e4 " ]
-	[ "$(jq -r .evdeadreason "$T/dead" | sort -u)" = failed ]
+	[ "$(jq -r .id "$T/dead.ndjson" | tr '\n' ' ')" = "e1 e2 e3 e4 " ]
+	[ "$(jq -r .evdeadreason "$T/dead.ndjson" | sort -u)" = failed ]
 	# a failure at the very end is dead-lettered too (the streak ends with the input)
-	run evretry -q -a 1 --breaker 5 --cursor r2 --no-follow -i "$T/s" -d "$T/dead2" -- \
+	run evretry -q -a 1 --breaker 5 --cursor r2 --no-follow -i "$T/s" -d "$T/dead2.ndjson" -- \
 		sh -c 'grep -q "\"e20\"" && exit 3; exit 0'
-	[ "$status" -eq 0 ] && [ "$(jq -r .id "$T/dead2")" = e20 ]
-	run evretry -q -a 1 --breaker 0 --cursor r3 --no-follow -i "$T/s" -d "$T/dead3" -- sh -c 'exit 127'
-	[ "$status" -eq 0 ] && [ "$(lines "$T/dead3")" -eq 20 ]
+	[ "$status" -eq 0 ] && [ "$(jq -r .id "$T/dead2.ndjson")" = e20 ]
+	run evretry -q -a 1 --breaker 0 --cursor r3 --no-follow -i "$T/s" -d "$T/dead3.ndjson" -- sh -c 'exit 127'
+	[ "$status" -eq 0 ] && [ "$(lines "$T/dead3.ndjson")" -eq 20 ]
 }

@@ -26,9 +26,9 @@ setup() {
 	[ "$(evtail --no-follow --from-start "$T/in" | jq -r .id | sort | uniq -c | awk '{ print $1 }' | sort -u)" = 3 ]
 	[ "$(evtail --no-follow --from-start "$T/in" | wc -l)" -eq 150 ]
 	# a wrong secret: refused (401), kept in --rejects, nothing written
-	W="whsec_$(printf 'another key' | base64)" run evfilter --rejects "$T/rej" true "$T/ev" -o "$U#secret=env:W"
+	W="whsec_$(printf 'another key' | base64)" run evfilter --rejects "$T/rej.ndjson" true "$T/ev" -o "$U#secret=env:W"
 	[ "$status" -eq 2 ]
-	[ "$(lines "$T/rej")" -eq 50 ]
+	[ "$(lines "$T/rej.ndjson")" -eq 50 ]
 	[[ "$output" == *"refused by the endpoint: HTTP 401"* ]]
 	[ "$(evtail --no-follow --from-start "$T/in" | wc -l)" -eq 150 ]
 }

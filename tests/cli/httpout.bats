@@ -46,14 +46,14 @@ events() {
 		'{"specversion":"1.0","id":"b2","source":"/s","type":"t","datacontenttype":"text/plain","data":"héllo"}' \
 		'{"specversion":"1.0","id":"b3","source":"/s","type":"t","data_base64":"AAEC"}' \
 		'{"specversion":"1.0","id":"b4","source":"/s","type":"t","nested":{"no":1}}' > "$T/in"
-	run evfilter --rejects "$T/rej" true "$T/in" -o "$URL/#mode=binary"
+	run evfilter --rejects "$T/rej.ndjson" true "$T/in" -o "$URL/#mode=binary"
 	[ "$status" -eq 2 ]
 	[ "$(req '.[0].headers | [.["ce-id"], .["ce-source"], .["ce-time"], .["ce-evattempt"], .["content-type"]] | join(" ")')" = "b1 /a%20b 2026-12-01T10:00:00Z 2 application/json" ]
 	[ "$(req '.[0].body')" = '{"x":1}' ]
 	[ "$(req '.[1].headers["content-type"] + " " + .[1].body')" = "text/plain héllo" ]
 	[ "$(req '.[2].headers["content-type"] + " " + (.[2].body | explode | map(tostring) | join(","))')" = "application/octet-stream 0,1,2" ]
 	[ "$(req 'length')" -eq 3 ]
-	grep -q '"id":"b4"' "$T/rej"
+	grep -q '"id":"b4"' "$T/rej.ndjson"
 	[[ "$output" == *"attribute 'nested' is not a string, number or boolean"* ]]
 }
 
@@ -99,9 +99,9 @@ events() {
 @test "other 4xx are refusals: kept in --rejects, the rest delivered, status 2" {
 	hook --refuse poison
 	{ events 1 2; echo '{"id":"p","type":"poison"}'; events 3 4; } > "$T/in"
-	run evfilter --rejects "$T/rej" true "$T/in" -o "$URL/"
+	run evfilter --rejects "$T/rej.ndjson" true "$T/in" -o "$URL/"
 	[ "$status" -eq 2 ]
-	[ "$(cat "$T/rej")" = '{"id":"p","type":"poison"}' ]
+	[ "$(cat "$T/rej.ndjson")" = '{"id":"p","type":"poison"}' ]
 	[ "$(req '[.[] | select(.status == 200) | .body | fromjson | .id] | join(",")')" = "e1,e2,e3,e4" ]
 	[[ "$output" == *'refused by the endpoint: HTTP 422: {"error":"not today"}: kept in'* ]]
 }
@@ -133,10 +133,10 @@ events() {
 @test "evroute: an HTTP destination per rule" {
 	hook
 	events 1 6 > "$T/in"
-	run evroute -i "$T/in" "order.paid > $URL/paid" "order.placed > $T/placed"
+	run evroute -i "$T/in" "order.paid > $URL/paid" "order.placed > $T/placed.ndjson"
 	[ "$status" -eq 0 ]
 	[ "$(req '[.[].body | fromjson | .id] | join(",")')" = "e2,e4,e6" ]
-	[ "$(lines "$T/placed")" -eq 3 ]
+	[ "$(lines "$T/placed.ndjson")" -eq 3 ]
 }
 
 @test "with a secret, each request carries Standard Webhooks headers that verify" {
@@ -153,9 +153,9 @@ events() {
 	[ "$(req '[.[].verified] | unique | join(",")')" = "true" ]
 	# a wrong secret is refused (401) and kept
 	printf 'whsec_%s\n' "$(printf 'another key' | base64)" > "$T/wrong"
-	run evfilter --rejects "$T/rej" true "$T/in" -o "$URL/#secret=$T/wrong"
+	run evfilter --rejects "$T/rej.ndjson" true "$T/in" -o "$URL/#secret=$T/wrong"
 	[ "$status" -eq 2 ]
-	[ "$(lines "$T/rej")" -eq 3 ]
+	[ "$(lines "$T/rej.ndjson")" -eq 3 ]
 }
 
 @test "a bearer token from the environment" {

@@ -13,6 +13,8 @@ unit() {
 	local name
 	name=$(basename "$1")
 	sed "s|/usr/local/bin/|$EVKIT_BIN/|g" "$1" > "$T/$name"
+	# A unit's socket goes beside it: verify loads what it names.
+	[ ! -e "${1%.service}.socket" ] || cp "${1%.service}.socket" "$T/"
 	case $name in
 	*@.service) echo "$T/${name%@.service}@shop.service" ;;
 	*) echo "$T/$name" ;;

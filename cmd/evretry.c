@@ -202,9 +202,9 @@ main(int argc, char *argv[])
 		usage();
 	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
-	if (keyexpr && o.group)
-		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
-		    "is not supported yet");
+	if (keyexpr && o.group && o.max_deliveries)
+		ev_die(EV_ERROR, "--max-deliveries with --key: a keyed group hands a key's events "
+		    "out in order and does not count deliveries");
 	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
@@ -221,6 +221,7 @@ main(int argc, char *argv[])
 	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, NULL, 0);
+	in.conf.key = c.key; /* with --group: one member at a time per key */
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);

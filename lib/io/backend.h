@@ -29,6 +29,8 @@ void *ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sin
 struct ev_spool;
 void *ev_group_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
+void *ev_keyed_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
 void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
 void *ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);

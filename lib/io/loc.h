@@ -24,6 +24,7 @@
 #include "io/reader.h"
 
 struct ev_sink;
+struct ev_jq;
 
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
 /* Set once something durable depends on the outputs (a spool cursor, a
@@ -76,6 +77,7 @@ struct ev_source_conf {
 	int hold;                /* --hold: keep events until their evnotbefore */
 	int expire;              /* --expired: set aside events past their expirytime */
 	struct ev_sink *expired; /* ... into this sink (not owned), or NULL: dropped */
+	struct ev_jq *key;       /* with group: key affinity (spool/keyloc.c), not owned */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };

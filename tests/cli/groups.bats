@@ -182,3 +182,56 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	run evfold --no-follow --group g --db "$T/v.db" --count --window tumbling:1m "$T/s"
 	[ "$status" -eq 2 ]
 }
+
+# keyed S N KEYS: append N events {"k":"kI%KEYS","n":I} to spool S.
+keyed() {
+	[ -d "$1" ] || evspool init "$1"
+	awk -v n="$2" -v m="$3" 'BEGIN { for (i = 0; i < n; i++) printf "{\"k\":\"k%d\",\"n\":%d}\n", i % m, i }' |
+		evfilter true -o "$1"
+}
+
+# checklog LOG: per key, starts and ends alternate (one member at a time)
+# and the events are in spool order; prints the members that worked.
+checklog() {
+	awk '{ match($3, /"k":"[^"]*"/); k = substr($3, RSTART + 5, RLENGTH - 6)
+	       match($3, /"n":[0-9]+/); n = substr($3, RSTART + 4, RLENGTH - 4) + 0
+	       if ($1 == "S") { if (open[k] != "") { print "overlap on " k > "/dev/stderr"; bad = 1 }
+	                        if (k in last && n <= last[k]) { print "order on " k > "/dev/stderr"; bad = 1 }
+	                        open[k] = n; last[k] = n; who[$2] = 1 }
+	       else { if (open[k] != n "") { print "end without start on " k > "/dev/stderr"; bad = 1 }
+	              open[k] = "" } }
+	     END { for (w in who) print w; exit bad }' "$1"
+}
+
+@test "--key: four members, one member at a time per key, each key in spool order" {
+	evspool init "$T/s"
+	export T
+	for i in 1 2 3 4; do
+		bg evretry -j 2 --group g --key .k -i "$T/s" -o "$T/done.$i.ndjson" -- \
+			sh -c 'l=$(cat); echo "S $PPID $l" >> "$T/log"; sleep 0.005; echo "E $PPID $l" >> "$T/log"'
+	done
+	keyed "$T/s" 120 12
+	wait_for 90 eval '[ "$(grep -c ^E "$T/log")" -ge 120 ]'
+	run checklog "$T/log"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 2 ] # the keys were shared out
+	[ "$(grep ^E "$T/log" | grep -o '"n":[0-9]*' | sort -u | wc -l)" -eq 120 ]
+	# the partitions are cursors: evspool stat sees them
+	evspool stat "$T/s" | grep -q 'g@0'
+}
+
+@test "--key: a killed member's keys move to the others at once" {
+	evspool init "$T/s"
+	export T
+	bg evretry --group g --key .k -i "$T/s" -- sh -c 'cat > /dev/null; exec sleep 60'
+	first=$BGPID
+	keyed "$T/s" 50 5
+	wait_for 10 eval 'pgrep -P "$first" sleep > /dev/null'
+	bg evretry --group g --key .k -i "$T/s" -o "$T/out.ndjson" -- true
+	sleep 0.5 # (the first member holds every key: nothing may arrive)
+	[ "$(lines "$T/out.ndjson")" -eq 0 ]
+	kill -9 "$first"
+	wait_for 10 has_lines "$T/out.ndjson" 50
+	[ "$(jq -c .n "$T/out.ndjson" | sort -un | wc -l)" -eq 50 ]
+}

@@ -19,6 +19,9 @@ struct ev_source_ops {
 	/* Optional: a descriptor that poll(2) reports readable when next() may
 	 * have a line (see ev_source_pollfd); NULL or -1 when there is none. */
 	int (*pollfd)(void *impl);
+	/* Optional: the monotonic time (ms) at which next() will have a line
+	 * without new input (a held event comes due), or INT64_MAX. */
+	int64_t (*due)(void *impl);
 };
 
 /* Each returns its state, or NULL after reporting why. */

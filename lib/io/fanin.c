@@ -104,6 +104,16 @@ fanin_next(void *impl, struct ev_line *l, int timeout_ms)
 			return EV_SRC_IDLE;
 		if ((f->group || !f->w) && (t < 0 || t > GROUP_SLICE_MS))
 			t = GROUP_SLICE_MS;
+		/* an input that holds an event wakes us when it is due */
+		for (int i = 0; i < f->n; i++) {
+			if (f->in[i].ended || !f->in[i].ops->due)
+				continue;
+			int64_t d = f->in[i].ops->due(f->in[i].impl) - ev_mono_ms();
+			if (d < 0)
+				d = 0;
+			if (t < 0 || d < t)
+				t = (int)d;
+		}
 		if (!f->w) {
 			/* no watch: the inputs wait in turn, a slice each */
 			int s = t / f->n > 0 ? t / f->n : 1;
@@ -190,6 +200,17 @@ ev_fanin_source_open(char *const *dirs, int n, const struct ev_source_conf *c, i
 		struct input *x = &f->in[f->n];
 		if (!(x->impl = ev_spool_source_open(dirs[i], c, &x->ops)))
 			goto fail;
+		if (c->hold || c->expire) {
+			/* each spool holds its own delayed events (its own side file) */
+			const struct ev_source_ops *inner = x->ops;
+			void *t = ev_timed_source_open(dirs[i], c->cursor || c->group, c, &x->ops,
+			    x->impl, inner);
+			if (!t) {
+				inner->close(x->impl);
+				goto fail;
+			}
+			x->impl = t;
+		}
 		x->name = ev_strdup(dirs[i]);
 		f->n++;
 	}

@@ -181,15 +181,6 @@ ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, in
 
 	if (!(impl = ev_fanin_source_open(locs, n, c, priority, &ops)))
 		return NULL;
-	if (c->hold || c->expire) {
-		const struct ev_source_ops *inner = ops;
-		void *t = ev_timed_source_open(NULL, c->cursor || c->group, c, &ops, impl, inner);
-		if (!t) {
-			inner->close(impl);
-			return NULL;
-		}
-		impl = t;
-	}
 	for (int i = 0; i < n; i++)
 		ev_buf_printf(&name, "%s%s", i ? "+" : "", locs[i]);
 	struct ev_source *s = ev_malloc(sizeof *s);

@@ -480,6 +480,16 @@ tsource_next(void *impl, struct ev_line *l, int timeout_ms)
 	}
 }
 
+static int64_t
+tsource_due(void *impl)
+{
+	struct tsource *s = impl;
+
+	if (!s->nheap)
+		return INT64_MAX;
+	return ev_mono_ms() + (s->heap[0]->due - ev_now_ms());
+}
+
 static int
 tsource_pollfd(void *impl)
 {
@@ -516,7 +526,7 @@ tsource_close(void *impl)
 
 static const struct ev_source_ops tsource_ops = {
 	.next = tsource_next, .commit = tsource_commit, .close = tsource_close,
-	.pollfd = tsource_pollfd
+	.pollfd = tsource_pollfd, .due = tsource_due
 };
 
 void *

@@ -20,7 +20,8 @@
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--at time] " \
 	"[--datacontenttype type] [--dataschema uri] [--delay duration] [--subject subject]"
-#define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
+#define INOPTS "[-i src] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--wait]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"-l | --csv [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " type\n" \
 	"-f [-q] [-o dest] " INOPTS " [--sync mode] " ENVOPTS " [type]"
@@ -257,6 +258,8 @@ main(int argc, char *argv[])
 		{ "id", required_argument, NULL, OPT_ID },
 		{ "subject", required_argument, NULL, OPT_SUBJECT },
 		EV_COMMON_LONGOPTS,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_envelope e = { .ext = ext };

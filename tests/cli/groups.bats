@@ -235,3 +235,14 @@ checklog() {
 	wait_for 10 has_lines "$T/out.ndjson" 50
 	[ "$(jq -c .n "$T/out.ndjson" | sort -un | wc -l)" -eq 50 ]
 }
+
+@test "evemit -f joins a group like every reader of a spool" {
+	fill "$T/s" 300
+	for i in 1 2; do
+		evemit -f --no-follow --group g -i "$T/s" -o "$T/e$i.ndjson" t &
+	done
+	wait
+	[ "$(cat "$T"/e?.ndjson | jq -c .n | sort -u | wc -l)" -eq 300 ]
+	[ "$(cat "$T"/e?.ndjson | wc -l)" -eq 300 ]
+	drained "$T/s" g
+}

@@ -110,6 +110,7 @@ members(struct ksource *s)
 			close(fd);
 		return 1;
 	}
+	rewinddir(d); /* the offset is shared with gdir: the last listing left it at the end */
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "kmember.", 8) != 0)
 			continue;

@@ -210,6 +210,8 @@ checklog() {
 		bg evretry -j 2 --group g --key .k -i "$T/s" -o "$T/done.$i.ndjson" -- \
 			sh -c 'l=$(cat); echo "S $PPID $l" >> "$T/log"; sleep 0.005; echo "E $PPID $l" >> "$T/log"'
 	done
+	# the members have shared the partitions out (each lock names its holder)
+	wait_for 30 eval '[ "$(cat "$T"/s/cursors/.g@*.lock 2>/dev/null | sort -u | wc -l)" -ge 4 ]'
 	keyed "$T/s" 120 12
 	wait_for 90 eval '[ "$(grep -c ^E "$T/log")" -ge 120 ]'
 	run checklog "$T/log"

@@ -145,6 +145,9 @@ ev_timed_attr(const char *line, size_t len, const char *name, int64_t *ms)
 	const char *v;
 	size_t n;
 
+	/* most events have neither: a substring search rules them out cheaply */
+	if (!memmem(line, len, name, strlen(name)))
+		return 0;
 	if (ev_event_getattr(line, len, name, &v, &n) != 1 || n < 2 || v[0] != '"' ||
 	    v[n - 1] != '"')
 		return 0;

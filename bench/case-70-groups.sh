@@ -3,7 +3,10 @@
 # of $SLOW_N events (the group of one is the baseline: the ratio is what
 # coordination costs or gains); how soon a SIGKILLed member's claim reaches
 # another member; and how long evspool stat takes on spools of N and 10N
-# events (BENCH_STAT_BIG=0 skips the big one).
+# events (BENCH_STAT_BIG=0 skips the big one). Then the same group with
+# key affinity (--key: 1, 2 and 4 members), and the reading side of work
+# queues against one plain spool: two spools read at once, fairly and with
+# --priority, and --hold on a spool where nothing is delayed.
 GS="$W/group-spool"
 if evspool init "$GS" && evtail --no-follow --from-start -o "$GS" < "$SLOW"; then
 	for k in 1 2 4; do
@@ -13,10 +16,40 @@ if evspool init "$GS" && evtail --no-follow --from-start -o "$GS" < "$SLOW"; the
 			"for i in \$(seq $k); do evretry -q -p --group g -i '$GS' --no-follow \
 -o '$W/group-out.'\$i -- mawk -W interactive '{print \"ok\"}' & done; wait"
 	done
+	for k in 1 2 4; do
+		ROW_SETUP="rm -rf '$GS/groups' '$GS'/cursors/g@* '$GS'/cursors/.g@* '$W'/group-out.*"
+		ROW_COUNT="cat '$W'/group-out.* | wc -l"
+		row group-evretry "evretry -p --group --key .id: $k member$([ $k = 1 ] || echo s)" \
+			"$SLOW" "for i in \$(seq $k); do evretry -q -p --group g --key .id -i '$GS' \
+--no-follow -o '$W/group-out.'\$i -- mawk -W interactive '{print \"ok\"}' & done; wait"
+	done
 else
 	skip group-evretry "cannot fill a spool with evtail -o"
 fi
 rm -rf "$GS" "$W"/group-out.*
+
+# Fan-in: the events in one spool, or split over two read at once.
+FA="$W/fanin-a" FB="$W/fanin-b" F1="$W/fanin-one"
+half=$((N / 2))
+if evspool init "$F1" && evspool init "$FA" && evspool init "$FB" &&
+    evtail --no-follow --from-start -o "$F1" < "$EVENTS" &&
+    head -n "$half" "$EVENTS" | evtail --no-follow --from-start -o "$FA" &&
+    tail -n +"$((half + 1))" "$EVENTS" | evtail --no-follow --from-start -o "$FB"; then
+	ROW_SETUP="rm -f '$F1'/cursors/*"
+	row fanin "evfilter --cursor (one spool)" "$EVENTS" "evfilter --no-follow --cursor c true '$F1'"
+	ROW_SETUP="rm -f '$FA'/cursors/* '$FB'/cursors/*"
+	row fanin "evfilter --cursor -i a -i b (fair)" "$EVENTS" \
+		"evfilter --no-follow --cursor c -i '$FA' -i '$FB' true"
+	ROW_SETUP="rm -f '$FA'/cursors/* '$FB'/cursors/*"
+	row fanin "evfilter --cursor --priority -i a -i b" "$EVENTS" \
+		"evfilter --no-follow --cursor c --priority -i '$FA' -i '$FB' true"
+	ROW_SETUP="rm -f '$F1'/cursors/* '$F1'/cursors/.c.*"
+	row fanin "evfilter --cursor --hold --expired (nothing due later)" "$EVENTS" \
+		"evfilter --no-follow --cursor c --hold --expired true '$F1'"
+else
+	skip fanin "cannot fill the spools with evtail -o"
+fi
+rm -rf "$F1" "$FA" "$FB"
 
 # Redelivery: one member hangs on an event, a second one waits; the first
 # is SIGKILLed; the time until the second has written the event out.
@@ -29,17 +62,17 @@ redeliver_ms() {
 	first=$!
 	i=0
 	until [ -s "$d/hang" ]; do i=$((i + 1)); [ $i -lt 5000 ] || return 1; sleep 0.002; done
-	evtail -q --group g -o "$d/out" "$d/s" &
+	evtail -q --group g -o "$d/out.ndjson" "$d/s" &
 	second=$!
 	sleep 0.2 # the second member is waiting
 	t0=$(now_ms)
 	kill -9 "$first" "$(cat "$d/hang")"
 	i=0
-	until [ -s "$d/out" ]; do i=$((i + 1)); [ $i -lt 5000 ] || break; sleep 0.001; done
+	until [ -s "$d/out.ndjson" ]; do i=$((i + 1)); [ $i -lt 5000 ] || break; sleep 0.001; done
 	t1=$(now_ms)
 	kill "$second"
 	wait "$first" "$second" 2>/dev/null
-	[ -s "$d/out" ] && echo $((t1 - t0))
+	[ -s "$d/out.ndjson" ] && echo $((t1 - t0))
 }
 lat=""
 for run in 1 2 3 4 5; do

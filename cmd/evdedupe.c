@@ -22,9 +22,10 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
-	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
-	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
-	"[--state file] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [file ...]"
+	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--expired[=dest]] [--group name] " \
+	"[--hold] [--priority] [--max-deliveries n] [--max-event-size size] [--no-follow] [--otlp dest] " \
+	"[--prometheus file] [--rejects dest] [--state file] [--sign-key file] [--stats[=json]] " \
+	"[--sync mode] [--verify-keys dir] [--wait] [file ...]"
 
 #define DEFAULT_MAXKEYS 1000000
 
@@ -296,6 +297,7 @@ main(int argc, char *argv[])
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

@@ -22,9 +22,11 @@
 #include "event/uuid.h"
 #include "trace/trace.h"
 
-#define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
-	"[--dataschema uri] [--otlp dest] [--sign-key file] [--subject subject]"
-#define INOPTS "[-i src] [--cursor name] [--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]]"
+#define ENVOPTS "[-s source] [-t time] [-x name=value] [--at time] " \
+	"[--datacontenttype type] [--dataschema uri] [--delay duration] [--otlp dest] " \
+	"[--sign-key file] [--subject subject]"
+#define INOPTS "[-i src] [--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--rejects dest] [--stats[=json]] [--wait]"
 #define SYNOPSIS "[-q] [-o dest] [--id id] " ENVOPTS " type [field ...]\n" \
 	"--request [-q] -o dest [--id id] [--reply-to spool] [--timeout duration] " ENVOPTS \
 	" type [field ...]\n" \
@@ -33,12 +35,16 @@
 
 #define MAXEXT 32
 
-enum { OPT_CSV = EV_OPT_TOOL, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_ID, OPT_SUBJECT,
-	OPT_REQUEST, OPT_REPLYTO, OPT_TIMEOUT };
+enum {
+	OPT_AT = EV_OPT_TOOL, OPT_CSV, OPT_DATACONTENTTYPE, OPT_DATASCHEMA, OPT_DELAY, OPT_ID,
+	OPT_SUBJECT, OPT_REQUEST, OPT_REPLYTO, OPT_TIMEOUT
+};
 #define DEFAULT_TIMEOUT_MS 30000
 enum mode { ARGS, LINES, FILL, CSV };
 
 static struct ev_attr ext[MAXEXT];
+/* --at (absolute) or --delay (from the moment each event is made) */
+static int64_t notbefore = INT64_MIN, delay = -1;
 static struct ev_buf extbuf[MAXEXT];
 
 static const struct ev_optdoc docs[] = {
@@ -48,6 +54,8 @@ static const struct ev_optdoc docs[] = {
 	{ "time", "time", "the time attribute: RFC 3339, or a duration ago" },
 	{ "ext", "name=value", "an extension attribute (name:=json for JSON)" },
 	{ "csv", NULL, "make an event of each CSV row" },
+	{ "at", "time", "not before time: the evnotbefore attribute (RFC 3339)" },
+	{ "delay", "duration", "not before now + duration (evnotbefore)" },
 	{ "datacontenttype", "type", "the datacontenttype attribute" },
 	{ "dataschema", "uri", "the dataschema attribute" },
 	{ "id", "id", "the id attribute, instead of a new UUIDv7" },
@@ -105,6 +113,24 @@ addext(struct ev_envelope *e, const char *arg)
 	ext[e->next].json = b->p;
 	ext[e->next].len = b->len;
 	e->next++;
+}
+
+/* Write the event in out to sink, with evnotbefore set (replaced, for an
+ * event completed with -f) when --at or --delay asks. */
+static int
+emit(struct ev_sink *sink, struct ev_buf *out)
+{
+	static struct ev_buf tmp;
+	char v[40] = "\"";
+
+	if (notbefore == INT64_MIN && delay < 0)
+		return ev_sink_write(sink, out->p, out->len);
+	ev_time_format(delay >= 0 ? ev_now_ms() + delay : notbefore, v + 1);
+	strcat(v, "\"");
+	ev_buf_reset(&tmp);
+	if (ev_event_setattr(&tmp, out->p, out->len, "evnotbefore", v) < 0)
+		return ev_sink_write(sink, out->p, out->len);
+	return ev_sink_write(sink, tmp.p, tmp.len);
 }
 
 /* EVKIT_SOURCE, else "//HOSTNAME/evemit": a URI reference naming this host. */
@@ -385,7 +411,9 @@ main(int argc, char *argv[])
 		{ "source", required_argument, NULL, 's' },
 		{ "time", required_argument, NULL, 't' },
 		{ "ext", required_argument, NULL, 'x' },
+		{ "at", required_argument, NULL, OPT_AT },
 		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "datacontenttype", required_argument, NULL, OPT_DATACONTENTTYPE },
 		{ "dataschema", required_argument, NULL, OPT_DATASCHEMA },
 		{ "id", required_argument, NULL, OPT_ID },
@@ -396,6 +424,8 @@ main(int argc, char *argv[])
 		EV_COMMON_LONGOPTS,
 		EV_SIGN_LONGOPT,
 		EV_OTLP_LONGOPT,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_envelope e = { .ext = ext };
@@ -435,8 +465,20 @@ main(int argc, char *argv[])
 		case 'x':
 			addext(&e, optarg);
 			break;
+		case OPT_AT:
+			if (notbefore != INT64_MIN || delay >= 0)
+				ev_die(EV_ERROR, "--at and --delay exclude each other");
+			if (ev_time_parse(optarg, strlen(optarg), &notbefore) < 0)
+				ev_die(EV_ERROR, "--at %s: not an RFC 3339 time", optarg);
+			break;
 		case OPT_CSV:
 			mode = CSV, modes++;
+			break;
+		case OPT_DELAY:
+			if (notbefore != INT64_MIN || delay >= 0)
+				ev_die(EV_ERROR, "--at and --delay exclude each other");
+			if (ev_dur_parse(optarg, &delay) < 0)
+				ev_die(EV_ERROR, "--delay %s: not a duration", optarg);
 			break;
 		case OPT_DATACONTENTTYPE:
 			e.datacontenttype = nonempty("datacontenttype", optarg);
@@ -466,6 +508,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	for (size_t i = 0; i < e.next; i++)
+		if ((notbefore != INT64_MIN || delay >= 0) && strcmp(ext[i].name, "evnotbefore") == 0)
+			ev_die(EV_ERROR, "-x evnotbefore: given twice (with --at or --delay)");
 	if (modes > 1)
 		ev_die(EV_ERROR, "-f, -l and --csv exclude each other");
 	if (mode == ARGS && o.input)

@@ -15,8 +15,9 @@
 #include "json/pred.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
-	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
-	"[--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] " \
+	"[--cursor name] [--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] " \
+	"[--max-deliveries n] [--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] " \
+	"[--rejects dest] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] " \
 	"[--wait] expr [file ...]"
 
 enum { OPT_ARG = EV_OPT_TOOL, OPT_ARGJSON, OPT_EXPLAIN };
@@ -74,6 +75,7 @@ main(int argc, char *argv[])
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

@@ -18,12 +18,13 @@
 #include "io/loc.h"
 
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
-	"[--avg path] [--cache n] [--cursor name] [--distinct path] [--first[=path]] " \
-	"[--get key] [--init json] [--last path] [--late dest] [--lateness duration] " \
-	"[--max path] [--max-event-size size] [--min path] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] " \
-	"[--since when] " \
-	"[--sign-key file] [--stats[=json]] [--sum path] [--sync mode] [--verify-keys dir] [--time path] [--type type] " \
-	"[--view name] [--window spec] --db file [reducer] [file ...]"
+	"[--avg path] [--cache n] [--cursor name] [--dead dest] [--distinct path] " \
+	"[--first[=path]] [--get key] [--group name] [--init json] [--last path] " \
+	"[--late dest] [--lateness duration] [--max path] [--max-deliveries n] " \
+	"[--max-event-size size] [--min path] [--no-follow] [--otlp dest] [--prometheus file] " \
+	"[--rejects dest] [--since when] [--sign-key file] " \
+	"[--stats[=json]] [--sum path] [--sync mode] [--time path] [--type type] " \
+	"[--verify-keys dir] [--view name] [--wait] [--window spec] --db file [reducer] [file ...]"
 
 enum {
 	OPT_AVG = EV_OPT_TOOL, OPT_CACHE, OPT_COUNT, OPT_DB, OPT_DISTINCT, OPT_DUMP, OPT_FIRST,
@@ -34,7 +35,7 @@ enum {
 static const struct ev_optdoc docs[] = {
 	{ "key", "expr", "the key: a path or a jq expression (default: one key)" },
 	{ "db", "file", "the SQLite database of the views" },
-	{ "view", "name", "the view (default: the cursor's name, or fold)" },
+	{ "view", "name", "the view (default: cursor or group name, or fold)" },
 	{ "init", "json", "the state of a new key, for a reducer" },
 	{ "count", NULL, "fold in the number of events" },
 	{ "sum", "path", "fold in the sum of the number at path" },
@@ -120,6 +121,16 @@ folddone(void *arg, const struct ev_line *l, void *res, size_t n)
 	return 0;
 }
 
+/* With --group the members fold into one view, each batch in a transaction
+ * of its own; the group keeps the position, after this commit. */
+static int failed; /* a batch may hold half of an event: commit no more */
+
+static int
+sharedcommit(void *arg)
+{
+	return failed ? 0 : ev_fold_keep(arg, 0);
+}
+
 static void
 onidle(void *arg)
 {
@@ -160,6 +171,8 @@ main(int argc, char *argv[])
 		EV_OTLP_LONGOPT,
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
+		EV_CURSOR_LONGOPTS,
+		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_fold_conf c = { .maxkeys = 1000000 };
@@ -295,19 +308,27 @@ main(int argc, char *argv[])
 		ev_die(EV_ERROR, "--init goes with a reducer");
 	if (!c.win.kind && (c.lateness || late || c.timepath))
 		ev_die(EV_ERROR, "--lateness, --late and --time go with --window");
-	if (!view)
-		view = (char *)(o.cursor && ev_fold_view_valid(o.cursor) ? o.cursor : "fold");
+	if (o.group && (c.win.kind || c.rebuild || since))
+		ev_die(EV_ERROR, "--group: members fold into one view batch by batch; --window, "
+		    "--rebuild and --since need one fold that keeps the position itself");
+	if (!view) {
+		const char *n = o.cursor ? o.cursor : o.group;
+		view = (char *)(n && ev_fold_view_valid(n) ? n : "fold");
+	}
 	c.view = view;
 	c.sync = o.sync;
+	c.shared = o.group != NULL;
+	if (c.shared)
+		c.maxkeys = 0; /* another member may change any key between two batches */
 	ev_input_init(&in, &o, argv, argc);
-	c.input = keptinput(&in, o.cursor);
+	c.input = c.shared ? NULL : keptinput(&in, o.cursor);
 	if (o.output && !(c.out = ev_sink_open(o.output, o.sync)))
 		exit(ev_errstatus(errno));
 	if (late && !(c.late = ev_sink_open(late, o.sync)))
 		exit(ev_errstatus(errno));
 	if (!(f = ev_fold_open(&c)))
 		exit(ev_errstatus(errno));
-	if (ev_fold_pos(f, &pos)) {
+	if (!c.shared && ev_fold_pos(f, &pos)) {
 		if (since && !c.rebuild)
 			ev_die(EV_ERROR, "--since: view %s has folded up to a position already; "
 			    "--rebuild folds from a time", view);
@@ -327,12 +348,17 @@ main(int argc, char *argv[])
 		ev_input_add_sink(&in, c.out);
 	if (c.late)
 		ev_input_add_sink(&in, c.late);
-	ev_input_keep_pos(&in, ev_fold_keep, f);
-	/* each commit writes every key it changed: fewer, larger batches (an
-	 * input that pauses is committed at once, before the wait) */
-	in.maxlines = 1 << 20;
-	in.maxbytes = 256 << 20;
-	in.maxms = 5000;
+	if (c.shared) {
+		/* a batch holds the view's write lock: short ones, so members alternate */
+		ev_input_add_commit(&in, sharedcommit, f);
+	} else {
+		ev_input_keep_pos(&in, ev_fold_keep, f);
+		/* each commit writes every key it changed: fewer, larger batches (an
+		 * input that pauses is committed at once, before the wait) */
+		in.maxlines = 1 << 20;
+		in.maxbytes = 256 << 20;
+		in.maxms = 5000;
+	}
 	if (c.rebuild) {
 		in.idle_ms = 200;
 		in.onidle = onidle;
@@ -370,6 +396,7 @@ main(int argc, char *argv[])
 fail:
 	/* the batch may hold half of an event: keep the view where it was */
 	in.nocommit = 1;
+	failed = 1;
 	r = ev_input_end(&in);
 	ev_ahead_free(ah);
 	ev_fold_close(f);

@@ -20,7 +20,7 @@
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
-	"[--group name] [--max-deliveries n] " \
+	"[--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
 	"[--grace duration] [--jitter mode] [--max-event-size size] [--no-follow] " \
 	"[--otlp dest] [--prometheus file] [--rejects dest] [--retry-on codes] " \
 	"[--sign-key file] [--stats[=json]] [--stdout mode] [--sync mode] [--verify-keys dir] [--wait] -- command [arg ...]"
@@ -164,6 +164,7 @@ main(int argc, char *argv[])
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = EV_RUNNER_VARS;
@@ -256,22 +257,26 @@ main(int argc, char *argv[])
 		usage();
 	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG && c.stdout_mode != EV_STDOUT_REPLY)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
-	if (keyexpr && o.group)
-		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
-		    "is not supported yet");
+	if (keyexpr && o.group && o.max_deliveries)
+		ev_die(EV_ERROR, "--max-deliveries with --key: a keyed group hands a key's events "
+		    "out in order and does not count deliveries");
 	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
 		    errno == EACCES ? "cannot execute" : "command not found");
 	c.replay = o.cursor != NULL || o.group != NULL;
-	c.share = o.group != NULL;
+	/* a group's member, or a reader of prioritised inputs, takes no more
+	 * than it can start on: the rest stays for the others, or for an
+	 * urgent event that comes meanwhile */
+	c.share = o.group != NULL || o.priority;
 
 	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
 	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, NULL, 0);
+	in.conf.key = c.key; /* with --group: one member at a time per key */
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);

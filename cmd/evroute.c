@@ -14,9 +14,10 @@
 #include "route/router.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
-	"[--dead dest] [--group name] [--max-deliveries n] " \
-	"[--max-event-size size] [--no-follow] [--otherwise dest] [--otlp dest] [--prometheus file] [--rejects dest] " \
-	"[--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] [--wait] [rule ...]"
+	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
+	"[--max-event-size size] [--no-follow] [--otherwise dest] [--otlp dest] [--prometheus file] " \
+	"[--rejects dest] [--sign-key file] [--stats[=json]] [--sync mode] [--verify-keys dir] " \
+	"[--wait] [rule ...]"
 
 enum { OPT_FIRST = EV_OPT_TOOL, OPT_OTHERWISE };
 
@@ -148,6 +149,7 @@ main(int argc, char *argv[])
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

@@ -18,8 +18,9 @@
 #include "spool/spool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
-	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
-	"[--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] [--rejects dest] [--since time] [--skip-lost] [--sign-key file] [--stats[=json]] " \
+	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
+	"[--from-start] [--max-event-size size] [--no-follow] [--otlp dest] [--prometheus file] " \
+	"[--rejects dest] [--since time] [--skip-lost] [--sign-key file] [--stats[=json]] " \
 	"[--sync mode] [--verify-keys dir] [--until time] [--wait] [spool | file | url]"
 
 enum { OPT_COUNT = EV_OPT_TOOL, OPT_FROM_START, OPT_SINCE, OPT_SKIP_LOST, OPT_UNTIL };
@@ -149,6 +150,7 @@ main(int argc, char *argv[])
 		EV_SIGN_LONGOPT,
 		EV_VERIFY_LONGOPT,
 		EV_CURSOR_LONGOPTS,
+		EV_QUEUE_LONGOPTS,
 		EV_DEAD_LONGOPT,
 		{ NULL, 0, NULL, 0 }
 	};

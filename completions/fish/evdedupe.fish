@@ -26,3 +26,6 @@ complete -c evdedupe -l stats -d 'Print counts on exit (--stats=json for scripts
 complete -c evdedupe -l sync -x -a 'none batch always' -d 'How outputs and the state are made durable'
 complete -c evdedupe -s V -l version -d 'Print the version'
 complete -c evdedupe -s w -l window -x -d 'Forget a key this long after it was first seen'
+complete -c evdedupe -l hold -d 'Keep each event until its evnotbefore time'
+complete -c evdedupe -l expired -r -F -d 'Drop events past their expirytime (--expired=DEST keeps them)'
+complete -c evdedupe -l priority -d 'Several spool inputs: the earliest with events first'

@@ -22,3 +22,6 @@ complete -c evroute -l sign-key -r -F -d 'Sign the events written with the secre
 complete -c evroute -l verify-keys -r -F -d 'Reject events not signed by a key in'
 complete -c evroute -l stats -f -a 'json' -d 'Print counts on exit (--stats=json)'
 complete -c evroute -l sync -x -a 'none batch always' -d 'How often file and spool destinations are synced'
+complete -c evroute -l hold -d 'Keep each event until its evnotbefore time'
+complete -c evroute -l expired -r -F -d 'Drop events past their expirytime (--expired=DEST keeps them)'
+complete -c evroute -l priority -d 'Several spool inputs: the earliest with events first'

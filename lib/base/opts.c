@@ -52,6 +52,9 @@ static const struct ev_optdoc common_docs[] = {
 	{ "otlp", "dest", "write spans as OTLP/JSON to dest, a file or a URL" },
 	{ "prometheus", "file", "keep counts and rates in file for Prometheus" },
 	{ "verify-keys", "dir", "take only events signed by a key in dir" },
+	{ "hold", NULL, "keep each event until its evnotbefore time" },
+	{ "expired", "[=dest]", "drop events past their expirytime (or keep in dest)" },
+	{ "priority", NULL, "several spool inputs: the earliest with events first" },
 	{ NULL, NULL, NULL }
 };
 
@@ -183,7 +186,14 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case 'i':
-		o->input = arg;
+		if (o->ninputs == EV_MAX_INPUTS)
+			ev_die(EV_ERROR, "-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
+		if (!o->input)
+			o->input = arg;
+		o->inputs[o->ninputs++] = arg;
+		return 1;
+	case EV_OPT_PRIORITY:
+		o->priority = 1;
 		return 1;
 	case 'o':
 		o->output = arg;
@@ -232,6 +242,13 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		return 1;
 	case EV_OPT_VERIFY_KEYS:
 		o->verify_keys = arg;
+		return 1;
+	case EV_OPT_HOLD:
+		o->hold = 1;
+		return 1;
+	case EV_OPT_EXPIRED:
+		o->expire = 1;
+		o->expired = arg;
 		return 1;
 	case EV_OPT_NO_FOLLOW:
 		o->follow = 0;

@@ -18,6 +18,7 @@ enum {
 	EV_OPT_CURSOR = 0x100, EV_OPT_NO_FOLLOW, EV_OPT_REJECTS, EV_OPT_SYNC, EV_OPT_STATS,
 	EV_OPT_MAX_EVENT, EV_OPT_WAIT, EV_OPT_GROUP, EV_OPT_MAX_DELIVERIES, EV_OPT_DEAD,
 	EV_OPT_SIGN_KEY, EV_OPT_VERIFY_KEYS, EV_OPT_PROMETHEUS, EV_OPT_OTLP,
+	EV_OPT_HOLD, EV_OPT_EXPIRED, EV_OPT_PRIORITY,
 	EV_OPT_TOOL = 0x200
 };
 
@@ -40,6 +41,15 @@ enum {
 	{ "wait", no_argument, NULL, EV_OPT_WAIT }, \
 	{ "group", required_argument, NULL, EV_OPT_GROUP }, \
 	{ "max-deliveries", required_argument, NULL, EV_OPT_MAX_DELIVERIES }
+/* Work queues, for the tools that hand events on one at a time: delay and
+ * expiry (io/timed.h): --hold keeps an event until its evnotbefore,
+ * --expired drops one past its expirytime (--expired=DEST keeps it there);
+ * several spool inputs (-i a -i b) are read fairly interleaved, or with
+ * --priority from the earliest that has events (io/fanin.c). */
+#define EV_QUEUE_LONGOPTS \
+	{ "hold", no_argument, NULL, EV_OPT_HOLD }, \
+	{ "expired", optional_argument, NULL, EV_OPT_EXPIRED }, \
+	{ "priority", no_argument, NULL, EV_OPT_PRIORITY }
 /* --dead DEST, for the tools that have no dead-letter output of their own. */
 #define EV_DEAD_LONGOPT \
 	{ "dead", required_argument, NULL, EV_OPT_DEAD }
@@ -70,10 +80,15 @@ enum {
 #define EV_MAX_EVENT_DEFAULT ((size_t)16 << 20)
 extern size_t ev_max_event;
 
+#define EV_MAX_INPUTS 16 /* -i, at most this many times */
+
 enum ev_statsfmt { EV_STATS_NONE, EV_STATS_TEXT, EV_STATS_JSON };
 
 struct ev_opts {
-	const char *input;    /* -i */
+	const char *input;    /* -i (the first one) */
+	const char *inputs[EV_MAX_INPUTS]; /* every -i, in order */
+	int ninputs;
+	int priority;         /* --priority: the earliest input that has events first */
 	const char *output;   /* -o */
 	const char *cursor;   /* --cursor */
 	int wait;             /* --wait: for a cursor another reader holds */
@@ -82,6 +97,9 @@ struct ev_opts {
 	const char *dead;     /* --dead: events past it */
 	const char *verify_keys; /* --verify-keys: a keyring (sign/sign.h) */
 	const char *prometheus;  /* --prometheus: a metrics file (io/input.h) */
+	int hold;             /* --hold: keep events until their evnotbefore */
+	int expire;           /* --expired: set aside events past their expirytime */
+	const char *expired;  /* --expired=DEST: where they go (NULL: dropped, counted) */
 	int follow;           /* -1: the location's default; 0: --no-follow; 1: follow */
 	const char *rejects;  /* --rejects */
 	enum ev_sync sync;    /* --sync */

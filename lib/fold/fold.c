@@ -246,7 +246,7 @@ trim(struct ev_fold *f)
 {
 	size_t keep = 0;
 
-	if (!f->c.win.kind && f->n <= f->c.maxkeys)
+	if (!f->c.win.kind && f->n <= f->c.maxkeys && !f->c.shared)
 		return;
 	for (size_t i = 0; i < f->cap; i++) {
 		struct ent *e = f->tab_[i];
@@ -1298,7 +1298,8 @@ ev_fold_keep(void *arg, uint64_t pos)
 	for (size_t i = 0; i < f->ndirty; i++)
 		f->dirty[i]->fresh = !present(f->dirty[i]) && f->dirty[i]->fresh;
 	f->ndirty = 0;
-	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits) < 0)
+	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits,
+	    f->c.shared) < 0)
 		return -1;
 	f->haspos = f->c.input != NULL;
 	f->pos = pos;

@@ -38,6 +38,9 @@ struct ev_fold_conf {
 	const char *input;       /* what the kept position is of ("spool#cursor"), or NULL */
 	int rebuild;             /* fold into a fresh view, swapped in when caught up */
 	size_t maxkeys;          /* states kept in memory between commits */
+	int shared;              /* members of a consumer group fold into the view
+	                          * together: each batch reads its states afresh in
+	                          * its own write transaction, and no position is kept */
 	enum ev_sync sync;
 	struct ev_sink *out;     /* the changelog, or NULL */
 	struct ev_sink *late;    /* late events, or NULL */

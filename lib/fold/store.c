@@ -530,7 +530,7 @@ ev_store_begin(struct ev_store *st)
 
 int
 ev_store_commit(struct ev_store *st, const char *name, int haspos, uint64_t pos,
-    int64_t watermark, int64_t *commits)
+    int64_t watermark, int64_t *commits, int shared)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -538,7 +538,7 @@ ev_store_commit(struct ev_store *st, const char *name, int haspos, uint64_t pos,
 	if (ev_store_begin(st) < 0)
 		return -1;
 	if (!(s = prep(st, "UPDATE evfold_views SET pos = CASE WHEN ?1 THEN ?2 ELSE pos END, "
-	    "watermark = ?3, commits = commits + 1 WHERE name = ?4 AND commits = ?5"))) {
+	    "watermark = ?3, commits = commits + 1 WHERE name = ?4 AND (?6 OR commits = ?5)"))) {
 		ev_store_rollback(st);
 		return -1;
 	}
@@ -548,6 +548,7 @@ ev_store_commit(struct ev_store *st, const char *name, int haspos, uint64_t pos,
 		sqlite3_bind_int64(s, 3, watermark);
 	sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, *commits);
+	sqlite3_bind_int(s, 6, shared);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {

@@ -86,10 +86,12 @@ int ev_vtab_each(struct ev_vtab *t, const char *key, size_t klen, int open,
 
 /* A transaction for one batch; commit also writes the view's position and
  * watermark and bumps its commit count, failing (EBUSY, reported) when the
- * count is not the one expected: another process folded into the view. */
+ * count is not the one expected: another process folded into the view
+ * (unless shared: the members of a consumer group fold into one view, each
+ * batch in a transaction of its own). */
 int ev_store_begin(struct ev_store *st);
 int ev_store_commit(struct ev_store *st, const char *name, int haspos, uint64_t pos,
-    int64_t watermark, int64_t *commits);
+    int64_t watermark, int64_t *commits, int shared);
 void ev_store_rollback(struct ev_store *st);
 
 #endif

@@ -19,6 +19,9 @@ struct ev_source_ops {
 	/* Optional: a descriptor that poll(2) reports readable when next() may
 	 * have a line (see ev_source_pollfd); NULL or -1 when there is none. */
 	int (*pollfd)(void *impl);
+	/* Optional: the monotonic time (ms) at which next() will have a line
+	 * without new input (a held event comes due), or INT64_MAX. */
+	int64_t (*due)(void *impl);
 };
 
 /* Each returns its state, or NULL after reporting why. */
@@ -29,11 +32,21 @@ void *ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sin
 struct ev_spool;
 void *ev_group_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
+void *ev_keyed_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops);
 void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
 void *ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
 void *ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
+/* Wraps impl/inner (a source of dir, a spool, or NULL for another kind) with
+ * --hold and --expired (timed.c); NULL after reporting why (impl is then
+ * the caller's to close). */
+void *ev_timed_source_open(const char *dir, int durable, const struct ev_source_conf *c,
+    const struct ev_source_ops **ops, void *impl, const struct ev_source_ops *inner);
+/* Several spools as one source (fanin.c). */
+void *ev_fanin_source_open(char *const *dirs, int n, const struct ev_source_conf *c,
+    int priority, const struct ev_source_ops **ops);
 void *ev_http_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops **ops);
 
 #endif

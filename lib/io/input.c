@@ -10,6 +10,7 @@
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
+#include "io/timed.h"
 #include "base/mem.h"
 #include "base/notify.h"
 #include "base/sig.h"
@@ -32,9 +33,9 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (n > 0) {
 		in->locs = operands;
 		in->nlocs = n;
-	} else if (o->input) {
-		in->locs = (char *const *)&o->input;
-		in->nlocs = 1;
+	} else if (o->ninputs) {
+		in->locs = (char *const *)o->inputs;
+		in->nlocs = o->ninputs;
 	} else {
 		in->locs = stdin_loc;
 		in->nlocs = 1;
@@ -75,6 +76,19 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
+	/* Several spools: read at once, interleaved (fanin.c); other
+	 * locations one after the other, as cat(1) reads its files. */
+	in->fanin = in->nlocs > 1;
+	for (int i = 0; i < in->nlocs && in->fanin; i++)
+		in->fanin = ev_source_isspool(in->locs[i]);
+	in->priority = o->priority;
+	if (o->priority && !in->fanin)
+		ev_die(EV_ERROR, "--priority needs two or more spool inputs (-i a -i b)");
+	in->conf.hold = o->hold;
+	in->conf.expire = o->expire;
+	if (o->expired && !(in->expired = ev_sink_open(o->expired, o->sync)))
+		exit(ev_errstatus(errno));
+	in->conf.expired = in->expired;
 }
 
 void
@@ -139,11 +153,21 @@ ev_input_set_reload(struct ev_input *in, void (*reload)(void *), void *arg)
 static size_t
 getcounts(struct ev_input *in, struct ev_stat *s)
 {
-	if (in->counts)
-		return in->counts(in->counts_arg, s, EV_STATS_MAX);
-	s[0] = (struct ev_stat){ "in", in->nlines };
-	s[1] = (struct ev_stat){ "bad", in->nbad };
-	return 2;
+	size_t n;
+
+	if (in->counts) {
+		n = in->counts(in->counts_arg, s, EV_STATS_MAX - 2);
+	} else {
+		s[0] = (struct ev_stat){ "in", in->nlines };
+		s[1] = (struct ev_stat){ "bad", in->nbad };
+		n = 2;
+	}
+	/* --hold and --expired: what the input held back or set aside */
+	if (in->conf.hold)
+		s[n++] = (struct ev_stat){ "held", ev_timed_ctr.held };
+	if (in->conf.expire)
+		s[n++] = (struct ev_stat){ "expired", ev_timed_ctr.expired };
+	return n;
 }
 
 void
@@ -288,6 +312,8 @@ commit(struct ev_input *in, int setpos, uint64_t pos)
 		goto fail;
 	if (in->dead && ev_sink_commit(in->dead) < 0)
 		goto fail;
+	if (in->expired && ev_sink_commit(in->expired) < 0)
+		goto fail;
 	for (int i = 0; i < in->nhooks; i++)
 		if (in->hooks[i].commit(in->hooks[i].arg) < 0)
 			goto fail;
@@ -337,18 +363,31 @@ openfailed(struct ev_input *in)
 }
 
 /* Open the next location; 0 when there is none left. */
+static void
+openone(struct ev_input *in)
+{
+	if (in->fanin) {
+		in->next = in->nlocs;
+		in->name = "<inputs>";
+		in->src = ev_source_open_many(in->locs, in->nlocs, &in->conf, in->priority);
+	} else {
+		const char *loc = in->locs[in->next++];
+		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
+		in->src = ev_source_open(loc, &in->conf);
+	}
+	if (!in->src)
+		openfailed(in);
+	else
+		setready(in);
+}
+
 static int
 opennext(struct ev_input *in)
 {
 	while (!in->src) {
 		if (in->next >= in->nlocs)
 			return 0;
-		const char *loc = in->locs[in->next++];
-		in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
-		if (!(in->src = ev_source_open(loc, &in->conf)))
-			openfailed(in);
-		else
-			setready(in);
+		openone(in);
 	}
 	return 1;
 }
@@ -479,13 +518,9 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 		if (!in->src) {
 			if (in->next >= in->nlocs)
 				return ev_input_commit(in) < 0 ? -1 : 0;
-			const char *loc = in->locs[in->next++];
-			in->name = strcmp(loc, "-") == 0 ? "<stdin>" : loc;
-			if (!(in->src = ev_source_open(loc, &in->conf))) {
-				openfailed(in);
+			openone(in);
+			if (!in->src)
 				continue;
-			}
-			setready(in);
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;
@@ -593,6 +628,13 @@ ev_input_end(struct ev_input *in)
 	if (in->dead && ev_sink_close(in->dead) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->dead = NULL;
+	if (in->conf.expire && !in->conf.expired && ev_timed_ctr.expired && !ev_quiet &&
+	    in->statsfmt == EV_STATS_NONE)
+		ev_warn("%ju expired event%s dropped (--expired=DEST keeps them)",
+		    ev_timed_ctr.expired, ev_timed_ctr.expired == 1 ? "" : "s");
+	if (in->expired && ev_sink_close(in->expired) < 0)
+		ev_input_fail(in, ev_errstatus(errno));
+	in->expired = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
 	free(in->hooks);

@@ -60,6 +60,7 @@ typedef void ev_prom_fn(void *arg, struct ev_prom *p, const char *const *lab);
 struct ev_input {
 	char *const *locs;
 	int nlocs, next;
+	int fanin, priority;     /* several spools read at once (see ev_source_open_many) */
 	struct ev_source_conf conf;
 	struct ev_source *src;
 	const char *name;        /* current location, for messages */
@@ -68,6 +69,7 @@ struct ev_input {
 	struct ev_keyring *keyring; /* --verify-keys: lines without a good signature
 	                             * are rejected here, never handed out */
 	struct ev_buf why;
+	struct ev_sink *expired; /* --expired=DEST */
 	struct ev_sink **sinks;
 	int nsinks;
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;

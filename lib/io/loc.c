@@ -8,6 +8,7 @@
 #include "amqp/url.h"
 #include "http/url.h"
 #include "io/backend.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
 #include "sign/sign.h"
@@ -174,10 +175,46 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	}
 	if (!impl)
 		return NULL;
+	if (c->hold || c->expire) {
+		const struct ev_source_ops *inner = ops;
+		int spool = strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && isdir(loc);
+		void *t = ev_timed_source_open(spool ? loc : NULL, spool && (c->cursor || c->group),
+		    c, &ops, impl, inner);
+		if (!t) {
+			inner->close(impl);
+			return NULL;
+		}
+		impl = t;
+	}
 	struct ev_source *s = ev_malloc(sizeof *s);
 	s->ops = ops;
 	s->impl = impl;
 	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
+	return s;
+}
+
+int
+ev_source_isspool(const char *loc)
+{
+	return strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && !ev_http_is(loc) && isdir(loc);
+}
+
+struct ev_source *
+ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, int priority)
+{
+	const struct ev_source_ops *ops = NULL;
+	void *impl;
+	struct ev_buf name = { 0 };
+
+	if (!(impl = ev_fanin_source_open(locs, n, c, priority, &ops)))
+		return NULL;
+	for (int i = 0; i < n; i++)
+		ev_buf_printf(&name, "%s%s", i ? "+" : "", locs[i]);
+	struct ev_source *s = ev_malloc(sizeof *s);
+	s->ops = ops;
+	s->impl = impl;
+	s->name = ev_strdup(name.p);
+	ev_buf_free(&name);
 	return s;
 }
 

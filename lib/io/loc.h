@@ -24,6 +24,7 @@
 #include "io/reader.h"
 
 struct ev_sink;
+struct ev_jq;
 
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
 /* Set once something durable depends on the outputs (a spool cursor, a
@@ -76,6 +77,10 @@ struct ev_source_conf {
 	const char *group;   /* a spool read as a member of this consumer group */
 	uint32_t max_deliveries; /* the group's delivery limit (0: none) */
 	struct ev_sink *dead;    /* where events past it go (not owned), or NULL */
+	int hold;                /* --hold: keep events until their evnotbefore */
+	int expire;              /* --expired: set aside events past their expirytime */
+	struct ev_sink *expired; /* ... into this sink (not owned), or NULL: dropped */
+	struct ev_jq *key;       /* with group: key affinity (spool/keyloc.c), not owned */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
@@ -83,6 +88,13 @@ enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
 struct ev_source;
 
 struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c);
+/* Several spools as one input (io/fanin.c): each with its own cursor or
+ * group, fairly interleaved, or with priority always from the earliest
+ * that has an event. */
+struct ev_source *ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c,
+    int priority);
+/* Is loc a spool directory (an input ev_source_open_many takes)? */
+int ev_source_isspool(const char *loc);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

@@ -251,7 +251,7 @@ ev_spool_source_open(const char *dir, const struct ev_source_conf *c,
 	if (!(sp = ev_spool_open(dir, EV_SPOOL_RDONLY)))
 		return NULL;
 	if (c->group) {
-		void *g = ev_group_source_open(sp, c, ops);
+		void *g = c->key ? ev_keyed_source_open(sp, c, ops) : ev_group_source_open(sp, c, ops);
 		if (!g)
 			ev_spool_close(sp);
 		return g;

@@ -156,11 +156,95 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	[ "$status" -eq 2 ]
 	run evtail --no-follow --group g --from-start "$T/s"
 	[ "$status" -eq 2 ] && [[ "$output" == *"own position"* ]]
-	run evretry --group g -k .id -i "$T/s" -- true
-	[ "$status" -eq 2 ] && [[ "$output" == *"not supported yet"* ]]
+	run evretry --group g -k .id --max-deliveries 2 -i "$T/s" -- true
+	[ "$status" -eq 2 ] && [[ "$output" == *"does not count deliveries"* ]]
 	run evtail --no-follow --group ../x "$T/s"
 	[ "$status" -eq 2 ] && [[ "$output" == *"not a valid group name"* ]]
 	echo '{}' > "$T/f"
 	run evfilter --group g true "$T/f"
 	[ "$status" -eq 2 ] && [[ "$output" == *"--group needs a spool"* ]]
+}
+
+@test "evfold members of a group fold into one view: every event counted once" {
+	evspool init "$T/s"
+	awk 'BEGIN { for (i = 0; i < 3000; i++) printf "{\"k\":\"k%d\"}\n", i % 7 }' |
+		evfilter true -o "$T/s"
+	for i in 1 2 3; do
+		evfold --no-follow --group g --db "$T/v.db" -k .k --count "$T/s" &
+	done
+	wait
+	drained "$T/s" g
+	run evfold --db "$T/v.db" --view g --dump
+	[ "$status" -eq 0 ]
+	total=$(printf '%s\n' "$output" | grep -o '"count":[0-9]*' | cut -d: -f2 | paste -sd+ | bc)
+	[ "$total" -eq 3000 ]
+	# a group keeps its own position: with --window the members could not share one
+	run evfold --no-follow --group g --db "$T/v.db" --count --window tumbling:1m "$T/s"
+	[ "$status" -eq 2 ]
+}
+
+# keyed S N KEYS: append N events {"k":"kI%KEYS","n":I} to spool S.
+keyed() {
+	[ -d "$1" ] || evspool init "$1"
+	awk -v n="$2" -v m="$3" 'BEGIN { for (i = 0; i < n; i++) printf "{\"k\":\"k%d\",\"n\":%d}\n", i % m, i }' |
+		evfilter true -o "$1"
+}
+
+# checklog LOG: per key, starts and ends alternate (one member at a time)
+# and the events are in spool order; prints the members that worked.
+checklog() {
+	awk '{ match($3, /"k":"[^"]*"/); k = substr($3, RSTART + 5, RLENGTH - 6)
+	       match($3, /"n":[0-9]+/); n = substr($3, RSTART + 4, RLENGTH - 4) + 0
+	       if ($1 == "S") { if (open[k] != "") { print "overlap on " k > "/dev/stderr"; bad = 1 }
+	                        if (k in last && n <= last[k]) { print "order on " k > "/dev/stderr"; bad = 1 }
+	                        open[k] = n; last[k] = n; who[$2] = 1 }
+	       else { if (open[k] != n "") { print "end without start on " k > "/dev/stderr"; bad = 1 }
+	              open[k] = "" } }
+	     END { for (w in who) print w; exit bad }' "$1"
+}
+
+@test "--key: four members, one member at a time per key, each key in spool order" {
+	evspool init "$T/s"
+	export T
+	for i in 1 2 3 4; do
+		bg evretry -j 2 --group g --key .k -i "$T/s" -o "$T/done.$i.ndjson" -- \
+			sh -c 'l=$(cat); echo "S $PPID $l" >> "$T/log"; sleep 0.005; echo "E $PPID $l" >> "$T/log"'
+	done
+	# the members have shared the partitions out (each lock names its holder)
+	wait_for 30 eval '[ "$(cat "$T"/s/cursors/.g@*.lock 2>/dev/null | sort -u | wc -l)" -ge 4 ]'
+	keyed "$T/s" 120 12
+	wait_for 90 eval '[ "$(grep -c ^E "$T/log")" -ge 120 ]'
+	run checklog "$T/log"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 2 ] # the keys were shared out
+	[ "$(grep ^E "$T/log" | grep -o '"n":[0-9]*' | sort -u | wc -l)" -eq 120 ]
+	# the partitions are cursors: evspool stat sees them
+	evspool stat "$T/s" | grep -q 'g@0'
+}
+
+@test "--key: a killed member's keys move to the others at once" {
+	evspool init "$T/s"
+	export T
+	bg evretry --group g --key .k -i "$T/s" -- sh -c 'cat > /dev/null; exec sleep 60'
+	first=$BGPID
+	keyed "$T/s" 50 5
+	wait_for 10 eval 'pgrep -P "$first" sleep > /dev/null'
+	bg evretry --group g --key .k -i "$T/s" -o "$T/out.ndjson" -- true
+	sleep 0.5 # (the first member holds every key: nothing may arrive)
+	[ "$(lines "$T/out.ndjson")" -eq 0 ]
+	kill -9 "$first"
+	wait_for 10 has_lines "$T/out.ndjson" 50
+	[ "$(jq -c .n "$T/out.ndjson" | sort -un | wc -l)" -eq 50 ]
+}
+
+@test "evemit -f joins a group like every reader of a spool" {
+	fill "$T/s" 300
+	for i in 1 2; do
+		evemit -f --no-follow --group g -i "$T/s" -o "$T/e$i.ndjson" t &
+	done
+	wait
+	[ "$(cat "$T"/e?.ndjson | jq -c .n | sort -u | wc -l)" -eq 300 ]
+	[ "$(cat "$T"/e?.ndjson | wc -l)" -eq 300 ]
+	drained "$T/s" g
 }

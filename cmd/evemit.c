@@ -115,24 +115,6 @@ addext(struct ev_envelope *e, const char *arg)
 	e->next++;
 }
 
-/* Write the event in out to sink, with evnotbefore set (replaced, for an
- * event completed with -f) when --at or --delay asks. */
-static int
-emit(struct ev_sink *sink, struct ev_buf *out)
-{
-	static struct ev_buf tmp;
-	char v[40] = "\"";
-
-	if (notbefore == INT64_MIN && delay < 0)
-		return ev_sink_write(sink, out->p, out->len);
-	ev_time_format(delay >= 0 ? ev_now_ms() + delay : notbefore, v + 1);
-	strcat(v, "\"");
-	ev_buf_reset(&tmp);
-	if (ev_event_setattr(&tmp, out->p, out->len, "evnotbefore", v) < 0)
-		return ev_sink_write(sink, out->p, out->len);
-	return ev_sink_write(sink, tmp.p, tmp.len);
-}
-
 /* EVKIT_SOURCE, else "//HOSTNAME/evemit": a URI reference naming this host. */
 static const char *
 defsource(void)
@@ -158,9 +140,6 @@ nonempty(const char *opt, const char *arg)
 	return arg;
 }
 
-/* Events from input lines: each line is data, an event to fill, or CSV.
- * 0, or -1 when writing failed or the input cannot go on (reported, and
- * in->status says how bad). */
 /* $TRACEPARENT: the span evemit's events are children of (evretry sets it
  * for its handlers); NULL when unset or not a traceparent. */
 static const struct ev_tracectx *
@@ -181,17 +160,39 @@ envparent(void)
  * gets a traceparent when it has none: evemit starts a trace, or continues
  * $TRACEPARENT's (evkit(7), Tracing). Off, its bytes are not touched. */
 static int
-emit(struct ev_sink *sink, const struct ev_buf *ev)
+traced(struct ev_sink *sink, const char *p, size_t len)
 {
 	static struct ev_buf b;
 
 	if (!ev_otlp_default && !envparent())
-		return ev_sink_write(sink, ev->p, ev->len);
+		return ev_sink_write(sink, p, len);
 	ev_buf_reset(&b);
-	if (ev_trace_stamp(&b, ev->p, ev->len, envparent()) < 0)
-		return ev_sink_write(sink, ev->p, ev->len);
+	if (ev_trace_stamp(&b, p, len, envparent()) < 0)
+		return ev_sink_write(sink, p, len);
 	return ev_sink_write(sink, b.p, b.len);
 }
+
+/* Write the event in out to sink, with evnotbefore set (replaced, for an
+ * event completed with -f) when --at or --delay asks, traced as above. */
+static int
+emit(struct ev_sink *sink, const struct ev_buf *out)
+{
+	static struct ev_buf tmp;
+	char v[40] = "\"";
+
+	if (notbefore == INT64_MIN && delay < 0)
+		return traced(sink, out->p, out->len);
+	ev_time_format(delay >= 0 ? ev_now_ms() + delay : notbefore, v + 1);
+	strcat(v, "\"");
+	ev_buf_reset(&tmp);
+	if (ev_event_setattr(&tmp, out->p, out->len, "evnotbefore", v) < 0)
+		return traced(sink, out->p, out->len);
+	return traced(sink, tmp.p, tmp.len);
+}
+
+/* Events from input lines: each line is data, an event to fill, or CSV.
+ * 0, or -1 when writing failed or the input cannot go on (reported, and
+ * in->status says how bad). */
 
 static int
 readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,

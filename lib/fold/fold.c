@@ -426,7 +426,9 @@ openview(struct ev_fold *f, const char *def, const char *hash)
 		errno = EINVAL;
 		return -1;
 	}
-	if ((f->complete = ev_vtab_empty(f->tab)) < 0)
+	/* a shared view (--group) changes under other members: never assume
+	 * that a key has no row */
+	if ((f->complete = f->c.shared ? 0 : ev_vtab_empty(f->tab)) < 0)
 		return -1;
 	return 0;
 }

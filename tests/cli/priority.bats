@@ -44,10 +44,9 @@ queues() { jq -r .q "$1" | tr -d '\n'; }
 	# batch was appended, none before the first 3000 urgent ones
 	[ "${q:0:3000}" = "$(printf 'u%.0s' $(seq 3000))" ]
 	[ "$(tr -cd u <<< "$q" | wc -c)" -eq 6000 ]
-	last_u=$(( $(grep -ob u <<< "$q" | tail -n 1 | cut -d: -f1) + 1 ))
-	normal_before=$(head -c "$last_u" <<< "$q" | tr -cd n | wc -c)
-	echo "normal events taken before the last urgent one: $normal_before of 3000"
-	[ "$normal_before" -lt 3000 ]
+	# (whether normal events slip in before the late urgent batch depends on
+	# how far the reader got while it was appended: timing, not asserted
+	# here; "evretry --priority" below checks a late urgent event is next)
 	# each input in order, nothing twice
 	[ "$(jq -r 'select(.q == "u") | .n' "$T/out.ndjson" | paste -sd,)" = "$(seq -s, 0 5999)" ]
 	[ "$(jq -r 'select(.q == "n") | .n' "$T/out.ndjson" | paste -sd,)" = "$(seq -s, 0 2999)" ]

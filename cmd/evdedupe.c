@@ -11,7 +11,7 @@
 #include "base/err.h"
 #include "event/event.h"
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "json/jsonscan.h"
 #include "dedupe/keyset.h"
 #include "dedupe/keystate.h"
@@ -19,7 +19,6 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
-#include "json/pred.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
@@ -45,7 +44,7 @@ struct result {
 
 /* What work() uses: the helper's alone. */
 struct keyer {
-	struct ev_jq *q;            /* --key, or NULL for source + id */
+	struct ev_key *q;           /* --key, or NULL for source + id */
 	struct ev_jval *kval;       /* a --key that is a path: its value, from the scan */
 	struct ev_jpath *paths[NV];
 	size_t npaths, tpath;      /* tpath: the index of .time, if npaths is past it */
@@ -145,16 +144,8 @@ getkey(struct keyer *k, const struct ev_line *l)
 {
 	ev_buf_reset(&k->key);
 	if (k->q) {
-		const struct ev_jval *v = k->kval;
-		/* a path's value: jq's null, or the bytes jq would print */
-		if (v && ((v->type == EV_J_MISSING && !v->jqerr) || v->type == EV_J_NULL))
-			return 0;
-		if (v && ev_pred_dump(v, &k->key))
-			return 1;
-		int n = ev_jq_run(k->q, l->p, l->len, EV_JQ_KEY, &k->key, &k->err);
-		if (n < 0)
-			return -1;
-		return n > 0 && strcmp(k->key.p, "null") != 0;
+		int n = ev_key_get(k->q, k->kval, l->p, l->len, EV_KEY_JSON, &k->key, &k->err);
+		return n < 0 ? -1 : n;
 	}
 	if (!present(&k->v[V_ID]))
 		return 0;
@@ -350,10 +341,10 @@ main(int argc, char *argv[])
 	d.keyexpr = keyexpr;
 
 	if (keyexpr) {
-		if (!(k.q = ev_jq_compile(keyexpr, NULL, &k.err)))
+		if (!(k.q = ev_key_compile(keyexpr, &k.err)))
 			ev_die(EV_ERROR, "%s: %s", keyexpr, k.err.p);
 		/* a plain path (-k .data.order_id) is read by the scan */
-		if ((k.paths[k.npaths] = ev_jpath_compile(keyexpr, &k.err)))
+		if ((k.paths[k.npaths] = ev_key_path(k.q)))
 			k.kval = &k.v[k.npaths++];
 	} else {
 		k.paths[k.npaths++] = path(".id");
@@ -403,8 +394,9 @@ main(int argc, char *argv[])
 	ev_ahead_free(ah);
 	ev_keyset_free(d.ks);
 	for (size_t i = 0; i < k.npaths; i++)
-		ev_jpath_free(k.paths[i]);
-	ev_jq_free(k.q);
+		if (&k.v[i] != k.kval) /* the key's path is the key's */
+			ev_jpath_free(k.paths[i]);
+	ev_key_free(k.q);
 	ev_buf_free(&k.key);
 	ev_buf_free(&k.err);
 	ev_buf_free(&k.tmp);

@@ -10,7 +10,7 @@
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "io/loc.h"
 #include "base/opts.h"
 #include "base/proc.h"
@@ -204,7 +204,7 @@ main(int argc, char *argv[])
 	if (keyexpr && o.group)
 		ev_die(EV_ERROR, "--key with --group: order by key across the members of a group "
 		    "is not supported yet");
-	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
+	if (keyexpr && !(c.key = ev_key_compile(keyexpr, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
@@ -233,7 +233,7 @@ main(int argc, char *argv[])
 		status = ev_errstatus(errno);
 	ev_input_stats(&in, o.stats);
 	ev_proc_cmdfree(c.cmd);
-	ev_jq_free(c.key);
+	ev_key_free(c.key);
 	ev_buf_free(&err);
 	/* Stopped by SIGTERM or SIGINT, cleanly: 0, as at the end of the input. */
 	return status ? status : r;

@@ -102,7 +102,8 @@ struct runner {
 	int busy;
 	struct ev_coproc *co;  /* co-process handlers */
 	int costopped;
-	struct ev_jpath *paths[3];
+	struct ev_jpath *paths[4];     /* .id, .type, .expirytime, a --key path */
+	size_t npaths;
 	struct ev_buf a, b, val, err;
 	struct ev_buf *outcap; /* the stdout of the attempt being settled */
 	int inputdone, stopping, hard;

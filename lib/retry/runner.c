@@ -524,14 +524,14 @@ runner_coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
 static void
 take(struct runner *r, const struct ev_line *l)
 {
-	struct ev_jval v[3];
+	struct ev_jval v[4];
 	struct ev_jerr e;
 	uint64_t startpos = r->lastpos;
 	int startok = r->lastposok;
 
 	r->lastpos = l->pos;
 	r->lastposok = 1;
-	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, 3, v, &e), &e))
+	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, r->npaths, v, &e), &e))
 		goto rejected;
 	int32_t i = (int32_t)(r->tail % r->W);
 	struct slot *s = slot(r, i);
@@ -543,8 +543,8 @@ take(struct runner *r, const struct ev_line *l)
 		}
 	}
 	if (r->c->key) {
-		ev_buf_reset(&s->key);
-		int n = ev_jq_run(r->c->key, l->p, l->len, EV_JQ_KEY, &s->key, &r->err);
+		/* no key (null, none): the keyless events wait for each other */
+		int n = ev_key_get(r->c->key, &v[3], l->p, l->len, EV_KEY_JSON, &s->key, &r->err);
 		if (n < 0) {
 			ev_input_reject(r->in, l, "--key: %s", r->err.p);
 			goto rejected;
@@ -870,6 +870,9 @@ setup(struct runner *r)
 	r->paths[0] = ev_jpath_compile(".id", &err);
 	r->paths[1] = ev_jpath_compile(".type", &err);
 	r->paths[2] = ev_jpath_compile(".expirytime", &err);
+	r->npaths = 3;
+	if (r->c->key && (r->paths[3] = ev_key_path(r->c->key)))
+		r->npaths = 4; /* a --key that is a path: read by the same scan */
 	ev_buf_free(&err);
 	r->rate = r->c->rate;
 	r->now = ev_mono_ms();

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "io/loc.h"
 #include "base/proc.h"
 #include "retry/retry.h"
@@ -35,7 +35,7 @@ struct ev_runner_conf {
 	struct ev_rate rate;      /* starts per period; interval 0: unlimited */
 	unsigned char retry[256]; /* exit statuses that mean "try again" */
 	enum ev_stdout stdout_mode;
-	struct ev_jq *key;        /* --key, or NULL: no order between events */
+	struct ev_key *key;       /* --key, or NULL: no order between events */
 	int replay;               /* the input is read again from its cursor after a
 	                           * restart: unfinished events are left to it */
 	int share;                /* the input is shared with other members of a

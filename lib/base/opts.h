@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 /* --sync. EV_SYNC_AUTO, the default, is batch for spools, brokers and state
- * files, and for plain files too when ev_sinks_durable says a durable input
+ * files, and for plain files too when a durable input (ev_sink_durable)
  * position or state depends on them; otherwise plain files are written
  * without fdatasync, as cat(1) writes them. */
 enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };

@@ -10,6 +10,9 @@ struct ev_sink_ops {
 	int (*close)(void *impl); /* commits first; frees impl */
 	/* NULL, or: hand back an event the location took but could not deliver. */
 	int (*refused)(void *impl, struct ev_line *l, const char **why);
+	/* NULL when its commits are durable anyway, or: they must be from now
+	 * on, also in EV_SYNC_AUTO (ev_sink_durable). */
+	void (*durable)(void *impl);
 };
 
 struct ev_source_ops {
@@ -19,6 +22,8 @@ struct ev_source_ops {
 	/* Optional: a descriptor that poll(2) reports readable when next() may
 	 * have a line (see ev_source_pollfd); NULL or -1 when there is none. */
 	int (*pollfd)(void *impl);
+	/* 1: commit moves a position kept elsewhere (ev_source_acks). */
+	int acks;
 };
 
 /* Each returns its state, or NULL after reporting why. */

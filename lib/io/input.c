@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amqp/url.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
@@ -21,6 +20,19 @@
 #define STATUS_MS 1000 /* STATUS= at most this often */
 
 static char *const stdin_loc[] = { "-" };
+
+/* From now on every output must be durable at each commit. */
+static void
+needdurable(struct ev_input *in)
+{
+	in->durable = 1;
+	for (int i = 0; i < in->nsinks; i++)
+		ev_sink_durable(in->sinks[i]);
+	if (in->rejects)
+		ev_sink_durable(in->rejects);
+	if (in->dead)
+		ev_sink_durable(in->dead);
+}
 
 void
 ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
@@ -47,13 +59,6 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		    "its own position)");
 	if ((o->max_deliveries || o->dead) && !o->group)
 		ev_die(EV_ERROR, "--%s needs --group", o->dead ? "dead" : "max-deliveries");
-	/* A position that is kept (a spool cursor, a group, a broker's acks)
-	 * needs the outputs durable before it moves. */
-	if (o->cursor || o->group)
-		ev_sinks_durable = 1;
-	for (int i = 0; i < in->nlocs; i++)
-		if (ev_amqp_is(in->locs[i]))
-			ev_sinks_durable = 1;
 	in->conf.follow = o->follow;
 	in->conf.wait = o->wait;
 	in->name = "<stdin>";
@@ -66,6 +71,10 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
 		exit(ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
+	/* A position that is kept (a spool cursor, a group; a broker's acks,
+	 * see opened) needs the outputs durable before it moves. */
+	if (o->cursor || o->group)
+		needdurable(in);
 }
 
 void
@@ -80,6 +89,8 @@ ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
 {
 	in->sinks = ev_reallocarray(in->sinks, (size_t)in->nsinks + 1, sizeof *in->sinks);
 	in->sinks[in->nsinks++] = s;
+	if (in->durable)
+		ev_sink_durable(s);
 }
 
 void
@@ -88,7 +99,7 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
 	in->hooks[in->nhooks].commit = commit;
 	in->hooks[in->nhooks++].arg = arg;
-	ev_sinks_durable = 1;
+	needdurable(in);
 }
 
 void
@@ -96,7 +107,7 @@ ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void *arg)
 {
 	in->keeppos = keep;
 	in->keeppos_arg = arg;
-	ev_sinks_durable = 1;
+	needdurable(in);
 }
 
 void
@@ -172,10 +183,13 @@ notify(struct ev_input *in)
 		tellstatus(in, now);
 }
 
-/* The first input is open, and the outputs were opened before it. */
+/* A location is open (the outputs were opened before it): systemd hears
+ * that the first is; one that acks to a broker makes the outputs durable. */
 static void
-setready(struct ev_input *in)
+opened(struct ev_input *in)
 {
+	if (!in->durable && ev_source_acks(in->src))
+		needdurable(in);
 	if (in->ready)
 		return;
 	in->ready = 1;
@@ -335,7 +349,7 @@ opennext(struct ev_input *in)
 		if (!(in->src = ev_source_open(loc, &in->conf)))
 			openfailed(in);
 		else
-			setready(in);
+			opened(in);
 	}
 	return 1;
 }
@@ -422,7 +436,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 				openfailed(in);
 				continue;
 			}
-			setready(in);
+			opened(in);
 		}
 		if (in->dirty && batchfull(in) && ev_input_commit(in) < 0)
 			return -1;

@@ -59,6 +59,7 @@ struct ev_input {
 	struct ev_sink *dead;    /* --dead: a group's events past --max-deliveries */
 	struct ev_sink **sinks;
 	int nsinks;
+	int durable;             /* the outputs are synced at each commit */
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
 	int nhooks;
 	struct ev_input_hook flush; /* see ev_input_set_flush */

@@ -26,10 +26,10 @@
 struct ev_sink;
 
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
-/* Set once something durable depends on the outputs (a spool cursor, a
- * broker input, a commit hook such as evdedupe's state): plain files in
- * EV_SYNC_AUTO are then fdatasync'ed at each commit. */
-extern int ev_sinks_durable;
+/* From now on something durable depends on this output (a kept input
+ * position, a commit hook such as evdedupe's state): in EV_SYNC_AUTO a
+ * plain file is then fdatasync'ed at each commit (io/input.c says when). */
+void ev_sink_durable(struct ev_sink *s);
 /* Append one line (without its newline; the sink adds it). */
 int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
 /* Make everything written so far durable, as far as the sync mode asks:
@@ -80,6 +80,9 @@ enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
 struct ev_source;
 
 struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c);
+/* Does its commit move a position kept outside the process (a broker's
+ * acks)? The outputs must then be durable before it does. */
+int ev_source_acks(const struct ev_source *s);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

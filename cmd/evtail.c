@@ -83,15 +83,26 @@ ispipe(const char *path)
 	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
+/* What --stats counts: the events printed, and what the input and the
+ * output locations counted of their work. */
+struct counted {
+	const struct ev_input *in;
+	const uint64_t *printed;
+};
+
 static size_t
 counts(void *arg, struct ev_stat *s, size_t max)
 {
+	const struct counted *k = arg;
+	struct ev_loc_counts c;
+
 	(void)max;
-	s[0] = (struct ev_stat){ "events", *(uint64_t *)arg };
-	s[1] = (struct ev_stat){ "segments_opened", ev_spool_ctr.segopens };
-	s[2] = (struct ev_stat){ "bytes_read", ev_spool_ctr.bytesread };
-	s[3] = (struct ev_stat){ "lost_bytes", ev_spool_ctr.lost };
-	s[4] = (struct ev_stat){ "syncs", ev_spool_ctr.syncs };
+	ev_input_loc_counts(k->in, &c);
+	s[0] = (struct ev_stat){ "events", *k->printed };
+	s[1] = (struct ev_stat){ "segments_opened", c.segopens };
+	s[2] = (struct ev_stat){ "bytes_read", c.bytesread };
+	s[3] = (struct ev_stat){ "lost_bytes", c.lost };
+	s[4] = (struct ev_stat){ "syncs", c.syncs };
 	return 5;
 }
 
@@ -157,6 +168,7 @@ main(int argc, char *argv[])
 	int follow = -1, scanning = 0;
 	struct ring ring = { 0 };
 	uint64_t n = 10, count = UINT64_MAX, printed = 0, prevpos = 0;
+	struct counted counted = { &in, &printed };
 	int64_t since = 0, until = 0, t;
 
 	ev_setprog(argv[0]);
@@ -212,7 +224,7 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	ev_input_init(&in, &o, argv, argc);
 	ev_input_add_sink(&in, sink);
-	ev_input_set_counts(&in, counts, &printed);
+	ev_input_set_counts(&in, counts, &counted);
 	/* evtail follows spools and files alike unless told not to. */
 	in.conf.follow = o.follow == 0 ? 0 : 1;
 	in.conf.skip_lost = skiplost;

@@ -13,6 +13,8 @@ struct ev_sink_ops {
 	/* NULL when its commits are durable anyway, or: they must be from now
 	 * on, also in EV_SYNC_AUTO (ev_sink_durable). */
 	void (*durable)(void *impl);
+	/* NULL, or: add what it counted (ev_sink_counts). */
+	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };
 
 struct ev_source_ops {
@@ -24,6 +26,8 @@ struct ev_source_ops {
 	int (*pollfd)(void *impl);
 	/* 1: commit moves a position kept elsewhere (ev_source_acks). */
 	int acks;
+	/* NULL, or: add what it counted (ev_source_counts). */
+	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };
 
 /* Each returns its state, or NULL after reporting why. */

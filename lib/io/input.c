@@ -337,6 +337,26 @@ openfailed(struct ev_input *in)
 	    ev_errstatus(err) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
 }
 
+/* Close the location read, keeping what it counted. */
+static void
+closesrc(struct ev_input *in)
+{
+	ev_source_counts(in->src, &in->closedcounts);
+	ev_source_close(in->src);
+	in->src = NULL;
+}
+
+void
+ev_input_loc_counts(const struct ev_input *in, struct ev_loc_counts *c)
+{
+	*c = in->closedcounts;
+	ev_source_counts(in->src, c);
+	for (int i = 0; i < in->nsinks; i++)
+		ev_sink_counts(in->sinks[i], c);
+	ev_sink_counts(in->rejects, c);
+	ev_sink_counts(in->dead, c);
+}
+
 /* Open the next location; 0 when there is none left. */
 static int
 opennext(struct ev_input *in)
@@ -394,8 +414,7 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 			in->ended = 1; /* keep the last location open for its commits */
 			return 0;
 		}
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 }
 
@@ -414,8 +433,7 @@ stop(struct ev_input *in)
 	if (ev_input_commit(in) < 0)
 		return -1;
 	if (in->src) {
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 	in->next = in->nlocs;
 	return 0;
@@ -468,8 +486,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			ev_input_fail(in, ev_errstatus(errno));
 		if (ev_input_commit(in) < 0)
 			return -1;
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 }
 
@@ -520,14 +537,15 @@ ev_input_end(struct ev_input *in)
 {
 	if (in->src) {
 		ev_input_commit(in);
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 	if (in->ready && ev_notify_on()) {
 		tellstatus(in, ev_mono_ms());
 		if (!in->stopsig)
 			ev_notify_stopping();
 	}
+	/* what the outputs counted stays for --stats (the tool closes its own) */
+	ev_input_loc_counts(in, &in->closedcounts);
 	if (in->rejects && ev_sink_close(in->rejects) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->rejects = NULL;
@@ -536,6 +554,7 @@ ev_input_end(struct ev_input *in)
 	in->dead = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
+	in->nsinks = 0;
 	free(in->hooks);
 	in->hooks = NULL;
 	return in->status;

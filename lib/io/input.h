@@ -60,6 +60,7 @@ struct ev_input {
 	struct ev_sink **sinks;
 	int nsinks;
 	int durable;             /* the outputs are synced at each commit */
+	struct ev_loc_counts closedcounts; /* what the locations closed counted */
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
 	int nhooks;
 	struct ev_input_hook flush; /* see ev_input_set_flush */
@@ -121,6 +122,9 @@ void ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void 
 void ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg);
 /* The tool's counts for SIGUSR1, STATUS= and ev_input_stats (without them:
  * lines in and bad). */
+/* What the locations read and written so far counted of their own work
+ * (a spool's segments opened, bytes read ...: io/loc.h). */
+void ev_input_loc_counts(const struct ev_input *in, struct ev_loc_counts *c);
 void ev_input_set_counts(struct ev_input *in, ev_counts_fn *fn, void *arg);
 /* SIGUSR1 calls report instead of printing the counts (evroute prints its
  * destinations'). */

@@ -93,6 +93,20 @@ ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why)
 }
 
 void
+ev_sink_counts(const struct ev_sink *s, struct ev_loc_counts *add)
+{
+	if (s && s->ops->counts)
+		s->ops->counts(s->impl, add);
+}
+
+void
+ev_source_counts(const struct ev_source *s, struct ev_loc_counts *add)
+{
+	if (s && s->ops->counts)
+		s->ops->counts(s->impl, add);
+}
+
+void
 ev_sink_durable(struct ev_sink *s)
 {
 	if (s->ops->durable)

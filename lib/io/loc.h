@@ -25,6 +25,14 @@
 
 struct ev_sink;
 
+/* What locations count of their own work, for --stats: a spool's segment
+ * files opened, bytes read, bytes skipped as lost (skip_lost), and
+ * fdatasyncs of its data. Each location adds its own (ev_sink_counts,
+ * ev_source_counts). */
+struct ev_loc_counts {
+	uint64_t segopens, bytesread, lost, syncs;
+};
+
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
 /* From now on something durable depends on this output (a kept input
  * position, a commit hook such as evdedupe's state): in EV_SYNC_AUTO a
@@ -43,6 +51,7 @@ int ev_sink_commit(struct ev_sink *s);
 int ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why);
 /* Commit, release, and for a command wait for it: its failure is ours. */
 int ev_sink_close(struct ev_sink *s);
+void ev_sink_counts(const struct ev_sink *s, struct ev_loc_counts *add);
 const char *ev_sink_name(const struct ev_sink *s);
 
 /* Where a source starts. The default: a spool at its cursor, or at the
@@ -83,6 +92,7 @@ struct ev_source *ev_source_open(const char *loc, const struct ev_source_conf *c
 /* Does its commit move a position kept outside the process (a broker's
  * acks)? The outputs must then be durable before it does. */
 int ev_source_acks(const struct ev_source *s);
+void ev_source_counts(const struct ev_source *s, struct ev_loc_counts *add);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--group name] " \
@@ -301,7 +302,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Drop the events whose key was seen within a window.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'k':
@@ -369,7 +370,7 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	if (dups && !(d.dupsink = ev_sink_open(dups, o.sync)))
 		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv, argc);
+	tool_input(&in, &o, argv, argc);
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
 	ev_input_set_flush(&in, ev_ahead_flush, ah);

@@ -17,6 +17,7 @@
 #include "io/loc.h"
 #include "json/obj.h"
 #include "base/opts.h"
+#include "tool.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--datacontenttype type] " \
 	"[--dataschema uri] [--subject subject]"
@@ -245,7 +246,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Make CloudEvents 1.0 events: from arguments, input lines or CSV rows.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "fls:t:x:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'f':
@@ -333,7 +334,7 @@ main(int argc, char *argv[])
 
 		if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 			exit(ev_errstatus(errno));
-		ev_input_init(&in, &o, NULL, 0);
+		tool_input(&in, &o, NULL, 0);
 		ev_input_add_sink(&in, sink);
 		readinput(&in, mode, &e, sink, &made);
 		ev_input_end(&in);

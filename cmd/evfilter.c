@@ -13,6 +13,7 @@
 #include "io/loc.h"
 #include "base/opts.h"
 #include "json/pred.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--dead dest] [--group name] [--max-deliveries n] " \
@@ -91,7 +92,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "cmrv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'c':
@@ -166,7 +167,7 @@ main(int argc, char *argv[])
 	}
 	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv + 1, argc - 1);
+	tool_input(&in, &o, argv + 1, argc - 1);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &c);
 

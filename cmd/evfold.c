@@ -15,6 +15,7 @@
 #include "fold/fold.h"
 #include "io/input.h"
 #include "io/loc.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
 	"[--avg path] [--cache n] [--cursor name] [--distinct path] [--first[=path]] " \
@@ -156,7 +157,7 @@ main(int argc, char *argv[])
 	ev_opts_doc(&o, "Fold events into a state per key, kept in SQLite, exactly once.", longopts,
 	    docs);
 	while ((ch = getopt_long(argc, argv, "k:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'k':
@@ -277,7 +278,7 @@ main(int argc, char *argv[])
 		view = (char *)(o.cursor && ev_fold_view_valid(o.cursor) ? o.cursor : "fold");
 	c.view = view;
 	c.sync = o.sync;
-	ev_input_init(&in, &o, argv, argc);
+	tool_input(&in, &o, argv, argc);
 	c.input = keptinput(&in, o.cursor);
 	if (o.output && !(c.out = ev_sink_open(o.output, o.sync)))
 		exit(ev_errstatus(errno));

@@ -16,6 +16,7 @@
 #include "base/proc.h"
 #include "retry/retry.h"
 #include "retry/runner.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
@@ -134,7 +135,7 @@ main(int argc, char *argv[])
 	ev_retry_parsecodes("75,111", c.retry);
 	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'a':
@@ -216,7 +217,7 @@ main(int argc, char *argv[])
 		exit(ev_errstatus(errno));
 	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
 		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, NULL, 0);
+	tool_input(&in, &o, NULL, 0);
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);

@@ -16,6 +16,7 @@
 #include "base/mem.h"
 #include "base/opts.h"
 #include "spool/spool.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
 	"[--dead dest] [--group name] [--max-deliveries n] [--from-start] " \
@@ -175,7 +176,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "Ffn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'F': /* tail -F: follow the name, retry: what evtail always does */
@@ -222,7 +223,7 @@ main(int argc, char *argv[])
 
 	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv, argc);
+	tool_input(&in, &o, argv, argc);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &counted);
 	/* evtail follows spools and files alike unless told not to. */

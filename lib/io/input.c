@@ -34,7 +34,15 @@ needdurable(struct ev_input *in)
 		ev_sink_durable(in->dead);
 }
 
-void
+/* Not starting, for a reason reported: -1, the exit status in in->status. */
+static int
+cannotstart(struct ev_input *in, int status)
+{
+	in->status = status;
+	return -1;
+}
+
+int
 ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
 {
 	memset(in, 0, sizeof *in);
@@ -54,11 +62,15 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->conf.cursor = o->cursor;
 	in->conf.group = o->group;
 	in->conf.max_deliveries = o->max_deliveries;
-	if (o->cursor && o->group)
-		ev_die(EV_ERROR, "--cursor and --group exclude each other (a group keeps "
-		    "its own position)");
-	if ((o->max_deliveries || o->dead) && !o->group)
-		ev_die(EV_ERROR, "--%s needs --group", o->dead ? "dead" : "max-deliveries");
+	if (o->cursor && o->group) {
+		ev_warn("--cursor and --group exclude each other (a group keeps its own "
+		    "position)");
+		return cannotstart(in, EV_ERROR);
+	}
+	if ((o->max_deliveries || o->dead) && !o->group) {
+		ev_warn("--%s needs --group", o->dead ? "dead" : "max-deliveries");
+		return cannotstart(in, EV_ERROR);
+	}
 	in->conf.follow = o->follow;
 	in->conf.wait = o->wait;
 	in->name = "<stdin>";
@@ -67,14 +79,15 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		ev_warn("signals:");
 	ev_notify_init();
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
-		exit(ev_errstatus(errno));
+		return cannotstart(in, ev_errstatus(errno));
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
-		exit(ev_errstatus(errno));
+		return cannotstart(in, ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
 	/* A position that is kept (a spool cursor, a group; a broker's acks,
 	 * see opened) needs the outputs durable before it moves. */
 	if (o->cursor || o->group)
 		needdurable(in);
+	return 0;
 }
 
 void

@@ -98,8 +98,10 @@ struct ev_input {
 	int status;              /* 0, or the worst so far: 2 bad input, 111 ... */
 };
 
-/* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
-void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
+/* operands/n: the file operands; with none, -i or stdin. Opens --rejects.
+ * 0, or -1 when the options cannot go together or an output does not
+ * open (reported; the exit status in in->status). */
+int ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
 /* A tool with a dead-letter output of its own (evretry -d) has a group's
  * events past --max-deliveries go there too (else --dead, else --rejects). */
 void ev_input_set_dead(struct ev_input *in, struct ev_sink *dead);

@@ -118,6 +118,7 @@ struct runner {
 	int64_t now;           /* monotonic ms, once per turn */
 	int64_t skew;          /* wall clock minus monotonic clock */
 	uintmax_t deadnowhere;
+	int broken;            /* poll(2) failed: the run stops (stopped) */
 	int status;
 	/* The breaker: events that failed for good in a row with the same
 	 * status (brkstatus: exit status, or 128 + signal), their dead letters

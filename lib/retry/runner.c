@@ -804,8 +804,10 @@ waitall(struct runner *r, struct pollfd *fds, int n, int64_t next)
 	if (t < 0 || t > ev_input_maxwait(r->in))
 		t = ev_input_maxwait(r->in);
 	if (poll(fds, (nfds_t)n, (int)t) < 0) {
-		if (errno != EINTR)
-			ev_die(EV_TEMPFAIL, "poll:");
+		if (errno != EINTR) {
+			ev_warn("poll:");
+			r->broken = 1;
+		}
 		return;
 	}
 	r->now = ev_mono_ms();
@@ -843,7 +845,7 @@ turn(struct runner *r, struct pollfd *fds)
 	if ((n = pollinput(r, fds, &next)) == 0)
 		return 0;
 	waitall(r, fds, n, next);
-	return 0;
+	return r->broken;
 }
 
 
@@ -908,6 +910,16 @@ teardown(struct runner *r)
 	ev_buf_free(&r->err);
 }
 
+/* The run cannot go on (reported): 111, and the input stays where it was,
+ * as if the process had died there. */
+static int
+stopped(struct ev_input *in)
+{
+	in->nocommit = 1;
+	ev_input_fail(in, EV_TEMPFAIL);
+	return EV_TEMPFAIL;
+}
+
 int
 ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sink *out,
     struct ev_sink *dead, struct ev_runner_stats *st)
@@ -916,12 +928,20 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	struct pollfd *fds;
 
 	memset(st, 0, sizeof *st);
-	if (setsignals() < 0)
-		ev_die(EV_TEMPFAIL, "pipe:");
+	if (setsignals() < 0) {
+		ev_warn("pipe:");
+		return stopped(in);
+	}
 	setup(&r);
 	fds = ev_calloc(3 + r.h->maxfds(&r), sizeof *fds);
 	while (!turn(&r, fds))
 		;
+	if (r.broken) {
+		free(fds);
+		teardown(&r);
+		unsetsignals();
+		return stopped(in);
+	}
 	r.now = ev_mono_ms();
 	/* What a stop left unfinished: read again after a restart, or dead. */
 	for (uint64_t q = r.head; q < r.tail; q++) {

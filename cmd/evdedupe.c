@@ -366,10 +366,9 @@ main(int argc, char *argv[])
 		if (!d.st)
 			exit(ev_errstatus(errno));
 	}
-	if (!(d.sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	if (dups && !(d.dupsink = ev_sink_open(dups, o.sync)))
-		exit(ev_errstatus(errno));
+	d.sink = tool_output(&o);
+	if (dups)
+		d.dupsink = tool_sink(dups, o.sync);
 	tool_input(&in, &o, argv, argc);
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);

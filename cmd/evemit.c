@@ -332,8 +332,7 @@ main(int argc, char *argv[])
 	} else {
 		struct ev_input in;
 
-		if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-			exit(ev_errstatus(errno));
+		sink = tool_output(&o);
 		tool_input(&in, &o, NULL, 0);
 		ev_input_add_sink(&in, sink);
 		readinput(&in, mode, &e, sink, &made);

@@ -165,8 +165,7 @@ main(int argc, char *argv[])
 		r = EV_OK;
 		goto done;
 	}
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
+	sink = tool_output(&o);
 	tool_input(&in, &o, argv + 1, argc - 1);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &c);

@@ -280,10 +280,10 @@ main(int argc, char *argv[])
 	c.sync = o.sync;
 	tool_input(&in, &o, argv, argc);
 	c.input = keptinput(&in, o.cursor);
-	if (o.output && !(c.out = ev_sink_open(o.output, o.sync)))
-		exit(ev_errstatus(errno));
-	if (late && !(c.late = ev_sink_open(late, o.sync)))
-		exit(ev_errstatus(errno));
+	if (o.output)
+		c.out = tool_sink(o.output, o.sync);
+	if (late)
+		c.late = tool_sink(late, o.sync);
 	if (!(f = ev_fold_open(&c)))
 		exit(ev_errstatus(errno));
 	if (ev_fold_pos(f, &pos)) {

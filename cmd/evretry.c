@@ -213,10 +213,9 @@ main(int argc, char *argv[])
 	c.replay = o.cursor != NULL || o.group != NULL;
 	c.share = o.group != NULL;
 
-	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
-		exit(ev_errstatus(errno));
+	out = tool_output(&o);
+	if (deaddest)
+		dead = tool_sink(deaddest, o.sync);
 	tool_input(&in, &o, NULL, 0);
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;

@@ -221,8 +221,7 @@ main(int argc, char *argv[])
 		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
 	loc = argc ? argv[0] : o.input ? o.input : "-";
 
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
+	sink = tool_output(&o);
 	tool_input(&in, &o, argv, argc);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &counted);

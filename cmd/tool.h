@@ -34,6 +34,25 @@ tool_size(const char *s, const char *what)
 	return v;
 }
 
+/* An output opened (ev_sink_open), or exit with the status its failure
+ * calls for (reported). */
+static inline struct ev_sink *
+tool_sink(const char *dest, enum ev_sync sync)
+{
+	struct ev_sink *s = ev_sink_open(dest, sync);
+
+	if (!s)
+		exit(ev_errstatus(errno));
+	return s;
+}
+
+/* -o (else standard output), opened or exit. */
+static inline struct ev_sink *
+tool_output(const struct ev_opts *o)
+{
+	return tool_sink(o->output ? o->output : "-", o->sync);
+}
+
 /* ev_input_init, or exit with its status. */
 static inline void
 tool_input(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)

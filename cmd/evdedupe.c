@@ -103,42 +103,6 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-
-/* A value of the default key: a type tag, a length, the decoded string or raw JSON. */
-static void
-addval(struct ev_buf *b, const struct ev_jval *v)
-{
-	size_t at;
-	uint32_t len;
-
-	if (v->type == EV_J_STRING && !v->escaped) {
-		/* the common case in one step: the body as it stands */
-		len = (uint32_t)(v->len - 2);
-		ev_buf_grow(b, 5 + (size_t)len);
-		b->p[b->len] = 's';
-		memcpy(b->p + b->len + 1, &len, 4);
-		memcpy(b->p + b->len + 5, v->p + 1, len);
-		b->len += 5 + (size_t)len;
-		b->p[b->len] = '\0';
-		return;
-	}
-	ev_buf_addc(b, v->type == EV_J_STRING ? 's' : 'r');
-	at = b->len;
-	ev_buf_add(b, "\0\0\0\0", 4);
-	if (v->type == EV_J_STRING)
-		ev_jval_str(v, b);
-	else
-		ev_buf_add(b, v->p, v->len);
-	len = (uint32_t)(b->len - at - 4);
-	memcpy(b->p + at, &len, 4);
-}
-
-static int
-present(const struct ev_jval *v)
-{
-	return v->type != EV_J_MISSING && v->type != EV_J_NULL;
-}
-
 /* The key's bytes in k->key: 1, or 0 when the event has none, or -1 on a jq error. */
 static int
 getkey(struct keyer *k, const struct ev_line *l)
@@ -148,15 +112,7 @@ getkey(struct keyer *k, const struct ev_line *l)
 		int n = ev_key_get(k->q, k->kval, l->p, l->len, EV_KEY_JSON, &k->key, &k->err);
 		return n < 0 ? -1 : n;
 	}
-	if (!present(&k->v[V_ID]))
-		return 0;
-	/* CloudEvents: an event is identified by source and id together. */
-	if (present(&k->v[V_SOURCE])) {
-		ev_buf_addc(&k->key, 'p');
-		addval(&k->key, &k->v[V_SOURCE]);
-	}
-	addval(&k->key, &k->v[V_ID]);
-	return 1;
+	return ev_key_sourceid(&k->v[V_SOURCE], &k->v[V_ID], &k->key);
 }
 
 /* The time the event is judged by into *ms: 1, or 0 when it has no usable

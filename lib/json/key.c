@@ -93,3 +93,53 @@ ev_key_get(struct ev_key *k, const struct ev_jval *v, const char *line, size_t l
 		ev_buf_add(out, "", 0);
 	return 1;
 }
+
+/* A value of a source + id key: a type tag, a length, the decoded string or raw JSON. */
+static void
+addval(struct ev_buf *b, const struct ev_jval *v)
+{
+	size_t at;
+	uint32_t len;
+
+	if (v->type == EV_J_STRING && !v->escaped) {
+		/* the common case in one step: the body as it stands */
+		len = (uint32_t)(v->len - 2);
+		ev_buf_grow(b, 5 + (size_t)len);
+		b->p[b->len] = 's';
+		memcpy(b->p + b->len + 1, &len, 4);
+		memcpy(b->p + b->len + 5, v->p + 1, len);
+		b->len += 5 + (size_t)len;
+		b->p[b->len] = '\0';
+		return;
+	}
+	ev_buf_addc(b, v->type == EV_J_STRING ? 's' : 'r');
+	at = b->len;
+	ev_buf_add(b, "\0\0\0\0", 4);
+	if (v->type == EV_J_STRING)
+		ev_jval_str(v, b);
+	else
+		ev_buf_add(b, v->p, v->len);
+	len = (uint32_t)(b->len - at - 4);
+	memcpy(b->p + at, &len, 4);
+}
+
+static int
+present(const struct ev_jval *v)
+{
+	return v->type != EV_J_MISSING && v->type != EV_J_NULL;
+}
+
+int
+ev_key_sourceid(const struct ev_jval *source, const struct ev_jval *id, struct ev_buf *out)
+{
+	ev_buf_reset(out);
+	if (!present(id))
+		return 0;
+	/* CloudEvents: an event is identified by source and id together. */
+	if (present(source)) {
+		ev_buf_addc(out, 'p');
+		addval(out, source);
+	}
+	addval(out, id);
+	return 1;
+}

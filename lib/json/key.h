@@ -32,4 +32,11 @@ enum ev_keyform {
  * EV_JQ_BADINPUT or EV_JQ_RUNERR (json/jq.h) with jq's message in err. */
 int ev_key_get(struct ev_key *k, const struct ev_jval *v, const char *line, size_t len,
     enum ev_keyform form, struct ev_buf *out, struct ev_buf *err);
+/* The key CloudEvents identify an event by, its source and id (values the
+ * caller's scan found at .source and .id), into out (reset first): each a
+ * type tag, a 4-byte length and the decoded string or raw JSON, the source
+ * first (tagged 'p') when there is one. 1, or 0 when there is no id. The
+ * bytes are evdedupe's default key: its --state files hash them. */
+int ev_key_sourceid(const struct ev_jval *source, const struct ev_jval *id, struct ev_buf *out);
+
 #endif

@@ -84,3 +84,32 @@ Test(key, a_path_jq_refuses_goes_to_jq)
 	cr_expect(key("empty", "{}", EV_KEY_JSON, 1, &out) == 0);
 	ev_buf_free(&out);
 }
+
+Test(key, source_and_id)
+{
+	static const char *paths[] = { ".source", ".id" };
+	static const struct { const char *line; int n; size_t len; const char *bytes; } t[] = {
+		{ "{\"id\":\"a\"}", 1, 6, "s\1\0\0\0a" },
+		{ "{\"id\":\"\\u0061\"}", 1, 6, "s\1\0\0\0a" },
+		{ "{\"id\":7,\"source\":\"s\"}", 1, 13, "ps\1\0\0\0sr\1\0\0\0007" },
+		{ "{\"source\":\"s\"}", 0, 0, "" },
+		{ "{\"id\":null}", 0, 0, "" },
+	};
+	struct ev_jpath *p[2];
+	struct ev_jval v[2];
+	struct ev_buf out = { 0 }, err = { 0 };
+
+	for (int i = 0; i < 2; i++)
+		cr_assert(p[i] = ev_jpath_compile(paths[i], &err));
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		cr_assert_eq(ev_json_scan(t[i].line, strlen(t[i].line), p, 2, v, NULL), 0);
+		cr_expect_eq(ev_key_sourceid(&v[0], &v[1], &out), t[i].n, "%s", t[i].line);
+		cr_expect_eq(out.len, t[i].len, "%s", t[i].line);
+		if (out.len == t[i].len)
+			cr_expect(memcmp(out.p, t[i].bytes, out.len) == 0, "%s", t[i].line);
+	}
+	for (int i = 0; i < 2; i++)
+		ev_jpath_free(p[i]);
+	ev_buf_free(&out);
+	ev_buf_free(&err);
+}

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "io/input.h"
 #include "io/loc.h"
+#include "io/ring.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
@@ -107,43 +108,6 @@ counts(void *arg, struct ev_stat *s, size_t max)
 	return 5;
 }
 
-struct ring {
-	struct ev_buf *lines; /* grows to n entries, then is reused in a circle */
-	uint64_t n, next, used;
-	int on;
-};
-
-static void
-ring_add(struct ring *g, const char *p, size_t len)
-{
-	if (g->n == 0)
-		return;
-	if (g->used < g->n) {
-		g->lines = ev_reallocarray(g->lines, g->used + 1, sizeof *g->lines);
-		memset(&g->lines[g->used++], 0, sizeof *g->lines);
-	}
-	ev_buf_reset(&g->lines[g->next]);
-	ev_buf_add(&g->lines[g->next], p, len);
-	g->next = (g->next + 1) % g->n;
-}
-
-static int
-ring_flush(struct ring *g, struct ev_sink *sink, uint64_t *printed)
-{
-	uint64_t first = g->used == g->n ? g->next : 0;
-
-	for (uint64_t i = 0; i < g->used; i++) {
-		struct ev_buf *b = &g->lines[(first + i) % g->used];
-		if (ev_sink_write(sink, b->p, b->len) < 0)
-			return -1;
-		++*printed;
-	}
-	for (uint64_t i = 0; i < g->used; i++)
-		ev_buf_free(&g->lines[i]);
-	free(g->lines);
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -167,7 +131,7 @@ main(int argc, char *argv[])
 	const char *loc;
 	int ch, r = 0, fromstart = 0, skiplost = 0, haven = 0, hassince = 0, hasuntil = 0;
 	int follow = -1, scanning = 0;
-	struct ring ring = { 0 };
+	struct ev_ring *ring = NULL; /* -n on a pipe: the last lines, written at its end */
 	uint64_t n = 10, count = UINT64_MAX, printed = 0, prevpos = 0;
 	struct counted counted = { &in, &printed };
 	int64_t since = 0, until = 0, t;
@@ -249,8 +213,8 @@ main(int argc, char *argv[])
 	} else if (haven || (!o.cursor && !o.group)) {
 		in.conf.start = EV_START_LAST;
 		in.conf.last = n;
-		ring.n = n;
-		ring.on = ispipe(loc);
+		if (ispipe(loc))
+			ring = ev_ring_new(n);
 	}
 
 	while (printed < count && (r = ev_input_next(&in, &l)) > 0) {
@@ -263,8 +227,8 @@ main(int argc, char *argv[])
 			in.pos = prevpos; /* this one is not done: a cursor stays before it */
 			break;
 		}
-		if (ring.on) {
-			ring_add(&ring, l.p, l.len);
+		if (ring) {
+			ev_ring_add(ring, l.p, l.len);
 			continue;
 		}
 		if (ev_sink_write(sink, l.p, l.len) < 0)
@@ -274,8 +238,9 @@ main(int argc, char *argv[])
 	}
 	if (r < 0)
 		goto fail;
-	if (ring.on && ring_flush(&ring, sink, &printed) < 0)
+	if (ring && ev_ring_flush(ring, sink, &printed) < 0)
 		goto fail;
+	ev_ring_free(ring);
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;

@@ -11,7 +11,7 @@
 #include "base/err.h"
 #include "event/event.h"
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "json/jsonscan.h"
 #include "dedupe/keyset.h"
 #include "dedupe/keystate.h"
@@ -19,7 +19,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
-#include "json/pred.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [--arrival] [--require-key] [-i src] [-k expr] [-n count] [-o dest] " \
 	"[-w duration] [--cursor name] [--dead dest] [--dups dest] [--expired[=dest]] [--group name] " \
@@ -46,7 +46,7 @@ struct result {
 
 /* What work() uses: the helper's alone. */
 struct keyer {
-	struct ev_jq *q;            /* --key, or NULL for source + id */
+	struct ev_key *q;           /* --key, or NULL for source + id */
 	struct ev_jval *kval;       /* a --key that is a path: its value, from the scan */
 	struct ev_jpath *paths[NV];
 	size_t npaths, tpath;      /* tpath: the index of .time, if npaths is past it */
@@ -104,68 +104,16 @@ usage(void)
 	ev_usage(SYNOPSIS, 0);
 }
 
-
-/* A value of the default key: a type tag, a length, the decoded string or raw JSON. */
-static void
-addval(struct ev_buf *b, const struct ev_jval *v)
-{
-	size_t at;
-	uint32_t len;
-
-	if (v->type == EV_J_STRING && !v->escaped) {
-		/* the common case in one step: the body as it stands */
-		len = (uint32_t)(v->len - 2);
-		ev_buf_grow(b, 5 + (size_t)len);
-		b->p[b->len] = 's';
-		memcpy(b->p + b->len + 1, &len, 4);
-		memcpy(b->p + b->len + 5, v->p + 1, len);
-		b->len += 5 + (size_t)len;
-		b->p[b->len] = '\0';
-		return;
-	}
-	ev_buf_addc(b, v->type == EV_J_STRING ? 's' : 'r');
-	at = b->len;
-	ev_buf_add(b, "\0\0\0\0", 4);
-	if (v->type == EV_J_STRING)
-		ev_jval_str(v, b);
-	else
-		ev_buf_add(b, v->p, v->len);
-	len = (uint32_t)(b->len - at - 4);
-	memcpy(b->p + at, &len, 4);
-}
-
-static int
-present(const struct ev_jval *v)
-{
-	return v->type != EV_J_MISSING && v->type != EV_J_NULL;
-}
-
 /* The key's bytes in k->key: 1, or 0 when the event has none, or -1 on a jq error. */
 static int
 getkey(struct keyer *k, const struct ev_line *l)
 {
 	ev_buf_reset(&k->key);
 	if (k->q) {
-		const struct ev_jval *v = k->kval;
-		/* a path's value: jq's null, or the bytes jq would print */
-		if (v && ((v->type == EV_J_MISSING && !v->jqerr) || v->type == EV_J_NULL))
-			return 0;
-		if (v && ev_pred_dump(v, &k->key))
-			return 1;
-		int n = ev_jq_run(k->q, l->p, l->len, EV_JQ_KEY, &k->key, &k->err);
-		if (n < 0)
-			return -1;
-		return n > 0 && strcmp(k->key.p, "null") != 0;
+		int n = ev_key_get(k->q, k->kval, l->p, l->len, EV_KEY_JSON, &k->key, &k->err);
+		return n < 0 ? -1 : n;
 	}
-	if (!present(&k->v[V_ID]))
-		return 0;
-	/* CloudEvents: an event is identified by source and id together. */
-	if (present(&k->v[V_SOURCE])) {
-		ev_buf_addc(&k->key, 'p');
-		addval(&k->key, &k->v[V_SOURCE]);
-	}
-	addval(&k->key, &k->v[V_ID]);
-	return 1;
+	return ev_key_sourceid(&k->v[V_SOURCE], &k->v[V_ID], &k->key);
 }
 
 /* The time the event is judged by into *ms: 1, or 0 when it has no usable
@@ -316,7 +264,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Drop the events whose key was seen within a window.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'k':
@@ -356,10 +304,10 @@ main(int argc, char *argv[])
 	d.keyexpr = keyexpr;
 
 	if (keyexpr) {
-		if (!(k.q = ev_jq_compile(keyexpr, NULL, &k.err)))
+		if (!(k.q = ev_key_compile(keyexpr, &k.err)))
 			ev_die(EV_ERROR, "%s: %s", keyexpr, k.err.p);
 		/* a plain path (-k .data.order_id) is read by the scan */
-		if ((k.paths[k.npaths] = ev_jpath_compile(keyexpr, &k.err)))
+		if ((k.paths[k.npaths] = ev_key_path(k.q)))
 			k.kval = &k.v[k.npaths++];
 	} else {
 		k.paths[k.npaths++] = path(".id");
@@ -380,11 +328,10 @@ main(int argc, char *argv[])
 		if (!d.st)
 			exit(ev_errstatus(errno));
 	}
-	if (!(d.sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	if (dups && !(d.dupsink = ev_sink_open(dups, o.sync)))
-		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv, argc);
+	d.sink = tool_output(&o);
+	if (dups)
+		d.dupsink = tool_sink(dups, o.sync);
+	tool_input(&in, &o, argv, argc);
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
 	ev_input_set_flush(&in, ev_ahead_flush, ah);
@@ -409,8 +356,9 @@ main(int argc, char *argv[])
 	ev_ahead_free(ah);
 	ev_keyset_free(d.ks);
 	for (size_t i = 0; i < k.npaths; i++)
-		ev_jpath_free(k.paths[i]);
-	ev_jq_free(k.q);
+		if (&k.v[i] != k.kval) /* the key's path is the key's */
+			ev_jpath_free(k.paths[i]);
+	ev_key_free(k.q);
 	ev_buf_free(&k.key);
 	ev_buf_free(&k.err);
 	ev_buf_free(&k.tmp);

@@ -21,6 +21,7 @@
 #include "amqp/url.h"
 #include "event/uuid.h"
 #include "trace/trace.h"
+#include "tool.h"
 
 #define ENVOPTS "[-s source] [-t time] [-x name=value] [--at time] " \
 	"[--datacontenttype type] [--dataschema uri] [--delay duration] [--otlp dest] " \
@@ -444,7 +445,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Make CloudEvents 1.0 events: from arguments, input lines or CSV rows.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "fls:t:x:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'f':
@@ -568,9 +569,8 @@ main(int argc, char *argv[])
 	} else {
 		struct ev_input in;
 
-		if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-			exit(ev_errstatus(errno));
-		ev_input_init(&in, &o, NULL, 0);
+		sink = tool_output(&o);
+		tool_input(&in, &o, NULL, 0);
 		ev_input_add_sink(&in, sink);
 		readinput(&in, mode, &e, sink, &made);
 		ev_input_end(&in);

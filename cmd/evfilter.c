@@ -13,6 +13,7 @@
 #include "io/loc.h"
 #include "base/opts.h"
 #include "json/pred.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-cmqrv] [--explain] [-i src] [-o dest] [--arg name value] [--argjson name json] " \
 	"[--cursor name] [--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] " \
@@ -81,9 +82,9 @@ main(int argc, char *argv[])
 	};
 	struct ev_opts o;
 	struct ev_jqargs *args = ev_jqargs_new();
-	struct ev_buf err = { 0 }, out = { 0 }, argtext = { 0 };
-	struct ev_predarg *pargs = ev_calloc((size_t)argc, sizeof *pargs);
-	size_t npargs = 0;
+	struct ev_buf err = { 0 }, out = { 0 };
+	const struct ev_predarg *pargs;
+	size_t npargs;
 	struct ev_pred *pred = NULL;
 	struct ev_input in;
 	struct ev_jerr jerr;
@@ -97,7 +98,7 @@ main(int argc, char *argv[])
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "cmrv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'c':
@@ -119,14 +120,6 @@ main(int argc, char *argv[])
 				    ch == OPT_ARG ? "arg" : "argjson");
 			if (ev_jqargs_add(args, optarg, argv[optind], ch == OPT_ARGJSON, &err) < 0)
 				ev_die(EV_ERROR, "%s", err.p);
-			/* the fast path's copy, as JSON text (offsets until argtext stops growing) */
-			pargs[npargs].name = optarg;
-			pargs[npargs++].json = (const char *)(uintptr_t)argtext.len;
-			if (ch == OPT_ARG)
-				ev_buf_addjstr(&argtext, argv[optind], strlen(argv[optind]));
-			else
-				ev_buf_adds(&argtext, argv[optind]);
-			ev_buf_addc(&argtext, '\0');
 			optind++;
 			break;
 		case OPT_EXPLAIN:
@@ -151,8 +144,7 @@ main(int argc, char *argv[])
 
 	if (!(q = ev_jq_compile(argv[0], args, &err)))
 		ev_die(EV_ERROR, "%s: %s", argv[0], err.p);
-	for (size_t i = 0; i < npargs; i++)
-		pargs[i].json = argtext.p + (uintptr_t)pargs[i].json;
+	pargs = ev_jqargs_pred(args, &npargs);
 	if (map)
 		ev_buf_reset(&err), ev_buf_adds(&err, "--map prints jq's outputs");
 	else
@@ -170,9 +162,8 @@ main(int argc, char *argv[])
 		r = EV_OK;
 		goto done;
 	}
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv + 1, argc - 1);
+	sink = tool_output(&o);
+	tool_input(&in, &o, argv + 1, argc - 1);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &c);
 
@@ -245,10 +236,8 @@ fail:
 	r = r ? r : EV_TEMPFAIL;
 done:
 	ev_pred_free(pred);
-	free(pargs);
 	ev_jq_free(q);
 	ev_jqargs_free(args);
-	ev_buf_free(&argtext);
 	ev_buf_free(&err);
 	ev_buf_free(&out);
 	return r;

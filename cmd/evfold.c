@@ -16,6 +16,7 @@
 #include "fold/fold.h"
 #include "io/input.h"
 #include "io/loc.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [--count] [--dump] [--rebuild] [-i src] [-k expr] [-o dest] " \
 	"[--avg path] [--cache n] [--cursor name] [--dead dest] [--distinct path] " \
@@ -194,7 +195,7 @@ main(int argc, char *argv[])
 	ev_opts_doc(&o, "Fold events into a state per key, kept in SQLite, exactly once.", longopts,
 	    docs);
 	while ((ch = getopt_long(argc, argv, "k:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'k':
@@ -320,12 +321,12 @@ main(int argc, char *argv[])
 	c.shared = o.group != NULL;
 	if (c.shared)
 		c.maxkeys = 0; /* another member may change any key between two batches */
-	ev_input_init(&in, &o, argv, argc);
+	tool_input(&in, &o, argv, argc);
 	c.input = c.shared ? NULL : keptinput(&in, o.cursor);
-	if (o.output && !(c.out = ev_sink_open(o.output, o.sync)))
-		exit(ev_errstatus(errno));
-	if (late && !(c.late = ev_sink_open(late, o.sync)))
-		exit(ev_errstatus(errno));
+	if (o.output)
+		c.out = tool_sink(o.output, o.sync);
+	if (late)
+		c.late = tool_sink(late, o.sync);
 	if (!(f = ev_fold_open(&c)))
 		exit(ev_errstatus(errno));
 	if (!c.shared && ev_fold_pos(f, &pos)) {

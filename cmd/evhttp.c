@@ -18,6 +18,7 @@
 #include "base/opts.h"
 #include "http/server.h"
 #include "http/whsig.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
 	"[--bearer secret] [--github-secret secret] [--idle-timeout dur] [--keepalive dur] " \
@@ -193,7 +194,7 @@ main(int argc, char *argv[])
 	ev_httpd_conf_default(&c);
 	c.listen = "127.0.0.1:8080";
 	while ((ch = getopt_long(argc, argv, "l:s:t:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'l':
@@ -225,22 +226,22 @@ main(int argc, char *argv[])
 			c.keepalive_s = seconds(optarg, "keepalive");
 			break;
 		case OPT_MAX_BODY:
-			if ((v = ev_opt_size(optarg, "max-body")) == 0 || v > (1ULL << 32))
+			if ((v = tool_size(optarg, "max-body")) == 0 || v > (1ULL << 32))
 				ev_die(EV_ERROR, "--max-body: between 1 and 4G");
 			c.max_body = (size_t)v;
 			break;
 		case OPT_MAX_CONNS:
-			if ((v = ev_opt_size(optarg, "max-conns")) == 0 || v > 1000000)
+			if ((v = tool_size(optarg, "max-conns")) == 0 || v > 1000000)
 				ev_die(EV_ERROR, "--max-conns: between 1 and 1000000");
 			c.max_conns = (unsigned)v;
 			break;
 		case OPT_MAX_HEADER:
-			if ((v = ev_opt_size(optarg, "max-header")) < 1024 || v > (16 << 20))
+			if ((v = tool_size(optarg, "max-header")) < 1024 || v > (16 << 20))
 				ev_die(EV_ERROR, "--max-header: between 1K and 16M");
 			c.max_header = (size_t)v;
 			break;
 		case OPT_MAX_QUEUE:
-			if ((v = ev_opt_size(optarg, "max-queue")) == 0 || v > (1ULL << 40))
+			if ((v = tool_size(optarg, "max-queue")) == 0 || v > (1ULL << 40))
 				ev_die(EV_ERROR, "--max-queue: between 1 and 1T");
 			c.max_queue = (size_t)v;
 			break;
@@ -251,7 +252,7 @@ main(int argc, char *argv[])
 			c.request_timeout_s = seconds(optarg, "request-timeout");
 			break;
 		case OPT_SUB_BUFFER:
-			if ((v = ev_opt_size(optarg, "sub-buffer")) < 4096 || v > (1ULL << 30))
+			if ((v = tool_size(optarg, "sub-buffer")) < 4096 || v > (1ULL << 30))
 				ev_die(EV_ERROR, "--sub-buffer: between 4K and 1G");
 			c.sub_buffer = (size_t)v;
 			break;

@@ -11,12 +11,13 @@
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "io/loc.h"
 #include "base/opts.h"
 #include "base/proc.h"
 #include "retry/retry.h"
 #include "retry/runner.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-pq] [-a attempts] [-b base[,cap]] [-d dest] [-i src] [-j jobs] " \
 	"[-k expr] [-o dest] [-r rate] [-t timeout] [--breaker count] [--cursor name] " \
@@ -188,7 +189,7 @@ main(int argc, char *argv[])
 	ev_retry_parsecodes("75,111", c.retry);
 	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
 	    NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'a':
@@ -260,7 +261,7 @@ main(int argc, char *argv[])
 	if (keyexpr && o.group && o.max_deliveries)
 		ev_die(EV_ERROR, "--max-deliveries with --key: a keyed group hands a key's events "
 		    "out in order and does not count deliveries");
-	if (keyexpr && !(c.key = ev_jq_compile(keyexpr, NULL, &err)))
+	if (keyexpr && !(c.key = ev_key_compile(keyexpr, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
 		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
@@ -271,11 +272,10 @@ main(int argc, char *argv[])
 	 * urgent event that comes meanwhile */
 	c.share = o.group != NULL || o.priority;
 
-	if (!(out = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	if (deaddest && !(dead = ev_sink_open(deaddest, o.sync)))
-		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, NULL, 0);
+	out = tool_output(&o);
+	if (deaddest)
+		dead = tool_sink(deaddest, o.sync);
+	tool_input(&in, &o, NULL, 0);
 	in.conf.key = c.key; /* with --group: one member at a time per key */
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;
@@ -300,7 +300,7 @@ main(int argc, char *argv[])
 		status = ev_errstatus(errno);
 	ev_input_stats(&in, o.stats);
 	ev_proc_cmdfree(c.cmd);
-	ev_jq_free(c.key);
+	ev_key_free(c.key);
 	ev_buf_free(&err);
 	/* Stopped by SIGTERM or SIGINT, cleanly: 0, as at the end of the input. */
 	return status ? status : r;

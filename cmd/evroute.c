@@ -12,6 +12,7 @@
 #include "io/input.h"
 #include "base/opts.h"
 #include "route/router.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-q] [--first] [-f rulesfile] [-i src] [-o dest] [--cursor name] " \
 	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
@@ -162,7 +163,7 @@ main(int argc, char *argv[])
 	ev_opts_doc(&st.o, "Send each event to every destination whose rule matches it.", longopts, docs);
 	st.files = ev_calloc((size_t)argc, sizeof *st.files);
 	while ((ch = getopt_long(argc, argv, "f:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&st.o, ch, optarg))
+		if (tool_option(&st.o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'f':
@@ -190,7 +191,7 @@ main(int argc, char *argv[])
 		exit(EV_ERROR);
 	if (ev_router_open(st.rt, NULL) < 0)
 		exit(ev_errstatus(errno));
-	ev_input_init(&st.in, &st.o, NULL, 0);
+	tool_input(&st.in, &st.o, NULL, 0);
 	ev_router_register(st.rt, &st.in);
 	ev_input_set_prom(&st.in, promseries, &st, 0);
 	ev_input_set_counts(&st.in, counts, &st);

@@ -18,6 +18,7 @@
 #include "spool/spool.h"
 #include "io/loc.h"
 #include "sign/sign.h"
+#include "tool.h"
 
 #define SYNOPSIS "init [-g group] [-m mode] [--retain-age dur] [--retain-bytes size] " \
 	"[--segment-bytes size] spool\n" \
@@ -424,7 +425,7 @@ main(int argc, char *argv[])
 	ev_opts_doc(&o, "Create, inspect, check and expire spools, and manage their cursors.", longopts, docs);
 	ev_spool_conf_default(&opt.conf);
 	while ((ch = getopt_long(argc, argv, "g:m:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'g':

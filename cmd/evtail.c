@@ -12,10 +12,12 @@
 #include "base/err.h"
 #include "io/input.h"
 #include "io/loc.h"
+#include "io/ring.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "spool/spool.h"
+#include "tool.h"
 
 #define SYNOPSIS "[-Ffq] [-i src] [-n count] [-o dest] [--count n] [--cursor name] " \
 	"[--dead dest] [--expired[=dest]] [--group name] [--hold] [--priority] [--max-deliveries n] " \
@@ -84,53 +86,27 @@ ispipe(const char *path)
 	return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
+/* What --stats counts: the events printed, and what the input and the
+ * output locations counted of their work. */
+struct counted {
+	const struct ev_input *in;
+	const uint64_t *printed;
+};
+
 static size_t
 counts(void *arg, struct ev_stat *s, size_t max)
 {
+	const struct counted *k = arg;
+	struct ev_loc_counts c;
+
 	(void)max;
-	s[0] = (struct ev_stat){ "events", *(uint64_t *)arg };
-	s[1] = (struct ev_stat){ "segments_opened", ev_spool_ctr.segopens };
-	s[2] = (struct ev_stat){ "bytes_read", ev_spool_ctr.bytesread };
-	s[3] = (struct ev_stat){ "lost_bytes", ev_spool_ctr.lost };
-	s[4] = (struct ev_stat){ "syncs", ev_spool_ctr.syncs };
+	ev_input_loc_counts(k->in, &c);
+	s[0] = (struct ev_stat){ "events", *k->printed };
+	s[1] = (struct ev_stat){ "segments_opened", c.segopens };
+	s[2] = (struct ev_stat){ "bytes_read", c.bytesread };
+	s[3] = (struct ev_stat){ "lost_bytes", c.lost };
+	s[4] = (struct ev_stat){ "syncs", c.syncs };
 	return 5;
-}
-
-struct ring {
-	struct ev_buf *lines; /* grows to n entries, then is reused in a circle */
-	uint64_t n, next, used;
-	int on;
-};
-
-static void
-ring_add(struct ring *g, const char *p, size_t len)
-{
-	if (g->n == 0)
-		return;
-	if (g->used < g->n) {
-		g->lines = ev_reallocarray(g->lines, g->used + 1, sizeof *g->lines);
-		memset(&g->lines[g->used++], 0, sizeof *g->lines);
-	}
-	ev_buf_reset(&g->lines[g->next]);
-	ev_buf_add(&g->lines[g->next], p, len);
-	g->next = (g->next + 1) % g->n;
-}
-
-static int
-ring_flush(struct ring *g, struct ev_sink *sink, uint64_t *printed)
-{
-	uint64_t first = g->used == g->n ? g->next : 0;
-
-	for (uint64_t i = 0; i < g->used; i++) {
-		struct ev_buf *b = &g->lines[(first + i) % g->used];
-		if (ev_sink_write(sink, b->p, b->len) < 0)
-			return -1;
-		++*printed;
-	}
-	for (uint64_t i = 0; i < g->used; i++)
-		ev_buf_free(&g->lines[i]);
-	free(g->lines);
-	return 0;
 }
 
 int
@@ -161,15 +137,16 @@ main(int argc, char *argv[])
 	const char *loc;
 	int ch, r = 0, fromstart = 0, skiplost = 0, haven = 0, hassince = 0, hasuntil = 0;
 	int follow = -1, scanning = 0;
-	struct ring ring = { 0 };
+	struct ev_ring *ring = NULL; /* -n on a pipe: the last lines, written at its end */
 	uint64_t n = 10, count = UINT64_MAX, printed = 0, prevpos = 0;
+	struct counted counted = { &in, &printed };
 	int64_t since = 0, until = 0, t;
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "Ffn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (ev_opts_common(&o, ch, optarg))
+		if (tool_option(&o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'F': /* tail -F: follow the name, retry: what evtail always does */
@@ -214,11 +191,10 @@ main(int argc, char *argv[])
 		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
 	loc = argc ? argv[0] : o.input ? o.input : "-";
 
-	if (!(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
-		exit(ev_errstatus(errno));
-	ev_input_init(&in, &o, argv, argc);
+	sink = tool_output(&o);
+	tool_input(&in, &o, argv, argc);
 	ev_input_add_sink(&in, sink);
-	ev_input_set_counts(&in, counts, &printed);
+	ev_input_set_counts(&in, counts, &counted);
 	/* evtail follows spools and files alike unless told not to. */
 	in.conf.follow = o.follow == 0 ? 0 : 1;
 	in.conf.skip_lost = skiplost;
@@ -243,8 +219,8 @@ main(int argc, char *argv[])
 	} else if (haven || (!o.cursor && !o.group)) {
 		in.conf.start = EV_START_LAST;
 		in.conf.last = n;
-		ring.n = n;
-		ring.on = ispipe(loc);
+		if (ispipe(loc))
+			ring = ev_ring_new(n);
 	}
 
 	while (printed < count && (r = ev_input_next(&in, &l)) > 0) {
@@ -257,8 +233,8 @@ main(int argc, char *argv[])
 			in.pos = prevpos; /* this one is not done: a cursor stays before it */
 			break;
 		}
-		if (ring.on) {
-			ring_add(&ring, l.p, l.len);
+		if (ring) {
+			ev_ring_add(ring, l.p, l.len);
 			continue;
 		}
 		if (ev_sink_write(sink, l.p, l.len) < 0)
@@ -268,8 +244,9 @@ main(int argc, char *argv[])
 	}
 	if (r < 0)
 		goto fail;
-	if (ring.on && ring_flush(&ring, sink, &printed) < 0)
+	if (ring && ev_ring_flush(ring, sink, &printed) < 0)
 		goto fail;
+	ev_ring_free(ring);
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;

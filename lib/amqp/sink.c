@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "json/jq.h"
 #include "json/jsonscan.h"
+#include "json/key.h"
 #include "base/buf.h"
 #include "base/mem.h"
 #include "amqp/link.h"
@@ -39,8 +40,7 @@ struct rec {
 struct amqpsink {
 	struct link l;
 	enum ev_sync sync;
-	struct ev_jq *keyq;        /* the routing key's jq expression, or NULL */
-	struct ev_jpath *typepath; /* the default key, the event's .type: read by the scanner */
+	struct ev_key *key;        /* the routing key: routing_key_jq, .type, or NULL */
 	struct ev_buf keyout, jqerr, why;
 	struct ev_buf arena;       /* the window's bodies and keys */
 	struct rec *recs;
@@ -371,53 +371,42 @@ settleall(struct amqpsink *k)
 	return 0;
 }
 
-/* The routing key for one event, in k->keyout; -1 refuses the event (why in k->why). */
+/* The routing key for one event, in k->keyout: a string as its text, any
+ * other value as its JSON text, the same whether the scanner or jq finds
+ * it; -1 refuses the event (why in k->why). */
 static int
 routingkey(struct amqpsink *k, const char *line, size_t len)
 {
+	struct ev_jval v, *vp = NULL;
+	struct ev_jerr jerr;
+
 	ev_buf_reset(&k->keyout);
-	if (k->typepath) {
-		struct ev_jval v;
-		struct ev_jerr jerr;
-		if (ev_json_scan(line, len, &k->typepath, 1, &v, &jerr) < 0) {
-			ev_buf_reset(&k->why);
-			ev_buf_printf(&k->why, "no routing key: not one JSON value");
-			return -1;
-		}
-		if (v.type == EV_J_MISSING && v.jqerr) {
-			ev_buf_reset(&k->why);
-			ev_buf_printf(&k->why, "no routing key: the event is not an object");
-			return -1;
-		}
-		if (v.type == EV_J_STRING)
-			ev_jval_str(&v, &k->keyout);
-		else if (v.type != EV_J_MISSING && v.type != EV_J_NULL)
-			ev_jq_compact(v.p, v.len, &k->keyout); /* as jq would print it */
-		goto check;
-	}
-	if (!k->keyq) {
+	if (!k->key) {
 		ev_buf_adds(&k->keyout, k->l.cf.routing_key ? k->l.cf.routing_key :
 		    k->l.cf.queue && !*k->l.cf.exchange ? k->l.cf.queue : "");
 		return 0;
 	}
-	int n = ev_jq_run(k->keyq, line, len, EV_JQ_KEY, &k->keyout, &k->jqerr);
+	struct ev_jpath *path = ev_key_path(k->key);
+	if (path) {
+		vp = &v;
+		if (ev_json_scan(line, len, &path, 1, &v, &jerr) < 0) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: not one JSON value");
+			return -1;
+		}
+		if (v.type == EV_J_MISSING && v.jqerr && !k->l.cf.routing_key_jq) {
+			ev_buf_reset(&k->why);
+			ev_buf_printf(&k->why, "no routing key: the event is not an object");
+			return -1;
+		}
+	}
+	int n = ev_key_get(k->key, vp, line, len, EV_KEY_TEXT, &k->keyout, &k->jqerr);
 	if (n < 0) {
 		ev_buf_reset(&k->why);
 		ev_buf_printf(&k->why, "no routing key: %s", n == EV_JQ_BADINPUT ?
 		    "not one JSON value" : k->jqerr.p);
 		return -1;
 	}
-	if (n == 0 || strcmp(k->keyout.p, "null") == 0) {
-		ev_buf_reset(&k->keyout);
-		return 0;
-	}
-	/* A string result is the key itself; a number or other value, its JSON text. */
-	if (k->keyout.len >= 2 && k->keyout.p[0] == '"') {
-		memmove(k->keyout.p, k->keyout.p + 1, k->keyout.len - 2);
-		k->keyout.len -= 2;
-		k->keyout.p[k->keyout.len] = '\0';
-	}
-check:
 	if (k->keyout.len > 255) {
 		ev_buf_reset(&k->why);
 		ev_buf_printf(&k->why, "the routing key is longer than 255 bytes");
@@ -517,8 +506,7 @@ amqpsink_close(void *impl)
 		err = EPROTO;
 	}
 	link_close(&k->l);
-	ev_jq_free(k->keyq);
-	ev_jpath_free(k->typepath);
+	ev_key_free(k->key);
 	ev_buf_free(&k->keyout);
 	ev_buf_free(&k->jqerr);
 	ev_buf_free(&k->why);
@@ -552,9 +540,9 @@ ev_amqp_sink_open(const char *url, enum ev_sync sync, const struct ev_sink_ops *
 		return NULL;
 	}
 	if (k->l.cf.routing_key_jq || (!k->l.cf.routing_key && !(k->l.cf.queue && !*k->l.cf.exchange))) {
-		if (!k->l.cf.routing_key_jq)
-			k->typepath = ev_jpath_compile(".type", &err);
-		else if (!(k->keyq = ev_jq_compile(k->l.cf.routing_key_jq, NULL, &err))) {
+		/* by default the event's type */
+		const char *expr = k->l.cf.routing_key_jq ? k->l.cf.routing_key_jq : ".type";
+		if (!(k->key = ev_key_compile(expr, &err))) {
 			ev_warn("%s: routing_key_jq: %s", k->l.cf.name, err.p);
 			ev_buf_free(&err);
 			link_close(&k->l);

@@ -283,7 +283,8 @@ amqpsource_close(void *impl)
 }
 
 static const struct ev_source_ops amqpsource_ops = {
-	.next = amqpsource_next, .commit = amqpsource_commit, .close = amqpsource_close
+	.next = amqpsource_next, .commit = amqpsource_commit, .close = amqpsource_close,
+	.acks = 1
 };
 
 /* A tool's start position (evtail --from-start, --since, -n 0) is a stream
@@ -322,6 +323,15 @@ void *
 ev_amqp_source_open(const char *url, const struct ev_source_conf *c,
     const struct ev_source_ops **ops)
 {
+	if (c->cursor || c->group) {
+		char *name = ev_amqp_redact(url);
+		ev_warn("%s: --%s needs a spool directory as input "
+		    "(a queue keeps its own place: what was acknowledged)", name,
+		    c->cursor ? "cursor" : "group");
+		free(name);
+		errno = EINVAL;
+		return NULL;
+	}
 	struct amqpsource *s = ev_calloc(1, sizeof *s);
 
 	s->follow = c->follow;

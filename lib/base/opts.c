@@ -181,13 +181,23 @@ ev_usage(const char *synopsis, int help)
 	exit(help ? 0 : EV_ERROR);
 }
 
+/* A bad option value: reported; the main exits 2. */
+static int
+badvalue(const char *fmt, const char *arg)
+{
+	ev_warn(fmt, arg);
+	return -1;
+}
+
 int
 ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 {
 	switch (ch) {
 	case 'i':
-		if (o->ninputs == EV_MAX_INPUTS)
-			ev_die(EV_ERROR, "-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
+		if (o->ninputs == EV_MAX_INPUTS) {
+			ev_warn("-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
+			return -1;
+		}
 		if (!o->input)
 			o->input = arg;
 		o->inputs[o->ninputs++] = arg;
@@ -221,7 +231,7 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		unsigned long n = strtoul(arg, &end, 10);
 		if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || n < 1 ||
 		    n > 1000000)
-			ev_die(EV_ERROR, "--max-deliveries: '%s' is not a number from 1 to 1000000",
+			return badvalue("--max-deliveries: '%s' is not a number from 1 to 1000000",
 			    arg);
 		o->max_deliveries = (uint32_t)n;
 		return 1;
@@ -232,11 +242,10 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 	case EV_OPT_SIGN_KEY:
 		ev_signer_free(ev_sign_default);
 		if (!(ev_sign_default = ev_signer_load(arg)))
-			exit(EV_ERROR);
+			return -1; /* reported */
 		return 1;
 	case EV_OPT_OTLP:
-		ev_otlp_setup(arg);
-		return 1;
+		return ev_otlp_setup(arg) < 0 ? -1 : 1;
 	case EV_OPT_PROMETHEUS:
 		o->prometheus = arg;
 		return 1;
@@ -264,12 +273,12 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		else if (strcmp(arg, "always") == 0)
 			o->sync = EV_SYNC_ALWAYS;
 		else
-			ev_die(EV_ERROR, "--sync: '%s' is not none, batch or always", arg);
+			return badvalue("--sync: '%s' is not none, batch or always", arg);
 		return 1;
 	case EV_OPT_MAX_EVENT: {
 		uint64_t max;
 		if (ev_size_parse(arg, &max) < 0 || max == 0 || max > SIZE_MAX / 4)
-			ev_die(EV_ERROR, "--max-event-size: '%s' is not a size (like 4096, 64M, 1G)",
+			return badvalue("--max-event-size: '%s' is not a size (like 4096, 64M, 1G)",
 			    arg);
 		ev_max_event = (size_t)max;
 		return 1;
@@ -280,7 +289,7 @@ ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 		else if (strcmp(arg, "json") == 0)
 			o->stats = EV_STATS_JSON;
 		else
-			ev_die(EV_ERROR, "--stats: '%s' is not text or json", arg);
+			return badvalue("--stats: '%s' is not text or json", arg);
 		return 1;
 	}
 	return 0;
@@ -305,14 +314,14 @@ ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n)
 	fputc('\n', stderr);
 }
 
-uint64_t
-ev_opt_size(const char *s, const char *what)
+int
+ev_opt_size(const char *s, const char *what, uint64_t *v)
 {
-	uint64_t v;
-
-	if (ev_size_parse(s, &v) < 0)
-		ev_die(EV_ERROR, "--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
-	return v;
+	if (ev_size_parse(s, v) < 0) {
+		ev_warn("--%s: '%s' is not a size (like 4096, 64M, 1G)", what, s);
+		return -1;
+	}
+	return 0;
 }
 
 int

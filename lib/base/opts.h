@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 /* --sync. EV_SYNC_AUTO, the default, is batch for spools, brokers and state
- * files, and for plain files too when ev_sinks_durable says a durable input
+ * files, and for plain files too when a durable input (ev_sink_durable)
  * position or state depends on them; otherwise plain files are written
  * without fdatasync, as cat(1) writes them. */
 enum ev_sync { EV_SYNC_NONE, EV_SYNC_BATCH, EV_SYNC_ALWAYS, EV_SYNC_AUTO };
@@ -126,8 +126,10 @@ void ev_opts_doc(struct ev_opts *o, const char *about, const struct option *long
     const struct ev_optdoc *docs);
 /* --help: the usage, o->about, every option with its doc; to stdout, exit 0. */
 _Noreturn void ev_help(const struct ev_opts *o);
-/* Handles a common option: returns 1 if ch was one (exits for -h, -V and a
- * bad --sync/--stats value), else 0. */
+/* Handles a common option: returns 1 if ch was one, 0 if not, -1 for a bad
+ * value (--sync, --stats ...: reported; the main exits 2). -h and -V print
+ * and exit 0, as usage() does: the one exit in lib/ besides ev_die's own
+ * and out of memory. */
 int ev_opts_common(struct ev_opts *o, int ch, const char *arg);
 /* "usage: SYNOPSIS" to stderr and exit 2, or to stdout and exit 0 for --help. */
 _Noreturn void ev_usage(const char *synopsis, int help);
@@ -143,9 +145,9 @@ struct ev_stat {
 	const char *name;
 	uintmax_t n;
 };
-/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes; exits 2 with
- * a message naming --what for anything else. */
-uint64_t ev_opt_size(const char *s, const char *what);
+/* "64M", "1G", "4096": bytes, with binary K, M, G, T suffixes: 0 and *v,
+ * or -1 after a message naming --what for anything else (the main exits 2). */
+int ev_opt_size(const char *s, const char *what, uint64_t *v);
 
 void ev_stats_print(enum ev_statsfmt fmt, const struct ev_stat *s, size_t n);
 /* "name N, name N" into buf (for systemd's STATUS=); truncated to size. */

@@ -27,6 +27,7 @@
 #include "fold/store.h"
 #include "json/jq.h"
 #include "json/jsonscan.h"
+#include "json/key.h"
 
 #define NOSTART INT64_MIN /* the session index of a key */
 
@@ -56,13 +57,14 @@ struct ev_fold {
 	int complete;              /* every row of the table is in the cache */
 	uint64_t pos;
 	int64_t commits, wm;
-	struct ev_jq *keyq, *red;
+	struct ev_key *keyq;
+	struct ev_jq *red;
 	struct ev_jpath *paths[NPATHS];
 	struct ev_jval v[NPATHS];
 	struct ev_jpath *scan[NPATHS]; /* the paths given, in a row, for the scan */
 	int scanto[NPATHS];            /* which of v each is */
 	size_t nscan;
-	int keypath, aggidx[EV_NAGG];
+	int aggidx[EV_NAGG];
 	char *init;
 	struct ent **tab_;         /* the cache: open addressing */
 	size_t cap, n;
@@ -453,14 +455,12 @@ ev_fold_open(const struct ev_fold_conf *c)
 		f->init = ev_strdup(f->tmp.p);
 	}
 	if (c->keyexpr) {
-		/* a plain path is read by the scan, anything else by jq (and a
-		 * path that meets a scalar on its way, which jq reports: compiled
-		 * then, as compiling costs more than folding many events) */
-		f->keypath = (f->paths[P_KEY] = ev_jpath_compile(c->keyexpr, &f->err)) != NULL;
-		if (!f->keypath && !(f->keyq = ev_jq_compile(c->keyexpr, NULL, &f->err))) {
+		if (!(f->keyq = ev_key_compile(c->keyexpr, &f->err))) {
 			ev_warn("-k %s: %s", c->keyexpr, f->err.p);
 			goto bad;
 		}
+		/* a plain path is read by the scan, anything else by jq */
+		f->paths[P_KEY] = ev_key_path(f->keyq);
 	}
 	if (c->win.kind && !(f->paths[P_TIME] = path(c->timepath ? c->timepath : ".time",
 	    "--time")))
@@ -517,56 +517,23 @@ ev_fold_rebuilding(const struct ev_fold *f)
 
 /* One event. */
 
-/* The event's key into f->key (bytes as stored) and, for a reducer's $key,
- * f->keyjson: 1, 0 when it has none, -1 on a jq error (message in f->err). */
+/* The event's key into f->key (bytes as stored: a string decoded, another
+ * value as jq -c prints it) and f->keyjson: 1, 0 when it has none, -1 on a
+ * jq error (message in f->err). */
 static int
 getkey(struct ev_fold *f, const struct ev_line *l)
 {
-	const struct ev_jval *v = &f->v[P_KEY];
-	struct ev_jval kv;
-
-	ev_buf_reset(&f->key);
 	ev_buf_reset(&f->keyjson);
-	if (!f->c.keyexpr) {
+	if (!f->keyq) {
+		ev_buf_reset(&f->key);
 		ev_buf_add(&f->key, "", 0);
 		ev_buf_adds(&f->keyjson, "\"\"");
 		return 1;
 	}
-	if (!f->keypath || (v->type == EV_J_MISSING && v->jqerr)) {
-		if (!f->keyq && !(f->keyq = ev_jq_compile(f->c.keyexpr, NULL, &f->err)))
-			return -1;
-		ev_buf_reset(&f->tmp);
-		int n = ev_jq_run(f->keyq, l->p, l->len, EV_JQ_KEY, &f->tmp, &f->err);
-		if (n < 0)
-			return -1;
-		if (n == 0 || strcmp(f->tmp.p, "null") == 0)
-			return 0;
-		if (f->tmp.p[0] != '"') {
-			ev_buf_add(&f->key, f->tmp.p, f->tmp.len);
-			ev_buf_addjstr(&f->keyjson, f->key.p, f->key.len);
-			return 1;
-		}
-		/* jq's string, as the scanner would have found it */
-		kv.type = EV_J_STRING;
-		kv.p = f->tmp.p;
-		kv.len = f->tmp.len;
-		kv.escaped = memchr(f->tmp.p, '\\', f->tmp.len) != NULL;
-		v = &kv;
-	}
-	if (v->type == EV_J_MISSING || v->type == EV_J_NULL)
-		return 0;
-	if (v->type == EV_J_STRING) {
-		if (v->escaped)
-			ev_jval_str(v, &f->key);
-		else
-			ev_buf_add(&f->key, v->p + 1, v->len - 2);
-	} else {
-		/* a number or other value: its compact text */
-		for (size_t i = 0; i < v->len; i++)
-			if (v->p[i] != ' ' && v->p[i] != '\t' && v->p[i] != '\n' && v->p[i] != '\r')
-				ev_buf_addc(&f->key, v->p[i]);
-	}
-	if (f->c.reducer)
+	int n = ev_key_get(f->keyq, &f->v[P_KEY], l->p, l->len, EV_KEY_TEXT, &f->key, &f->err);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	if (f->c.reducer) /* $key, for the reducer only */
 		ev_buf_addjstr(&f->keyjson, f->key.p, f->key.len);
 	return 1;
 }
@@ -1347,9 +1314,9 @@ ev_fold_close(struct ev_fold *f)
 	free(f->open);
 	ev_vtab_close(f->tab);
 	ev_store_close(f->st);
-	ev_jq_free(f->keyq);
+	ev_key_free(f->keyq);
 	ev_jq_free(f->red);
-	for (size_t i = 0; i < NPATHS; i++)
+	for (size_t i = P_KEY + 1; i < NPATHS; i++) /* the key's path is the key's */
 		ev_jpath_free(f->paths[i]);
 	free(f->init);
 	free(f->name);

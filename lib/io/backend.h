@@ -10,6 +10,11 @@ struct ev_sink_ops {
 	int (*close)(void *impl); /* commits first; frees impl */
 	/* NULL, or: hand back an event the location took but could not deliver. */
 	int (*refused)(void *impl, struct ev_line *l, const char **why);
+	/* NULL when its commits are durable anyway, or: they must be from now
+	 * on, also in EV_SYNC_AUTO (ev_sink_durable). */
+	void (*durable)(void *impl);
+	/* NULL, or: add what it counted (ev_sink_counts). */
+	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };
 
 struct ev_source_ops {
@@ -22,6 +27,10 @@ struct ev_source_ops {
 	/* Optional: the monotonic time (ms) at which next() will have a line
 	 * without new input (a held event comes due), or INT64_MAX. */
 	int64_t (*due)(void *impl);
+	/* 1: commit moves a position kept elsewhere (ev_source_acks). */
+	int acks;
+	/* NULL, or: add what it counted (ev_source_counts). */
+	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };
 
 /* Each returns its state, or NULL after reporting why. */

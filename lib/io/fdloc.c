@@ -36,6 +36,7 @@ struct fdsink {
 	const char *name;
 	struct ev_buf buf;
 	int failed;
+	int durable;    /* EV_SYNC_AUTO syncs too (ev_sink_durable) */
 };
 
 /* Split "cmd 'a b' c\ d" into words: sh(1) quoting, no expansion. */
@@ -163,7 +164,7 @@ fdsink_commit(void *impl)
 
 	if (flushbuf(k) < 0)
 		return -1;
-	if (k->isreg && (k->sync == EV_SYNC_AUTO ? ev_sinks_durable : k->sync != EV_SYNC_NONE) &&
+	if (k->isreg && (k->sync == EV_SYNC_AUTO ? k->durable : k->sync != EV_SYNC_NONE) &&
 	    fdatasync(k->fd) < 0) {
 		k->failed = errno;
 		ev_warn("%s: fdatasync:", k->name);
@@ -221,8 +222,15 @@ fdsink_close(void *impl)
 	return r;
 }
 
+static void
+fdsink_durable(void *impl)
+{
+	((struct fdsink *)impl)->durable = 1;
+}
+
 static const struct ev_sink_ops fdsink_ops = {
-	.write = fdsink_write, .commit = fdsink_commit, .close = fdsink_close
+	.write = fdsink_write, .commit = fdsink_commit, .close = fdsink_close,
+	.durable = fdsink_durable
 };
 
 void *

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "amqp/url.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
@@ -26,7 +25,28 @@
 
 static char *const stdin_loc[] = { "-" };
 
-void
+/* From now on every output must be durable at each commit. */
+static void
+needdurable(struct ev_input *in)
+{
+	in->durable = 1;
+	for (int i = 0; i < in->nsinks; i++)
+		ev_sink_durable(in->sinks[i]);
+	if (in->rejects)
+		ev_sink_durable(in->rejects);
+	if (in->dead)
+		ev_sink_durable(in->dead);
+}
+
+/* Not starting, for a reason reported: -1, the exit status in in->status. */
+static int
+cannotstart(struct ev_input *in, int status)
+{
+	in->status = status;
+	return -1;
+}
+
+int
 ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
 {
 	memset(in, 0, sizeof *in);
@@ -46,18 +66,15 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	in->conf.cursor = o->cursor;
 	in->conf.group = o->group;
 	in->conf.max_deliveries = o->max_deliveries;
-	if (o->cursor && o->group)
-		ev_die(EV_ERROR, "--cursor and --group exclude each other (a group keeps "
-		    "its own position)");
-	if ((o->max_deliveries || o->dead) && !o->group)
-		ev_die(EV_ERROR, "--%s needs --group", o->dead ? "dead" : "max-deliveries");
-	/* A position that is kept (a spool cursor, a group, a broker's acks)
-	 * needs the outputs durable before it moves. */
-	if (o->cursor || o->group)
-		ev_sinks_durable = 1;
-	for (int i = 0; i < in->nlocs; i++)
-		if (ev_amqp_is(in->locs[i]))
-			ev_sinks_durable = 1;
+	if (o->cursor && o->group) {
+		ev_warn("--cursor and --group exclude each other (a group keeps its own "
+		    "position)");
+		return cannotstart(in, EV_ERROR);
+	}
+	if ((o->max_deliveries || o->dead) && !o->group) {
+		ev_warn("--%s needs --group", o->dead ? "dead" : "max-deliveries");
+		return cannotstart(in, EV_ERROR);
+	}
 	in->conf.follow = o->follow;
 	in->conf.wait = o->wait;
 	in->name = "<stdin>";
@@ -69,12 +86,12 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		ev_warn("signals:");
 	ev_notify_init();
 	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
-		exit(EV_ERROR);
+		return cannotstart(in, EV_ERROR);
 	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
-		exit(ev_errstatus(errno));
+		return cannotstart(in, ev_errstatus(errno));
 	ev_sink_nosign(in->rejects);
 	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
-		exit(ev_errstatus(errno));
+		return cannotstart(in, ev_errstatus(errno));
 	in->conf.dead = in->dead ? in->dead : in->rejects;
 	/* Several spools: read at once, interleaved (fanin.c); other
 	 * locations one after the other, as cat(1) reads its files. */
@@ -82,13 +99,20 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	for (int i = 0; i < in->nlocs && in->fanin; i++)
 		in->fanin = ev_source_isspool(in->locs[i]);
 	in->priority = o->priority;
-	if (o->priority && !in->fanin)
-		ev_die(EV_ERROR, "--priority needs two or more spool inputs (-i a -i b)");
+	if (o->priority && !in->fanin) {
+		ev_warn("--priority needs two or more spool inputs (-i a -i b)");
+		return cannotstart(in, EV_ERROR);
+	}
 	in->conf.hold = o->hold;
 	in->conf.expire = o->expire;
 	if (o->expired && !(in->expired = ev_sink_open(o->expired, o->sync)))
-		exit(ev_errstatus(errno));
+		return cannotstart(in, ev_errstatus(errno));
 	in->conf.expired = in->expired;
+	/* A position that is kept (a spool cursor, a group; a broker's acks,
+	 * see opened) needs the outputs durable before it moves. */
+	if (o->cursor || o->group)
+		needdurable(in);
+	return 0;
 }
 
 void
@@ -103,6 +127,8 @@ ev_input_add_sink(struct ev_input *in, struct ev_sink *s)
 {
 	in->sinks = ev_reallocarray(in->sinks, (size_t)in->nsinks + 1, sizeof *in->sinks);
 	in->sinks[in->nsinks++] = s;
+	if (in->durable)
+		ev_sink_durable(s);
 }
 
 void
@@ -111,7 +137,7 @@ ev_input_add_commit(struct ev_input *in, int (*commit)(void *), void *arg)
 	in->hooks = ev_reallocarray(in->hooks, (size_t)in->nhooks + 1, sizeof *in->hooks);
 	in->hooks[in->nhooks].commit = commit;
 	in->hooks[in->nhooks++].arg = arg;
-	ev_sinks_durable = 1;
+	needdurable(in);
 }
 
 void
@@ -119,7 +145,7 @@ ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void *arg)
 {
 	in->keeppos = keep;
 	in->keeppos_arg = arg;
-	ev_sinks_durable = 1;
+	needdurable(in);
 }
 
 void
@@ -205,10 +231,13 @@ notify(struct ev_input *in)
 		tellstatus(in, now);
 }
 
-/* The first input is open, and the outputs were opened before it. */
+/* A location is open (the outputs were opened before it): systemd hears
+ * that the first is; one that acks to a broker makes the outputs durable. */
 static void
-setready(struct ev_input *in)
+opened(struct ev_input *in)
 {
+	if (!in->durable && ev_source_acks(in->src))
+		needdurable(in);
 	if (in->ready)
 		return;
 	in->ready = 1;
@@ -362,6 +391,26 @@ openfailed(struct ev_input *in)
 	    ev_errstatus(err) == EV_TEMPFAIL ? EV_TEMPFAIL : EV_ERROR);
 }
 
+/* Close the location read, keeping what it counted. */
+static void
+closesrc(struct ev_input *in)
+{
+	ev_source_counts(in->src, &in->closedcounts);
+	ev_source_close(in->src);
+	in->src = NULL;
+}
+
+void
+ev_input_loc_counts(const struct ev_input *in, struct ev_loc_counts *c)
+{
+	*c = in->closedcounts;
+	ev_source_counts(in->src, c);
+	for (int i = 0; i < in->nsinks; i++)
+		ev_sink_counts(in->sinks[i], c);
+	ev_sink_counts(in->rejects, c);
+	ev_sink_counts(in->dead, c);
+}
+
 /* Open the next location; 0 when there is none left. */
 static void
 openone(struct ev_input *in)
@@ -378,7 +427,7 @@ openone(struct ev_input *in)
 	if (!in->src)
 		openfailed(in);
 	else
-		setready(in);
+		opened(in);
 }
 
 static int
@@ -445,8 +494,7 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 			in->ended = 1; /* keep the last location open for its commits */
 			return 0;
 		}
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 }
 
@@ -465,8 +513,7 @@ stop(struct ev_input *in)
 	if (ev_input_commit(in) < 0)
 		return -1;
 	if (in->src) {
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 	in->next = in->nlocs;
 	return 0;
@@ -558,8 +605,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 			ev_input_fail(in, ev_errstatus(errno));
 		if (ev_input_commit(in) < 0)
 			return -1;
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 }
 
@@ -612,8 +658,7 @@ ev_input_end(struct ev_input *in)
 		endspan(in);
 	if (in->src) {
 		ev_input_commit(in);
-		ev_source_close(in->src);
-		in->src = NULL;
+		closesrc(in);
 	}
 	if (in->prom)
 		ev_input_prom(in);
@@ -622,6 +667,8 @@ ev_input_end(struct ev_input *in)
 		if (!in->stopsig)
 			ev_notify_stopping();
 	}
+	/* what the outputs counted stays for --stats (the tool closes its own) */
+	ev_input_loc_counts(in, &in->closedcounts);
 	if (in->rejects && ev_sink_close(in->rejects) < 0)
 		ev_input_fail(in, ev_errstatus(errno));
 	in->rejects = NULL;
@@ -637,6 +684,7 @@ ev_input_end(struct ev_input *in)
 	in->expired = NULL;
 	free(in->sinks);
 	in->sinks = NULL;
+	in->nsinks = 0;
 	free(in->hooks);
 	in->hooks = NULL;
 	ev_keyring_free(in->keyring);

@@ -72,6 +72,8 @@ struct ev_input {
 	struct ev_sink *expired; /* --expired=DEST */
 	struct ev_sink **sinks;
 	int nsinks;
+	int durable;             /* the outputs are synced at each commit */
+	struct ev_loc_counts closedcounts; /* what the locations closed counted */
 	struct ev_input_hook { int (*commit)(void *); void *arg; } *hooks;
 	int nhooks;
 	struct ev_input_hook flush; /* see ev_input_set_flush */
@@ -123,8 +125,10 @@ struct ev_input {
 	int spanopen;
 };
 
-/* operands/n: the file operands; with none, -i or stdin. Opens --rejects. */
-void ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
+/* operands/n: the file operands; with none, -i or stdin. Opens --rejects.
+ * 0, or -1 when the options cannot go together or an output does not
+ * open (reported; the exit status in in->status). */
+int ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n);
 /* A tool with a dead-letter output of its own (evretry -d) has a group's
  * events past --max-deliveries go there too (else --dead, else --rejects). */
 void ev_input_set_dead(struct ev_input *in, struct ev_sink *dead);
@@ -147,6 +151,9 @@ void ev_input_keep_pos(struct ev_input *in, int (*keep)(void *, uint64_t), void 
 void ev_input_set_flush(struct ev_input *in, int (*flush)(void *), void *arg);
 /* The tool's counts for SIGUSR1, STATUS= and ev_input_stats (without them:
  * lines in and bad). */
+/* What the locations read and written so far counted of their own work
+ * (a spool's segments opened, bytes read ...: io/loc.h). */
+void ev_input_loc_counts(const struct ev_input *in, struct ev_loc_counts *c);
 void ev_input_set_counts(struct ev_input *in, ev_counts_fn *fn, void *arg);
 /* SIGUSR1 calls report instead of printing the counts (evroute prints its
  * destinations'). */

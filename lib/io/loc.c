@@ -35,8 +35,6 @@ isdir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int ev_sinks_durable;
-
 /* The rule for an output that does not exist yet (evkit(7), LOCATIONS): it
  * is made as a file only when its name has an extension. A bare name such
  * as "ordres" is what spools are called, so one that names nothing is a
@@ -121,6 +119,27 @@ ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why)
 	return s->ops->refused ? s->ops->refused(s->impl, l, why) : 0;
 }
 
+void
+ev_sink_counts(const struct ev_sink *s, struct ev_loc_counts *add)
+{
+	if (s && s->ops->counts)
+		s->ops->counts(s->impl, add);
+}
+
+void
+ev_source_counts(const struct ev_source *s, struct ev_loc_counts *add)
+{
+	if (s && s->ops->counts)
+		s->ops->counts(s->impl, add);
+}
+
+void
+ev_sink_durable(struct ev_sink *s)
+{
+	if (s->ops->durable)
+		s->ops->durable(s->impl);
+}
+
 int
 ev_sink_close(struct ev_sink *s)
 {
@@ -142,15 +161,6 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	void *impl;
 
 	if (ev_amqp_is(loc)) {
-		if (c->cursor || c->group) {
-			char *name = ev_amqp_redact(loc);
-			ev_warn("%s: --%s needs a spool directory as input "
-			    "(a queue keeps its own place: what was acknowledged)", name,
-			    c->cursor ? "cursor" : "group");
-			free(name);
-			errno = EINVAL;
-			return NULL;
-		}
 		impl = ev_amqp_source_open(loc, c, &ops);
 	} else if (ev_http_is(loc)) {
 		ev_warn("%s: an HTTP location is an output only (evhttp(1) receives)", loc);
@@ -225,6 +235,7 @@ ev_source_next(struct ev_source *s, struct ev_line *l, int t)
 	return s->ops->next(s->impl, l, t);
 }
 
+int ev_source_acks(const struct ev_source *s) { return s->ops->acks; }
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
 
 int

@@ -24,13 +24,21 @@
 #include "io/reader.h"
 
 struct ev_sink;
-struct ev_jq;
+struct ev_key;
+
+/* What locations count of their own work, for --stats: a spool's segment
+ * files opened, bytes read, bytes skipped as lost (skip_lost), and
+ * fdatasyncs of its data. Each location adds its own (ev_sink_counts,
+ * ev_source_counts). */
+struct ev_loc_counts {
+	uint64_t segopens, bytesread, lost, syncs;
+};
 
 struct ev_sink *ev_sink_open(const char *dest, enum ev_sync sync);
-/* Set once something durable depends on the outputs (a spool cursor, a
- * broker input, a commit hook such as evdedupe's state): plain files in
- * EV_SYNC_AUTO are then fdatasync'ed at each commit. */
-extern int ev_sinks_durable;
+/* From now on something durable depends on this output (a kept input
+ * position, a commit hook such as evdedupe's state): in EV_SYNC_AUTO a
+ * plain file is then fdatasync'ed at each commit (io/input.c says when). */
+void ev_sink_durable(struct ev_sink *s);
 /* A sink opened while --sign-key is given (sign.h's ev_sign_default)
  * signs every event it writes; this one (--rejects: verbatim) does not. */
 void ev_sink_nosign(struct ev_sink *s);
@@ -47,6 +55,7 @@ int ev_sink_commit(struct ev_sink *s);
 int ev_sink_refused(struct ev_sink *s, struct ev_line *l, const char **why);
 /* Commit, release, and for a command wait for it: its failure is ours. */
 int ev_sink_close(struct ev_sink *s);
+void ev_sink_counts(const struct ev_sink *s, struct ev_loc_counts *add);
 const char *ev_sink_name(const struct ev_sink *s);
 
 /* Where a source starts. The default: a spool at its cursor, or at the
@@ -80,7 +89,7 @@ struct ev_source_conf {
 	int hold;                /* --hold: keep events until their evnotbefore */
 	int expire;              /* --expired: set aside events past their expirytime */
 	struct ev_sink *expired; /* ... into this sink (not owned), or NULL: dropped */
-	struct ev_jq *key;       /* with group: key affinity (spool/keyloc.c), not owned */
+	struct ev_key *key;      /* with group: key affinity (spool/keyloc.c), not owned */
 };
 
 enum { EV_SRC_ERR = -1, EV_SRC_END = 0, EV_SRC_LINE = 1, EV_SRC_IDLE = 2 };
@@ -95,6 +104,10 @@ struct ev_source *ev_source_open_many(char *const *locs, int n, const struct ev_
     int priority);
 /* Is loc a spool directory (an input ev_source_open_many takes)? */
 int ev_source_isspool(const char *loc);
+/* Does its commit move a position kept outside the process (a broker's
+ * acks)? The outputs must then be durable before it does. */
+int ev_source_acks(const struct ev_source *s);
+void ev_source_counts(const struct ev_source *s, struct ev_loc_counts *add);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

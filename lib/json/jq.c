@@ -18,12 +18,14 @@ struct ev_jq {
 
 struct ev_jqargs {
 	jv obj;
+	struct ev_predarg *pred; /* the same, as JSON text, for json/pred */
+	size_t npred;
 };
 
 struct ev_jqargs *
 ev_jqargs_new(void)
 {
-	struct ev_jqargs *a = ev_malloc(sizeof *a);
+	struct ev_jqargs *a = ev_calloc(1, sizeof *a);
 
 	a->obj = jv_object();
 	return a;
@@ -44,7 +46,23 @@ ev_jqargs_add(struct ev_jqargs *a, const char *name, const char *value, int json
 		return -1;
 	}
 	a->obj = jv_object_set(a->obj, jv_string(name), v);
+	/* the fast path reads the value as JSON text: a string encoded */
+	struct ev_buf text = { 0 };
+	if (json)
+		ev_buf_adds(&text, value);
+	else
+		ev_buf_addjstr(&text, value, strlen(value));
+	a->pred = ev_reallocarray(a->pred, a->npred + 1, sizeof *a->pred);
+	a->pred[a->npred].name = ev_strdup(name);
+	a->pred[a->npred++].json = text.p;
 	return 0;
+}
+
+const struct ev_predarg *
+ev_jqargs_pred(const struct ev_jqargs *a, size_t *n)
+{
+	*n = a->npred;
+	return a->pred;
 }
 
 void
@@ -53,6 +71,11 @@ ev_jqargs_free(struct ev_jqargs *a)
 	if (!a)
 		return;
 	jv_free(a->obj);
+	for (size_t i = 0; i < a->npred; i++) {
+		free((char *)a->pred[i].name);
+		free((char *)a->pred[i].json);
+	}
+	free(a->pred);
 	free(a);
 }
 

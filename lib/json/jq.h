@@ -6,6 +6,7 @@
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "json/pred.h"
 
 struct ev_jq;
 struct ev_jqargs; /* named arguments: --arg / --argjson */
@@ -15,6 +16,9 @@ struct ev_jqargs *ev_jqargs_new(void);
 int ev_jqargs_add(struct ev_jqargs *a, const char *name, const char *value, int json,
     struct ev_buf *err);
 void ev_jqargs_free(struct ev_jqargs *a);
+/* The same arguments for json/pred's fast path: n of them, each value as
+ * JSON text (an --arg string encoded); valid while a lives. */
+const struct ev_predarg *ev_jqargs_pred(const struct ev_jqargs *a, size_t *n);
 
 /* NULL on a compile error, with jq's message(s) in err. args may be NULL. */
 struct ev_jq *ev_jq_compile(const char *expr, const struct ev_jqargs *args, struct ev_buf *err);

@@ -107,7 +107,8 @@ struct runner {
 	int busy;
 	struct ev_coproc *co;  /* co-process handlers */
 	int costopped;
-	struct ev_jpath *paths[3];
+	struct ev_jpath *paths[4];     /* .id, .type, .expirytime, a --key path */
+	size_t npaths;
 	struct ev_buf a, b, val, err;
 	struct ev_buf *outcap; /* the stdout of the attempt being settled */
 	int inputdone, stopping, hard;
@@ -122,6 +123,7 @@ struct runner {
 	int64_t now;           /* monotonic ms, once per turn */
 	int64_t skew;          /* wall clock minus monotonic clock */
 	uintmax_t deadnowhere;
+	int broken;            /* poll(2) failed: the run stops (stopped) */
 	int status;
 	/* The breaker: events that failed for good in a row with the same
 	 * status (brkstatus: exit status, or 128 + signal), their dead letters

@@ -575,14 +575,14 @@ runner_coanswer(void *ctx, int32_t i, const struct ev_outcome *o)
 static void
 take(struct runner *r, const struct ev_line *l)
 {
-	struct ev_jval v[3];
+	struct ev_jval v[4];
 	struct ev_jerr e;
 	uint64_t startpos = r->lastpos;
 	int startok = r->lastposok;
 
 	r->lastpos = l->pos;
 	r->lastposok = 1;
-	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, 3, v, &e), &e))
+	if (!ev_input_object(r->in, l, ev_json_scan(l->p, l->len, r->paths, r->npaths, v, &e), &e))
 		goto rejected;
 	int32_t i = (int32_t)(r->tail % r->W);
 	struct slot *s = slot(r, i);
@@ -594,8 +594,8 @@ take(struct runner *r, const struct ev_line *l)
 		}
 	}
 	if (r->c->key) {
-		ev_buf_reset(&s->key);
-		int n = ev_jq_run(r->c->key, l->p, l->len, EV_JQ_KEY, &s->key, &r->err);
+		/* no key (null, none): the keyless events wait for each other */
+		int n = ev_key_get(r->c->key, &v[3], l->p, l->len, EV_KEY_JSON, &s->key, &r->err);
 		if (n < 0) {
 			ev_input_reject(r->in, l, "--key: %s", r->err.p);
 			goto rejected;
@@ -861,8 +861,10 @@ waitall(struct runner *r, struct pollfd *fds, int n, int64_t next)
 	if (t < 0 || t > ev_input_maxwait(r->in))
 		t = ev_input_maxwait(r->in);
 	if (poll(fds, (nfds_t)n, (int)t) < 0) {
-		if (errno != EINTR)
-			ev_die(EV_TEMPFAIL, "poll:");
+		if (errno != EINTR) {
+			ev_warn("poll:");
+			r->broken = 1;
+		}
 		return;
 	}
 	r->now = ev_mono_ms();
@@ -900,7 +902,7 @@ turn(struct runner *r, struct pollfd *fds)
 	if ((n = pollinput(r, fds, &next)) == 0)
 		return 0;
 	waitall(r, fds, n, next);
-	return 0;
+	return r->broken;
 }
 
 
@@ -927,6 +929,9 @@ setup(struct runner *r)
 	r->paths[0] = ev_jpath_compile(".id", &err);
 	r->paths[1] = ev_jpath_compile(".type", &err);
 	r->paths[2] = ev_jpath_compile(".expirytime", &err);
+	r->npaths = 3;
+	if (r->c->key && (r->paths[3] = ev_key_path(r->c->key)))
+		r->npaths = 4; /* a --key that is a path: read by the same scan */
 	ev_buf_free(&err);
 	r->rate = r->c->rate;
 	r->now = ev_mono_ms();
@@ -962,6 +967,16 @@ teardown(struct runner *r)
 	ev_buf_free(&r->err);
 }
 
+/* The run cannot go on (reported): 111, and the input stays where it was,
+ * as if the process had died there. */
+static int
+stopped(struct ev_input *in)
+{
+	in->nocommit = 1;
+	ev_input_fail(in, EV_TEMPFAIL);
+	return EV_TEMPFAIL;
+}
+
 int
 ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sink *out,
     struct ev_sink *dead, struct ev_runner_stats *st)
@@ -970,12 +985,20 @@ ev_runner_run(const struct ev_runner_conf *c, struct ev_input *in, struct ev_sin
 	struct pollfd *fds;
 
 	memset(st, 0, sizeof *st);
-	if (setsignals() < 0)
-		ev_die(EV_TEMPFAIL, "pipe:");
+	if (setsignals() < 0) {
+		ev_warn("pipe:");
+		return stopped(in);
+	}
 	setup(&r);
 	fds = ev_calloc(3 + r.h->maxfds(&r), sizeof *fds);
 	while (!turn(&r, fds))
 		;
+	if (r.broken) {
+		free(fds);
+		teardown(&r);
+		unsetsignals();
+		return stopped(in);
+	}
 	r.now = ev_mono_ms();
 	/* What a stop left unfinished: read again after a restart, or dead. */
 	for (uint64_t q = r.head; q < r.tail; q++) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "io/input.h"
-#include "json/jq.h"
+#include "json/key.h"
 #include "io/loc.h"
 #include "base/proc.h"
 #include "retry/reply.h"
@@ -41,7 +41,7 @@ struct ev_runner_conf {
 	unsigned char retry[256]; /* exit statuses that mean "try again" */
 	enum ev_stdout stdout_mode;
 	struct ev_reply *reply;   /* EV_STDOUT_REPLY: where replies go */
-	struct ev_jq *key;        /* --key, or NULL: no order between events */
+	struct ev_key *key;        /* --key, or NULL: no order between events */
 	int replay;               /* the input is read again from its cursor after a
 	                           * restart: unfinished events are left to it */
 	int share;                /* the input is shared with other members of a

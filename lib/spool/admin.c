@@ -180,7 +180,7 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 				err = 1;
 				break;
 			}
-			ev_spool_ctr.bytesread += k;
+			sp->ctr.bytesread += k;
 			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
 				/* a cursor before off is in a gap between segments (a
 				 * damaged spool, which check reports): its lag counts

@@ -28,7 +28,7 @@
 
 /* The offset just after the last '\n' in fd's first size bytes, or 0. */
 int
-spool_last_newline(int fd, uint64_t size, uint64_t *after)
+spool_last_newline(struct ev_spool *sp, int fd, uint64_t size, uint64_t *after)
 {
 	char buf[SCANBUF];
 
@@ -40,7 +40,7 @@ spool_last_newline(int fd, uint64_t size, uint64_t *after)
 				errno = EIO;
 			return -1;
 		}
-		ev_spool_ctr.bytesread += n;
+		sp->ctr.bytesread += n;
 		for (size_t i = n; i-- > 0;)
 			if (buf[i] == '\n') {
 				*after = size - n + i + 1;
@@ -65,7 +65,7 @@ spool_repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int min
 	if (pread(fd, &c, 1, (off_t)(*size - 1)) == 1 && c == '\n')
 		return 0;
 	spool_segname(name, base);
-	if (spool_last_newline(fd, *size, &keep) < 0) {
+	if (spool_last_newline(sp, fd, *size, &keep) < 0) {
 		ev_warn("%s/%s: read:", sp->segpath, name);
 		return -1;
 	}
@@ -124,7 +124,7 @@ wsync(struct ev_spool *sp)
 		ev_warn("%s/%s: fdatasync:", sp->segpath, name);
 		return -1;
 	}
-	ev_spool_ctr.syncs++;
+	sp->ctr.syncs++;
 	sp->wdirty = 0;
 	return 0;
 }

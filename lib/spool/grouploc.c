@@ -301,8 +301,19 @@ gsource_close(void *impl)
 	return r;
 }
 
+static void
+gsource_counts(const void *impl, struct ev_loc_counts *add)
+{
+	const struct ev_loc_counts *c = ev_spool_counts(((const struct gsource *)impl)->sp);
+
+	add->segopens += c->segopens;
+	add->bytesread += c->bytesread;
+	add->syncs += c->syncs;
+}
+
 static const struct ev_source_ops gsource_ops = {
-	.next = gsource_next, .commit = gsource_commit, .close = gsource_close
+	.next = gsource_next, .commit = gsource_commit, .close = gsource_close,
+	.counts = gsource_counts
 };
 
 void *

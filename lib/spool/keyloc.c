@@ -41,6 +41,7 @@
 #include "io/backend.h"
 #include "io/watch.h"
 #include "json/jq.h"
+#include "json/key.h"
 #include "spool/cursor.h"
 #include "spool/lock.h"
 #include "spool/spool.h"
@@ -69,7 +70,7 @@ struct ksource {
 	int cdir, gdir, memfd, follow;
 	char memname[64];
 	mode_t mode;
-	struct ev_jq *key;
+	struct ev_key *key;
 	struct ev_buf kbuf, err;
 	struct part p[NPART];
 	int nowned;
@@ -92,7 +93,7 @@ static int
 partof(struct ksource *s, const struct ev_line *l)
 {
 	ev_buf_reset(&s->kbuf);
-	if (ev_jq_run(s->key, l->p, l->len, EV_JQ_KEY, &s->kbuf, &s->err) < 0)
+	if (ev_key_get(s->key, NULL, l->p, l->len, EV_KEY_JSON, &s->kbuf, &s->err) < 0)
 		ev_buf_reset(&s->kbuf); /* no key: the tool reports the line */
 	return (int)(XXH3_64bits(s->kbuf.p ? s->kbuf.p : "", s->kbuf.len) % NPART);
 }

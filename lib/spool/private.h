@@ -22,6 +22,7 @@ struct ev_spool {
 	uint64_t wbase;
 	int wdirty;     /* written since the last fdatasync */
 	uint64_t wkick; /* bytes written since writeback was last started */
+	struct ev_loc_counts ctr; /* ev_spool_counts */
 };
 
 void spool_segname(char buf[SEGNAME_LEN + 1], uint64_t base);
@@ -31,7 +32,7 @@ int spool_parse_segname(const char *name, uint64_t *base);
 int spool_create_file(int dirfd, const char *name, const char *path, mode_t mode, int flags);
 int spool_openseg(struct ev_spool *sp, uint64_t base, int flags);
 /* The offset just after the last '\n' in fd's first size bytes, or 0. */
-int spool_last_newline(int fd, uint64_t size, uint64_t *after);
+int spool_last_newline(struct ev_spool *sp, int fd, uint64_t size, uint64_t *after);
 /* Writer, holding the lock: truncate a torn tail (ours, when a write
  * failed part way: mine is set). */
 int spool_repair(struct ev_spool *sp, int fd, uint64_t base, uint64_t *size, int mine);

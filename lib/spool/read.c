@@ -42,7 +42,7 @@ spool_segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err)
 		*err = 1;
 		return 0;
 	}
-	if (spool_last_newline(fd, last->size, &after) < 0) {
+	if (spool_last_newline(sp, fd, last->size, &after) < 0) {
 		ev_warn("%s: read:", sp->segpath);
 		*err = 1;
 	}
@@ -114,7 +114,7 @@ ev_spool_pos_last(struct ev_spool *sp, uint64_t want, uint64_t *pos)
 				close(fd);
 				goto fail;
 			}
-			ev_spool_ctr.bytesread += k;
+			sp->ctr.bytesread += k;
 			for (size_t j = k; j-- > 0;)
 				if (buf[j] == '\n' && ++seen == want) {
 					*pos = lo + j + 1;
@@ -285,7 +285,7 @@ still_there(struct ev_spool_reader *r)
 	ev_buf_reset(&r->vbuf);
 	ev_buf_grow(&r->vbuf, k);
 	got = pread(r->fd, r->vbuf.p, k, (off_t)(r->pos - r->base));
-	ev_spool_ctr.bytesread += got > 0 ? (size_t)got : 0;
+	r->sp->ctr.bytesread += got > 0 ? (size_t)got : 0;
 	return got == (ssize_t)k && memcmp(r->vbuf.p, r->buf + r->start, k) == 0;
 }
 
@@ -446,7 +446,7 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 		if (got > 0) {
 			r->rdmark = r->end;
 			r->end += (size_t)got;
-			ev_spool_ctr.bytesread += (size_t)got;
+			r->sp->ctr.bytesread += (size_t)got;
 			continue;
 		}
 		if (r->end > 0) {

@@ -89,7 +89,11 @@
 #include "base/compat.h"
 #include "spool/private.h"
 
-struct ev_spool_counters ev_spool_ctr;
+const struct ev_loc_counts *
+ev_spool_counts(const struct ev_spool *sp)
+{
+	return &sp->ctr;
+}
 
 void
 spool_segname(char buf[SEGNAME_LEN + 1], uint64_t base)
@@ -486,7 +490,7 @@ spool_openseg(struct ev_spool *sp, uint64_t base, int flags)
 		errno = err;
 		return -1;
 	}
-	ev_spool_ctr.segopens++;
+	sp->ctr.segopens++;
 	return fd;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "base/buf.h"
+#include "io/loc.h"
 #include "io/reader.h"
 
 #define EV_SPOOL_VERSION 1
@@ -126,12 +127,9 @@ struct ev_spool_gc {
 };
 int ev_spool_gc(struct ev_spool *sp, int force, struct ev_spool_gc *res);
 
-/* Debug counters for tests and --stats: segment files opened, bytes read,
- * and fdatasyncs of segment data (what --sync changes). */
-struct ev_spool_counters {
-	uint64_t segopens, bytesread, syncs;
-	uint64_t lost; /* bytes skipped (skip_lost) by closed sources */
-};
-extern struct ev_spool_counters ev_spool_ctr;
+/* Counters for tests and --stats, this handle's own: segment files opened,
+ * bytes read, fdatasyncs of segment data (what --sync changes); lost stays
+ * 0 (a reader's, ev_spool_reader_lost). */
+const struct ev_loc_counts *ev_spool_counts(const struct ev_spool *sp);
 
 #endif

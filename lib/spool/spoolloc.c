@@ -94,8 +94,27 @@ spsink_close(void *impl)
 	return r;
 }
 
+/* What a spool handle counted, into add. */
+static void
+addcounts(const struct ev_spool *sp, struct ev_loc_counts *add)
+{
+	const struct ev_loc_counts *c = ev_spool_counts(sp);
+
+	add->segopens += c->segopens;
+	add->bytesread += c->bytesread;
+	add->lost += c->lost;
+	add->syncs += c->syncs;
+}
+
+static void
+spsink_counts(const void *impl, struct ev_loc_counts *add)
+{
+	addcounts(((const struct spsink *)impl)->sp, add);
+}
+
 static const struct ev_sink_ops spsink_ops = {
-	.write = spsink_write, .commit = spsink_commit, .close = spsink_close
+	.write = spsink_write, .commit = spsink_commit, .close = spsink_close,
+	.counts = spsink_counts
 };
 
 void *
@@ -166,7 +185,6 @@ spsource_close(void *impl)
 {
 	struct spsource *s = impl;
 
-	ev_spool_ctr.lost += ev_spool_reader_lost(s->r);
 	ev_spool_reader_free(s->r);
 	ev_spool_close(s->sp);
 	if (s->lockfd >= 0)
@@ -176,8 +194,19 @@ spsource_close(void *impl)
 	return 0;
 }
 
+static void
+spsource_counts(const void *impl, struct ev_loc_counts *add)
+{
+	const struct spsource *s = impl;
+
+	addcounts(s->sp, add);
+	if (s->r)
+		add->lost += ev_spool_reader_lost(s->r);
+}
+
 static const struct ev_source_ops spsource_ops = {
-	.next = spsource_next, .commit = spsource_commit, .close = spsource_close
+	.next = spsource_next, .commit = spsource_commit, .close = spsource_close,
+	.counts = spsource_counts
 };
 
 /* Where to start, per c->start and the cursor. */

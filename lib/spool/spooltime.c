@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "spool/spool.h"
+#include "spool/private.h"
 #include "event/event.h"
 
 #define CHUNK 4096
@@ -47,7 +48,7 @@ ev_spool_line_time(const char *p, size_t n, int64_t *ms)
 /* The line that starts at file offset off, before lim, into b (without its
  * newline); *next is the offset after it. 1: a line; 0: none; -1: error. */
 static int
-line_at(int fd, uint64_t off, uint64_t lim, struct ev_buf *b, uint64_t *next)
+line_at(struct ev_spool *sp, int fd, uint64_t off, uint64_t lim, struct ev_buf *b, uint64_t *next)
 {
 	ev_buf_reset(b);
 	while (off + b->len < lim) {
@@ -56,7 +57,7 @@ line_at(int fd, uint64_t off, uint64_t lim, struct ev_buf *b, uint64_t *next)
 		ssize_t got = pread(fd, b->p + b->len, k, (off_t)(off + b->len));
 		if (got <= 0)
 			return got < 0 ? -1 : 0;
-		ev_spool_ctr.bytesread += (uint64_t)got;
+		sp->ctr.bytesread += (uint64_t)got;
 		char *nl = memchr(b->p + b->len, '\n', (size_t)got);
 		if (nl) {
 			b->len = (size_t)(nl - b->p);
@@ -71,7 +72,7 @@ line_at(int fd, uint64_t off, uint64_t lim, struct ev_buf *b, uint64_t *next)
 
 /* The first line start at or after off (> 0) and before lim. */
 static int
-linestart_from(int fd, uint64_t off, uint64_t lim, uint64_t *start)
+linestart_from(struct ev_spool *sp, int fd, uint64_t off, uint64_t lim, uint64_t *start)
 {
 	char buf[CHUNK];
 
@@ -80,7 +81,7 @@ linestart_from(int fd, uint64_t off, uint64_t lim, uint64_t *start)
 		ssize_t got = pread(fd, buf, k, (off_t)at);
 		if (got <= 0)
 			return got < 0 ? -1 : 0;
-		ev_spool_ctr.bytesread += (uint64_t)got;
+		sp->ctr.bytesread += (uint64_t)got;
 		char *nl = memchr(buf, '\n', (size_t)got);
 		if (nl) {
 			*start = at + (uint64_t)(nl - buf) + 1;
@@ -93,6 +94,7 @@ linestart_from(int fd, uint64_t off, uint64_t lim, uint64_t *start)
 
 /* Lines read forward from a line start, a chunk at a time. */
 struct fwd {
+	struct ev_spool *sp; /* counts what is read */
 	int fd;
 	uint64_t at, lim; /* file offset of b->p[0]; stop there */
 	size_t start;
@@ -100,8 +102,9 @@ struct fwd {
 };
 
 static void
-fwd_init(struct fwd *f, int fd, uint64_t off, uint64_t lim, struct ev_buf *b)
+fwd_init(struct fwd *f, struct ev_spool *sp, int fd, uint64_t off, uint64_t lim, struct ev_buf *b)
 {
+	f->sp = sp;
 	f->fd = fd;
 	f->at = off;
 	f->lim = lim;
@@ -143,7 +146,7 @@ fwd_next(struct fwd *f, const char **p, size_t *len, uint64_t *linestart)
 		ssize_t got = pread(f->fd, f->b->p + f->b->len, k, (off_t)off);
 		if (got <= 0)
 			return got < 0 ? -1 : 0;
-		ev_spool_ctr.bytesread += (uint64_t)got;
+		f->sp->ctr.bytesread += (uint64_t)got;
 		f->b->len += (size_t)got;
 	}
 }
@@ -151,7 +154,7 @@ fwd_next(struct fwd *f, const char **p, size_t *len, uint64_t *linestart)
 /* The time of the first line at or after off (a line start) that has one,
  * looking at no more than maxlines lines; *at is that line's start. */
 static int
-first_time(int fd, uint64_t off, uint64_t lim, int maxlines, struct ev_buf *b, int64_t *ms,
+first_time(struct ev_spool *sp, int fd, uint64_t off, uint64_t lim, int maxlines, struct ev_buf *b, int64_t *ms,
     uint64_t *at)
 {
 	struct fwd f;
@@ -159,7 +162,7 @@ first_time(int fd, uint64_t off, uint64_t lim, int maxlines, struct ev_buf *b, i
 	size_t len;
 	int r = 0;
 
-	fwd_init(&f, fd, off, lim, b);
+	fwd_init(&f, sp, fd, off, lim, b);
 	for (int i = 0; i < maxlines && (r = fwd_next(&f, &p, &len, at)) > 0; i++)
 		if (ev_spool_line_time(p, len, ms) == 0)
 			return 1;
@@ -169,7 +172,7 @@ first_time(int fd, uint64_t off, uint64_t lim, int maxlines, struct ev_buf *b, i
 /* The first line start in [lo, lim) of this segment whose time >= ms; lo's
  * own line is known to be earlier. lim when there is none. */
 static int
-search_segment(int fd, uint64_t lo, uint64_t lim, int64_t ms, struct ev_buf *b, uint64_t *pos)
+search_segment(struct ev_spool *sp, int fd, uint64_t lo, uint64_t lim, int64_t ms, struct ev_buf *b, uint64_t *pos)
 {
 	uint64_t hi = lim, s, at;
 	int64_t t;
@@ -177,11 +180,11 @@ search_segment(int fd, uint64_t lo, uint64_t lim, int64_t ms, struct ev_buf *b, 
 
 	while (hi - lo > SCANWIN) {
 		uint64_t mid = lo + (hi - lo) / 2;
-		if ((r = linestart_from(fd, mid, hi, &s)) < 0)
+		if ((r = linestart_from(sp, fd, mid, hi, &s)) < 0)
 			return -1;
 		if (r == 0)
 			break; /* one long line: scan */
-		if ((r = first_time(fd, s, hi, 1, b, &t, &at)) < 0)
+		if ((r = first_time(sp, fd, s, hi, 1, b, &t, &at)) < 0)
 			return -1;
 		if (r > 0 && t >= ms)
 			hi = s;
@@ -192,7 +195,7 @@ search_segment(int fd, uint64_t lo, uint64_t lim, int64_t ms, struct ev_buf *b, 
 	struct fwd f;
 	const char *p;
 	size_t len;
-	fwd_init(&f, fd, lo, hi, b);
+	fwd_init(&f, sp, fd, lo, hi, b);
 	if ((r = fwd_next(&f, &p, &len, &s)) <= 0) {
 		*pos = hi;
 		return r;
@@ -220,7 +223,7 @@ seg_first(struct ev_spool *sp, const struct ev_spool_seg *seg, struct ev_buf *b,
 	}
 	if ((fd = ev_spool_segment_open(sp, seg->base)) < 0)
 		return -1;
-	r = first_time(fd, 0, seg->size, FIRSTLINES, b, ms, &at);
+	r = first_time(sp, fd, 0, seg->size, FIRSTLINES, b, ms, &at);
 	close(fd);
 	if (r == 0)
 		*ms = INT64_MIN;
@@ -257,7 +260,7 @@ ev_spool_pos_time(struct ev_spool *sp, int64_t ms, uint64_t *pos)
 	uint64_t lim = s->base + s->size > end ? end - s->base : s->size;
 	if ((fd = ev_spool_segment_open(sp, s->base)) < 0)
 		goto out;
-	r = search_segment(fd, 0, lim, ms, &b, pos);
+	r = search_segment(sp, fd, 0, lim, ms, &b, pos);
 	if (r < 0)
 		ev_warn("%s: read:", ev_spool_path(sp));
 	close(fd);
@@ -283,7 +286,7 @@ ev_spool_times(struct ev_spool *sp, int64_t *first_ms, int64_t *last_ms)
 	for (size_t i = 0; i < n && *first_ms < 0 && r >= 0; i++) {
 		if (segs[i].size == 0 || (fd = ev_spool_segment_open(sp, segs[i].base)) < 0)
 			continue;
-		if ((r = first_time(fd, 0, segs[i].size, FIRSTLINES, &b, first_ms, &at)) == 0)
+		if ((r = first_time(sp, fd, 0, segs[i].size, FIRSTLINES, &b, first_ms, &at)) == 0)
 			*first_ms = -1;
 		close(fd);
 	}
@@ -299,7 +302,7 @@ ev_spool_times(struct ev_spool *sp, int64_t *first_ms, int64_t *last_ms)
 		for (i = nn; i-- > 1 && ss[i].base > pos;)
 			;
 		if ((fd = ev_spool_segment_open(sp, ss[i].base)) >= 0) {
-			if (line_at(fd, pos - ss[i].base, ss[i].size, &b, &next) > 0 &&
+			if (line_at(sp, fd, pos - ss[i].base, ss[i].size, &b, &next) > 0 &&
 			    ev_spool_line_time(b.p, b.len, last_ms) < 0)
 				*last_ms = -1;
 			close(fd);

@@ -351,7 +351,7 @@ closeatexit(void)
 	ev_otlp_default = NULL;
 }
 
-void
+int
 ev_otlp_setup(const char *dest)
 {
 	if (ev_otlp_default) {
@@ -360,6 +360,5 @@ ev_otlp_setup(const char *dest)
 	} else {
 		atexit(closeatexit);
 	}
-	if (!(ev_otlp_default = ev_otlp_open(dest)))
-		exit(EV_ERROR);
+	return (ev_otlp_default = ev_otlp_open(dest)) ? 0 : -1;
 }

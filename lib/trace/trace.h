@@ -64,9 +64,9 @@ void ev_otlp_span(struct ev_otlp *o, const struct ev_span *s);
  * reported (spans are telemetry: the events go on) and -1 returned. */
 int ev_otlp_flush(struct ev_otlp *o);
 int ev_otlp_close(struct ev_otlp *o);
-/* --otlp DEST: open ev_otlp_default, flushed and closed at exit; exits 2
- * when it cannot be opened. */
-void ev_otlp_setup(const char *dest);
+/* --otlp DEST: open ev_otlp_default, flushed and closed at exit; -1 when
+ * it cannot be opened (reported). */
+int ev_otlp_setup(const char *dest);
 
 int64_t ev_trace_now_ns(void);
 

@@ -34,9 +34,11 @@ fill() {
 	[ "$status" -eq 75 ]
 	# another cursor, or no cursor, is not held back
 	run evtail --no-follow --cursor d "$T/s"
-	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 3 ]
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
 	run evtail --no-follow -n 1 "$T/s"
-	[ "$status" -eq 0 ] && [ "$output" = '{"n":2}' ]
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"n":2}' ]
 }
 
 @test "two overlapping runs on one cursor never deliver an event twice" {
@@ -74,7 +76,8 @@ fill() {
 	echo "$(cat "$T/sleeper")" >> "$T/bg.pids" # killed by the teardown
 	kill -0 "$(cat "$T/sleeper")"
 	run evtail --no-follow --cursor c "$T/s"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "--wait waits for the holder, then starts where it committed" {

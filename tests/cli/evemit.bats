@@ -42,7 +42,8 @@ TIME='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
 	run evemit -t 1h t
 	local t=$(jq -r '.time | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601' <<< "$output")
 	local now=$(date +%s)
-	[ $((now - t)) -ge 3590 ] && [ $((now - t)) -le 3610 ]
+	[ $((now - t)) -ge 3590 ]
+	[ $((now - t)) -le 3610 ]
 }
 
 @test "the source comes from -s, else EVKIT_SOURCE, else //HOSTNAME/evemit" {

@@ -69,7 +69,8 @@ wev() {
 	run -0 evfold --db "$T/v.db" --get x
 	d=$(jq .distinct <<< "$output")
 	[ "$(jq .count <<< "$output")" -eq 40000 ]
-	[ "$d" -gt 19000 ] && [ "$d" -lt 21000 ]
+	[ "$d" -gt 19000 ]
+	[ "$d" -lt 21000 ]
 }
 
 @test "bad events: reported with their place, kept in --rejects, never half-applied" {

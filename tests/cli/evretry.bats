@@ -78,7 +78,8 @@ ids() {
 	evretry -a 1 -t 300ms --grace 200ms -i "$T/in" -d "$T/dead.ndjson" -q -- \
 		sh -c 'trap "" TERM; while :; do sleep 1; done'
 	took=$(( $(date +%s%3N) - start ))
-	[ "$took" -ge 500 ] && [ "$took" -lt 5000 ]
+	[ "$took" -ge 500 ]
+	[ "$took" -lt 5000 ]
 	[ "$(jq -c '[.evdeadreason, .evdeaddetail, .evsignal]' "$T/dead.ndjson")" = '["exhausted","timed out after 300 ms",9]' ]
 	evretry -a 1 -t 200ms -i "$T/in" -d "$T/dead2.ndjson" -q -- sleep 30
 	[ "$(jq -c .evsignal "$T/dead2.ndjson")" = 15 ]
@@ -100,7 +101,8 @@ ids() {
 	# A long complaint: only the last 1000 bytes or so are kept.
 	evretry -i "$T/in" -d "$T/dead2.ndjson" -q -- "$H/noisy.sh" 500 2>/dev/null
 	n=$(jq -r .evstderr "$T/dead2.ndjson" | wc -c)
-	[ "$n" -le 1001 ] && [ "$n" -gt 900 ]
+	[ "$n" -le 1001 ]
+	[ "$n" -gt 900 ]
 	jq -r .evstderr "$T/dead2.ndjson" | grep -v "^$" | tail -n 1 | grep -qx "line 500 of the handler's complaint"
 }
 
@@ -207,7 +209,8 @@ inorder() {
 	evretry -j 4 --rate 20/s -i "$T/in" -o "$T/out.ndjson" -- true
 	took=$(( $(date +%s%3N) - start ))
 	[ "$(lines "$T/out.ndjson")" -eq 11 ]
-	[ "$took" -ge 500 ] && [ "$took" -lt 8000 ]
+	[ "$took" -ge 500 ]
+	[ "$took" -lt 8000 ]
 }
 
 @test "evretry on SIGTERM lets running handlers finish within the grace, dead-letters the rest, exits 0" {
@@ -424,7 +427,8 @@ example() {
 	run evretry --stdout reply -i "$T/in" -o "$T/done.ndjson" -- echo ok
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"replyto '|touch $T/pwned' (request a): not a spool; no reply"* ]]
-	[ ! -e "$T/pwned" ] && [ ! -e "$T/file.ndjson" ]
+	[ ! -e "$T/pwned" ]
+	[ ! -e "$T/file.ndjson" ]
 	[ "$(ids "$T/done.ndjson" | tr '\n' ' ')" = "a b c d " ]
 	[ "$(evtail --no-follow --from-start "$T/replies" | jq -c '[.correlationid, .data]')" = '["c","ok"]' ]
 	run evemit --request -o "$T/replies" type

@@ -28,7 +28,8 @@ drained() { [ "$(low "$1" "$2")" = "$(end "$1")" ]; }
 	drained "$T/s" g
 	# a later member finds nothing left; a new event goes to one member
 	run evtail --no-follow --group g "$T/s"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	fill "$T/s" 1 3000
 	run evtail --no-follow --group g "$T/s"
 	[ "$output" = '{"n":3000}' ]

@@ -8,20 +8,30 @@ bats_require_minimum_version 1.5.0
 @test "evfilter -q prints nothing; the exit status says whether anything matched" {
 	printf '%s\n' '{"n":1}' '{"n":2}' > "$T/in"
 	run --separate-stderr evfilter -q '.n == 2' "$T/in"
-	[ "$status" -eq 0 ] && [ -z "$output" ] && [ -z "$stderr" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	run --separate-stderr evfilter -q '.n == 3' "$T/in"
-	[ "$status" -eq 1 ] && [ -z "$output" ] && [ -z "$stderr" ]
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	# as grep -q: a match is the answer even after a bad line
 	printf '%s\n' 'not json' '{"n":2}' > "$T/bad"
 	run --separate-stderr evfilter -q '.n == 2' "$T/bad"
-	[ "$status" -eq 0 ] && [ -z "$output" ] && [ -z "$stderr" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	run --separate-stderr evfilter -q '.n == 3' "$T/bad"
-	[ "$status" -eq 2 ] && [ -z "$output" ] && [ -z "$stderr" ]
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	# with --map: did the expression give anything?
 	run evfilter -q -m 'select(.n > 1)' "$T/in"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	run evfilter -q -c true "$T/in"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	run evfilter -q -o "$T/out" true "$T/in"
 	[ "$status" -eq 2 ]
 }

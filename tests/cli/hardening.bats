@@ -30,7 +30,8 @@ as_nobody() {
 	[ "$(head -c 9 "$T/rej.ndjson")" = '{"big":"x' ]
 	# the same event within a raised limit is an event
 	run evfilter --max-event-size 4K -c true "$T/in"
-	[ "$status" -eq 0 ] && [ "$output" = 3 ]
+	[ "$status" -eq 0 ]
+	[ "$output" = 3 ]
 	run evfilter --max-event-size 12Q true "$T/in"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--max-event-size: '12Q' is not a size"* ]]
@@ -144,9 +145,11 @@ seg_events() {
 	seg_events "$T/s" 2
 	mkfifo "$T/s/segments/0000000000001000.ndjson"
 	run timeout 20 evtail --no-follow "$T/s"
-	[ "$status" -ne 124 ] && [ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[ "$status" -ne 0 ]
 	run timeout 20 evspool check "$T/s"
-	[ "$status" -ne 124 ] && [ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[ "$status" -ne 0 ]
 	evspool init "$T/t"
 	mv "$T/t/SPOOL" "$T/t/SPOOL.real"; mkfifo "$T/t/SPOOL"
 	run timeout 20 evtail --no-follow "$T/t"
@@ -210,7 +213,8 @@ ids_spool() {
 	[ "$(cat "$T/s/cursors/r")" = 0 ]
 	# fixed, it takes them all
 	run evretry --cursor r --no-follow -i "$T/s" -d "$T/dead.ndjson" -- true
-	[ "$status" -eq 0 ] && [ "${#lines[@]}" -eq 20 ]
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 20 ]
 	run evretry --cursor r2 --no-follow -i "$T/s" -d "$T/dead.ndjson" -- sh -c 'exit 126'
 	[ "$status" -eq 126 ]
 }
@@ -235,7 +239,9 @@ ids_spool() {
 	# a failure at the very end is dead-lettered too (the streak ends with the input)
 	run evretry -q -a 1 --breaker 5 --cursor r2 --no-follow -i "$T/s" -d "$T/dead2.ndjson" -- \
 		sh -c 'grep -q "\"e20\"" && exit 3; exit 0'
-	[ "$status" -eq 0 ] && [ "$(jq -r .id "$T/dead2.ndjson")" = e20 ]
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .id "$T/dead2.ndjson")" = e20 ]
 	run evretry -q -a 1 --breaker 0 --cursor r3 --no-follow -i "$T/s" -d "$T/dead3.ndjson" -- sh -c 'exit 127'
-	[ "$status" -eq 0 ] && [ "$(lines "$T/dead3.ndjson")" -eq 20 ]
+	[ "$status" -eq 0 ]
+	[ "$(lines "$T/dead3.ndjson")" -eq 20 ]
 }

@@ -77,6 +77,7 @@ queues() { jq -r .q "$1" | tr -d '\n'; }
 	last=$(grep -n '"q":"u"' "$T/log" | tail -n 1 | cut -d: -f1)
 	echo "urgent appended after $before handled; taken at $first..$last"
 	# taken as soon as the handler was free: a few normal ones at most in between
-	[ "$first" -le $((before + 10)) ] && [ "$last" -eq $((first + 4)) ]
+	[ "$first" -le $((before + 10)) ]
+	[ "$last" -eq $((first + 4)) ]
 	[ "$(grep -c '"q":"n"' "$T/log")" -lt 200 ]
 }

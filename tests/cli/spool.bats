@@ -21,7 +21,9 @@ spool_lines() {
 
 @test "evspool init makes a spool that evfilter appends to and reads from" {
 	evspool init "$T/s"
-	[ -f "$T/s/SPOOL" ] && [ -d "$T/s/segments" ] && [ -d "$T/s/cursors" ]
+	[ -f "$T/s/SPOOL" ]
+	[ -d "$T/s/segments" ]
+	[ -d "$T/s/cursors" ]
 	events 5 > "$T/in"
 	evfilter true -o "$T/s" "$T/in"
 	run evfilter --no-follow '.n >= 3' "$T/s"
@@ -103,7 +105,8 @@ spool_lines() {
 		[ "$status" -eq 2 ]
 		[[ "$output" == *"not a valid cursor name"* ]]
 	done
-	[ ! -e "$T/s/escape" ] && [ ! -e "$T/escape" ]
+	[ ! -e "$T/s/escape" ]
+	[ ! -e "$T/escape" ]
 	run evspool cursor --set end "$T/s" ../escape
 	[ "$status" -eq 2 ]
 }

@@ -19,7 +19,8 @@ stamp() { echo "|sh -c 'while read -r l; do echo \"\$(date +%s%3N) \$l\"; done >
 	run evemit --delay 10m t n:=1
 	[ "$status" -eq 0 ]
 	d=$(due "$output")
-	[ "$d" -ge $((before + 600000 - 1000)) ] && [ "$d" -le $(($(now) + 600000)) ]
+	[ "$d" -ge $((before + 600000 - 1000)) ]
+	[ "$d" -le $(($(now) + 600000)) ]
 	run evemit --at 2030-01-02T03:04:05Z t
 	[ "$(jq -r .evnotbefore <<< "$output")" = 2030-01-02T03:04:05.000Z ]
 	run evemit --at yesterday t
@@ -60,7 +61,8 @@ stamp() { echo "|sh -c 'while read -r l; do echo \"\$(date +%s%3N) \$l\"; done >
 	[ -f "$T/s/cursors/.c.held" ]
 	[ "$(cat "$T/s/cursors/c")" -eq 0 ]
 	run evtail --hold --cursor c --no-follow "$T/s"
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	# killed while following: nothing lost, nothing repeated
 	bg evtail --hold --cursor c -o "$T/out.ndjson" "$T/s"
 	pid=$BGPID
@@ -121,7 +123,8 @@ stamp() { echo "|sh -c 'while read -r l; do echo \"\$(date +%s%3N) \$l\"; done >
 	# an expired event that was held is set aside when it is released
 	evemit --delay 1s -x expirytime=2020-01-01T00:00:00Z t n:=4 > "$T/in.ndjson"
 	run --separate-stderr evfilter --hold --expired --stats=json true "$T/in.ndjson"
-	[ "$status" -eq 1 ] && [ -z "$output" ]
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
 	[ "$(jq -c '[.held, .expired]' <<< "$stderr")" = '[1,1]' ]
 }
 
@@ -140,5 +143,6 @@ stamp() { echo "|sh -c 'while read -r l; do echo \"\$(date +%s%3N) \$l\"; done >
 	line=$(sed -n 3p "$T/out")
 	[ "$(cut -d' ' -f2- <<< "$line" | jq -c .data)" = '{"n":0}' ]
 	at=${line%% *}
-	[ "$at" -ge "$d" ] && [ "$at" -le $((d + 2000)) ]
+	[ "$at" -ge "$d" ]
+	[ "$at" -le $((d + 2000)) ]
 }

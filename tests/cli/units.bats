@@ -49,7 +49,8 @@ unit() {
 		run systemd-analyze security --offline=true --threshold=30 "$u"
 		level=$(sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p' <<< "$output")
 		echo "$(basename "$f"): $level"
-		[ -n "$level" ] && [ "$status" -eq 0 ]
+		[ -n "$level" ]
+		[ "$status" -eq 0 ]
 		awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }'
 	done
 }

@@ -116,23 +116,6 @@ addext(struct ev_envelope *e, const char *arg)
 	e->next++;
 }
 
-/* EVKIT_SOURCE, else "//HOSTNAME/evemit": a URI reference naming this host. */
-static const char *
-defsource(void)
-{
-	static char buf[300];
-	const char *env = getenv("EVKIT_SOURCE");
-	char host[256];
-
-	if (env && *env)
-		return env;
-	if (gethostname(host, sizeof host) < 0 || !*host)
-		return "/evemit";
-	host[sizeof host - 1] = '\0';
-	snprintf(buf, sizeof buf, "//%s/evemit", host);
-	return buf;
-}
-
 static const char *
 nonempty(const char *opt, const char *arg)
 {
@@ -527,7 +510,7 @@ main(int argc, char *argv[])
 	if (argc > 0)
 		e.type = nonempty("type", argv[0]);
 	if (!e.source)
-		e.source = defsource();
+		e.source = ev_event_defsource();
 	if ((replyto || timeout != DEFAULT_TIMEOUT_MS) && !request)
 		ev_die(EV_ERROR, "--reply-to and --timeout go with --request");
 	if (request) {

@@ -14,6 +14,7 @@
 #include "json/key.h"
 #include "io/loc.h"
 #include "base/opts.h"
+#include "event/event.h"
 #include "base/proc.h"
 #include "retry/retry.h"
 #include "retry/runner.h"
@@ -71,23 +72,6 @@ duration(const char *opt, const char *s)
 	if (ev_dur_parse(s, &ms) < 0)
 		ev_die(EV_ERROR, "%s: '%s' is not a duration (500ms, 30s, 5m, ...)", opt, s);
 	return ms;
-}
-
-/* The source of replies: EVKIT_SOURCE, else "//HOSTNAME/evretry". */
-static const char *
-replysource(void)
-{
-	static char buf[300];
-	const char *env = getenv("EVKIT_SOURCE");
-	char host[256];
-
-	if (env && *env)
-		return env;
-	if (gethostname(host, sizeof host) < 0 || !*host)
-		return "/evretry";
-	host[sizeof host - 1] = '\0';
-	snprintf(buf, sizeof buf, "//%s/evretry", host);
-	return buf;
 }
 
 struct counts {
@@ -286,7 +270,7 @@ main(int argc, char *argv[])
 	ev_input_set_prom(&in, promseries, &cn, 1);
 
 	if (c.stdout_mode == EV_STDOUT_REPLY)
-		c.reply = ev_reply_new(o.input, replysource());
+		c.reply = ev_reply_new(o.input, ev_event_defsource());
 	cn.reply = c.reply != NULL;
 	r = ev_runner_run(&c, &in, out, dead, &st);
 	ev_reply_free(c.reply);

@@ -6,9 +6,13 @@
  * bytes of the event, data included, pass through as they came.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
+#include "base/err.h"
 #include "base/time.h"
 #include "event/event.h"
 #include "event/uuid.h"
@@ -410,4 +414,22 @@ ev_event_time(const struct ev_jval *v, struct ev_buf *tmp, int64_t *ms)
 		return -1;
 	p = ev_jval_text(v, tmp, &n);
 	return ev_time_parse(p, n, ms);
+}
+
+const char *
+ev_event_defsource(void)
+{
+	static char buf[300];
+	const char *env = getenv("EVKIT_SOURCE");
+	char host[256];
+
+	if (env && *env)
+		return env;
+	if (gethostname(host, sizeof host) < 0 || !*host) {
+		snprintf(buf, sizeof buf, "/%s", ev_prog());
+		return buf;
+	}
+	host[sizeof host - 1] = '\0';
+	snprintf(buf, sizeof buf, "//%s/%s", host, ev_prog());
+	return buf;
 }

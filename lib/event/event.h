@@ -40,6 +40,9 @@ struct ev_member {
  * when line is not an object); each ev_event_nextmember call gives 1 and the
  * next member, 0 at the end, -1 on a text that is not an object. */
 const char *ev_event_members(const char *line, size_t len);
+/* The source of events this tool makes: $EVKIT_SOURCE, else
+ * "//HOSTNAME/PROG", a URI reference naming this host and tool. */
+const char *ev_event_defsource(void);
 int ev_event_nextmember(const char **pp, const char *end, struct ev_member *m);
 
 /* Is name fit for an extension attribute: 1-20 lowercase ASCII letters or

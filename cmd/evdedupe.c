@@ -240,13 +240,7 @@ main(int argc, char *argv[])
 		{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
 		{ "state", required_argument, NULL, OPT_STATE },
 		EV_COMMON_LONGOPTS,
-		EV_PROM_LONGOPT,
-		EV_OTLP_LONGOPT,
-		EV_SIGN_LONGOPT,
-		EV_VERIFY_LONGOPT,
-		EV_CURSOR_LONGOPTS,
-		EV_QUEUE_LONGOPTS,
-		EV_DEAD_LONGOPT,
+		EV_READER_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct dedupe d = { 0 };

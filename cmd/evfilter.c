@@ -71,13 +71,7 @@ main(int argc, char *argv[])
 		{ "argjson", required_argument, NULL, OPT_ARGJSON },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		EV_COMMON_LONGOPTS,
-		EV_PROM_LONGOPT,
-		EV_OTLP_LONGOPT,
-		EV_SIGN_LONGOPT,
-		EV_VERIFY_LONGOPT,
-		EV_CURSOR_LONGOPTS,
-		EV_QUEUE_LONGOPTS,
-		EV_DEAD_LONGOPT,
+		EV_READER_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

@@ -121,13 +121,7 @@ main(int argc, char *argv[])
 		{ "skip-lost", no_argument, NULL, OPT_SKIP_LOST },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		EV_COMMON_LONGOPTS,
-		EV_PROM_LONGOPT,
-		EV_OTLP_LONGOPT,
-		EV_SIGN_LONGOPT,
-		EV_VERIFY_LONGOPT,
-		EV_CURSOR_LONGOPTS,
-		EV_QUEUE_LONGOPTS,
-		EV_DEAD_LONGOPT,
+		EV_READER_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct ev_opts o;

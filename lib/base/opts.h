@@ -72,6 +72,13 @@ enum {
 #define EV_OTLP_LONGOPT \
 	{ "otlp", required_argument, NULL, EV_OPT_OTLP }
 
+/* Everything a reader that hands events on takes besides the common
+ * options (evtail, evfilter, evroute, evdedupe): metrics, tracing,
+ * signatures, cursors and groups, the work-queue options, dead letters. */
+#define EV_READER_LONGOPTS \
+	EV_PROM_LONGOPT, EV_OTLP_LONGOPT, EV_SIGN_LONGOPT, EV_VERIFY_LONGOPT, \
+	EV_CURSOR_LONGOPTS, EV_QUEUE_LONGOPTS, EV_DEAD_LONGOPT
+
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"
 

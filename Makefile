@@ -102,6 +102,10 @@ fuzzers:
 deps:
 	@$(if $(NO_DEPS),:,$(DEPS))
 
+# The libraries a program linked with libevkit.a needs (bench/ builds one).
+ldlibs:
+	@echo '$(LDLIBS)'
+
 # demo, check and bench install what is missing first, then build in a new
 # make, which finds what deps installed.
 demo: deps
@@ -164,5 +168,5 @@ clean:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 .SECONDARY:
-.PHONY: all libs check test deps demo bench version crash-fold fuzz fuzzers torture install uninstall \
+.PHONY: all ldlibs libs check test deps demo bench version crash-fold fuzz fuzzers torture install uninstall \
 	clean FORCE

@@ -26,7 +26,7 @@ else
 fi
 rm -rf "$SP"
 if ${CC:-cc} -O2 -iquote "$HERE/../lib" -o "$W/spool-latency" "$HERE/spool-latency.c" \
-    "$BIN/../lib/libevkit.a" -lm 2>"$W/cc.err"; then
+    "$BIN/../lib/libevkit.a" $(${MAKE:-make} -s -C "$HERE/.." ldlibs) 2>"$W/cc.err"; then
 	evspool init "$W/latency-spool" &&
 	note "spool follow latency (append to evtail output): $("$W/spool-latency" "$BIN/evtail" "$W/latency-spool" "${BENCH_LATENCY_N:-1000}")"
 	rm -rf "$W/latency-spool"

@@ -74,12 +74,17 @@ bench_setup() {
 	trap 'exit 143' TERM
 	${CC:-cc} -O2 -o "$W/timeit" "$HERE/timeit.c" || die "cannot build bench/timeit.c"
 	TIMEIT=$W/timeit
-	GEN="$HERE/../../shared/bench/gen-events.sh"
-	[ -f "$GEN" ] || GEN="$HERE/../tests/gen-events.sh" # the same shape, our own
-	[ -f "$GEN" ] || die "no gen-events.sh beside the checkout or in bench/"
-	EVENTS="$CACHE/events-$N-0-1.ndjson"
-	DUPS="$CACHE/events-$N-10-2.ndjson"
-	IDS="$CACHE/ids-$N-10-2.txt"
+	# The shared generator when the checkout sits beside shared/ (RESULTS.md
+	# was made with it), else the project's own: the same shape, other
+	# bytes. The table's header names the one used, and each has its own
+	# corpora in the cache.
+	GEN="$HERE/../../shared/bench/gen-events.sh" GENNAME=shared
+	[ -f "$GEN" ] || GEN="$HERE/../tests/gen-events.sh" GENNAME=tests
+	[ -f "$GEN" ] || die "no gen-events.sh beside the checkout or in tests/"
+	GEN=$(cd "$(dirname "$GEN")" && pwd)/${GEN##*/}
+	EVENTS="$CACHE/events-$GENNAME-$N-0-1.ndjson"
+	DUPS="$CACHE/events-$GENNAME-$N-10-2.ndjson"
+	IDS="$CACHE/ids-$GENNAME-$N-10-2.txt"
 	[ -s "$EVENTS" ] && [ -s "$DUPS" ] || say "generating $N events in $CACHE"
 	gen "$N" 0 1 "$EVENTS" &
 	gen "$N" 10 2 "$DUPS" &
@@ -234,6 +239,7 @@ loadavg() { uptime | sed 's/.*load average[s]*: //'; }
 bench_header() {
 	machine
 	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $N events ($(wc -c < "$EVENTS" | tr -d ' ') bytes), $RUNS runs a row (medians), load average at start: $(loadavg)"
+	echo "corpus: $GEN (the $GENNAME generator)"
 	echo
 }
 
@@ -265,4 +271,18 @@ bench_table() {
 	cpu=$(awk 'NR == 2 { gsub(/[ms]/, " "); print int($1 * 60 + $2 + $3 * 60 + $4) }' "$W/times")
 	echo "load average at the end: $(loadavg); the whole bench took $(($(date +%s) - START)) s, ${cpu} s of CPU (user + system)"
 	return $status
+}
+
+# bench_wanted CASEFILE: whether BENCH_CASES (patterns separated by |)
+# selects it; all cases when it is unset or empty.
+bench_wanted() {
+	[ -n "${BENCH_CASES:-}" ] || return 0
+	(
+		IFS='|'
+		set -f
+		for p in $BENCH_CASES; do
+			case $1 in $p) exit 0 ;; esac
+		done
+		exit 1
+	)
 }

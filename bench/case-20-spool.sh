@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: ISC
 # Spools: appending with group commit against cat + sync, draining against
-# cat, and the append-to-output latency of a following evtail.
+# cat, and the append-to-output latency of a following evtail, idle and
+# under a writer at full speed.
 # Appends: each run writes into a new file or spool (made before the clock
 # starts). The baseline syncs its own file (coreutils sync FILE), as the
 # spool syncs its own, not every dirty page of the machine.
@@ -27,9 +28,15 @@ fi
 rm -rf "$SP"
 if ${CC:-cc} -O2 -iquote "$HERE/../lib" -o "$W/spool-latency" "$HERE/spool-latency.c" \
     "$BIN/../lib/libevkit.a" $(${MAKE:-make} -s -C "$HERE/.." ldlibs) 2>"$W/cc.err"; then
-	evspool init "$W/latency-spool" &&
-	note "spool follow latency (append to evtail output): $("$W/spool-latency" "$BIN/evtail" "$W/latency-spool" "${BENCH_LATENCY_N:-1000}")"
-	rm -rf "$W/latency-spool"
+	LS="$W/latency-spool"
+	evspool init "$LS" &&
+	note "spool follow latency (append to evtail output): $("$W/spool-latency" "$LS" "${BENCH_LATENCY_N:-1000}" 0 "$BIN/evtail" --from-start "$LS")"
+	rm -rf "$LS"
+	# The same while another writer appends small events at full speed; the
+	# follower keeps only the probes, so the pipe is not what is measured.
+	evspool init "$LS" &&
+	note "spool follow latency under a full-speed writer (append to evfilter 'has(\"i\")' output): $("$W/spool-latency" "$LS" "${BENCH_LATENCY_N:-1000}" 1 "$BIN/evfilter" -i "$LS" 'has("i")')"
+	rm -rf "$LS"
 else
 	note "spool follow latency: cannot build bench/spool-latency.c: $(head -n 3 "$W/cc.err")"
 fi

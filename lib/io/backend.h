@@ -7,6 +7,9 @@
 struct ev_sink_ops {
 	int (*write)(void *impl, const char *line, size_t len);
 	int (*commit)(void *impl);
+	/* NULL, or: write out what it holds back, without syncing, so that a
+	 * reader downstream sees it now (ev_sink_push). */
+	int (*push)(void *impl);
 	int (*close)(void *impl); /* commits first; frees impl */
 	/* NULL, or: hand back an event the location took but could not deliver. */
 	int (*refused)(void *impl, struct ev_line *l, const char **why);

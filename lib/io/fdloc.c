@@ -228,9 +228,17 @@ fdsink_durable(void *impl)
 	((struct fdsink *)impl)->durable = 1;
 }
 
+static int
+fdsink_push(void *impl)
+{
+	struct fdsink *k = impl;
+
+	return k->buf.len ? flushbuf(k) : 0;
+}
+
 static const struct ev_sink_ops fdsink_ops = {
-	.write = fdsink_write, .commit = fdsink_commit, .close = fdsink_close,
-	.durable = fdsink_durable
+	.write = fdsink_write, .commit = fdsink_commit, .push = fdsink_push,
+	.close = fdsink_close, .durable = fdsink_durable
 };
 
 void *

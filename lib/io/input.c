@@ -498,12 +498,27 @@ ev_input_get(struct ev_input *in, struct ev_line *l, int timeout_ms)
 	}
 }
 
+/* Whether the batch is to be committed now. Between commits, the outputs
+ * that only hand events on (pipes, files) are pushed every EV_PUSH_MS: a
+ * follower that never waits for input (a writer appends at full speed)
+ * would otherwise hold what it found for a whole batch. */
 static int
 batchfull(struct ev_input *in)
 {
 	if (in->batchlines >= in->maxlines || in->batchbytes >= in->maxbytes)
 		return 1;
-	return (in->batchlines & 63) == 0 && ev_mono_ms() - in->batchstart >= in->maxms;
+	if ((in->batchlines & 63) != 0)
+		return 0;
+	int64_t now = ev_mono_ms();
+	if (now - in->batchstart >= in->maxms)
+		return 1;
+	if (now - in->pushed >= EV_PUSH_MS) {
+		for (int i = 0; i < in->nsinks; i++)
+			if (ev_sink_push(in->sinks[i]) < 0)
+				return 1; /* the commit reports it */
+		in->pushed = now;
+	}
+	return 0;
 }
 
 /* A stop signal: read no more; what was handed out is committed. */

@@ -50,6 +50,7 @@
 #define EV_BATCH_LINES 32768
 #define EV_BATCH_BYTES (8 << 20)
 #define EV_BATCH_MS 100
+#define EV_PUSH_MS 1    /* what a pipe or a file is handed, at most this late */
 #define EV_PROM_MS 2000 /* --prometheus: how often the file is written while running */
 
 struct ev_input;
@@ -105,6 +106,7 @@ struct ev_input {
 	uintmax_t maxlines, maxbytes;
 	int64_t maxms;
 	int64_t batchstart;
+	int64_t pushed;          /* when the sinks were last pushed (ev_sink_push) */
 	uintmax_t nlines, nbad;
 	uintmax_t nrefused;      /* events a sink refused (ev_sink_refused) */
 	int nocommit;            /* refused events were lost: keep the input position */

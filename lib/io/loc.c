@@ -111,6 +111,7 @@ ev_sink_write(struct ev_sink *s, const char *l, size_t n)
 }
 
 int ev_sink_commit(struct ev_sink *s) { return s->ops->commit(s->impl); }
+int ev_sink_push(struct ev_sink *s) { return s->ops->push ? s->ops->push(s->impl) : 0; }
 const char *ev_sink_name(const struct ev_sink *s) { return s->name; }
 
 int

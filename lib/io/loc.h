@@ -47,6 +47,10 @@ int ev_sink_write(struct ev_sink *s, const char *line, size_t len);
 /* Make everything written so far durable, as far as the sync mode asks:
  * files and spools are flushed and fdatasync'ed, pipes flushed. */
 int ev_sink_commit(struct ev_sink *s);
+/* Hand on what is held back for a reader downstream (a pipe, a file
+ * someone follows) without making it durable; a no-op for sinks whose
+ * readers must see only what is committed (spools, brokers). */
+int ev_sink_push(struct ev_sink *s);
 /* An event the sink took but could not deliver (a broker returned it as
  * unroutable, or refused it), each once, in order: 1 with the event in l
  * and the reason in why (both valid until the next call), 0 when there is

@@ -8,6 +8,7 @@
 
 #include "base/ahead.h"
 #include "base/err.h"
+#include "base/time.h"
 #include "io/input.h"
 
 struct seen {
@@ -126,4 +127,49 @@ Test(inputhook, not_run_when_a_sink_fails)
 	s.calls = 0;
 	cr_expect_eq(copy("/etc/passwd", "/dev/full", &s, 0), EV_TEMPFAIL);
 	cr_expect_eq(s.calls, 0);
+}
+
+/* Between commits, a file or a pipe is handed what was written at most
+ * EV_PUSH_MS later, though the input never waits (a follower behind a
+ * writer at full speed): no commit has run when the first line is seen. */
+Test(inputhook, pushes_between_commits)
+{
+	char dir[] = "/tmp/evkit-inputhook-XXXXXX", in[64], out[64], cmd[128];
+	struct seen s = { out, 0, 0, 0, NULL };
+	struct ev_opts o;
+	struct ev_input inp;
+	struct ev_line l;
+	char *locs[] = { in };
+	struct stat so = { 0 };
+	FILE *f;
+	int n = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(in, sizeof in, "%s/in", dir);
+	snprintf(out, sizeof out, "%s/out.ndjson", dir);
+	cr_assert_not_null(f = fopen(in, "w"));
+	for (int i = 0; i < 1000; i++)
+		fprintf(f, "{\"id\":%d}\n", i);
+	fclose(f);
+	ev_opts_init(&o, "");
+	cr_assert_not_null(s.sink = ev_sink_open(out, EV_SYNC_BATCH));
+	ev_input_init(&inp, &o, locs, 1);
+	ev_input_add_sink(&inp, s.sink);
+	ev_input_add_commit(&inp, hook, &s);
+	/* (a machine so loaded that 100 ms pass here commits instead: the test
+	 * then passes without proving the push) */
+	while (ev_input_next(&inp, &l) > 0 && ++n <= 200) {
+		if (n == 1) {
+			cr_assert_eq(writeout(&s, &l), 0);
+			for (int64_t t = ev_mono_ms(); ev_mono_ms() - t <= EV_PUSH_MS;)
+				;
+		}
+		if (n > 64 && stat(out, &so) == 0 && so.st_size > 0)
+			break;
+	}
+	cr_expect_gt(so.st_size, 0, "the line written was not pushed after %d lines", n);
+	ev_input_end(&inp);
+	ev_sink_close(s.sink);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
 }

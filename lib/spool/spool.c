@@ -387,7 +387,8 @@ ev_spool_open(const char *dir, int flags)
 	ssize_t n;
 	int fd;
 
-	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = -1;
+	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = sp->syncfd = -1;
+	sp->nosync = (flags & EV_SPOOL_NOSYNC) != 0;
 	sp->path = ev_strdup(dir);
 	ev_buf_printf(&b, "%s/segments", dir);
 	sp->segpath = ev_strdup(b.p);
@@ -448,6 +449,8 @@ ev_spool_close(struct ev_spool *sp)
 		close(sp->wfd);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
+	if (sp->syncfd >= 0)
+		close(sp->syncfd);
 	if (sp->segdir >= 0)
 		close(sp->segdir);
 	if (sp->curdir >= 0)

@@ -1,47 +1,54 @@
 /* SPDX-License-Identifier: ISC */
 /* gsync.c — group commit across processes: the writers of one spool share
- * their fdatasyncs through SPOOL/sync, a sync leader's covering them all.
+ * their fdatasyncs through SPOOL/sync (ev-spool(5) says the same).
  *
- * The file SPOOL/sync (ev-spool(5) says the same, and the two agree):
+ *     SPOOL/sync                         SPOOL/sync.0 ... sync.3
+ *     evkit-sync 1                       (empty: locked by the leader
+ *     synced 00000000000000004096         of a sync in flight)
+ *     slot 0 00000000000000004096
+ *     slot 1 00000000000000000000
+ *     slot 2 00000000000000000000
+ *     slot 3 00000000000000000000
  *
- *     evkit-sync 1
- *     synced 00000000000000004096
+ * "synced" S (twenty decimal digits, fixed offsets) is a claim: every byte
+ * of the spool before global offset S is on disk, in segments whose
+ * directory entries are on disk. It is written only after the fdatasync
+ * that made it true, and only ever raised, so a lower S (a file new, lost
+ * or reset) is always safe: it costs a sync, never an event. "slot K" is
+ * the target of the last sync begun in slot K: the offset up to which it
+ * makes the spool durable, once it ends.
  *
- * "synced" S, twenty decimal digits at a fixed offset, is a claim: every
- * byte of the spool before global offset S is on disk, in segments whose
- * directory entries are on disk. It is only ever written with a claim that
- * is true, after the fdatasync that made it so, so a lower S (a file that
- * is new, lost, reset or stale) is always safe: it costs a sync, never an
- * event. Only a higher one would lie, and nothing writes one.
+ * Locks (flock(2), released by the kernel when a holder dies however it
+ * dies): SPOOL/sync, exclusive to write it, shared to read it, each time
+ * for a moment (so nothing is read torn); sync.K, exclusive for the whole
+ * of a sync begun in slot K. Order: sync.K, then SPOOL/lock, then
+ * SPOOL/sync; nobody waits for one while holding a later one.
  *
- * Locks: a flock(2) on SPOOL/sync, taken before SPOOL/lock if both are
- * held (never the other way round, so no deadlock):
- *   - exclusive: the sync leader, while it syncs and writes S;
- *   - shared: a writer that waits for the sync in progress, and reads S.
- * S is read and written only under one of them, so never torn.
+ * A writer whose append ended at E, after releasing SPOOL/lock:
+ *   1. reads SPOOL/sync: S >= E, its bytes are durable: done;
+ *   2. a slot whose target is at least E is a sync in flight that covers
+ *      it (or one that ended): it waits for a shared lock on sync.K, reads
+ *      S again, and is done if S >= E (if that leader died or failed, S is
+ *      what it was, and the writer goes on);
+ *   3. it leads: locks a free slot, if one is free (else it syncs
+ *      unannounced); under SPOOL/lock, the size Z of its segment (a torn
+ *      tail repaired first, so base + Z ends a line, and no repair ever
+ *      removes a byte before it); announces the target T = base + Z in its
+ *      slot; if S is at or before its segment's base, fdatasyncs the
+ *      earlier segments S does not cover and fsyncs segments/ (a writer
+ *      with --sync=none rolls over without them); fdatasyncs its segment,
+ *      which holds every byte below T, its own and those of every writer
+ *      before it; raises S to T; unlocks its slot.
+ * Syncs in different slots run at once (the file system merges them into
+ * one journal commit where it can); a writer waits only for a sync that
+ * covers it, and at most once. A leader killed at any moment frees its
+ * slot with its life, and S is what it was: its followers see that and
+ * sync themselves. Nobody believes a claim made before an fdatasync ended.
  *
- * A writer whose append ended at E (after releasing SPOOL/lock):
- *   1. shared lock (waits for a leader at work), read S, unlock; S >= E:
- *      its bytes are durable, done;
- *   2. exclusive lock; read S again; S >= E: done (a leader came first);
- *   3. it leads: under SPOOL/lock, the size Z of its segment (repairing a
- *      torn tail first, so Z ends at a line boundary: the bytes are whole
- *      lines a repair never removes); then, if S is at or before its
- *      segment's base, fdatasync of the earlier segments S still needs and
- *      fsync of segments/ (a writer with --sync=none rolled over without
- *      them); fdatasync of its segment, which holds every byte below
- *      base + Z, its own and those of every writer who appended before it;
- *      S = base + Z; unlock.
- * A leader killed at any moment loses its flock with its life: the
- * waiters' shared locks are granted, S is what it was, and one of them
- * leads. A waiter therefore waits at most for one sync and then for its
- * own, and believes only a claim made after an fdatasync returned.
- *
- * A handle's first sync takes the exclusive lock and, under SPOOL/lock,
- * lowers S to the spool's end if it claims more (a spool restored from an
- * older copy): after that, every S written is a true claim about this
- * spool's bytes. A writer that cannot open or create SPOOL/sync (a spool
- * directory it may not write) syncs alone, as format 1 always did.
+ * A handle's first sync drops S to 0 if it claims more than the spool
+ * holds (a spool restored from an older copy: a claim about other bytes).
+ * A writer that cannot open or create these files syncs alone, as format 1
+ * always did.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,77 +65,143 @@
 #include "spool/spool.h"
 #include "spool/private.h"
 
-#define SYNC_HEAD "evkit-sync 1\nsynced "
-#define SYNC_DIGITS 20
-#define SYNC_OFF (sizeof SYNC_HEAD - 1)
-#define SYNC_LEN (SYNC_OFF + SYNC_DIGITS + 1)
+
+#define SYNC_HEAD "evkit-sync 1\n"
+#define SYNC_LINE 28 /* "synced " or "slot K ", twenty digits, '\n' */
+#define SYNC_VALS (1 + GSYNC_SLOTS)
+#define SYNC_LEN (sizeof SYNC_HEAD - 1 + SYNC_VALS * SYNC_LINE)
 
 static int
-gflock(struct ev_spool *sp, int op)
+lockfd(struct ev_spool *sp, int fd, int op)
 {
-	while (flock(sp->syncfd, op) < 0) {
-		if (errno != EINTR) {
-			ev_warn("%s/sync: flock:", sp->path);
-			return -1;
-		}
-	}
-	return 0;
+	int r;
+
+	while ((r = flock(fd, op)) < 0 && errno == EINTR)
+		;
+	if (r < 0 && errno != EWOULDBLOCK)
+		ev_warn("%s/sync: flock:", sp->path);
+	return r;
 }
 
-/* The claim in SPOOL/sync; 0 (nothing claimed) when it holds none. */
+/* A line's value, or 0 when it holds none. */
 static uint64_t
-readclaim(struct ev_spool *sp)
+parseval(const char *p)
 {
-	char buf[SYNC_LEN + 1];
 	uint64_t v = 0;
 
-	if (pread(sp->syncfd, buf, SYNC_LEN, 0) != (ssize_t)SYNC_LEN ||
-	    memcmp(buf, SYNC_HEAD, SYNC_OFF) != 0 || buf[SYNC_LEN - 1] != '\n')
-		return 0;
-	for (size_t i = SYNC_OFF; i < SYNC_OFF + SYNC_DIGITS; i++) {
-		if (buf[i] < '0' || buf[i] > '9' || v > (UINT64_MAX - 9) / 10)
+	for (int i = 7; i < SYNC_LINE - 1; i++) {
+		if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - 9) / 10)
 			return 0;
-		v = v * 10 + (uint64_t)(buf[i] - '0');
+		v = v * 10 + (uint64_t)(p[i] - '0');
 	}
-	return v;
+	return p[SYNC_LINE - 1] == '\n' ? v : 0;
 }
 
-/* Write the whole file, so that a file that is new or damaged is whole
- * again; the claim need not reach the disk (a lost one is a lower one). */
+/* SPOOL/sync: v[0] the claim S, v[1 + K] slot K's target; all 0 when the
+ * file is new or not what it should be. */
 static int
-writeclaim(struct ev_spool *sp, uint64_t s)
+readstate(struct ev_spool *sp, uint64_t v[SYNC_VALS])
 {
-	char buf[SYNC_LEN + 1];
+	char buf[SYNC_LEN];
+	const char *p = buf + sizeof SYNC_HEAD - 1;
+	ssize_t n;
 
-	snprintf(buf, sizeof buf, "%s%0*" PRIu64 "\n", SYNC_HEAD, SYNC_DIGITS, s);
-	if (pwrite(sp->syncfd, buf, SYNC_LEN, 0) != (ssize_t)SYNC_LEN) {
-		ev_warn("%s/sync: write:", sp->path);
+	if (lockfd(sp, sp->syncfd, LOCK_SH) < 0)
 		return -1;
-	}
+	n = pread(sp->syncfd, buf, SYNC_LEN, 0);
+	lockfd(sp, sp->syncfd, LOCK_UN);
+	for (int i = 0; i < SYNC_VALS; i++)
+		v[i] = 0;
+	if (n != (ssize_t)SYNC_LEN || memcmp(buf, SYNC_HEAD, sizeof SYNC_HEAD - 1) != 0)
+		return 0;
+	for (int i = 0; i < SYNC_VALS; i++)
+		v[i] = parseval(p + i * SYNC_LINE);
 	return 0;
 }
 
-/* Open SPOOL/sync, creating it (with the spool's mode) if need be. */
-static void
-gopen(struct ev_spool *sp)
+/* Under the exclusive lock: read, raise v[i] to val (or set it, with
+ * force), write the whole file back (mending one new or damaged). The
+ * file need not reach the disk: a claim lost is a lower one. Returns the
+ * claim S as it now stands in *s. */
+static int
+setval(struct ev_spool *sp, int i, uint64_t val, int force, uint64_t *s)
+{
+	char buf[SYNC_LEN + 1];
+	uint64_t v[SYNC_VALS];
+	size_t n;
+	int r = -1;
+
+	if (lockfd(sp, sp->syncfd, LOCK_EX) < 0)
+		return -1;
+	n = (size_t)pread(sp->syncfd, buf, SYNC_LEN, 0);
+	for (int k = 0; k < SYNC_VALS; k++)
+		v[k] = n == SYNC_LEN && memcmp(buf, SYNC_HEAD, sizeof SYNC_HEAD - 1) == 0 ?
+		    parseval(buf + sizeof SYNC_HEAD - 1 + k * SYNC_LINE) : 0;
+	if (force || val > v[i])
+		v[i] = val;
+	n = (size_t)snprintf(buf, sizeof buf, "%s", SYNC_HEAD);
+	n += (size_t)snprintf(buf + n, sizeof buf - n, "synced %020" PRIu64 "\n", v[0]);
+	for (int k = 1; k < SYNC_VALS; k++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "slot %d %020" PRIu64 "\n", k - 1, v[k]);
+	if (pwrite(sp->syncfd, buf, SYNC_LEN, 0) == (ssize_t)SYNC_LEN)
+		r = 0;
+	else
+		ev_warn("%s/sync: write:", sp->path);
+	*s = v[0];
+	lockfd(sp, sp->syncfd, LOCK_UN);
+	return r;
+}
+
+/* Open (or create, with the spool's mode) one of the files. */
+static int
+openfile(struct ev_spool *sp, const char *name)
 {
 	struct stat st;
-	int fd = openat(sp->dirfd, "sync", O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(sp->dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0 && errno == ENOENT) {
-		fd = openat(sp->dirfd, "sync", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		fd = openat(sp->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    sp->conf.mode);
 		if (fd >= 0)
 			fchmod(fd, sp->conf.mode); /* umask does not apply; only a hint */
 		else if (errno == EEXIST)
-			fd = openat(sp->dirfd, "sync", O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			fd = openat(sp->dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		close(fd);
 		fd = -1;
 	}
-	sp->syncfd = fd;
-	sp->gstate = fd >= 0 ? GSYNC_FRESH : GSYNC_ALONE;
+	return fd;
+}
+
+static void
+gopen(struct ev_spool *sp)
+{
+	char name[16];
+
+	for (int k = 0; k < GSYNC_SLOTS; k++)
+		sp->slotfd[k] = -1;
+	sp->gstate = GSYNC_ALONE;
+	if ((sp->syncfd = openfile(sp, "sync")) < 0)
+		return;
+	for (int k = 0; k < GSYNC_SLOTS; k++) {
+		snprintf(name, sizeof name, "sync.%d", k);
+		if ((sp->slotfd[k] = openfile(sp, name)) < 0)
+			return;
+	}
+	sp->gstate = GSYNC_FRESH;
+}
+
+void
+spool_gsync_close(struct ev_spool *sp)
+{
+	if (sp->gstate == GSYNC_UNTRIED)
+		return;
+	if (sp->syncfd >= 0)
+		close(sp->syncfd);
+	for (int k = 0; k < GSYNC_SLOTS; k++)
+		if (sp->slotfd[k] >= 0)
+			close(sp->slotfd[k]);
 }
 
 /* fdatasync of our segment, counted. */
@@ -177,14 +250,27 @@ syncbefore(struct ev_spool *sp, uint64_t s)
 	return r;
 }
 
-/* Leader, holding the exclusive lock, knowing S: under SPOOL/lock, how far
- * our segment goes (whole lines), and, the first time, S lowered to the
- * spool's end if it claims more. */
+/* A handle's first sync: a claim beyond the spool's end is about other
+ * bytes; drop it. */
 static int
-measure(struct ev_spool *sp, uint64_t *s, uint64_t *z)
+fresh(struct ev_spool *sp)
+{
+	uint64_t v[SYNC_VALS], end, s;
+
+	if (readstate(sp, v) < 0 || ev_spool_pos_end(sp, &end) < 0)
+		return -1;
+	if (v[0] > end && setval(sp, 0, 0, 1, &s) < 0)
+		return -1;
+	sp->gstate = GSYNC_SHARED;
+	return 0;
+}
+
+/* Under SPOOL/lock: how far our segment goes, in whole lines. */
+static int
+measure(struct ev_spool *sp, uint64_t *t)
 {
 	struct stat st;
-	uint64_t end;
+	uint64_t z;
 	int r = -1;
 
 	if (spool_lock(sp, LOCK_EX) < 0)
@@ -193,92 +279,94 @@ measure(struct ev_spool *sp, uint64_t *s, uint64_t *z)
 		ev_warn("%s: fstat:", sp->segpath);
 		goto out;
 	}
-	*z = (uint64_t)st.st_size;
-	if (spool_repair(sp, sp->wfd, sp->wbase, z, 0) < 0)
+	z = (uint64_t)st.st_size;
+	if (spool_repair(sp, sp->wfd, sp->wbase, &z, 0) < 0)
 		goto out;
-	if (sp->gstate == GSYNC_FRESH) {
-		if (ev_spool_pos_end(sp, &end) < 0)
-			goto out;
-		if (*s > end && writeclaim(sp, end) < 0)
-			goto out;
-		if (*s > end)
-			*s = end;
-		sp->gstate = GSYNC_SHARED;
-	}
+	*t = sp->wbase + z;
 	r = 0;
 out:
 	spool_lock(sp, LOCK_UN);
 	return r;
 }
 
-/* Leader, holding the exclusive lock. */
+/* Lead a sync from slot k (-1: none was free). */
 static int
-lead(struct ev_spool *sp, uint64_t s)
+lead(struct ev_spool *sp, int k)
 {
-	uint64_t z, t;
+	uint64_t t, s;
 
-	if (measure(sp, &s, &z) < 0)
+	if (measure(sp, &t) < 0 || setval(sp, k < 0 ? 0 : 1 + k, k < 0 ? 0 : t, k >= 0, &s) < 0)
 		return -1;
-	t = sp->wbase + z;
-	if (s >= sp->wend) { /* the claim, lowered, still covers us */
+	if (s >= sp->wend) { /* a sync that ended while we measured */
 		sp->known = s;
 		return 0;
 	}
 	if (s <= sp->wbase && syncbefore(sp, s) < 0)
 		return -1;
-	if (syncseg(sp) < 0)
+	if (syncseg(sp) < 0 || setval(sp, 0, t, 0, &s) < 0)
 		return -1;
-	if (t > s && writeclaim(sp, t) < 0)
-		return -1;
-	sp->known = t > s ? t : s;
+	sp->known = s;
 	return 0;
 }
 
-/* Wait for a leader at work; 1 if its claim covers our bytes. */
+/* 1 if a sync in flight (or ended) covers our bytes; we waited for it. */
 static int
-covered(struct ev_spool *sp)
+follow(struct ev_spool *sp, const uint64_t v[SYNC_VALS])
 {
-	uint64_t s;
+	uint64_t w[SYNC_VALS];
 
-	if (gflock(sp, LOCK_SH) < 0)
+	for (int k = 0; k < GSYNC_SLOTS; k++) {
+		if (v[1 + k] < sp->wend)
+			continue;
+		if (lockfd(sp, sp->slotfd[k], LOCK_SH) < 0)
+			return -1;
+		lockfd(sp, sp->slotfd[k], LOCK_UN);
+		if (readstate(sp, w) < 0)
+			return -1;
+		if (w[0] < sp->wend)
+			return 0; /* that leader died or failed */
+		sp->known = w[0];
+		return 1;
+	}
+	return 0;
+}
+
+static int
+alone(struct ev_spool *sp)
+{
+	if (syncseg(sp) < 0)
 		return -1;
-	s = readclaim(sp);
-	if (gflock(sp, LOCK_UN) < 0)
-		return -1;
-	if (s < sp->wend)
-		return 0;
-	sp->known = s;
-	return 1;
+	sp->known = sp->wend;
+	return 0;
 }
 
 int
 spool_gsync(struct ev_spool *sp)
 {
-	uint64_t s;
-	int r;
+	uint64_t v[SYNC_VALS];
+	int k, r;
 
 	if (sp->wfd < 0 || sp->wend <= sp->known)
 		return 0;
 	if (sp->gstate == GSYNC_UNTRIED)
 		gopen(sp);
-	if (sp->gstate == GSYNC_ALONE) {
-		if (syncseg(sp) < 0)
-			return -1;
-		sp->known = sp->wend;
+	if (sp->gstate == GSYNC_ALONE)
+		return alone(sp);
+	if (sp->gstate == GSYNC_FRESH && fresh(sp) < 0)
+		return -1;
+	if (readstate(sp, v) < 0)
+		return -1;
+	if (v[0] >= sp->wend) {
+		sp->known = v[0];
 		return 0;
 	}
-	if (sp->gstate == GSYNC_SHARED && (r = covered(sp)) != 0)
+	if ((r = follow(sp, v)) != 0)
 		return r < 0 ? -1 : 0;
-	if (gflock(sp, LOCK_EX) < 0)
-		return -1;
-	s = readclaim(sp);
-	if (s >= sp->wend && sp->gstate == GSYNC_SHARED) {
-		sp->known = s;
-		r = 0;
-	} else {
-		r = lead(sp, s);
-	}
-	if (gflock(sp, LOCK_UN) < 0)
-		return -1;
+	for (k = 0; k < GSYNC_SLOTS; k++)
+		if (lockfd(sp, sp->slotfd[k], LOCK_EX | LOCK_NB) == 0)
+			break;
+	r = lead(sp, k < GSYNC_SLOTS ? k : -1);
+	if (k < GSYNC_SLOTS)
+		lockfd(sp, sp->slotfd[k], LOCK_UN);
 	return r;
 }

@@ -12,6 +12,7 @@
 #define SEGNAME_LEN 23 /* 16 hex digits + ".ndjson" */
 #define SCANBUF (64 * 1024)
 #define READBUF (256 * 1024)
+#define GSYNC_SLOTS 4 /* syncs in flight at once (gsync.c) */
 struct ev_spool {
 	char *path;
 	int dirfd, segdir, curdir, lockfd;
@@ -24,6 +25,7 @@ struct ev_spool {
 	uint64_t wend;  /* the global offset after our last append, 0: none */
 	uint64_t known; /* a claim of SPOOL/sync we read or made (gsync.c) */
 	int syncfd;     /* SPOOL/sync, or -1 */
+	int slotfd[GSYNC_SLOTS]; /* SPOOL/sync.K, or -1 */
 	enum { GSYNC_UNTRIED, GSYNC_FRESH, GSYNC_SHARED, GSYNC_ALONE } gstate;
 	uint64_t wkick; /* bytes written since writeback was last started */
 	struct ev_loc_counts ctr; /* ev_spool_counts */
@@ -49,5 +51,6 @@ int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
 /* Make every byte this handle appended durable, sharing the fdatasync with
  * the spool's other writers (gsync.c); call without holding the lock. */
 int spool_gsync(struct ev_spool *sp);
+void spool_gsync_close(struct ev_spool *sp);
 
 #endif

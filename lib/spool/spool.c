@@ -449,8 +449,7 @@ ev_spool_close(struct ev_spool *sp)
 		close(sp->wfd);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
-	if (sp->syncfd >= 0)
-		close(sp->syncfd);
+	spool_gsync_close(sp);
 	if (sp->segdir >= 0)
 		close(sp->segdir);
 	if (sp->curdir >= 0)

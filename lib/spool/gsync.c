@@ -47,8 +47,9 @@
  *
  * A handle's first sync drops S to 0 if it claims more than the spool
  * holds (a spool restored from an older copy: a claim about other bytes).
- * A writer that cannot open or create these files syncs alone, as format 1
- * always did.
+ * A writer that cannot open or create these files, or lock or write them
+ * (a spool directory it may not write to, a full disk), syncs alone from
+ * then on, as format 1 always did.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -250,6 +251,24 @@ syncbefore(struct ev_spool *sp, uint64_t s)
 	return r;
 }
 
+static int
+alone(struct ev_spool *sp)
+{
+	if (syncseg(sp) < 0)
+		return -1;
+	sp->known = sp->wend;
+	return 0;
+}
+
+/* The shared files failed us (a lock refused, a full disk): sync alone
+ * from now on, which is always correct. */
+static int
+degrade(struct ev_spool *sp)
+{
+	sp->gstate = GSYNC_ALONE;
+	return alone(sp);
+}
+
 /* A handle's first sync: a claim beyond the spool's end is about other
  * bytes; drop it. */
 static int
@@ -295,16 +314,20 @@ lead(struct ev_spool *sp, int k)
 {
 	uint64_t t, s;
 
-	if (measure(sp, &t) < 0 || setval(sp, k < 0 ? 0 : 1 + k, k < 0 ? 0 : t, k >= 0, &s) < 0)
+	if (measure(sp, &t) < 0)
 		return -1;
+	if (setval(sp, k < 0 ? 0 : 1 + k, k < 0 ? 0 : t, k >= 0, &s) < 0)
+		return degrade(sp);
 	if (s >= sp->wend) { /* a sync that ended while we measured */
 		sp->known = s;
 		return 0;
 	}
 	if (s <= sp->wbase && syncbefore(sp, s) < 0)
 		return -1;
-	if (syncseg(sp) < 0 || setval(sp, 0, t, 0, &s) < 0)
+	if (syncseg(sp) < 0)
 		return -1;
+	if (setval(sp, 0, t, 0, &s) < 0) /* durable all the same */
+		s = t, sp->gstate = GSYNC_ALONE;
 	sp->known = s;
 	return 0;
 }
@@ -331,15 +354,6 @@ follow(struct ev_spool *sp, const uint64_t v[SYNC_VALS])
 	return 0;
 }
 
-static int
-alone(struct ev_spool *sp)
-{
-	if (syncseg(sp) < 0)
-		return -1;
-	sp->known = sp->wend;
-	return 0;
-}
-
 int
 spool_gsync(struct ev_spool *sp)
 {
@@ -353,15 +367,15 @@ spool_gsync(struct ev_spool *sp)
 	if (sp->gstate == GSYNC_ALONE)
 		return alone(sp);
 	if (sp->gstate == GSYNC_FRESH && fresh(sp) < 0)
-		return -1;
+		return degrade(sp);
 	if (readstate(sp, v) < 0)
-		return -1;
+		return degrade(sp);
 	if (v[0] >= sp->wend) {
 		sp->known = v[0];
 		return 0;
 	}
 	if ((r = follow(sp, v)) != 0)
-		return r < 0 ? -1 : 0;
+		return r < 0 ? degrade(sp) : 0;
 	for (k = 0; k < GSYNC_SLOTS; k++)
 		if (lockfd(sp, sp->slotfd[k], LOCK_EX | LOCK_NB) == 0)
 			break;

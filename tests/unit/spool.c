@@ -642,59 +642,133 @@ Test(spool, a_claim_beyond_the_spool_is_not_believed)
 	ev_spool_close(a);
 }
 
-/* The state a leader is in while it syncs: its slot (sync.0) locked, its
- * target announced, no claim written yet. Killed there, it must neither
- * hang a writer that waits for it nor make it believe its bytes durable. */
-Test(spool, a_sync_leader_killed_mid_sync_neither_hangs_nor_fools_the_others)
-{
-	mkspool(0);
-	struct ev_spool *sp = openw();
-	char path[128], c;
-	int p[2], st = 0;
-	pid_t leader, writer;
+#define SLOTS_IDLE "slot 1 00000000000000000000\nslot 2 00000000000000000000\n" \
+	"slot 3 00000000000000000000\n"
 
-	append(sp, "{\"first\":1}\n");
-	cr_assert_eq(ev_spool_sync(sp), 0); /* makes SPOOL/sync */
-	ev_spool_close(sp);
+/* A process in the state a sync leader is in while it syncs: its slot
+ * (sync.0) locked, its target (far ahead) announced in SPOOL/sync, the
+ * claim not yet raised. Once it reads a byte from go[0] it makes the
+ * spool durable up to 20, claims it, and exits. The spool holds 12 bytes,
+ * synced, when it starts. */
+static pid_t
+fake_leader(int go[2])
+{
+	char path[128], c;
+	int ready[2];
+	pid_t pid;
+
 	snprintf(path, sizeof path, "%s/sync.0", dir);
-	cr_assert_eq(pipe(p), 0);
-	if ((leader = fork()) == 0) {
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
 		int fd = open(path, O_RDWR);
 		if (fd < 0 || flock(fd, LOCK_EX) < 0)
 			_exit(1);
 		setclaim("evkit-sync 1\nsynced 00000000000000000012\n"
-		    "slot 0 00000000000000001000\nslot 1 00000000000000000000\n"
-		    "slot 2 00000000000000000000\nslot 3 00000000000000000000\n");
-		if (write(p[1], "L", 1) != 1)
+		    "slot 0 00000000000000001000\n" SLOTS_IDLE);
+		if (write(ready[1], "L", 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(1);
-		for (;;)
-			pause();
+		snprintf(path, sizeof path, "%s/segments/0000000000000000.ndjson", dir);
+		if ((fd = open(path, O_RDONLY)) < 0 || fdatasync(fd) < 0)
+			_exit(1);
+		setclaim("evkit-sync 1\nsynced 00000000000000000020\n"
+		    "slot 0 00000000000000001000\n" SLOTS_IDLE);
+		_exit(0);
 	}
-	cr_assert_eq(read(p[0], &c, 1), 1);
-	if ((writer = fork()) == 0) {
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	return pid;
+}
+
+/* A writer of one event with --sync=always; it exits with the number of
+ * fdatasyncs it made. */
+static pid_t
+sync_writer(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
 		struct ev_spool *w = ev_spool_open(dir, EV_SPOOL_WRITE);
 		if (!w || ev_spool_append(w, "{\"w\":1}\n", 8, 0) < 0)
 			_exit(100);
 		_exit((int)ev_spool_counts(w)->syncs);
 	}
+	return pid;
+}
+
+/* The writer's exit status, waiting at most 10 s; -1 if it still runs. */
+static int
+reap(pid_t pid)
+{
+	struct timespec ms = { 0, 10 * 1000 * 1000 };
+	int st;
+
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+		nanosleep(&ms, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* 1 if the writer is still waiting after 200 ms. */
+static int
+waits(pid_t pid)
+{
 	struct timespec ms = { 0, 200 * 1000 * 1000 };
+	int st;
+
 	nanosleep(&ms, NULL);
-	cr_expect_eq(waitpid(writer, &st, WNOHANG), 0, "the writer waits for the leader's sync");
+	return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static void
+first_event(void)
+{
+	struct ev_spool *sp = openw();
+
+	append(sp, "{\"first\":1}\n");
+	cr_assert_eq(ev_spool_sync(sp), 0); /* makes SPOOL/sync */
+	ev_spool_close(sp);
+}
+
+/* Killed mid-sync, a leader must neither hang a writer that waits for it
+ * nor make it believe its bytes durable. */
+Test(spool, a_sync_leader_killed_mid_sync_neither_hangs_nor_fools_the_others)
+{
+	int go[2];
+	pid_t leader, writer;
+
+	mkspool(0);
+	first_event();
+	leader = fake_leader(go);
+	writer = sync_writer();
+	cr_expect(waits(writer), "the writer waits for the leader's sync");
 	kill(leader, SIGKILL);
 	waitpid(leader, NULL, 0);
-	int done = 0;
-	for (int i = 0; i < 1000 && !done; i++) { /* up to 10 s */
-		done = waitpid(writer, &st, WNOHANG) == writer;
-		ms.tv_nsec = 10 * 1000 * 1000;
-		if (!done)
-			nanosleep(&ms, NULL);
-	}
-	if (!done)
-		kill(writer, SIGKILL);
-	cr_assert(done, "the writer still waits after its leader died");
-	cr_assert(WIFEXITED(st));
-	cr_expect_eq(WEXITSTATUS(st), 1, "the writer synced itself (fdatasyncs: %d)", WEXITSTATUS(st));
+	int st = reap(writer);
+	cr_assert_neq(st, -1, "the writer still waits after its leader died");
+	cr_expect_eq(st, 1, "the writer synced itself (fdatasyncs: %d)", st);
 	cr_expect_eq(claim(), 20);
+}
+
+Test(spool, a_writer_waits_for_a_sync_in_flight_that_covers_it_and_does_not_sync_again)
+{
+	int go[2], st;
+	pid_t leader, writer;
+
+	mkspool(0);
+	first_event();
+	leader = fake_leader(go);
+	writer = sync_writer();
+	cr_expect(waits(writer), "the writer waits for the leader's sync");
+	cr_assert_eq(write(go[1], "G", 1), 1);
+	waitpid(leader, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = reap(writer);
+	cr_assert_neq(st, -1, "the writer still waits after its leader ended");
+	cr_expect_eq(st, 0, "the writer synced again (fdatasyncs: %d)", st);
 }
 
 Test(spool, sync_none_does_not_sync_at_roll_over)

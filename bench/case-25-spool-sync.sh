@@ -4,7 +4,7 @@
 # independent write+fdatasync loops, each on its own file (what the disk
 # gives N writers that share nothing). And appends to 1 MiB segments under
 # --sync=none against cat, where roll-overs used to fsync.
-SYNC_N=${BENCH_SYNC_N:-4000}
+SYNC_N=${BENCH_SYNC_N:-2000} # events in all, at the speed of a disk flush
 if ${CC:-cc} -O2 -o "$W/sync-writers" "$HERE/sync-writers.c" 2>"$W/cc.err"; then
 	SYNC_IN=$(head_of "$SYNC_N" "$EVENTS")
 	for n in 1 2 4 8; do

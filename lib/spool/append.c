@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* append.c — a spool's writer: repair a torn tail, roll over, append, sync
- * (the protocol is in spool.c). */
+/* append.c — a spool's writer: repair a torn tail, roll over, append (the
+ * protocol is in spool.c); the sync after it is gsync.c's group commit. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -112,12 +112,15 @@ wopen_last(struct ev_spool *sp)
 	return 0;
 }
 
+/* Writer, holding the lock, about to seal its segment: its data on disk
+ * first, whoever wrote it, so a segment is whole before its successor
+ * exists (not with --sync=none: a system crash may then leave a gap). */
 static int
-wsync(struct ev_spool *sp)
+sealsync(struct ev_spool *sp)
 {
 	char name[SEGNAME_LEN + 1];
 
-	if (!sp->wdirty || sp->wfd < 0)
+	if (sp->nosync || sp->wfd < 0)
 		return 0;
 	if (fdatasync(sp->wfd) < 0) {
 		spool_segname(name, sp->wbase);
@@ -125,7 +128,6 @@ wsync(struct ev_spool *sp)
 		return -1;
 	}
 	sp->ctr.syncs++;
-	sp->wdirty = 0;
 	return 0;
 }
 
@@ -159,7 +161,7 @@ rollover(struct ev_spool *sp, uint64_t next)
 	struct ev_buf p = { 0 };
 	int fd, created = 0;
 
-	if (wsync(sp) < 0)
+	if (sealsync(sp) < 0)
 		return -1;
 	if ((fd = spool_openseg(sp, next, O_RDWR | O_APPEND)) < 0) {
 		if (errno != ENOENT)
@@ -170,7 +172,7 @@ rollover(struct ev_spool *sp, uint64_t next)
 		ev_buf_free(&p);
 		if (fd < 0)
 			return -1;
-		if (fsync(sp->segdir) < 0) {
+		if (!sp->nosync && fsync(sp->segdir) < 0) {
 			ev_warn("%s: fsync:", sp->segpath);
 			close(fd);
 			return -1;
@@ -228,7 +230,6 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 		return -1;
 	if (spool_active(sp, &size) < 0)
 		goto fail;
-	sp->wdirty = 1;
 	if (ev_write_all(sp->wfd, buf, len, &off) < 0) {
 		char name[SEGNAME_LEN + 1];
 		err = errno;
@@ -240,11 +241,10 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 		goto fail;
 	}
 	kick(sp, size + len, len);
-	if (!nosync && wsync(sp) < 0)
-		goto fail;
+	sp->wend = sp->wbase + size + len;
 	if (spool_lock(sp, LOCK_UN) < 0)
 		return -1;
-	return 0;
+	return nosync ? 0 : spool_gsync(sp);
 fail:
 	err = errno;
 	spool_lock(sp, LOCK_UN);
@@ -255,6 +255,6 @@ fail:
 int
 ev_spool_sync(struct ev_spool *sp)
 {
-	return wsync(sp);
+	return spool_gsync(sp);
 }
 

@@ -12,6 +12,7 @@
 #define SEGNAME_LEN 23 /* 16 hex digits + ".ndjson" */
 #define SCANBUF (64 * 1024)
 #define READBUF (256 * 1024)
+#define GSYNC_SLOTS 4 /* syncs in flight at once (gsync.c) */
 struct ev_spool {
 	char *path;
 	int dirfd, segdir, curdir, lockfd;
@@ -20,7 +21,12 @@ struct ev_spool {
 	/* writer */
 	int wfd;        /* the active segment as last seen, or -1 */
 	uint64_t wbase;
-	int wdirty;     /* written since the last fdatasync */
+	int nosync;     /* EV_SPOOL_NOSYNC: never fdatasync, not even at roll-over */
+	uint64_t wend;  /* the global offset after our last append, 0: none */
+	uint64_t known; /* a claim of SPOOL/sync we read or made (gsync.c) */
+	int syncfd;     /* SPOOL/sync, or -1 */
+	int slotfd[GSYNC_SLOTS]; /* SPOOL/sync.K, or -1 */
+	enum { GSYNC_UNTRIED, GSYNC_FRESH, GSYNC_SHARED, GSYNC_ALONE } gstate;
 	uint64_t wkick; /* bytes written since writeback was last started */
 	struct ev_loc_counts ctr; /* ev_spool_counts */
 };
@@ -42,5 +48,9 @@ int spool_active(struct ev_spool *sp, uint64_t *size);
 /* The offset after the last complete line of the spool. */
 uint64_t spool_segs_end(struct ev_spool *sp, const struct ev_spool_seg *last, int *err);
 int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
+/* Make every byte this handle appended durable, sharing the fdatasync with
+ * the spool's other writers (gsync.c); call without holding the lock. */
+int spool_gsync(struct ev_spool *sp);
+void spool_gsync_close(struct ev_spool *sp);
 
 #endif

@@ -21,6 +21,9 @@
  *   cursors/  NAME: a consumer's position, one decimal offset and '\n'
  *             (cursor.c): the offset of the first line it has not done.
  *   lock      writers flock(2) it, exclusively, for each batch.
+ *   sync, sync.0 ... sync.3
+ *             the writers' shared syncs (gsync.c): what is known durable,
+ *             and the syncs in flight.
  *
  * A position is a global byte offset at a line start; a line's position is
  * the offset just after its '\n'.
@@ -30,13 +33,18 @@
  *      in the middle of a write: truncate it after its last '\n'.
  *   2. Roll over. While the active segment holds segment-bytes or more, its
  *      successor is the segment named base + size: open it, creating it
- *      (O_EXCL) and syncing segments/ if it is not there, and apply
- *      retention. A segment is therefore sealed, complete, before its
- *      successor exists.
+ *      (O_EXCL) if it is not there, and apply retention. A writer that
+ *      syncs (batch, always) first syncs the segment it seals, and after
+ *      creating the successor, segments/, so a segment is complete on disk
+ *      before its successor exists; one with --sync=none syncs neither (a
+ *      system crash may then leave a segment shorter than its successor's
+ *      name says; the next syncing writer syncs what it left).
  *   3. One write(2) of whole lines (a batch never spans segments). If it
  *      fails part way (ENOSPC), step 1 again, so the spool still ends at a
  *      line boundary.
- *   4. fdatasync, unless the caller syncs later (group commit) or never.
+ *   4. Release the lock; then, unless the caller syncs later (group
+ *      commit) or never, make the batch durable with the other writers:
+ *      one fdatasync covers every batch before it (gsync.c).
  *
  * So a '\n' once written is never removed except with its whole segment by
  * retention, and no lock is needed to read:
@@ -387,7 +395,8 @@ ev_spool_open(const char *dir, int flags)
 	ssize_t n;
 	int fd;
 
-	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = -1;
+	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = sp->syncfd = -1;
+	sp->nosync = (flags & EV_SPOOL_NOSYNC) != 0;
 	sp->path = ev_strdup(dir);
 	ev_buf_printf(&b, "%s/segments", dir);
 	sp->segpath = ev_strdup(b.p);
@@ -448,6 +457,7 @@ ev_spool_close(struct ev_spool *sp)
 		close(sp->wfd);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
+	spool_gsync_close(sp);
 	if (sp->segdir >= 0)
 		close(sp->segdir);
 	if (sp->curdir >= 0)

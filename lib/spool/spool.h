@@ -34,8 +34,10 @@ int ev_spool_init(const char *dir, const struct ev_spool_conf *c, const char *gr
 
 struct ev_spool;
 
-enum { EV_SPOOL_RDONLY = 0, EV_SPOOL_WRITE = 1 };
-/* Open an existing spool; EV_SPOOL_WRITE also opens its lock file. */
+enum { EV_SPOOL_RDONLY = 0, EV_SPOOL_WRITE = 1, EV_SPOOL_NOSYNC = 2 };
+/* Open an existing spool; EV_SPOOL_WRITE also opens its lock file.
+ * EV_SPOOL_NOSYNC: a writer that never syncs (--sync=none), not even the
+ * segment a roll-over seals. */
 struct ev_spool *ev_spool_open(const char *dir, int flags);
 void ev_spool_close(struct ev_spool *sp);
 const char *ev_spool_path(const struct ev_spool *sp);
@@ -43,10 +45,13 @@ const struct ev_spool_conf *ev_spool_getconf(const struct ev_spool *sp);
 
 /* Append whole lines (each ending in '\n') as one batch: one flock, one
  * write(2); repairs a torn tail first, rolls over to a new segment when the
- * active one is full, and fdatasyncs unless nosync. A failed write leaves
- * the spool ending at a line boundary. */
+ * active one is full, and, unless nosync, then makes them durable with the
+ * spool's other writers (one fdatasync for all: ev_spool_sync). A failed
+ * write leaves the spool ending at a line boundary. */
 int ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync);
-/* Make everything appended through sp durable (after nosync appends). */
+/* Make everything appended through sp durable (after nosync appends):
+ * wait for a sync in progress that covers it, or lead one that covers
+ * every writer's bytes so far (group commit across processes). */
 int ev_spool_sync(struct ev_spool *sp);
 
 /* Segments, oldest first. */

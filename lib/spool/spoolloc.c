@@ -6,7 +6,9 @@
  * write, one fdatasync) when the tool commits (io/input.c does, per
  * batch, before it records its own input position), or earlier when the
  * batch passes SINK_BYTES so memory stays bounded; --sync=always makes
- * every line its own durable batch, --sync=none never fdatasyncs.
+ * every line its own durable batch, --sync=none never fdatasyncs, not
+ * even at a roll-over. The fdatasync is shared with the spool's other
+ * writers (gsync.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +122,8 @@ static const struct ev_sink_ops spsink_ops = {
 void *
 ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sink_ops **ops)
 {
-	struct ev_spool *sp = ev_spool_open(dir, EV_SPOOL_WRITE);
+	struct ev_spool *sp = ev_spool_open(dir, EV_SPOOL_WRITE |
+	    (sync == EV_SYNC_NONE ? EV_SPOOL_NOSYNC : 0));
 	struct spsink *k;
 
 	if (!sp)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -577,5 +578,214 @@ Test(spool, sync_modes_none_batch_always)
 	uint64_t end;
 	cr_assert_eq(ev_spool_pos_end(sp, &end), 0);
 	cr_expect_eq(end, 3 * 20 * 8, "every line of every mode is there");
+	ev_spool_close(sp);
+}
+
+/* What SPOOL/sync claims is durable (gsync.c); 0 when it is not there. */
+static uint64_t
+claim(void)
+{
+	char path[128], buf[128] = "";
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/sync", dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	cr_assert_eq(fscanf(f, "evkit-sync 1\nsynced %llu", &v), 1, "%s", fgets(buf, sizeof buf, f));
+	fclose(f);
+	return v;
+}
+
+static void
+setclaim(const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/sync", dir);
+	cr_assert((f = fopen(path, "w")));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(spool, one_writer_syncs_for_another_whose_bytes_it_found)
+{
+	mkspool(0);
+	struct ev_spool *a = openw(), *b = openw();
+
+	append(a, "{\"a\":1}\n");
+	append(b, "{\"b\":1}\n");
+	cr_assert_eq(ev_spool_sync(b), 0);
+	cr_expect_eq(ev_spool_counts(b)->syncs, 1);
+	cr_expect_eq(claim(), 16, "the leader claims both appends");
+	cr_assert_eq(ev_spool_sync(a), 0);
+	cr_expect_eq(ev_spool_counts(a)->syncs, 0, "a's bytes were covered: no second fdatasync");
+	append(a, "{\"a\":2}\n");
+	cr_assert_eq(ev_spool_sync(a), 0);
+	cr_expect_eq(ev_spool_counts(a)->syncs, 1, "new bytes are not covered by an old claim");
+	cr_expect_eq(claim(), 24);
+	ev_spool_close(a);
+	ev_spool_close(b);
+}
+
+Test(spool, a_claim_beyond_the_spool_is_not_believed)
+{
+	mkspool(0);
+	struct ev_spool *a = openw();
+
+	setclaim("evkit-sync 1\nsynced 00000000000999999999\n");
+	append(a, "{\"a\":1}\n");
+	cr_assert_eq(ev_spool_sync(a), 0);
+	cr_expect_eq(ev_spool_counts(a)->syncs, 1, "a stale claim saved a sync");
+	cr_expect_eq(claim(), 8, "the claim is replaced by one about this spool");
+	ev_spool_close(a);
+}
+
+#define SLOTS_IDLE "slot 1 00000000000000000000\nslot 2 00000000000000000000\n" \
+	"slot 3 00000000000000000000\n"
+
+/* A process in the state a sync leader is in while it syncs: its slot
+ * (sync.0) locked, its target (far ahead) announced in SPOOL/sync, the
+ * claim not yet raised. Once it reads a byte from go[0] it makes the
+ * spool durable up to 20, claims it, and exits. The spool holds 12 bytes,
+ * synced, when it starts. */
+static pid_t
+fake_leader(int go[2])
+{
+	char path[128], c;
+	int ready[2];
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/sync.0", dir);
+	cr_assert_eq(pipe(ready), 0);
+	cr_assert_eq(pipe(go), 0);
+	if ((pid = fork()) == 0) {
+		int fd = open(path, O_RDWR);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		setclaim("evkit-sync 1\nsynced 00000000000000000012\n"
+		    "slot 0 00000000000000001000\n" SLOTS_IDLE);
+		if (write(ready[1], "L", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		snprintf(path, sizeof path, "%s/segments/0000000000000000.ndjson", dir);
+		if ((fd = open(path, O_RDONLY)) < 0 || fdatasync(fd) < 0)
+			_exit(1);
+		setclaim("evkit-sync 1\nsynced 00000000000000000020\n"
+		    "slot 0 00000000000000001000\n" SLOTS_IDLE);
+		_exit(0);
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	return pid;
+}
+
+/* A writer of one event with --sync=always; it exits with the number of
+ * fdatasyncs it made. */
+static pid_t
+sync_writer(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct ev_spool *w = ev_spool_open(dir, EV_SPOOL_WRITE);
+		if (!w || ev_spool_append(w, "{\"w\":1}\n", 8, 0) < 0)
+			_exit(100);
+		_exit((int)ev_spool_counts(w)->syncs);
+	}
+	return pid;
+}
+
+/* The writer's exit status, waiting at most 10 s; -1 if it still runs. */
+static int
+reap(pid_t pid)
+{
+	struct timespec ms = { 0, 10 * 1000 * 1000 };
+	int st;
+
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 200;
+		nanosleep(&ms, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* 1 if the writer is still waiting after 200 ms. */
+static int
+waits(pid_t pid)
+{
+	struct timespec ms = { 0, 200 * 1000 * 1000 };
+	int st;
+
+	nanosleep(&ms, NULL);
+	return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static void
+first_event(void)
+{
+	struct ev_spool *sp = openw();
+
+	append(sp, "{\"first\":1}\n");
+	cr_assert_eq(ev_spool_sync(sp), 0); /* makes SPOOL/sync */
+	ev_spool_close(sp);
+}
+
+/* Killed mid-sync, a leader must neither hang a writer that waits for it
+ * nor make it believe its bytes durable. */
+Test(spool, a_sync_leader_killed_mid_sync_neither_hangs_nor_fools_the_others)
+{
+	int go[2];
+	pid_t leader, writer;
+
+	mkspool(0);
+	first_event();
+	leader = fake_leader(go);
+	writer = sync_writer();
+	cr_expect(waits(writer), "the writer waits for the leader's sync");
+	kill(leader, SIGKILL);
+	waitpid(leader, NULL, 0);
+	int st = reap(writer);
+	cr_assert_neq(st, -1, "the writer still waits after its leader died");
+	cr_expect_eq(st, 1, "the writer synced itself (fdatasyncs: %d)", st);
+	cr_expect_eq(claim(), 20);
+}
+
+Test(spool, a_writer_waits_for_a_sync_in_flight_that_covers_it_and_does_not_sync_again)
+{
+	int go[2], st;
+	pid_t leader, writer;
+
+	mkspool(0);
+	first_event();
+	leader = fake_leader(go);
+	writer = sync_writer();
+	cr_expect(waits(writer), "the writer waits for the leader's sync");
+	cr_assert_eq(write(go[1], "G", 1), 1);
+	waitpid(leader, &st, 0);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	st = reap(writer);
+	cr_assert_neq(st, -1, "the writer still waits after its leader ended");
+	cr_expect_eq(st, 0, "the writer synced again (fdatasyncs: %d)", st);
+}
+
+Test(spool, sync_none_does_not_sync_at_roll_over)
+{
+	mkspool(256);
+	struct ev_spool *sp = ev_spool_open(dir, EV_SPOOL_WRITE | EV_SPOOL_NOSYNC);
+	cr_assert(sp);
+
+	for (int i = 0; i < 100; i++)
+		append(sp, "{\"some\":\"event\",\"of\":\"forty\",\"bytes\":1}\n");
+	cr_expect_gt(segcount(sp), 10);
+	cr_expect_eq(ev_spool_counts(sp)->syncs, 0);
+	cr_expect_eq(ev_spool_check(sp, 0), 0);
+	ev_spool_close(sp);
+	sp = openw();
+	for (int i = 0; i < 10; i++)
+		append(sp, "{\"some\":\"event\",\"of\":\"forty\",\"bytes\":1}\n");
+	cr_expect_gt(ev_spool_counts(sp)->syncs, 0, "a syncing writer seals what it rolls over");
 	ev_spool_close(sp);
 }

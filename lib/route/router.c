@@ -78,7 +78,7 @@ struct dest {
 struct ev_router {
 	struct ev_router_conf conf;
 	struct rule *rules;
-	size_t nrules;
+	size_t nrules, caprules;
 	struct dest *dests;
 	size_t ndests;
 	ssize_t otherwise;      /* index into dests, or -1 */
@@ -483,17 +483,19 @@ wholeisjq(const struct jqc *c, const char *s, size_t b, size_t e, const char *d,
 	struct ev_buf msg = { 0 };
 	struct ev_pred *p;
 	struct ev_jq *q = NULL;
+	int is;
 
 	if (plainjq(c) && !ev_jqname_maybe_operand(d, dn))
 		return 0;
 	whole = ev_strndup(s + b, e - b);
 	if (!(p = ev_pred_compile(whole, NULL, 0, &msg)))
 		q = ev_jq_compile(whole, NULL, &msg);
+	is = p || q;
 	free(whole);
 	ev_buf_free(&msg);
 	ev_pred_free(p);
 	ev_jq_free(q);
-	return p || q;
+	return is;
 }
 
 /* The message for a match that is neither a pattern nor jq. */
@@ -636,7 +638,10 @@ ev_router_add(struct ev_router *rt, const char *text, const char *where, struct 
 		return -1;
 	}
 	r.shown = shown(text);
-	rt->rules = ev_reallocarray(rt->rules, rt->nrules + 1, sizeof *rt->rules);
+	if (rt->nrules == rt->caprules) {
+		rt->caprules = rt->caprules ? 2 * rt->caprules : 16;
+		rt->rules = ev_reallocarray(rt->rules, rt->caprules, sizeof *rt->rules);
+	}
 	rt->rules[rt->nrules++] = r;
 	free(rt->bytext);
 	rt->bytext = NULL;

@@ -47,6 +47,16 @@ Test(route, parse)
 		{ "select(.x) >", 12, "destination must follow" },
 		{ "length > 3 > big", 12, "a second '>'" },
 		{ "order.* > |sh -c 'cat > x'", 0, NULL },
+		/* the whole rule is jq or not, known with or without libjq */
+		{ ".a > ./x.ndjson", 0, NULL },
+		{ ".a > ../x/y.ndjson", 0, NULL },
+		{ "(.a | floor) > out.ndjson", 0, NULL },
+		{ ".a > empty", 4, "ambiguous" },
+		{ ".a > true", 4, "ambiguous" },
+		{ ".a > ./empty", 4, "ambiguous" },
+		{ ".a # c > x", 8, "ambiguous" },
+		{ "def x: 1; .a > x", 14, "ambiguous" },
+		{ "(.a | floor) > length", 14, "ambiguous" },
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

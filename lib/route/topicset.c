@@ -36,11 +36,12 @@ struct edge {
 
 struct ev_topicset {
 	struct node *n;
-	size_t nn;
+	size_t nn, capn;
 	struct edge *e;
 	size_t cap, ne;
 	const struct ev_topic **pat;
 	size_t *patid, npat;
+	size_t *all, nall; /* the patterns that match everything ('#', '#.#') */
 	uint64_t *idstamp; /* the match an id was last given in: each id once */
 	size_t nidstamp;
 	uint64_t stamp;
@@ -54,7 +55,8 @@ ev_topicset_new(void)
 {
 	struct ev_topicset *s = ev_calloc(1, sizeof *s);
 
-	s->n = ev_calloc(1, sizeof *s->n);
+	s->capn = 16;
+	s->n = ev_calloc(s->capn, sizeof *s->n);
 	s->nn = 1;
 	s->cap = 64;
 	s->e = ev_calloc(s->cap, sizeof *s->e);
@@ -96,7 +98,10 @@ grow(struct ev_topicset *s)
 static size_t
 newnode(struct ev_topicset *s)
 {
-	s->n = ev_reallocarray(s->n, s->nn + 1, sizeof *s->n);
+	if (s->nn == s->capn) {
+		s->capn *= 2;
+		s->n = ev_reallocarray(s->n, s->capn, sizeof *s->n);
+	}
 	s->n[s->nn] = (struct node){ 0 };
 	return s->nn++;
 }
@@ -155,6 +160,10 @@ ev_topicset_add(struct ev_topicset *s, const struct ev_topic *t, size_t id)
 	s->patid = ev_reallocarray(s->patid, s->npat + 1, sizeof *s->patid);
 	s->pat[s->npat] = t;
 	s->patid[s->npat++] = id;
+	if (ev_topic_matchall(t)) {
+		s->all = ev_reallocarray(s->all, s->nall + 1, sizeof *s->all);
+		s->all[s->nall++] = id;
+	}
 	if (id >= s->nidstamp) {
 		s->idstamp = ev_reallocarray(s->idstamp, id + 1, sizeof *s->idstamp);
 		memset(s->idstamp + s->nidstamp, 0, (id + 1 - s->nidstamp) * sizeof *s->idstamp);
@@ -249,9 +258,8 @@ ev_topicset_match(struct ev_topicset *s, const char *topic, size_t n, size_t *id
 	s->out = ids;
 	s->nout = 0;
 	if (!topic) {
-		for (size_t i = 0; i < s->npat; i++)
-			if (ev_topic_matchall(s->pat[i]))
-				emit(s, s->patid[i]);
+		for (size_t i = 0; i < s->nall; i++)
+			emit(s, s->all[i]);
 	} else if (!split(s, topic, n)) {
 		for (size_t i = 0; i < s->npat; i++)
 			if (ev_topic_match(s->pat[i], topic, n))
@@ -275,6 +283,7 @@ ev_topicset_free(struct ev_topicset *s)
 	free(s->e);
 	free(s->pat);
 	free(s->patid);
+	free(s->all);
 	free(s->idstamp);
 	free(s);
 }

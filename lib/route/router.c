@@ -11,7 +11,10 @@
  * quotes and is not part of '>=', so "select(.a > 1) > big.ndjson" and
  * ".a > 1 > big.ndjson" both mean what they say. A jq rule that is itself
  * one valid jq expression (".a > 1") could be read either way: it is
- * refused, with the advice to use parentheses.
+ * refused, with the advice to use parentheses. Telling that costs no
+ * libjq when the destination cannot follow '>' in jq (json/jqname.h),
+ * which is the common case; nor does a match the fast path (json/pred.h)
+ * takes: libjq compiles it only when an event needs jq.
  */
 #include <errno.h>
 #include <fcntl.h>

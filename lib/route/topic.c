@@ -65,7 +65,8 @@ ev_topic_compile(const char *pattern, size_t len, struct ev_buf *err, size_t *co
 			t->literal = 0;
 		if (kind != W_HASH)
 			t->all = 0;
-		t->w = ev_reallocarray(t->w, t->nw + 1, sizeof *t->w);
+		if ((t->nw & (t->nw - 1)) == 0) /* room for twice as many at each power of 2 */
+			t->w = ev_reallocarray(t->w, t->nw ? 2 * t->nw : 1, sizeof *t->w);
 		t->w[t->nw++] = (struct word){ o, wl, kind };
 		if (!d)
 			break;

@@ -8,7 +8,8 @@
  * walks the trie with the topic's words: a literal or '*' child takes one
  * word, a '#' child any number (zero included). Each (node, word position)
  * is visited at most once per match (a bit per position), so patterns with
- * many '#' cannot make the walk exponential. Topics of more than MAXWORDS
+ * many '#' cannot make the walk exponential; a run of '#' is one node, so
+ * the walk's recursion is at most twice as deep as the topic has words. Topics of more than MAXWORDS
  * words (rare) are matched pattern by pattern with ev_topic_match instead.
  */
 #include <stdint.h>
@@ -151,6 +152,11 @@ ev_topicset_add(struct ev_topicset *s, const struct ev_topic *t, size_t id)
 		const char *w;
 		size_t len;
 		enum ev_topic_word k = ev_topic_word(t, i, &w, &len);
+		/* "#.#" matches what "#" does: one '#' node for a run of them,
+		 * so that the walk goes at most two nodes deep per word */
+		if (k == EV_TOPIC_HASH && i > 0 &&
+		    ev_topic_word(t, i - 1, &w, &len) == EV_TOPIC_HASH)
+			continue;
 		at = child(s, at, k, w, len);
 	}
 	x = &s->n[at];

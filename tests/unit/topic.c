@@ -212,3 +212,39 @@ Test(topic, set_equals_linear)
 		ev_buf_free(&err);
 	}
 }
+
+/* A pattern of very many words (a rules file can hold one) neither
+ * overflows the trie's walk nor changes its answers. */
+Test(topic, set_long_patterns)
+{
+	struct ev_buf b = { 0 }, err = { 0 };
+	struct ev_topicset *set = ev_topicset_new();
+	struct ev_topic *p[3];
+	size_t col, ids[3];
+
+	for (int i = 0; i < 200000; i++)
+		ev_buf_adds(&b, i ? ".#" : "#");
+	ev_buf_adds(&b, ".done");
+	p[0] = ev_topic_compile(b.p, b.len, &err, &col);
+	ev_buf_reset(&b);
+	for (int i = 0; i < 200000; i++)
+		ev_buf_adds(&b, i ? ".*" : "*");
+	p[1] = ev_topic_compile(b.p, b.len, &err, &col);
+	ev_buf_reset(&b);
+	for (int i = 0; i < 100000; i++)
+		ev_buf_adds(&b, i ? ".#.a" : "#.a");
+	p[2] = ev_topic_compile(b.p, b.len, &err, &col);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_not_null(p[i]);
+		ev_topicset_add(set, p[i], i);
+	}
+	cr_expect_eq(ev_topicset_match(set, "a.b.done", 8, ids), 1);
+	cr_expect_eq(ids[0], 0);
+	cr_expect_eq(ev_topicset_match(set, "a.a.a", 5, ids), 0);
+	cr_expect_eq(ev_topicset_match(set, "done", 4, ids), 1);
+	for (size_t i = 0; i < 3; i++)
+		ev_topic_free(p[i]);
+	ev_topicset_free(set);
+	ev_buf_free(&b);
+	ev_buf_free(&err);
+}

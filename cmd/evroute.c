@@ -77,6 +77,8 @@ build(struct state *st)
 	struct ev_buf err = { 0 };
 	char where[32];
 
+	if (st->rt) /* a reload: what did not change is not compiled again */
+		ev_router_reuse(rt, st->rt);
 	for (int i = 0; i < st->nfiles; i++)
 		if (ev_router_load(rt, st->files[i], &err) < 0)
 			goto fail;

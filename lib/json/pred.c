@@ -860,13 +860,11 @@ eval(struct ev_pred *p, int i, struct val *out)
 	return R_DEFER;
 }
 
-int
-ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *err)
+static int
+evalroot(struct ev_pred *p)
 {
 	struct val v;
 
-	if (ev_json_scan(line, len, p->paths, p->npaths, p->vals, err) < 0)
-		return EV_PRED_BAD;
 	switch (eval(p, p->root, &v)) {
 	case R_OK:
 		return truthy(&v);
@@ -875,6 +873,34 @@ ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *er
 	default:
 		return EV_PRED_DEFER;
 	}
+}
+
+int
+ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *err)
+{
+	if (ev_json_scan(line, len, p->paths, p->npaths, p->vals, err) < 0)
+		return EV_PRED_BAD;
+	return evalroot(p);
+}
+
+size_t
+ev_pred_npaths(const struct ev_pred *p)
+{
+	return p->npaths;
+}
+
+const char *
+ev_pred_path(const struct ev_pred *p, size_t i)
+{
+	return p->pathtext[i];
+}
+
+int
+ev_pred_eval_found(struct ev_pred *p, const struct ev_jval *vals, const size_t *slot)
+{
+	for (size_t i = 0; i < p->npaths; i++)
+		p->vals[i] = vals[slot[i]];
+	return evalroot(p);
 }
 
 int

@@ -43,6 +43,13 @@ enum { EV_PRED_BAD = -1, EV_PRED_DEFER = -2 };
  * (err says why); EV_PRED_DEFER: ask libjq. No allocation in steady state. */
 int ev_pred_eval(struct ev_pred *p, const char *line, size_t len, struct ev_jerr *err);
 
+/* The paths the predicate reads, in jsonscan.h's syntax, for a caller that
+ * scans once for several predicates; then evaluate on what it found:
+ * path i's value is vals[slot[i]]. Results as ev_pred_eval's. */
+size_t ev_pred_npaths(const struct ev_pred *p);
+const char *ev_pred_path(const struct ev_pred *p, size_t i);
+int ev_pred_eval_found(struct ev_pred *p, const struct ev_jval *vals, const size_t *slot);
+
 /* A value found by the scanner as jq -c prints it (jv_dump_string, flags
  * 0), appended to out, when its raw bytes are exactly that: true, false,
  * null, an integer of at most 15 digits (not -0), a string with no escape

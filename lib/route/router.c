@@ -11,7 +11,10 @@
  * quotes and is not part of '>=', so "select(.a > 1) > big.ndjson" and
  * ".a > 1 > big.ndjson" both mean what they say. A jq rule that is itself
  * one valid jq expression (".a > 1") could be read either way: it is
- * refused, with the advice to use parentheses.
+ * refused, with the advice to use parentheses. Telling that costs no
+ * libjq when the destination cannot follow '>' in jq (json/jqname.h),
+ * which is the common case; nor does a match the fast path (json/pred.h)
+ * takes: libjq compiles it only when an event needs jq.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +31,26 @@
 #include "json/jq.h"
 #include "json/pred.h"
 #include "json/jsonscan.h"
+#include "json/jqname.h"
 #include "io/loc.h"
 #include "route/router.h"
 #include "route/topic.h"
+#include "route/topicset.h"
 
 enum kind { K_TYPE, K_GLOB, K_JQ };
 
-#define MAXATTRS 32 /* attributes globs may read (the scanner takes a few dozen paths) */
+#define MAXATTRS 32 /* attributes globs may read */
+
+/* A jq match, compiled once and shared by the routers a reload makes
+ * (their rules of the same text). libjq is started for it at load only
+ * when the fast path does not take it (to know it is jq at all), else the
+ * first time the fast path defers an event to jq. */
+struct jqc {
+	size_t refs;
+	char *expr;
+	struct ev_pred *pred;   /* the fast path, or NULL */
+	struct ev_jq *jq;       /* libjq, or NULL until needed */
+};
 
 struct rule {
 	char *text, *where;
@@ -43,8 +59,9 @@ struct rule {
 	struct ev_topic *topic; /* K_TYPE */
 	char *glob;             /* K_GLOB, on vals[path] */
 	size_t path;
-	struct ev_jq *jq;       /* K_JQ */
-	struct ev_pred *pred;   /* K_JQ of a shape the scanner evaluates, or NULL */
+	struct jqc *jq;         /* K_JQ */
+	size_t *slots;          /* K_JQ with the fast path: its paths in vals */
+	int reused;             /* K_JQ taken from the router before a reload */
 	size_t dest;
 	uintmax_t n, jqerr;
 };
@@ -57,34 +74,59 @@ struct dest {
 	uintmax_t stamp; /* the last event written here: one copy per event */
 };
 
+/* Per event, all the paths any rule reads are found in one scan (more
+ * than EV_JPATH_MAX: one scan per EV_JPATH_MAX); type patterns are matched
+ * together through a trie (topicset.h), and only the other rules are
+ * tried one by one, merged with the type matches in rule order. */
 struct ev_router {
 	struct ev_router_conf conf;
 	struct rule *rules;
-	size_t nrules;
+	size_t nrules, caprules;
 	struct dest *dests;
 	size_t ndests;
 	ssize_t otherwise;      /* index into dests, or -1 */
-	char **attrs;           /* attribute names read by globs; paths[i+1] */
-	struct ev_jpath **paths; /* paths[0] is .type */
+	struct ev_topicset *types;
+	size_t *tmatch;         /* the type rules an event matched */
+	size_t *others, nothers; /* the rules that are not type patterns */
+	char **attrs;           /* attribute names read by globs */
+	size_t *attrpath, nattrs;
+	char **pathtext;        /* paths read, jsonscan syntax; [0] is .type */
+	struct ev_jpath **paths;
 	struct ev_jval *vals;
 	size_t npaths;
+	struct ev_router *donor; /* the router before a reload */
+	struct textidx { const char *text; size_t i; } *bytext; /* rules by text, then index */
 	struct ev_buf tbuf, abuf, err;
 	uintmax_t seq, matched, unmatched, jqerr;
 };
+
+/* The slot of a path (by its text) in the one scan of each event. */
+static size_t
+pathslot(struct ev_router *rt, const char *text)
+{
+	struct ev_buf err = { 0 };
+
+	for (size_t i = 0; i < rt->npaths; i++)
+		if (strcmp(rt->pathtext[i], text) == 0)
+			return i;
+	rt->pathtext = ev_reallocarray(rt->pathtext, rt->npaths + 1, sizeof *rt->pathtext);
+	rt->paths = ev_reallocarray(rt->paths, rt->npaths + 1, sizeof *rt->paths);
+	rt->vals = ev_reallocarray(rt->vals, rt->npaths + 1, sizeof *rt->vals);
+	rt->pathtext[rt->npaths] = ev_strdup(text);
+	rt->paths[rt->npaths] = ev_jpath_compile(text, &err);
+	ev_buf_free(&err);
+	return rt->npaths++;
+}
 
 struct ev_router *
 ev_router_new(const struct ev_router_conf *c)
 {
 	struct ev_router *rt = ev_calloc(1, sizeof *rt);
-	struct ev_buf err = { 0 };
 
 	rt->conf = *c;
 	rt->otherwise = -1;
-	rt->paths = ev_malloc(sizeof *rt->paths);
-	rt->paths[0] = ev_jpath_compile(".type", &err);
-	rt->npaths = 1;
-	rt->vals = ev_calloc(1, sizeof *rt->vals);
-	ev_buf_free(&err);
+	rt->types = ev_topicset_new();
+	pathslot(rt, ".type");
 	return rt;
 }
 
@@ -92,6 +134,46 @@ int
 ev_router_nrules(const struct ev_router *rt)
 {
 	return (int)rt->nrules;
+}
+
+static int
+bytextcmp(const void *a, const void *b)
+{
+	const struct textidx *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The last rule of rt whose text is text, or -1: rules looked up by text
+ * (a reload's) cost a binary search, not a pass over every rule. */
+static ssize_t
+findtext(struct ev_router *rt, const char *text)
+{
+	size_t lo = 0, hi = rt->nrules;
+
+	if (!rt->bytext) {
+		rt->bytext = ev_calloc(rt->nrules + 1, sizeof *rt->bytext);
+		for (size_t i = 0; i < rt->nrules; i++)
+			rt->bytext[i] = (struct textidx){ rt->rules[i].text, i };
+		qsort(rt->bytext, rt->nrules, sizeof *rt->bytext, bytextcmp);
+	}
+	while (lo < hi) { /* the first text after this one */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(rt->bytext[mid].text, text) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || strcmp(rt->bytext[lo - 1].text, text) != 0)
+		return -1;
+	return (ssize_t)rt->bytext[lo - 1].i;
+}
+
+void
+ev_router_reuse(struct ev_router *rt, struct ev_router *old)
+{
+	rt->donor = old;
 }
 
 /* ---- locations ---- */
@@ -272,21 +354,19 @@ trim(const char *s, size_t *b, size_t *e)
 static size_t
 addattr(struct ev_router *rt, const char *name, size_t n)
 {
-	struct ev_buf p = { 0 }, err = { 0 };
+	struct ev_buf p = { 0 };
 
-	for (size_t i = 1; i < rt->npaths; i++)
-		if (strlen(rt->attrs[i - 1]) == n && memcmp(rt->attrs[i - 1], name, n) == 0)
-			return i;
-	rt->attrs = ev_reallocarray(rt->attrs, rt->npaths, sizeof *rt->attrs);
-	rt->attrs[rt->npaths - 1] = ev_strndup(name, n);
+	for (size_t i = 0; i < rt->nattrs; i++)
+		if (strlen(rt->attrs[i]) == n && memcmp(rt->attrs[i], name, n) == 0)
+			return rt->attrpath[i];
 	ev_buf_addc(&p, '.');
 	ev_buf_add(&p, name, n);
-	rt->paths = ev_reallocarray(rt->paths, rt->npaths + 1, sizeof *rt->paths);
-	rt->paths[rt->npaths] = ev_jpath_compile(p.p, &err);
-	rt->vals = ev_reallocarray(rt->vals, rt->npaths + 1, sizeof *rt->vals);
+	rt->attrs = ev_reallocarray(rt->attrs, rt->nattrs + 1, sizeof *rt->attrs);
+	rt->attrpath = ev_reallocarray(rt->attrpath, rt->nattrs + 1, sizeof *rt->attrpath);
+	rt->attrs[rt->nattrs] = ev_strndup(name, n);
+	rt->attrpath[rt->nattrs++] = pathslot(rt, p.p);
 	ev_buf_free(&p);
-	ev_buf_free(&err);
-	return rt->npaths++;
+	return rt->attrpath[rt->nattrs - 1];
 }
 
 static int
@@ -302,123 +382,240 @@ parseerr(struct ev_buf *err, const char *where, const char *text, size_t off, co
 	return -1;
 }
 
+/* Where the parts of a rule are: the rule trimmed to [b, e), its first
+ * word [b, w) (ap: the length of its "name:" prefix, or 0), the first
+ * non-blank after it at after. */
+struct lex {
+	const char *s;
+	size_t b, e, w, after, ap;
+	int patchars; /* the first word is made of type-pattern characters */
+	int sepnext;  /* and the end or a '>' that is not '>=' follows it */
+};
+
+static int
+lexrule(const struct rule *r, struct lex *x, struct ev_buf *err)
+{
+	const char *s = r->text;
+
+	*x = (struct lex){ .s = s, .e = strlen(s) };
+	trim(s, &x->b, &x->e);
+	if (x->b == x->e)
+		return parseerr(err, r->where, s, 0, "an empty rule");
+	if (s[x->b] == '>')
+		return parseerr(err, r->where, s, x->b, "a match must come before '>'");
+	for (x->w = x->b; x->w < x->e && !isblank_((unsigned char)s[x->w]) && s[x->w] != '>';
+	    x->w++)
+		;
+	for (x->after = x->w; x->after < x->e && isblank_((unsigned char)s[x->after]); x->after++)
+		;
+	x->ap = attrprefix(s + x->b, x->w - x->b);
+	x->patchars = s[x->b] != '.';
+	for (size_t i = x->b; i < x->w && x->patchars; i++)
+		x->patchars = ispatchar((unsigned char)s[i]);
+	x->sepnext = x->after == x->e ||
+	    (s[x->after] == '>' && (x->after + 1 >= x->e || s[x->after + 1] != '='));
+	return 0;
+}
+
+/* A pattern's destination: all after the first '>'; NULL for none. */
+static int
+patterndest(const struct rule *r, const struct lex *x, char **dest, struct ev_buf *err)
+{
+	const char *s = x->s, *gt;
+	size_t db = x->after + 1, de = x->e;
+
+	if (x->after == x->e)
+		return 0;
+	trim(s, &db, &de);
+	if (db == de)
+		return parseerr(err, r->where, s, x->after, "a destination must follow '>'");
+	gt = memchr(s + db, '>', de - db);
+	if (gt && s[db] != '|')
+		return parseerr(err, r->where, s, (size_t)(gt - s),
+		    "a second '>': for a jq comparison write (EXPR) > DEST");
+	*dest = ev_strndup(s + db, de - db);
+	return 0;
+}
+
+/* A type pattern or an attribute glob. */
+static int
+parsepattern(struct ev_router *rt, struct rule *r, const struct lex *x, char **dest,
+    struct ev_buf *err)
+{
+	const char *s = x->s;
+	struct ev_buf msg = { 0 };
+	size_t pb = x->b, col;
+	int ret = 0;
+
+	if (patterndest(r, x, dest, err) < 0)
+		return -1;
+	if (x->ap && !(x->ap == 4 && memcmp(s + x->b, "type", 4) == 0)) {
+		r->kind = K_GLOB;
+		r->glob = ev_strndup(s + x->b + x->ap + 1, x->w - x->b - x->ap - 1);
+		if (1 + rt->nattrs > MAXATTRS)
+			return parseerr(err, r->where, s, x->b, "too many different attributes");
+		r->path = addattr(rt, s + x->b, x->ap);
+		return 0;
+	}
+	if (x->ap)
+		pb = x->b + x->ap + 1;
+	r->kind = K_TYPE;
+	if (!(r->topic = ev_topic_compile(s + pb, x->w - pb, &msg, &col)))
+		ret = parseerr(err, r->where, s, pb + col, msg.p);
+	ev_buf_free(&msg);
+	return ret;
+}
+
+/* jq's parser is only sure to see the destination as an operand of '>'
+ * (and so the whole rule as one expression) when the match defines
+ * nothing and holds no comment; else, ask libjq. */
+static int
+plainjq(const struct jqc *c)
+{
+	return c->pred || (!strstr(c->expr, "def") && !strstr(c->expr, "import") &&
+	    !strstr(c->expr, "include") && !strchr(c->expr, '#'));
+}
+
+/* Is the whole rule s[b, e), destination d (dn bytes) included, also one
+ * jq expression? Known without libjq when the destination cannot follow
+ * '>' in jq (jqname.h) or the whole has the fast path's shape. */
+static int
+wholeisjq(const struct jqc *c, const char *s, size_t b, size_t e, const char *d, size_t dn)
+{
+	char *whole;
+	struct ev_buf msg = { 0 };
+	struct ev_pred *p;
+	struct ev_jq *q = NULL;
+	int is;
+
+	if (plainjq(c) && !ev_jqname_maybe_operand(d, dn))
+		return 0;
+	whole = ev_strndup(s + b, e - b);
+	if (!(p = ev_pred_compile(whole, NULL, 0, &msg)))
+		q = ev_jq_compile(whole, NULL, &msg);
+	is = p || q;
+	free(whole);
+	ev_buf_free(&msg);
+	ev_pred_free(p);
+	ev_jq_free(q);
+	return is;
+}
+
+/* The message for a match that is neither a pattern nor jq. */
+static int
+notjq(const struct rule *r, const struct lex *x, size_t mb, const char *jqmsg,
+    struct ev_buf *err)
+{
+	struct ev_buf m = { 0 };
+	int asif = x->patchars && !x->sepnext; /* a pattern without its '>' */
+
+	if (asif)
+		ev_buf_printf(&m, "expected '>' after the pattern '%.*s'", (int)(x->w - x->b),
+		    x->s + x->b);
+	else
+		ev_buf_printf(&m, "not a pattern, and not a jq expression: %s", jqmsg);
+	parseerr(err, r->where, x->s, asif ? x->after : mb, m.p);
+	ev_buf_free(&m);
+	return -1;
+}
+
+/* Compile the jq match s[mb, me), or take it from the router before a
+ * reload when the rule is the same. */
+static int
+jqmatch(struct ev_router *rt, struct rule *r, const struct lex *x, size_t mb, size_t me,
+    struct ev_buf *err)
+{
+	ssize_t d = rt->donor ? findtext(rt->donor, r->text) : -1;
+	struct ev_buf why = { 0 }, msg = { 0 };
+	struct jqc *c;
+	int ret = 0;
+
+	r->kind = K_JQ;
+	if (d >= 0 && rt->donor->rules[d].kind == K_JQ) {
+		r->jq = rt->donor->rules[d].jq;
+		r->jq->refs++;
+		r->reused = 1;
+	} else {
+		r->jq = c = ev_calloc(1, sizeof *c);
+		c->refs = 1;
+		c->expr = ev_strndup(x->s + mb, me - mb);
+		if (!(c->pred = ev_pred_compile(c->expr, NULL, 0, &why)) &&
+		    !(c->jq = ev_jq_compile(c->expr, NULL, &msg)))
+			ret = notjq(r, x, mb, msg.p, err);
+	}
+	if (ret == 0 && r->jq->pred) {
+		size_t n = ev_pred_npaths(r->jq->pred);
+		r->slots = ev_calloc(n + 1, sizeof *r->slots);
+		for (size_t i = 0; i < n; i++)
+			r->slots[i] = pathslot(rt, ev_pred_path(r->jq->pred, i));
+	}
+	ev_buf_free(&why);
+	ev_buf_free(&msg);
+	return ret;
+}
+
+/* A jq expression: the destination follows the last free '>'. */
+static int
+parsejq(struct ev_router *rt, struct rule *r, const struct lex *x, char **dest,
+    struct ev_buf *err)
+{
+	const char *s = x->s, *colon = memchr(s + x->b, ':', x->w - x->b);
+	size_t b = x->b, e = x->e, pre = colon ? (size_t)(colon - s) - b : 0;
+
+	if (!x->ap && pre > 0 && strspn(s + b,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == pre)
+		return parseerr(err, r->where, s, b,
+		    "an attribute name is 1 to 20 lowercase letters or digits before ':'");
+	ssize_t sep = lastsep(s + b, e - b);
+	size_t me = sep >= 0 ? b + (size_t)sep : e, mb = b, db, de = e;
+	trim(s, &mb, &me);
+	if (mb == me)
+		return parseerr(err, r->where, s, b, "a match must come before '>'");
+	if (jqmatch(rt, r, x, mb, me, err) < 0)
+		return -1;
+	if (sep < 0)
+		return 0;
+	db = b + (size_t)sep + 1;
+	trim(s, &db, &de);
+	if (db == de)
+		return parseerr(err, r->where, s, b + (size_t)sep, "a destination must follow '>'");
+	if (!r->reused && wholeisjq(r->jq, s, b, e, s + db, de - db))
+		return parseerr(err, r->where, s, b + (size_t)sep,
+		    "'>' is ambiguous: the whole rule is also a jq expression; write "
+		    "(EXPR) > DEST, or (EXPR) alone for the default output");
+	*dest = ev_strndup(s + db, de - db);
+	return 0;
+}
+
 /* Parse one rule into r (text and where already set). */
 static int
 parse(struct ev_router *rt, struct rule *r, struct ev_buf *err)
 {
-	const char *s = r->text;
-	size_t n = strlen(s), b = 0, e = n, w, after;
-	struct ev_buf msg = { 0 };
-	const char *dest = NULL;
-	char *destcopy = NULL;
-	int ret = -1;
+	struct lex x;
+	char *dest = NULL;
+	int ret;
 
-	trim(s, &b, &e);
-	if (b == e)
-		return parseerr(err, r->where, s, 0, "an empty rule");
-	if (s[b] == '>')
-		return parseerr(err, r->where, s, b, "a match must come before '>'");
-	for (w = b; w < e && !isblank_((unsigned char)s[w]) && s[w] != '>'; w++)
-		;
-	for (after = w; after < e && isblank_((unsigned char)s[after]); after++)
-		;
-	size_t ap = attrprefix(s + b, w - b);
-	int patchars = s[b] != '.';
-	for (size_t i = b; i < w && patchars; i++)
-		patchars = ispatchar((unsigned char)s[i]);
-	int sepnext = after == e || (s[after] == '>' && (after + 1 >= e || s[after + 1] != '='));
-
-	if ((ap || patchars) && sepnext) {
-		/* A pattern: the destination is all after the first '>'. */
-		if (after < e) {
-			size_t db = after + 1, de = e;
-			trim(s, &db, &de);
-			if (db == de)
-				return parseerr(err, r->where, s, after, "a destination must follow '>'");
-			const char *gt = memchr(s + db, '>', de - db);
-			if (gt && s[db] != '|')
-				return parseerr(err, r->where, s, (size_t)(gt - s),
-				    "a second '>': for a jq comparison write (EXPR) > DEST");
-			dest = destcopy = ev_strndup(s + db, de - db);
-		}
-		size_t pb = b, col;
-		if (ap && !(ap == 4 && memcmp(s + b, "type", 4) == 0)) {
-			r->kind = K_GLOB;
-			r->glob = ev_strndup(s + b + ap + 1, w - b - ap - 1);
-			if (rt->npaths > MAXATTRS) {
-				parseerr(err, r->where, s, b, "too many different attributes");
-				goto out;
-			}
-			r->path = addattr(rt, s + b, ap);
-		} else {
-			if (ap)
-				pb = b + ap + 1;
-			r->kind = K_TYPE;
-			if (!(r->topic = ev_topic_compile(s + pb, w - pb, &msg, &col))) {
-				parseerr(err, r->where, s, pb + col, msg.p);
-				goto out;
-			}
-		}
-	} else {
-		const char *colon = memchr(s + b, ':', w - b);
-		size_t pre = colon ? (size_t)(colon - s) - b : 0;
-		if (!ap && pre > 0 && strspn(s + b,
-		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == pre) {
-			parseerr(err, r->where, s, b,
-			    "an attribute name is 1 to 20 lowercase letters or digits before ':'");
-			goto out;
-		}
-		/* A jq expression: the destination follows the last free '>'. */
-		ssize_t sep = lastsep(s + b, e - b);
-		size_t me = sep >= 0 ? b + (size_t)sep : e, mb = b;
-		trim(s, &mb, &me);
-		if (mb == me) {
-			parseerr(err, r->where, s, b, "a match must come before '>'");
-			goto out;
-		}
-		char *expr = ev_strndup(s + mb, me - mb);
-		r->kind = K_JQ;
-		r->jq = ev_jq_compile(expr, NULL, &msg);
-		if (r->jq)
-			r->pred = ev_pred_compile(expr, NULL, 0, &msg);
-		free(expr);
-		if (!r->jq) {
-			struct ev_buf m = { 0 };
-			if (patchars && !sepnext)
-				ev_buf_printf(&m, "expected '>' after the pattern '%.*s'", (int)(w - b),
-				    s + b);
-			else
-				ev_buf_printf(&m, "not a pattern, and not a jq expression: %s", msg.p);
-			parseerr(err, r->where, s, patchars && !sepnext ? after : mb, m.p);
-			ev_buf_free(&m);
-			goto out;
-		}
-		if (sep >= 0) {
-			size_t db = b + (size_t)sep + 1, de = e;
-			trim(s, &db, &de);
-			if (db == de) {
-				parseerr(err, r->where, s, b + (size_t)sep, "a destination must follow '>'");
-				goto out;
-			}
-			char *whole = ev_strndup(s + b, e - b);
-			struct ev_jq *q = ev_jq_compile(whole, NULL, &msg);
-			free(whole);
-			if (q) {
-				ev_jq_free(q);
-				parseerr(err, r->where, s, b + (size_t)sep,
-				    "'>' is ambiguous: the whole rule is also a jq expression; write "
-				    "(EXPR) > DEST, or (EXPR) alone for the default output");
-				goto out;
-			}
-			dest = destcopy = ev_strndup(s + db, de - db);
-		}
-	}
-	r->dest = adddest(rt, dest ? dest : rt->conf.output ? rt->conf.output : "-");
-	ret = 0;
-out:
-	free(destcopy);
-	ev_buf_free(&msg);
+	if (lexrule(r, &x, err) < 0)
+		return -1;
+	if ((x.ap || x.patchars) && x.sepnext)
+		ret = parsepattern(rt, r, &x, &dest, err);
+	else
+		ret = parsejq(rt, r, &x, &dest, err);
+	if (ret == 0)
+		r->dest = adddest(rt, dest ? dest : rt->conf.output ? rt->conf.output : "-");
+	free(dest);
 	return ret;
+}
+
+static void
+jqrelease(struct jqc *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	free(c->expr);
+	ev_pred_free(c->pred);
+	ev_jq_free(c->jq);
+	free(c);
 }
 
 static void
@@ -429,25 +626,38 @@ freerule(struct rule *r)
 	free(r->shown);
 	ev_topic_free(r->topic);
 	free(r->glob);
-	ev_jq_free(r->jq);
-	ev_pred_free(r->pred);
+	jqrelease(r->jq);
+	free(r->slots);
 }
 
 int
 ev_router_add(struct ev_router *rt, const char *text, const char *where, struct ev_buf *err)
 {
 	struct rule r = { .text = ev_strdup(text), .where = ev_strdup(where) };
+	size_t i = rt->nrules;
 
 	if (parse(rt, &r, err) < 0) {
 		freerule(&r);
 		return -1;
 	}
 	r.shown = shown(text);
-	rt->rules = ev_reallocarray(rt->rules, rt->nrules + 1, sizeof *rt->rules);
+	if (rt->nrules == rt->caprules) {
+		rt->caprules = rt->caprules ? 2 * rt->caprules : 16;
+		rt->rules = ev_reallocarray(rt->rules, rt->caprules, sizeof *rt->rules);
+	}
 	rt->rules[rt->nrules++] = r;
+	free(rt->bytext);
+	rt->bytext = NULL;
+	if (r.kind == K_TYPE) {
+		ev_topicset_add(rt->types, r.topic, i);
+		rt->tmatch = ev_reallocarray(rt->tmatch, ev_topicset_count(rt->types),
+		    sizeof *rt->tmatch);
+	} else {
+		rt->others = ev_reallocarray(rt->others, rt->nothers + 1, sizeof *rt->others);
+		rt->others[rt->nothers++] = i;
+	}
 	return 0;
 }
-
 static int
 iscomment(const char *s)
 {
@@ -509,14 +719,10 @@ ev_router_load(struct ev_router *rt, const char *path, struct ev_buf *err)
 
 /* ---- destinations ---- */
 
-int
-ev_router_open(struct ev_router *rt, struct ev_router *old)
+/* Open the destinations old does not have open; from[i]: old's index. */
+static int
+opennew(struct ev_router *rt, struct ev_router *old, ssize_t *from)
 {
-	ssize_t *from;
-
-	if (rt->conf.otherwise)
-		rt->otherwise = (ssize_t)adddest(rt, rt->conf.otherwise);
-	from = ev_calloc(rt->ndests + 1, sizeof *from);
 	for (size_t i = 0; i < rt->ndests; i++) {
 		from[i] = -1;
 		for (size_t j = 0; old && j < old->ndests; j++)
@@ -531,10 +737,43 @@ ev_router_open(struct ev_router *rt, struct ev_router *old)
 					ev_sink_close(rt->dests[k].sink);
 					rt->dests[k].sink = NULL;
 				}
-			free(from);
 			errno = e;
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* The counts go on: per rule of the same text (the last such rule of old),
+ * and in all. */
+static void
+takecounts(struct ev_router *rt, struct ev_router *old)
+{
+	for (size_t i = 0; i < rt->nrules; i++) {
+		ssize_t j = findtext(old, rt->rules[i].text);
+		if (j >= 0) {
+			rt->rules[i].n = old->rules[j].n;
+			rt->rules[i].jqerr = old->rules[j].jqerr;
+		}
+	}
+	rt->matched = old->matched;
+	rt->unmatched = old->unmatched;
+	rt->jqerr = old->jqerr;
+}
+
+int
+ev_router_open(struct ev_router *rt, struct ev_router *old)
+{
+	ssize_t *from;
+
+	if (rt->conf.otherwise)
+		rt->otherwise = (ssize_t)adddest(rt, rt->conf.otherwise);
+	from = ev_calloc(rt->ndests + 1, sizeof *from);
+	if (opennew(rt, old, from) < 0) {
+		int e = errno;
+		free(from);
+		errno = e;
+		return -1;
 	}
 	for (size_t i = 0; i < rt->ndests; i++)
 		if (from[i] >= 0) {
@@ -544,20 +783,10 @@ ev_router_open(struct ev_router *rt, struct ev_router *old)
 			o->sink = NULL;
 		}
 	free(from);
-	if (old) {
-		for (size_t i = 0; i < rt->nrules; i++)
-			for (size_t j = 0; j < old->nrules; j++)
-				if (strcmp(rt->rules[i].text, old->rules[j].text) == 0) {
-					rt->rules[i].n = old->rules[j].n;
-					rt->rules[i].jqerr = old->rules[j].jqerr;
-				}
-		rt->matched = old->matched;
-		rt->unmatched = old->unmatched;
-		rt->jqerr = old->jqerr;
-	}
+	if (old)
+		takecounts(rt, old);
 	return 0;
 }
-
 void
 ev_router_register(struct ev_router *rt, struct ev_input *in)
 {
@@ -600,45 +829,82 @@ globtext(struct ev_router *rt, const struct ev_jval *v)
 	return rt->abuf.p;
 }
 
+/* Every path any rule reads, in one scan of the line (and validated). */
+static int
+scan(struct ev_router *rt, const struct ev_line *l, struct ev_jerr *jerr)
+{
+	for (size_t o = 0; o < rt->npaths; o += EV_JPATH_MAX) {
+		size_t n = rt->npaths - o < EV_JPATH_MAX ? rt->npaths - o : EV_JPATH_MAX;
+		if (ev_json_scan(l->p, l->len, rt->paths + o, n, rt->vals + o, jerr) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The type rules the event matches, in rule order, into rt->tmatch. */
+static size_t
+typematches(struct ev_router *rt)
+{
+	const char *type = NULL;
+	size_t tlen = 0;
+
+	if (ev_topicset_count(rt->types) == 0)
+		return 0;
+	if (rt->vals[0].type == EV_J_STRING)
+		type = ev_jval_text(&rt->vals[0], &rt->tbuf, &tlen);
+	return ev_topicset_match(rt->types, type, tlen, rt->tmatch);
+}
+
+/* A jq rule: the fast path on the values already found, or libjq (started
+ * for this rule the first time it is needed). */
+static int
+jqtest(struct ev_router *rt, const struct rule *r, const struct ev_line *l)
+{
+	struct jqc *c = r->jq;
+	int m = c->pred ? ev_pred_eval_found(c->pred, rt->vals, r->slots) : EV_PRED_DEFER;
+
+	if (m >= 0)
+		return m;
+	if (!c->jq && !(c->jq = ev_jq_compile(c->expr, NULL, &rt->err)))
+		return -1;
+	return ev_jq_run(c->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
+}
+
+/* Does a rule that is not a type pattern match? A jq error is reported and
+ * counts as no match. */
+static int
+test(struct ev_router *rt, struct ev_input *in, struct rule *r, const struct ev_line *l)
+{
+	const char *g;
+	int m;
+
+	if (r->kind == K_GLOB)
+		return (g = globtext(rt, &rt->vals[r->path])) && fnmatch(r->glob, g, 0) == 0;
+	if ((m = jqtest(rt, r, l)) >= 0)
+		return m;
+	ev_linewarn(in->name, l->no, "%s (%s): %s; not matched", r->where, r->shown, rt->err.p);
+	ev_input_fail(in, EV_ERROR);
+	r->jqerr++;
+	rt->jqerr++;
+	return 0;
+}
+
 int
 ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line *l)
 {
 	struct ev_jerr jerr = { 0, "not valid JSON" };
-	const char *type = NULL, *g;
-	size_t tlen = 0, matched = 0;
+	size_t nt, ti = 0, oi = 0, matched = 0;
 
-	if (!ev_input_object(in, l, ev_json_scan(l->p, l->len, rt->paths, rt->npaths, rt->vals,
-	    &jerr), &jerr))
+	if (!ev_input_object(in, l, scan(rt, l, &jerr), &jerr))
 		return 0;
 	rt->seq++;
-	if (rt->vals[0].type == EV_J_STRING)
-		type = ev_jval_text(&rt->vals[0], &rt->tbuf, &tlen);
-	for (size_t i = 0; i < rt->nrules; i++) {
-		struct rule *r = &rt->rules[i];
-		int m;
-
-		switch (r->kind) {
-		case K_TYPE:
-			m = type ? ev_topic_match(r->topic, type, tlen) : ev_topic_matchall(r->topic);
-			break;
-		case K_GLOB:
-			m = (g = globtext(rt, &rt->vals[r->path])) && fnmatch(r->glob, g, 0) == 0;
-			break;
-		default:
-			/* the fast path, or libjq for what it leaves to jq */
-			m = r->pred ? ev_pred_eval(r->pred, l->p, l->len, &jerr) : EV_PRED_DEFER;
-			if (m < 0)
-				m = ev_jq_run(r->jq, l->p, l->len, EV_JQ_TEST, NULL, &rt->err);
-			if (m < 0) {
-				ev_linewarn(in->name, l->no, "%s (%s): %s; not matched", r->where,
-				    r->shown, rt->err.p);
-				ev_input_fail(in, EV_ERROR);
-				r->jqerr++;
-				rt->jqerr++;
-				m = 0;
-			}
-		}
-		if (!m)
+	nt = typematches(rt);
+	/* the type rules that matched and the other rules, merged in rule order */
+	while (ti < nt || oi < rt->nothers) {
+		struct rule *r;
+		if (oi == rt->nothers || (ti < nt && rt->tmatch[ti] < rt->others[oi]))
+			r = &rt->rules[rt->tmatch[ti++]];
+		else if (!test(rt, in, r = &rt->rules[rt->others[oi++]], l))
 			continue;
 		r->n++;
 		matched++;
@@ -656,7 +922,6 @@ ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line 
 	rt->unmatched++;
 	return rt->otherwise >= 0 ? deliver(rt, (size_t)rt->otherwise, l) : 0;
 }
-
 uintmax_t
 ev_router_unmatched(const struct ev_router *rt)
 {
@@ -805,13 +1070,21 @@ ev_router_free(struct ev_router *rt)
 		free(rt->dests[i].shown);
 	}
 	free(rt->dests);
-	for (size_t i = 0; i < rt->npaths; i++)
+	for (size_t i = 0; i < rt->npaths; i++) {
 		ev_jpath_free(rt->paths[i]);
-	for (size_t i = 0; i + 1 < rt->npaths; i++)
+		free(rt->pathtext[i]);
+	}
+	for (size_t i = 0; i < rt->nattrs; i++)
 		free(rt->attrs[i]);
 	free(rt->attrs);
+	free(rt->attrpath);
+	free(rt->pathtext);
 	free(rt->paths);
 	free(rt->vals);
+	ev_topicset_free(rt->types);
+	free(rt->tmatch);
+	free(rt->others);
+	free(rt->bytext);
 	ev_buf_free(&rt->tbuf);
 	ev_buf_free(&rt->abuf);
 	ev_buf_free(&rt->err);

@@ -34,6 +34,10 @@ struct ev_router_conf {
 };
 
 struct ev_router *ev_router_new(const struct ev_router_conf *c);
+/* Before adding rules (a reload): rules of the same text as one of old's
+ * take what old compiled for them instead of compiling it again. old must
+ * live until the rules are added, and may be freed after. */
+void ev_router_reuse(struct ev_router *rt, struct ev_router *old);
 /* Parse one rule; where names it in messages ("rule 2", "rules.conf:7").
  * -1 with "WHERE: 'RULE': column N: problem" in err. */
 int ev_router_add(struct ev_router *rt, const char *text, const char *where, struct ev_buf *err);

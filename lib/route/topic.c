@@ -13,7 +13,7 @@
 #include "base/buf.h"
 #include "route/topic.h"
 
-enum { W_LIT, W_STAR, W_HASH };
+enum { W_LIT = EV_TOPIC_LIT, W_STAR = EV_TOPIC_STAR, W_HASH = EV_TOPIC_HASH };
 
 struct word {
 	size_t off, len;
@@ -65,7 +65,8 @@ ev_topic_compile(const char *pattern, size_t len, struct ev_buf *err, size_t *co
 			t->literal = 0;
 		if (kind != W_HASH)
 			t->all = 0;
-		t->w = ev_reallocarray(t->w, t->nw + 1, sizeof *t->w);
+		if ((t->nw & (t->nw - 1)) == 0) /* room for twice as many at each power of 2 */
+			t->w = ev_reallocarray(t->w, t->nw ? 2 * t->nw : 1, sizeof *t->w);
 		t->w[t->nw++] = (struct word){ o, wl, kind };
 		if (!d)
 			break;
@@ -135,6 +136,20 @@ int
 ev_topic_matchall(const struct ev_topic *t)
 {
 	return t->all;
+}
+
+size_t
+ev_topic_nwords(const struct ev_topic *t)
+{
+	return t->nw;
+}
+
+enum ev_topic_word
+ev_topic_word(const struct ev_topic *t, size_t i, const char **p, size_t *len)
+{
+	*p = t->pat + t->w[i].off;
+	*len = t->w[i].len;
+	return (enum ev_topic_word)t->w[i].kind;
 }
 
 void

@@ -34,4 +34,10 @@ int ev_topic_match(const struct ev_topic *t, const char *s, size_t n);
 int ev_topic_matchall(const struct ev_topic *t);
 void ev_topic_free(struct ev_topic *t);
 
+/* A compiled pattern's words, for an index of many patterns (topicset.h):
+ * word i's kind, and for a literal its bytes. */
+enum ev_topic_word { EV_TOPIC_LIT, EV_TOPIC_STAR, EV_TOPIC_HASH };
+size_t ev_topic_nwords(const struct ev_topic *t);
+enum ev_topic_word ev_topic_word(const struct ev_topic *t, size_t i, const char **p, size_t *len);
+
 #endif

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "json/jsonscan.h"
+#include "json/pred.h"
 #include "route/router.h"
 
 Test(route, parse)
@@ -47,6 +49,16 @@ Test(route, parse)
 		{ "select(.x) >", 12, "destination must follow" },
 		{ "length > 3 > big", 12, "a second '>'" },
 		{ "order.* > |sh -c 'cat > x'", 0, NULL },
+		/* the whole rule is jq or not, known with or without libjq */
+		{ ".a > ./x.ndjson", 0, NULL },
+		{ ".a > ../x/y.ndjson", 0, NULL },
+		{ "(.a | floor) > out.ndjson", 0, NULL },
+		{ ".a > empty", 4, "ambiguous" },
+		{ ".a > true", 4, "ambiguous" },
+		{ ".a > ./empty", 4, "ambiguous" },
+		{ ".a # c > x", 8, "ambiguous" },
+		{ "def x: 1; .a > x", 14, "ambiguous" },
+		{ "(.a | floor) > length", 14, "ambiguous" },
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -130,4 +142,59 @@ Test(route, password_hidden)
 		ev_buf_free(&err);
 		ev_router_free(rt);
 	}
+}
+
+/* evroute scans an event once for every rule's paths and evaluates each
+ * fast-path rule on what that scan found: the same answers as the rule's
+ * own scan (ev_pred_eval), whatever other paths share the scan. */
+Test(route, shared_scan_equals_own_scan)
+{
+	static const char *const exprs[] = {
+		".type == \"order.placed\"", ".data.amount > 50", ".data.items[0].qty >= 2",
+		"select(.subject | startswith(\"orders/\"))", ".data.customer.tier // \"none\" == \"gold\"",
+		"has(\"data\") and (.data.amount < 10 or .type == \"x\")", ".a.b", "(.data.amount | . > 3) | not",
+	};
+	static const char *const lines[] = {
+		"{\"type\":\"order.placed\",\"subject\":\"orders/1\",\"data\":{\"amount\":81.5,"
+		"\"items\":[{\"qty\":3}],\"customer\":{\"tier\":\"gold\"}}}",
+		"{\"type\":\"x\",\"data\":{\"amount\":5}}",
+		"{\"type\":\"user.login\",\"subject\":7,\"data\":null,\"a\":{\"b\":false}}",
+		"{\"data\":{\"amount\":\"9\",\"items\":[]},\"a\":{\"b\":\"\\u0041\"}}",
+		"{\"a\":1}",
+	};
+	enum { NE = sizeof exprs / sizeof exprs[0] };
+	struct ev_pred *p[NE];
+	struct ev_jpath *paths[EV_JPATH_MAX];
+	struct ev_jval vals[EV_JPATH_MAX];
+	size_t *slots[NE], np = 0;
+	struct ev_buf why = { 0 };
+
+	/* one path table for all, in reverse, so that slots differ from indexes */
+	for (size_t i = 0; i < NE; i++) {
+		p[i] = ev_pred_compile(exprs[i], NULL, 0, &why);
+		cr_assert_not_null(p[i], "%s: %s", exprs[i], why.p);
+		slots[i] = calloc(ev_pred_npaths(p[i]) + 1, sizeof *slots[i]);
+		for (size_t k = ev_pred_npaths(p[i]); k-- > 0;) {
+			paths[np] = ev_jpath_compile(ev_pred_path(p[i], k), &why);
+			cr_assert_not_null(paths[np]);
+			slots[i][k] = np++;
+		}
+	}
+	for (size_t l = 0; l < sizeof lines / sizeof lines[0]; l++) {
+		struct ev_jerr jerr;
+		cr_assert_eq(ev_json_scan(lines[l], strlen(lines[l]), paths, np, vals, &jerr), 0);
+		for (size_t i = 0; i < NE; i++) {
+			int found = ev_pred_eval_found(p[i], vals, slots[i]);
+			int own = ev_pred_eval(p[i], lines[l], strlen(lines[l]), &jerr);
+			cr_expect_eq(found, own, "%s on %s: %d, own scan %d", exprs[i], lines[l], found,
+			    own);
+		}
+	}
+	for (size_t i = 0; i < NE; i++) {
+		ev_pred_free(p[i]);
+		free(slots[i]);
+	}
+	for (size_t i = 0; i < np; i++)
+		ev_jpath_free(paths[i]);
+	ev_buf_free(&why);
 }

@@ -42,8 +42,13 @@ Test(trace, children_and_stamps)
 	ev_trace_child(&p, &c);
 	cr_expect_eq(memcmp(c.trace, p.trace, 16), 0, "same trace");
 	cr_expect_neq(memcmp(c.span, p.span, 8), 0, "a new span");
-	cr_expect_eq(c.flags, 1, "sampled");
+	cr_expect_eq(c.flags, 0, "not sampled, as its parent (parentbased_always_on)");
+	p.flags = 1;
+	ev_trace_child(&p, &c);
+	cr_expect_eq(c.flags, 1, "sampled, as its parent");
+	p.flags = 0;
 	ev_trace_child(NULL, &r1);
+	cr_expect_eq(r1.flags, 1, "a new trace is sampled");
 	ev_trace_child(NULL, &r2);
 	cr_expect_neq(memcmp(r1.trace, r2.trace, 16), 0, "new traces differ");
 
@@ -59,6 +64,29 @@ Test(trace, children_and_stamps)
 	free(again);
 	cr_expect_eq(ev_trace_stamp(&out, "[1]", 3, NULL), -1);
 	ev_buf_free(&out);
+}
+
+Test(trace, fromline_finds_it_anywhere_at_the_top)
+{
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	static const struct { const char *fmt; int want; } t[] = {
+		{ "{\"id\":\"1\",\"traceparent\":\"%s\"}", 1 },       /* last, as evkit writes it */
+		{ "{\"id\":\"1\",\"traceparent\":\"%s\"}\n", 1 },
+		{ "{\"traceparent\":\"%s\",\"id\":\"1\"}", 1 },        /* first */
+		{ "{\"id\":\"1\" , \"traceparent\" : \"%s\" }", 1 },   /* spaced */
+		{ "{\"trace\\u0070arent\":\"%s\"}", 1 },                 /* escaped */
+		{ "{\"data\":{\"traceparent\":\"%s\"}}", 0 },            /* nested */
+		{ "{\"data\":[{\"x\":1,\"traceparent\":\"%s\"}]}", 0 },
+		{ "{\"tracestate\":\"%s\"}", 0 },
+		{ "{\"id\":\"%s\"}", 0 },
+	};
+	char line[256];
+	struct ev_tracectx c;
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(line, sizeof line, t[i].fmt, tp);
+		cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), t[i].want, "%s", line);
+	}
 }
 
 Test(trace, ingest_continues_the_callers_trace)

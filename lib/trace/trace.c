@@ -171,21 +171,6 @@ inratio(const uint8_t trace[16])
 	return (double)(x >> 11) < sampler.ratio * 9007199254740992.0; /* 2^53 */
 }
 
-/* Whether "traceparent" is in the line: found by its 'p' (memchr is
- * vectorised, memmem is not; a 'p' is rare in JSON). */
-static int
-named(const char *line, size_t len)
-{
-	const char *q = line + 5, *e = line + len;
-
-	while (q + 6 <= e && (q = memchr(q, 'p', (size_t)(e - q - 5)))) {
-		if (memcmp(q - 5, "traceparent", 11) == 0)
-			return 1;
-		q++;
-	}
-	return 0;
-}
-
 int
 ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c)
 {
@@ -205,7 +190,7 @@ ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c)
 		return 1;
 	/* Elsewhere, or not at all: only a line that names it (perhaps with
 	 * escapes) is looked through. */
-	if (!named(line, len) && !memchr(line, '\\', len))
+	if (!memmem(line, len, "traceparent", 11) && !memchr(line, '\\', len))
 		return 0;
 	if (ev_event_getattr(line, len, "traceparent", &v, &n) <= 0 || n < 2 || v[0] != '"')
 		return 0;

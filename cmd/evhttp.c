@@ -14,11 +14,11 @@
 
 #include "base/time.h"
 #include "base/err.h"
-#include "trace/trace.h"
 #include "base/mem.h"
 #include "base/opts.h"
 #include "http/server.h"
 #include "http/whsig.h"
+#include "trace/trace.h"
 #include "tool.h"
 
 #define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \

@@ -93,4 +93,24 @@ EOF2
 	kill $HPID 2> /dev/null
 	wait $HPID 2> /dev/null
 	rm -rf "$HS"
+	# evhttp watched: --prometheus and --otlp (a server span per request,
+	# written to a file every 2 s) against the same server without them, 32
+	# POSTs at a time, on the same events; each its own spool
+	for obs in plain watched; do
+		set --
+		name="evhttp"
+		if [ $obs = watched ]; then
+			set -- --prometheus "$W/evhttp.prom" --otlp "$W/evhttp.otlp"
+			name="evhttp --prometheus --otlp"
+		fi
+		if evhttp_start "$HS" "$@"; then
+			hrow http-obs "32 POSTs at a time to $name" \
+				"$HTTPIN" "evfilter true -o '$HU/events#parallel=32'"
+			kill $HPID 2> /dev/null
+			wait $HPID 2> /dev/null
+		else
+			skip http-obs "evhttp $* did not start: $(head -c 200 "$W/evhttp.log")"
+		fi
+		rm -rf "$HS"
+	done
 fi

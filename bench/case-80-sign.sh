@@ -26,7 +26,17 @@ fi
 row metrics "evfilter true" "$EVENTS" "evfilter true"
 row metrics "evfilter --prometheus file true" "$EVENTS" "evfilter --prometheus \"$W/m.prom\" true"
 # Tracing: events that carry a traceparent, read by evfilter without and
-# with --otlp (a span for each event, written to a file).
-evemit -f --otlp "$W/emit.otlp" < "$SLOW" > "$W/traced.ndjson"
+# with --otlp: every trace sampled (a span for each event, written to a
+# file), then traces sampled at the source at 1 in 100 (evemit with
+# OTEL_TRACES_SAMPLER=traceidratio: the others pass their traceparent on,
+# flag 00, and cost only its look-up); and events without one.
+evemit -f --otlp "$W/emit.otlp" < "$EVENTS" > "$W/traced.ndjson"
+OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.01 \
+	evemit -f --otlp "$W/emit1.otlp" < "$EVENTS" > "$W/traced1.ndjson"
 row tracing "evfilter true (traced events, no --otlp)" "$W/traced.ndjson" "evfilter true"
-row tracing "evfilter --otlp file true" "$W/traced.ndjson" "evfilter --otlp \"$W/spans.otlp\" true"
+row tracing "evfilter --otlp file true (every event sampled)" "$W/traced.ndjson" \
+	"evfilter --otlp \"$W/spans.otlp\" true"
+row tracing "evfilter --otlp file true (1 in 100 sampled)" "$W/traced1.ndjson" \
+	"evfilter --otlp \"$W/spans1.otlp\" true"
+row tracing-none "evfilter true (events without traceparent)" "$EVENTS" "evfilter true"
+row tracing-none "evfilter --otlp file true" "$EVENTS" "evfilter --otlp \"$W/spans0.otlp\" true"

@@ -18,12 +18,14 @@
 #include "base/opts.h"
 #include "http/server.h"
 #include "http/whsig.h"
+#include "trace/trace.h"
 #include "tool.h"
 
 #define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
 	"[--bearer secret] [--github-secret secret] [--idle-timeout dur] [--keepalive dur] " \
 	"[--max-body size] [--max-conns n] [--max-header size] [--max-queue size] " \
-	"[--path path[:type]=dest] [--rejects dest] [--request-timeout dur] " \
+	"[--otlp dest] [--path path[:type]=dest] [--prometheus file] [--rejects dest] " \
+	"[--request-timeout dur] " \
 	"[--stats[=json]] [--sub-buffer size] [--sync mode] [--tls-cert file] " \
 	"[--tls-key file] [--tolerance dur] [--type-header name] [--webhook-secret secret]"
 
@@ -50,7 +52,9 @@ static const struct ev_optdoc docs[] = {
 	{ "max-conns", "n", "connections at once (1024)" },
 	{ "max-header", "size", "about this many bytes of headers (16K)" },
 	{ "max-queue", "size", "bytes waiting for a commit before 429 (64M)" },
+	{ "otlp", "dest", "a span per request, as OTLP/JSON to a file or URL" },
 	{ "path", "path[:type]=dest", "POSTs to path go to dest (repeatable)" },
+	{ "prometheus", "file", "keep counts and latency in file for Prometheus" },
 	{ "rejects", "dest", "keep the bodies of 400 requests, verbatim, in dest" },
 	{ "request-timeout", "dur", "a request body must arrive within this (30s)" },
 	{ "sub-buffer", "size", "bytes a subscriber may leave unread (64K)" },
@@ -139,206 +143,264 @@ morefiles(void)
 	}
 }
 
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "source", required_argument, NULL, 's' },
-		{ "type", required_argument, NULL, 't' },
-		{ "allow-jq", no_argument, NULL, OPT_ALLOW_JQ },
-		{ "bearer", required_argument, NULL, OPT_BEARER },
-		{ "github-secret", required_argument, NULL, OPT_GITHUB_SECRET },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-		{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
-		{ "max-body", required_argument, NULL, OPT_MAX_BODY },
-		{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
-		{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
-		{ "max-queue", required_argument, NULL, OPT_MAX_QUEUE },
-		{ "path", required_argument, NULL, OPT_PATH },
-		{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
-		{ "sub-buffer", required_argument, NULL, OPT_SUB_BUFFER },
-		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
-		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
-		{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
-		{ "type-header", required_argument, NULL, OPT_TYPE_HEADER },
-		{ "webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET },
-		/* the shared options that mean something here (no --cursor, --no-follow:
-		 * subscribers choose their own position) */
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "rejects", required_argument, NULL, EV_OPT_REJECTS },
-		{ "sync", required_argument, NULL, EV_OPT_SYNC },
-		{ "stats", optional_argument, NULL, EV_OPT_STATS },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ev_httpd_conf c;
-	struct ev_httpd_route *routes = NULL;
-	size_t nroutes = 0;
-	struct ev_httpd *h;
-	struct ev_httpd_stats st;
+static const struct option longopts[] = {
+	{ "listen", required_argument, NULL, 'l' },
+	{ "source", required_argument, NULL, 's' },
+	{ "type", required_argument, NULL, 't' },
+	{ "allow-jq", no_argument, NULL, OPT_ALLOW_JQ },
+	{ "bearer", required_argument, NULL, OPT_BEARER },
+	{ "github-secret", required_argument, NULL, OPT_GITHUB_SECRET },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+	{ "max-body", required_argument, NULL, OPT_MAX_BODY },
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },
+	{ "max-header", required_argument, NULL, OPT_MAX_HEADER },
+	{ "max-queue", required_argument, NULL, OPT_MAX_QUEUE },
+	{ "path", required_argument, NULL, OPT_PATH },
+	{ "request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT },
+	{ "sub-buffer", required_argument, NULL, OPT_SUB_BUFFER },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
+	{ "type-header", required_argument, NULL, OPT_TYPE_HEADER },
+	{ "webhook-secret", required_argument, NULL, OPT_WEBHOOK_SECRET },
+	EV_PROM_LONGOPT,
+	EV_OTLP_LONGOPT,
+	/* the shared options that mean something here (no --cursor, --no-follow:
+	 * subscribers choose their own position) */
+	{ "input", required_argument, NULL, 'i' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "rejects", required_argument, NULL, EV_OPT_REJECTS },
+	{ "sync", required_argument, NULL, EV_OPT_SYNC },
+	{ "stats", optional_argument, NULL, EV_OPT_STATS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What the command line says. */
+struct args {
 	struct ev_opts o;
-	const char *type = NULL, *envsrc;
-	char defsrc[300], host[256];
-	sigset_t sigs;
-	int ch, sig, status, nfds;
+	struct ev_httpd_conf c;
+	struct ev_httpd_route *routes;
+	size_t nroutes;
+	const char *type;
+	char defsrc[300];
+};
+
+/* The options that bound time and memory: 1 when ch was one. */
+static int
+limitopt(struct ev_httpd_conf *c, int ch, const char *arg)
+{
 	uint64_t v;
 
-	ev_setprog(argv[0]);
-	ev_opts_init(&o, SYNOPSIS);
-	ev_opts_doc(&o, "Events in over HTTP, answered once durable; a spool out to "
-	    "subscribers.", longopts, docs);
-	ev_httpd_conf_default(&c);
-	c.listen = "127.0.0.1:8080";
-	while ((ch = getopt_long(argc, argv, "l:s:t:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'l':
-			c.listen = optarg;
-			break;
-		case 's':
-			if (!*optarg)
-				ev_die(EV_ERROR, "--source: an empty value");
-			c.source = optarg;
-			break;
-		case 't':
-			if (!*optarg)
-				ev_die(EV_ERROR, "--type: an empty value");
-			type = optarg;
-			break;
-		case OPT_ALLOW_JQ:
-			c.allow_jq = 1;
-			break;
-		case OPT_BEARER:
-			c.bearer = loadkey(optarg, "bearer", &c.bearerlen);
-			break;
-		case OPT_GITHUB_SECRET:
-			c.ghkey = loadkey(optarg, "github-secret", &c.ghkeylen);
-			break;
-		case OPT_IDLE_TIMEOUT:
-			c.idle_timeout_s = seconds(optarg, "idle-timeout");
-			break;
-		case OPT_KEEPALIVE:
-			c.keepalive_s = seconds(optarg, "keepalive");
-			break;
-		case OPT_MAX_BODY:
-			if ((v = tool_size(optarg, "max-body")) == 0 || v > (1ULL << 32))
-				ev_die(EV_ERROR, "--max-body: between 1 and 4G");
-			c.max_body = (size_t)v;
-			break;
-		case OPT_MAX_CONNS:
-			if ((v = tool_size(optarg, "max-conns")) == 0 || v > 1000000)
-				ev_die(EV_ERROR, "--max-conns: between 1 and 1000000");
-			c.max_conns = (unsigned)v;
-			break;
-		case OPT_MAX_HEADER:
-			if ((v = tool_size(optarg, "max-header")) < 1024 || v > (16 << 20))
-				ev_die(EV_ERROR, "--max-header: between 1K and 16M");
-			c.max_header = (size_t)v;
-			break;
-		case OPT_MAX_QUEUE:
-			if ((v = tool_size(optarg, "max-queue")) == 0 || v > (1ULL << 40))
-				ev_die(EV_ERROR, "--max-queue: between 1 and 1T");
-			c.max_queue = (size_t)v;
-			break;
-		case OPT_PATH:
-			addroute(&routes, &nroutes, optarg);
-			break;
-		case OPT_REQUEST_TIMEOUT:
-			c.request_timeout_s = seconds(optarg, "request-timeout");
-			break;
-		case OPT_SUB_BUFFER:
-			if ((v = tool_size(optarg, "sub-buffer")) < 4096 || v > (1ULL << 30))
-				ev_die(EV_ERROR, "--sub-buffer: between 4K and 1G");
-			c.sub_buffer = (size_t)v;
-			break;
-		case OPT_TLS_CERT:
-			c.tls_cert = optarg;
-			break;
-		case OPT_TLS_KEY:
-			c.tls_key = optarg;
-			break;
-		case OPT_TOLERANCE:
-			c.tolerance_s = seconds(optarg, "tolerance");
-			break;
-		case OPT_TYPE_HEADER:
-			if (!*optarg)
-				ev_die(EV_ERROR, "--type-header: an empty value");
-			c.type_header = optarg;
-			break;
-		case OPT_WEBHOOK_SECRET:
-			c.whkey = loadkey(optarg, "webhook-secret", &c.whkeylen);
-			break;
-		default:
-			usage();
-		}
+	switch (ch) {
+	case OPT_IDLE_TIMEOUT:
+		c->idle_timeout_s = seconds(arg, "idle-timeout");
+		break;
+	case OPT_KEEPALIVE:
+		c->keepalive_s = seconds(arg, "keepalive");
+		break;
+	case OPT_REQUEST_TIMEOUT:
+		c->request_timeout_s = seconds(arg, "request-timeout");
+		break;
+	case OPT_TOLERANCE:
+		c->tolerance_s = seconds(arg, "tolerance");
+		break;
+	case OPT_MAX_BODY:
+		if ((v = tool_size(arg, "max-body")) == 0 || v > (1ULL << 32))
+			ev_die(EV_ERROR, "--max-body: between 1 and 4G");
+		c->max_body = (size_t)v;
+		break;
+	case OPT_MAX_CONNS:
+		if ((v = tool_size(arg, "max-conns")) == 0 || v > 1000000)
+			ev_die(EV_ERROR, "--max-conns: between 1 and 1000000");
+		c->max_conns = (unsigned)v;
+		break;
+	case OPT_MAX_HEADER:
+		if ((v = tool_size(arg, "max-header")) < 1024 || v > (16 << 20))
+			ev_die(EV_ERROR, "--max-header: between 1K and 16M");
+		c->max_header = (size_t)v;
+		break;
+	case OPT_MAX_QUEUE:
+		if ((v = tool_size(arg, "max-queue")) == 0 || v > (1ULL << 40))
+			ev_die(EV_ERROR, "--max-queue: between 1 and 1T");
+		c->max_queue = (size_t)v;
+		break;
+	case OPT_SUB_BUFFER:
+		if ((v = tool_size(arg, "sub-buffer")) < 4096 || v > (1ULL << 30))
+			ev_die(EV_ERROR, "--sub-buffer: between 4K and 1G");
+		c->sub_buffer = (size_t)v;
+		break;
+	default:
+		return 0;
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc > 0)
-		usage();
-	if (!c.tls_cert != !c.tls_key)
-		ev_die(EV_ERROR, "--tls-cert and --tls-key go together");
-	if (o.output) {
-		struct ev_httpd_route r = { .path = "/events", .dest = o.output, .type = type };
+	return 1;
+}
 
-		for (size_t i = 0; i < nroutes; i++)
-			if (strcmp(routes[i].path, "/events") == 0)
+static const char *
+nonempty(const char *arg, const char *what)
+{
+	if (!*arg)
+		ev_die(EV_ERROR, "--%s: an empty value", what);
+	return arg;
+}
+
+static void
+option(struct args *a, int ch, char *arg)
+{
+	struct ev_httpd_conf *c = &a->c;
+
+	if (tool_option(&a->o, ch, arg) || limitopt(c, ch, arg))
+		return;
+	switch (ch) {
+	case 'l':
+		c->listen = arg;
+		break;
+	case 's':
+		c->source = nonempty(arg, "source");
+		break;
+	case 't':
+		a->type = nonempty(arg, "type");
+		break;
+	case OPT_ALLOW_JQ:
+		c->allow_jq = 1;
+		break;
+	case OPT_BEARER:
+		c->bearer = loadkey(arg, "bearer", &c->bearerlen);
+		break;
+	case OPT_GITHUB_SECRET:
+		c->ghkey = loadkey(arg, "github-secret", &c->ghkeylen);
+		break;
+	case OPT_WEBHOOK_SECRET:
+		c->whkey = loadkey(arg, "webhook-secret", &c->whkeylen);
+		break;
+	case OPT_PATH:
+		addroute(&a->routes, &a->nroutes, arg);
+		break;
+	case OPT_TLS_CERT:
+		c->tls_cert = arg;
+		break;
+	case OPT_TLS_KEY:
+		c->tls_key = arg;
+		break;
+	case OPT_TYPE_HEADER:
+		c->type_header = nonempty(arg, "type-header");
+		break;
+	default:
+		usage();
+	}
+}
+
+/* -o is the route /events; -t types the routes that name no type; the
+ * spool served. */
+static void
+setroutes(struct args *a)
+{
+	struct ev_httpd_conf *c = &a->c;
+
+	if (a->o.output) {
+		struct ev_httpd_route r = { .path = "/events", .dest = a->o.output, .type = a->type };
+
+		for (size_t i = 0; i < a->nroutes; i++)
+			if (strcmp(a->routes[i].path, "/events") == 0)
 				ev_die(EV_ERROR, "--path /events: -o already names its destination");
-		routes = ev_reallocarray(routes, nroutes + 1, sizeof *routes);
-		routes[nroutes++] = r;
-	} else if (type) {
-		for (size_t i = 0; i < nroutes; i++)
-			if (!routes[i].type)
-				routes[i].type = type;
+		a->routes = ev_reallocarray(a->routes, a->nroutes + 1, sizeof *a->routes);
+		a->routes[a->nroutes++] = r;
+	} else if (a->type) {
+		for (size_t i = 0; i < a->nroutes; i++)
+			if (!a->routes[i].type)
+				a->routes[i].type = a->type;
 	}
-	c.serve = o.input ? o.input : o.output && isdir(o.output) ? o.output : NULL;
-	if (c.serve && !isdir(c.serve))
-		ev_die(EV_ERROR, "-i %s: subscribers are served a spool directory", c.serve);
-	if (!nroutes && !c.serve)
+	c->serve = a->o.input ? a->o.input : a->o.output && isdir(a->o.output) ? a->o.output : NULL;
+	if (c->serve && !isdir(c->serve))
+		ev_die(EV_ERROR, "-i %s: subscribers are served a spool directory", c->serve);
+	if (!a->nroutes && !c->serve)
 		ev_die(EV_ERROR, "nothing to do: -o or --path to take events in, -i to serve a spool");
-	c.routes = routes;
-	c.nroutes = nroutes;
-	c.rejects = o.rejects;
-	c.sync = o.sync;
-	if (!c.source) {
-		envsrc = getenv("EVKIT_SOURCE");
-		if (envsrc && *envsrc)
-			c.source = envsrc;
-		else if (gethostname(host, sizeof host) == 0 && *host) {
-			host[sizeof host - 1] = '\0';
-			snprintf(defsrc, sizeof defsrc, "//%s/evhttp", host);
-			c.source = defsrc;
-		} else
-			c.source = "/evhttp";
+	c->routes = a->routes;
+	c->nroutes = a->nroutes;
+	c->rejects = a->o.rejects;
+	c->sync = a->o.sync;
+}
+
+/* The source of events that name none: -s, $EVKIT_SOURCE, //HOST/evhttp. */
+static void
+defsource(struct args *a)
+{
+	const char *env = getenv("EVKIT_SOURCE");
+	char host[256];
+
+	if (a->c.source)
+		return;
+	if (env && *env) {
+		a->c.source = env;
+	} else if (gethostname(host, sizeof host) == 0 && *host) {
+		host[sizeof host - 1] = '\0';
+		snprintf(a->defsrc, sizeof a->defsrc, "//%s/evhttp", host);
+		a->c.source = a->defsrc;
+	} else {
+		a->c.source = "/evhttp";
 	}
+}
+
+static void
+parseargs(struct args *a, int argc, char *argv[])
+{
+	int ch, nfds;
+
+	ev_opts_init(&a->o, SYNOPSIS);
+	ev_opts_doc(&a->o, "Events in over HTTP, answered once durable; a spool out to "
+	    "subscribers.", longopts, docs);
+	ev_httpd_conf_default(&a->c);
+	a->c.listen = "127.0.0.1:8080";
+	while ((ch = getopt_long(argc, argv, "l:s:t:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1)
+		option(a, ch, optarg);
+	if (argc > optind)
+		usage();
+	if (!a->c.tls_cert != !a->c.tls_key)
+		ev_die(EV_ERROR, "--tls-cert and --tls-key go together");
+	setroutes(a);
+	defsource(a);
 	if ((nfds = sd_listen_fds(1)) > 1)
 		ev_die(EV_ERROR, "systemd passed %d sockets: give evhttp one", nfds);
 	if (nfds == 1)
-		c.listen_fd = SD_LISTEN_FDS_START;
-	morefiles();
+		a->c.listen_fd = SD_LISTEN_FDS_START;
+}
 
-	/* Signals are taken by this thread alone, with sigwait. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
+/* The periodic work: the metrics file, the spans held. 0, or -1 when the
+ * metrics file cannot be written (reported). */
+static int
+report(struct ev_httpd *h, const char *prom, int64_t start_ms)
+{
+	struct ev_httpd_stats *st;
+	int rc = 0;
 
-	if (!(h = ev_httpd_start(&c)))
-		exit(EV_TEMPFAIL);
-	if (!ev_quiet && c.listen_fd < 0)
-		ev_warn("listening on %s (port %u)", c.listen, ev_httpd_port(h));
-	sd_notify(0, "READY=1");
+	if (prom) {
+		st = ev_malloc(sizeof *st);
+		ev_httpd_getstats(h, st);
+		rc = ev_httpd_prom(st, prom, start_ms);
+		free(st);
+	}
+	ev_otlp_flush(ev_otlp_default);
+	return rc;
+}
+
+/* Serve until SIGINT, SIGTERM or SIGHUP; SIGUSR1 prints the counts;
+ * every EV_PROM_MS the metrics and spans are written. */
+static void
+serve(struct ev_httpd *h, const sigset_t *sigs, const char *prom, int64_t start_ms)
+{
+	const struct timespec tick = { EV_PROM_MS / 1000, (EV_PROM_MS % 1000) * 1000000L };
+	struct ev_httpd_stats st;
+	int sig;
+
 	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
+		sig = sigtimedwait(sigs, NULL, &tick);
+		if (sig < 0) {
+			report(h, prom, start_ms);
 			continue;
+		}
 		if (sig == SIGUSR1) {
 			ev_httpd_getstats(h, &st);
 			ev_warn("requests %ju, events %ju, rejected %ju, refused %ju, "
@@ -348,21 +410,63 @@ main(int argc, char *argv[])
 		}
 		break;
 	}
-	sd_notify(0, "STOPPING=1");
-	ev_httpd_getstats(h, &st);
-	status = ev_httpd_stop(h);
-	if (o.stats) {
-		const struct ev_stat s[] = {
-			{ .name = "requests", .n = st.requests }, { .name = "events", .n = st.events },
-			{ .name = "rejected", .n = st.rejected }, { .name = "refused", .n = st.refused },
-			{ .name = "subscribers", .n = st.subscribers },
-			{ .name = "dropped", .n = st.dropped },
-		};
-		ev_stats_print(o.stats, s, sizeof s / sizeof s[0]);
+}
+
+static void
+printstats(enum ev_statsfmt fmt, const struct ev_httpd_stats *st)
+{
+	const struct ev_stat s[] = {
+		{ .name = "requests", .n = st->requests }, { .name = "events", .n = st->events },
+		{ .name = "rejected", .n = st->rejected }, { .name = "refused", .n = st->refused },
+		{ .name = "subscribers", .n = st->subscribers },
+		{ .name = "dropped", .n = st->dropped },
+	};
+
+	ev_stats_print(fmt, s, sizeof s / sizeof s[0]);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct args a;
+	static struct ev_httpd_stats st;
+	struct ev_httpd *h;
+	sigset_t sigs;
+	int status;
+	int64_t start_ms = ev_now_ms();
+
+	ev_setprog(argv[0]);
+	parseargs(&a, argc, argv);
+	morefiles();
+	/* Signals are taken by this thread alone, with sigtimedwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!(h = ev_httpd_start(&a.c)))
+		exit(EV_TEMPFAIL);
+	if (report(h, a.o.prometheus, start_ms) < 0) {
+		status = ev_errstatus(errno);
+		ev_httpd_stop(h, NULL);
+		exit(status);
 	}
-	free(routes);
-	free((void *)c.bearer);
-	free((void *)c.whkey);
-	free((void *)c.ghkey);
+	if (!ev_quiet && a.c.listen_fd < 0)
+		ev_warn("listening on %s (port %u)", a.c.listen, ev_httpd_port(h));
+	sd_notify(0, "READY=1");
+	serve(h, &sigs, a.o.prometheus, start_ms);
+	sd_notify(0, "STOPPING=1");
+	status = ev_httpd_stop(h, &st);
+	if (a.o.prometheus && ev_httpd_prom(&st, a.o.prometheus, start_ms) < 0 && !status)
+		status = ev_errstatus(errno);
+	if (a.o.stats)
+		printstats(a.o.stats, &st);
+	free(a.routes);
+	free((void *)a.c.bearer);
+	free((void *)a.c.whkey);
+	free((void *)a.c.ghkey);
 	return status;
 }

@@ -2,6 +2,7 @@
 /* prom.c — Prometheus text exposition, printed or written atomically (see prom.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,6 +74,65 @@ ev_prom_write(const struct ev_prom *p, const char *path)
 	}
 	free(dir);
 	return rc;
+}
+
+void
+ev_prom_instname(const char *path, struct ev_buf *b)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".prom") == 0)
+		n -= 5;
+	ev_buf_reset(b);
+	ev_buf_add(b, base, n);
+}
+
+const double ev_promhist_bounds[EV_PROMHIST_NB] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+};
+
+void
+ev_promhist_add(struct ev_promhist *h, double sec)
+{
+	int b = 0;
+
+	while (b < EV_PROMHIST_NB && sec > ev_promhist_bounds[b])
+		b++;
+	h->b[b]++;
+	h->n++;
+	h->sum += sec;
+}
+
+void
+ev_prom_histogram(struct ev_prom *p, const char *name, const char *help,
+    const char *const *lab, const struct ev_promhist *h)
+{
+	struct ev_buf n = { 0 };
+	const char *blab[] = { "le", NULL, lab ? lab[0] : NULL, lab ? lab[1] : NULL, NULL };
+	char le[32];
+	uintmax_t cum = 0;
+
+	ev_prom_help(p, name, "histogram", help);
+	ev_buf_printf(&n, "%s_bucket", name);
+	for (int b = 0; b <= EV_PROMHIST_NB; b++) {
+		cum += h->b[b];
+		if (b < EV_PROMHIST_NB)
+			snprintf(le, sizeof le, "%g", ev_promhist_bounds[b]);
+		else
+			snprintf(le, sizeof le, "+Inf");
+		blab[1] = le;
+		ev_prom_count(p, n.p, blab, cum);
+	}
+	ev_buf_reset(&n);
+	ev_buf_printf(&n, "%s_sum", name);
+	ev_prom_gauge(p, n.p, lab, h->sum);
+	ev_buf_reset(&n);
+	ev_buf_printf(&n, "%s_count", name);
+	ev_prom_count(p, n.p, lab, h->n);
+	ev_buf_free(&n);
 }
 
 void

@@ -33,4 +33,23 @@ void ev_prom_gauge(struct ev_prom *p, const char *name, const char *const *label
 int ev_prom_write(const struct ev_prom *p, const char *path);
 void ev_prom_free(struct ev_prom *p);
 
+/* The instance label of a metrics file: its name less a .prom suffix, to
+ * tell several instances of a tool on one host apart. */
+void ev_prom_instname(const char *path, struct ev_buf *b);
+
+/* A latency histogram, in seconds: counts per bucket (not cumulative; the
+ * last above every bound), their number and sum. */
+#define EV_PROMHIST_NB 13
+extern const double ev_promhist_bounds[EV_PROMHIST_NB];
+struct ev_promhist {
+	uintmax_t b[EV_PROMHIST_NB + 1];
+	uintmax_t n;
+	double sum;
+};
+void ev_promhist_add(struct ev_promhist *h, double sec);
+/* The histogram's HELP, TYPE, cumulative _bucket{le=...}, _sum and _count;
+ * lab: one name and value (or NULL). */
+void ev_prom_histogram(struct ev_prom *p, const char *name, const char *help,
+    const char *const *lab, const struct ev_promhist *h);
+
 #endif

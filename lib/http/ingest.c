@@ -381,25 +381,20 @@ wrapped(const struct ev_ingest_req *r, const struct ev_envelope *e0, struct ev_b
 	return 0;
 }
 
-/* A request with a W3C traceparent header continues the caller's trace:
- * each event from out[start..] without a traceparent gets one for a new
- * span, a child of the header's (trace/trace.h). */
+/* Each event from out[start..] without a traceparent gets c's, the
+ * request's span (trace/trace.h). */
 static void
-continuetrace(const struct ev_ingest_req *r, struct ev_buf *out, size_t start)
+stamp(const struct ev_tracectx *c, struct ev_buf *out, size_t start)
 {
-	const char *h = ev_hdr_get(r->hdrs, r->nhdrs, "traceparent");
-	struct ev_tracectx parent;
 	struct ev_buf lines = { 0 };
 
-	if (!h || ev_trace_parse(h, strlen(h), &parent) < 0)
-		return;
 	ev_buf_add(&lines, out->p + start, out->len - start);
 	out->len = start;
 	for (size_t i = 0; i < lines.len;) {
 		size_t k = i;
 		while (k < lines.len && lines.p[k] != '\n')
 			k++;
-		if (ev_trace_stamp(out, lines.p + i, k - i, &parent) < 0)
+		if (ev_trace_put(out, lines.p + i, k - i, c) < 0)
 			ev_buf_add(out, lines.p + i, k - i);
 		ev_buf_addc(out, '\n');
 		i = k + 1;
@@ -440,8 +435,8 @@ ev_ingest_parse(const struct ev_ingest_req *r, struct ev_buf *out, size_t *n,
 		if (out->p)
 			out->p[start] = '\0';
 		*n = 0;
-	} else {
-		continuetrace(r, out, start);
+	} else if (r->trace) {
+		stamp(r->trace, out, start);
 	}
 	return st;
 }

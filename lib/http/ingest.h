@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "trace/trace.h"
 
 struct ev_hdr {
 	const char *name, *value;
@@ -20,6 +21,8 @@ struct ev_ingest_req {
 	const char *source;          /* the source of events that name none */
 	const char *body;
 	size_t len;
+	const struct ev_tracectx *trace; /* the request's span: the traceparent of
+	                             * events that have none (NULL: none added) */
 };
 
 /* The request's events, each a line ending in '\n', appended to out, and

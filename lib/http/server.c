@@ -44,6 +44,7 @@
 #include "event/event.h"
 #include "http/ingest.h"
 #include "http/page.h"
+#include "http/reqtrace.h"
 #include "http/server.h"
 #include "http/whsig.h"
 #include "http/ws.h"
@@ -112,6 +113,15 @@ nowms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t
+nowns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void
 count(struct ev_httpd *h, uintmax_t *field, uintmax_t n)
 {
@@ -126,6 +136,9 @@ ev_httpd_getstats(struct ev_httpd *h, struct ev_httpd_stats *st)
 	pthread_mutex_lock(&h->statmu);
 	*st = h->st;
 	pthread_mutex_unlock(&h->statmu);
+	pthread_mutex_lock(&h->submu);
+	st->connected = h->nsubs;
+	pthread_mutex_unlock(&h->submu);
 }
 
 void
@@ -319,7 +332,8 @@ struct conn {
 	struct ev_buf body;
 	int toobig;
 	int subscriber;
-	int64_t start;
+	int64_t start;       /* ms, monotonic */
+	int64_t start_ns;    /* the same, in ns: for the latency histogram */
 };
 
 struct hdrs {
@@ -437,63 +451,85 @@ keepreject(struct ev_httpd *h, const char *body, size_t len)
 	pthread_mutex_unlock(&h->rejmu);
 }
 
+/* The answer to a request whose events were parsed: 200 once they are
+ * committed, else 429 or 503 (st). */
 static enum MHD_Result
-ingest(struct ev_httpd *h, struct MHD_Connection *conn, size_t route, struct conn *cs)
+accepted(struct ev_httpd *h, struct MHD_Connection *conn, int st, size_t n)
 {
-	const struct ev_httpd_route *rt = &h->c.routes[route];
-	struct hdrs hs = { .n = 0 };
-	struct ev_ingest_req ir = { 0 };
-	struct ev_buf err = { 0 };
-	struct req r = { 0 };
-	const char *why, *type = rt->type;
-	char peer[PEERMAX], ra[16];
-	enum MHD_Result res;
-	int st;
+	char ok[64], ra[16];
+	int len;
 
-	count(h, &h->st.requests, 1);
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hs);
-	if ((why = badsignature(h, &hs, cs))) {
-		peername(conn, peer, sizeof peer);
-		ev_warn("%s: %s: refused: %s", peer, rt->path, why);
-		return jsonerr(conn, 401, why, NULL);
+	if (st == 200) {
+		len = snprintf(ok, sizeof ok, "{\"accepted\":%zu}\n", n);
+		return respond(conn, 200, "application/json", ok, (size_t)len, NULL);
 	}
-	if (h->c.type_header && (ir.type = ev_hdr_get(hs.h, hs.n, h->c.type_header)) && *ir.type)
-		type = ir.type;
-	ir.type = type;
-	ir.ctype = ev_hdr_get(hs.h, hs.n, "Content-Type");
-	ir.hdrs = hs.h;
-	ir.nhdrs = hs.n;
-	ir.source = h->c.source;
-	ir.body = cs->body.p ? cs->body.p : "";
-	ir.len = cs->body.len;
-	st = ev_ingest_parse(&ir, &r.ev, &r.n, &err);
+	count(h, &h->st.refused, 1);
+	snprintf(ra, sizeof ra, "%d", st == 429 ? 1 : 5);
+	return jsonerr(conn, (unsigned)st, st == 429 ?
+	    "the output is behind: too many events wait for a commit" :
+	    "the output failed (disk full?): nothing of this request was acknowledged", ra);
+}
+
+/* The request's events (ev_ingest_parse): 0, or the status of a refusal,
+ * answered (401 a bad signature; 400, 415 bad input). */
+static int
+parse(struct ev_httpd *h, struct MHD_Connection *conn, const struct ev_httpd_route *rt,
+    const struct ev_ingest_req *ir, struct req *r, enum MHD_Result *res)
+{
+	struct ev_buf err = { 0 };
+	char peer[PEERMAX];
+	int st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
+
 	if (st) {
 		peername(conn, peer, sizeof peer);
 		if (!ev_quiet)
 			ev_warn("%s: %s: %u: %s", peer, rt->path, st, err.p);
 		if (st == 400) {
 			count(h, &h->st.rejected, 1);
-			keepreject(h, ir.body, ir.len);
+			keepreject(h, ir->body, ir->len);
 		}
-		res = jsonerr(conn, (unsigned)st, err.p, NULL);
-		ev_buf_free(&err);
-		return res;
+		*res = jsonerr(conn, (unsigned)st, err.p, NULL);
 	}
-	st = r.n ? lane_submit(&h->lanes[h->routelane[route]], &r) : 200;
-	if (st == 200) {
-		char ok[64];
-		int n = snprintf(ok, sizeof ok, "{\"accepted\":%zu}\n", r.n);
-
-		res = respond(conn, 200, "application/json", ok, (size_t)n, NULL);
-	} else {
-		count(h, &h->st.refused, 1);
-		snprintf(ra, sizeof ra, "%d", st == 429 ? 1 : 5);
-		res = jsonerr(conn, (unsigned)st, st == 429 ?
-		    "the output is behind: too many events wait for a commit" :
-		    "the output failed (disk full?): nothing of this request was acknowledged", ra);
-	}
-	ev_buf_free(&r.ev);
 	ev_buf_free(&err);
+	return st;
+}
+
+static enum MHD_Result
+ingest(struct ev_httpd *h, struct MHD_Connection *conn, size_t route, struct conn *cs)
+{
+	const struct ev_httpd_route *rt = &h->c.routes[route];
+	struct hdrs hs = { .n = 0 };
+	struct ev_ingest_req ir = { .source = h->c.source, .type = rt->type };
+	struct ev_reqtrace tr;
+	struct req r = { 0 };
+	const char *why, *t;
+	char peer[PEERMAX];
+	enum MHD_Result res;
+	int st;
+
+	count(h, &h->st.requests, 1);
+	count(h, &h->st.bytes_in, cs->body.len);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hs);
+	if ((why = badsignature(h, &hs, cs))) {
+		peername(conn, peer, sizeof peer);
+		ev_warn("%s: %s: refused: %s", peer, rt->path, why);
+		return jsonerr(conn, 401, why, NULL);
+	}
+	if (h->c.type_header && (t = ev_hdr_get(hs.h, hs.n, h->c.type_header)) && *t)
+		ir.type = t;
+	ir.ctype = ev_hdr_get(hs.h, hs.n, "Content-Type");
+	ir.hdrs = hs.h;
+	ir.nhdrs = hs.n;
+	ir.body = cs->body.p ? cs->body.p : "";
+	ir.len = cs->body.len;
+	ev_reqtrace_begin(&tr, hs.h, hs.n);
+	ir.trace = tr.on ? &tr.ctx : NULL;
+	if ((st = parse(h, conn, rt, &ir, &r, &res)) == 0) {
+		st = r.n ? lane_submit(&h->lanes[h->routelane[route]], &r) : 200;
+		res = accepted(h, conn, st, r.n);
+	}
+	ev_reqtrace_end(&tr, rt->path, st, r.ev.p, r.ev.len, r.n);
+	ev_buf_free(&r.ev);
 	return res;
 }
 
@@ -808,6 +844,7 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 		max = s->out.len - s->off;
 	memcpy(buf, s->out.p + s->off, max);
 	s->off += max;
+	count(s->h, &s->h->st.bytes_out, max);
 	return (ssize_t)max;
 }
 
@@ -978,6 +1015,7 @@ ws_send(struct sub *s, int fd)
 			return -1;
 		s->off += (size_t)n;
 		s->lastsend = nowms();
+		count(s->h, &s->h->st.bytes_out, (size_t)n);
 	}
 	compact(s);
 	return 0;
@@ -1108,73 +1146,79 @@ findroute(struct ev_httpd *h, const char *url)
 	return -1;
 }
 
+/* A request's first call: its state; a refusal before the body (401, 413). */
 static enum MHD_Result
-handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upsize, void **con_cls)
+newrequest(struct ev_httpd *h, struct MHD_Connection *conn, const char *method, long route,
+    void **con_cls)
 {
-	struct ev_httpd *h = cls;
-	struct conn *cs = *con_cls;
-	long route = findroute(h, url);
+	struct conn *cs = ev_calloc(1, sizeof *cs);
+	const char *cl;
 
-	(void)version;
-	if (!cs) {
-		const char *cl;
-
-		cs = ev_calloc(1, sizeof *cs);
-		cs->start = nowms();
-		*con_cls = cs;
-		if (strcmp(method, "OPTIONS") == 0)
-			return MHD_YES;
-		if (!authorized(h, conn)) {
-			cs->state = C_DONE;
-			return jsonerr(conn, 401, "a valid bearer token is required", NULL);
-		}
-		if (strcmp(method, "POST") == 0 && route >= 0 &&
-		    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
-		    strtoull(cl, NULL, 10) > h->c.max_body) {
-			cs->state = C_DONE;
-			return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
-		}
-		return MHD_YES;
-	}
-	if (cs->state == C_DONE) {
-		*upsize = 0;
-		return MHD_YES;
-	}
-	if (*upsize) {
-		if (nowms() - cs->start > (int64_t)h->c.request_timeout_s * 1000) {
-			char peer[PEERMAX];
-
-			peername(conn, peer, sizeof peer);
-			ev_warn("%s: %s: a request body too slow to arrive: closed", peer, url);
-			return MHD_NO;
-		}
-		if (cs->body.len + *upsize > h->c.max_body)
-			cs->toobig = 1;
-		else if (route >= 0 && strcmp(method, "POST") == 0)
-			ev_buf_add(&cs->body, upload, *upsize);
-		*upsize = 0;
-		return MHD_YES;
-	}
-	cs->state = C_DONE;
+	cs->start = nowms();
+	cs->start_ns = nowns();
+	*con_cls = cs;
 	if (strcmp(method, "OPTIONS") == 0)
-		return handshake(conn);
-	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve) {
-		cs->subscriber = 1;
-		return subscribe(h, conn);
+		return MHD_YES;
+	if (!authorized(h, conn)) {
+		cs->state = C_DONE;
+		return jsonerr(conn, 401, "a valid bearer token is required", NULL);
 	}
-	if (route >= 0) {
-		if (strcmp(method, "POST") != 0)
-			goto notallowed;
-		if (cs->toobig)
-			return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
-		return ingest(h, conn, (size_t)route, cs);
+	if (strcmp(method, "POST") == 0 && route >= 0 &&
+	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
+	    strtoull(cl, NULL, 10) > h->c.max_body) {
+		cs->state = C_DONE;
+		return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
 	}
+	return MHD_YES;
+}
+
+/* A piece of a request's body. */
+static enum MHD_Result
+upload(struct ev_httpd *h, struct MHD_Connection *conn, const char *url, const char *method,
+    long route, struct conn *cs, const char *data, size_t *size)
+{
+	if (nowms() - cs->start > (int64_t)h->c.request_timeout_s * 1000) {
+		char peer[PEERMAX];
+
+		peername(conn, peer, sizeof peer);
+		ev_warn("%s: %s: a request body too slow to arrive: closed", peer, url);
+		return MHD_NO;
+	}
+	if (cs->body.len + *size > h->c.max_body)
+		cs->toobig = 1;
+	else if (route >= 0 && strcmp(method, "POST") == 0)
+		ev_buf_add(&cs->body, data, *size);
+	*size = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+notallowed(struct ev_httpd *h, struct MHD_Connection *conn, const char *url, long route)
+{
+	struct MHD_Response *rs;
+	enum MHD_Result r;
+	static const char msg[] = "{\"error\":\"method not allowed\"}\n";
+
+	rs = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(rs, "Allow", route >= 0 ? h->c.serve &&
+	    strcmp(url, "/events") == 0 ? "GET, POST, OPTIONS" : "POST, OPTIONS" : "GET, HEAD");
+	MHD_add_response_header(rs, "Content-Type", "application/json");
+	r = MHD_queue_response(conn, 405, rs);
+	MHD_destroy_response(rs);
+	return r;
+}
+
+/* GET and HEAD of the paths that are not routes: the subscription, the
+ * status, the page. */
+static enum MHD_Result
+getpath(struct ev_httpd *h, struct MHD_Connection *conn, const char *url, const char *method,
+    struct conn *cs)
+{
 	if ((strcmp(url, "/events") != 0 || !h->c.serve) && strcmp(url, "/stat") != 0 &&
 	    strcmp(url, "/") != 0)
 		return jsonerr(conn, 404, "no such path", NULL);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		goto notallowed;
+		return notallowed(h, conn, url, -1);
 	if (strcmp(url, "/events") == 0) {
 		cs->subscriber = 1;
 		return subscribe(h, conn);
@@ -1184,25 +1228,57 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 			return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
 		return stat_json(h, conn);
 	}
-	if (strcmp(url, "/") == 0)
-		return respond(conn, 200, "text/html; charset=utf-8", ev_http_page,
-		    ev_http_page_len, NULL);
-	return jsonerr(conn, 404, "no such path", NULL);
-notallowed:
-	{
-		struct MHD_Response *rs;
-		enum MHD_Result r;
-		static const char msg[] = "{\"error\":\"method not allowed\"}\n";
+	return respond(conn, 200, "text/html; charset=utf-8", ev_http_page, ev_http_page_len, NULL);
+}
 
-		rs = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg,
-		    MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(rs, "Allow", route >= 0 ? h->c.serve &&
-		    strcmp(url, "/events") == 0 ? "GET, POST, OPTIONS" : "POST, OPTIONS" : "GET, HEAD");
-		MHD_add_response_header(rs, "Content-Type", "application/json");
-		r = MHD_queue_response(conn, 405, rs);
-		MHD_destroy_response(rs);
-		return r;
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *data, size_t *size, void **con_cls)
+{
+	struct ev_httpd *h = cls;
+	struct conn *cs = *con_cls;
+	long route = findroute(h, url);
+
+	(void)version;
+	if (!cs)
+		return newrequest(h, conn, method, route, con_cls);
+	if (cs->state == C_DONE) {
+		*size = 0;
+		return MHD_YES;
 	}
+	if (*size)
+		return upload(h, conn, url, method, route, cs, data, size);
+	cs->state = C_DONE;
+	if (strcmp(method, "OPTIONS") == 0)
+		return handshake(conn);
+	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve) {
+		cs->subscriber = 1;
+		return subscribe(h, conn);
+	}
+	if (route < 0)
+		return getpath(h, conn, url, method, cs);
+	if (strcmp(method, "POST") != 0)
+		return notallowed(h, conn, url, route);
+	if (cs->toobig)
+		return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+	return ingest(h, conn, (size_t)route, cs);
+}
+
+/* A request ended: its status and, but for a subscription, its latency. */
+static void
+measured(struct ev_httpd *h, struct MHD_Connection *conn, const struct conn *cs)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+	unsigned code = ci ? ci->http_status : 0;
+
+	if (code < 100 || code >= 100 + EV_HTTPD_NSTATUS)
+		return;
+	pthread_mutex_lock(&h->statmu);
+	h->st.status[code - 100]++;
+	if (!cs->subscriber)
+		ev_promhist_add(&h->st.latency, (double)(nowns() - cs->start_ns) / 1e9);
+	pthread_mutex_unlock(&h->statmu);
 }
 
 static void
@@ -1210,9 +1286,9 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct conn *cs = *con_cls;
+	struct ev_httpd *h = cls;
 
 	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && cs && cs->subscriber) {
-		struct ev_httpd *h = cls;
 		char peer[PEERMAX];
 
 		peername(conn, peer, sizeof peer);
@@ -1220,6 +1296,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		count(h, &h->st.dropped, 1);
 	}
 	if (cs) {
+		measured(h, conn, cs);
 		ev_buf_free(&cs->body);
 		free(cs);
 		*con_cls = NULL;
@@ -1309,31 +1386,10 @@ samedest(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-struct ev_httpd *
-ev_httpd_start(const struct ev_httpd_conf *c)
+/* One lane per distinct destination: 0, or -1 reported. */
+static int
+openlanes(struct ev_httpd *h, const struct ev_httpd_conf *c)
 {
-	struct ev_httpd *h = ev_calloc(1, sizeof *h);
-	struct sockaddr_storage ss;
-	struct MHD_OptionItem opts[16];
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
-	int no = 0;
-	const union MHD_DaemonInfo *di;
-
-	h->c = *c;
-	/* a quiet subscription must not look idle to the connection timeout */
-	if (h->c.keepalive_s * 2 > h->c.idle_timeout_s)
-		h->c.keepalive_s = h->c.idle_timeout_s > 1 ? h->c.idle_timeout_s / 2 : 1;
-	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhdlog, NULL };
-	pthread_mutex_init(&h->rejmu, NULL);
-	pthread_mutex_init(&h->submu, NULL);
-	pthread_mutex_init(&h->statmu, NULL);
-	if (sodium_init() < 0) {
-		ev_warn("libsodium cannot start");
-		free(h);
-		return NULL;
-	}
-	/* one lane per distinct destination */
 	h->lanes = ev_calloc(c->nroutes ? c->nroutes : 1, sizeof *h->lanes);
 	h->routelane = ev_calloc(c->nroutes ? c->nroutes : 1, sizeof *h->routelane);
 	for (size_t i = 0; i < c->nroutes; i++) {
@@ -1354,39 +1410,55 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 		pthread_cond_init(&ln->work, NULL);
 		pthread_cond_init(&ln->done, NULL);
 		if (!(ln->sink = ev_sink_open(ln->dest, c->sync)))
-			goto fail;
+			return -1;
 	}
-	if (c->rejects && !(h->rejects = ev_sink_open(c->rejects, c->sync)))
-		goto fail;
-	ev_sink_nosign(h->rejects);
-	if (c->serve) {
-		struct ev_spool *sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY);
-		struct ev_buf seg = { 0 };
+	return 0;
+}
 
-		if (!sp)
-			goto fail;
-		ev_spool_close(sp);
-		ev_buf_printf(&seg, "%s/segments", c->serve);
-		h->watch = ev_watch_new(seg.p);
-		ev_buf_free(&seg);
-		if (!h->watch)
-			goto fail;
-	}
+/* The rejects and the spool served, watched: 0, or -1 reported. */
+static int
+openrest(struct ev_httpd *h, const struct ev_httpd_conf *c)
+{
+	struct ev_spool *sp;
+	struct ev_buf seg = { 0 };
+
+	if (c->rejects && !(h->rejects = ev_sink_open(c->rejects, c->sync)))
+		return -1;
+	ev_sink_nosign(h->rejects);
+	if (!c->serve)
+		return 0;
+	if (!(sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY)))
+		return -1;
+	ev_spool_close(sp);
+	ev_buf_printf(&seg, "%s/segments", c->serve);
+	h->watch = ev_watch_new(seg.p);
+	ev_buf_free(&seg);
+	return h->watch ? 0 : -1;
+}
+
+/* libmicrohttpd's options (at most 16) and flags: 0, or -1 reported. */
+static int
+mhdopts(struct ev_httpd *h, const struct ev_httpd_conf *c, struct MHD_OptionItem *opts,
+    unsigned *flags, struct sockaddr_storage *ss)
+{
+	int no = 0;
+
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhdlog, NULL };
 	if (c->tls_cert) {
 		if (!(h->cert = slurp(c->tls_cert)) || !(h->key = slurp(c->tls_key)))
-			goto fail;
-		flags |= MHD_USE_TLS;
+			return -1;
+		*flags |= MHD_USE_TLS;
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
 	}
 	if (c->listen_fd >= 0) {
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, c->listen_fd, NULL };
 	} else {
-		if (parseaddr(c->listen, &ss) < 0)
-			goto fail;
-		if (ss.ss_family == AF_INET6)
-			flags |= MHD_USE_IPv6;
-		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+		if (parseaddr(c->listen, ss) < 0)
+			return -1;
+		if (ss->ss_family == AF_INET6)
+			*flags |= MHD_USE_IPv6;
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, ss };
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, c->max_conns, NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, c->idle_timeout_s, NULL };
@@ -1394,24 +1466,13 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 		(intptr_t)(c->max_header + 4096), NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, h };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	for (size_t i = 0; i < h->nlanes; i++)
-		pthread_create(&h->lanes[i].th, NULL, lane_writer, &h->lanes[i]);
-	if (!(h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
-	    MHD_OPTION_END))) {
-		ev_warn("%s: cannot listen (address in use, or a bad certificate?)",
-		    c->listen_fd >= 0 ? "the socket passed" : c->listen);
-		h->stopping = 1;
-		ev_httpd_stop(h);
-		return NULL;
-	}
-	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di ? di->port : 0;
-	if (h->watch) {
-		pthread_create(&h->watcher, NULL, watcher, h);
-		h->watching = 1;
-	}
-	return h;
-fail:
+	return 0;
+}
+
+/* What ev_httpd_start made before it failed. */
+static void
+unmake(struct ev_httpd *h)
+{
 	for (size_t i = 0; i < h->nlanes; i++) {
 		if (h->lanes[i].sink)
 			ev_sink_close(h->lanes[i].sink);
@@ -1426,7 +1487,51 @@ fail:
 	free(h->cert);
 	free(h->key);
 	free(h);
-	return NULL;
+}
+
+struct ev_httpd *
+ev_httpd_start(const struct ev_httpd_conf *c)
+{
+	struct ev_httpd *h = ev_calloc(1, sizeof *h);
+	struct sockaddr_storage ss;
+	struct MHD_OptionItem opts[16];
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_POLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+
+	h->c = *c;
+	/* a quiet subscription must not look idle to the connection timeout */
+	if (h->c.keepalive_s * 2 > h->c.idle_timeout_s)
+		h->c.keepalive_s = h->c.idle_timeout_s > 1 ? h->c.idle_timeout_s / 2 : 1;
+	pthread_mutex_init(&h->rejmu, NULL);
+	pthread_mutex_init(&h->submu, NULL);
+	pthread_mutex_init(&h->statmu, NULL);
+	if (sodium_init() < 0) {
+		ev_warn("libsodium cannot start");
+		free(h);
+		return NULL;
+	}
+	if (openlanes(h, c) < 0 || openrest(h, c) < 0 || mhdopts(h, c, opts, &flags, &ss) < 0) {
+		unmake(h);
+		return NULL;
+	}
+	for (size_t i = 0; i < h->nlanes; i++)
+		pthread_create(&h->lanes[i].th, NULL, lane_writer, &h->lanes[i]);
+	if (!(h->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, h, MHD_OPTION_ARRAY, opts,
+	    MHD_OPTION_END))) {
+		ev_warn("%s: cannot listen (address in use, or a bad certificate?)",
+		    c->listen_fd >= 0 ? "the socket passed" : c->listen);
+		h->stopping = 1;
+		ev_httpd_stop(h, NULL);
+		return NULL;
+	}
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : 0;
+	if (h->watch) {
+		pthread_create(&h->watcher, NULL, watcher, h);
+		h->watching = 1;
+	}
+	return h;
 }
 
 unsigned
@@ -1436,7 +1541,7 @@ ev_httpd_port(const struct ev_httpd *h)
 }
 
 int
-ev_httpd_stop(struct ev_httpd *h)
+ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st)
 {
 	int status = 0;
 
@@ -1462,6 +1567,8 @@ ev_httpd_stop(struct ev_httpd *h)
 	}
 	if (h->rejects && ev_sink_close(h->rejects) < 0 && !status)
 		status = ev_errstatus(errno);
+	if (st)
+		ev_httpd_getstats(h, st);
 	if (h->watch)
 		ev_watch_free(h->watch);
 	free(h->subs);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/opts.h"
+#include "base/prom.h"
 
 struct ev_httpd_route {
 	const char *path;  /* "/events", "/hooks/github", ... */
@@ -52,13 +53,27 @@ struct ev_httpd;
 struct ev_httpd *ev_httpd_start(const struct ev_httpd_conf *c);
 /* The port bound (for -l :0). */
 unsigned ev_httpd_port(const struct ev_httpd *h);
+struct ev_httpd_stats;
 /* Stop accepting, end subscriptions, finish the commits under way, close
- * the outputs. 0, or the exit status of a failure (111 an output failed). */
-int ev_httpd_stop(struct ev_httpd *h);
+ * the outputs; the final counts in st (unless NULL). 0, or the exit status
+ * of a failure (111 an output failed). */
+int ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st);
+
+#define EV_HTTPD_NSTATUS 500 /* statuses 100 to 599 */
 
 struct ev_httpd_stats {
 	uintmax_t requests, events, rejected, refused, subscribers, dropped;
+	uintmax_t bytes_in;           /* request bodies taken in */
+	uintmax_t bytes_out;          /* bytes sent to subscribers */
+	uintmax_t connected;          /* subscribers now */
+	uintmax_t status[EV_HTTPD_NSTATUS]; /* responses by status, from 100 */
+	struct ev_promhist latency;   /* seconds from request to response, subscriptions aside */
 };
 void ev_httpd_getstats(struct ev_httpd *h, struct ev_httpd_stats *st);
+
+/* --prometheus FILE: the stats as Prometheus series (evhttp(1) lists
+ * them), written atomically; start_ms: when the server started (wall
+ * clock). 0, or -1 reported. */
+int ev_httpd_prom(const struct ev_httpd_stats *st, const char *path, int64_t start_ms);
 
 #endif

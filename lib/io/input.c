@@ -536,14 +536,14 @@ stop(struct ev_input *in)
 
 /* --otlp: the tool's work on an event that carries a traceparent is a
  * span, a child of the event's, from when the event is handed out to when
- * the tool asks for the next one. */
+ * the tool asks for the next one; when the trace is sampled (trace.c). */
 static void
 beginspan(struct ev_input *in, const struct ev_line *l)
 {
 	const char *id;
 	size_t n;
 
-	if (!ev_trace_fromline(l->p, l->len, &in->spanparent))
+	if (!ev_trace_fromline(l->p, l->len, &in->spanparent) || !ev_trace_keeps(&in->spanparent))
 		return;
 	ev_trace_child(&in->spanparent, &in->span.ctx);
 	in->span.parent = in->spanparent.span;

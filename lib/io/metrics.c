@@ -18,22 +18,6 @@ ev_input_set_prom(struct ev_input *in, ev_prom_fn *fn, void *arg, int counts)
 	in->promnocounts = !counts;
 }
 
-/* "name": the file's name less a .prom suffix, to tell several instances
- * of a tool on one host apart. */
-static void
-instname(const char *path, struct ev_buf *b)
-{
-	const char *base = strrchr(path, '/');
-	size_t n;
-
-	base = base ? base + 1 : path;
-	n = strlen(base);
-	if (n > 5 && strcmp(base + n - 5, ".prom") == 0)
-		n -= 5;
-	ev_buf_reset(b);
-	ev_buf_add(b, base, n);
-}
-
 /* prog_count_total, with anything but [a-zA-Z0-9_] as '_'. */
 static void
 metricname(struct ev_buf *b, const char *count, const char *suffix)
@@ -58,7 +42,7 @@ ev_input_prom(struct ev_input *in)
 
 	if (!in->prom)
 		return 0;
-	instname(in->prom, &inst);
+	ev_prom_instname(in->prom, &inst);
 	const char *lab[] = { "name", inst.p, NULL };
 	if (!in->promnocounts) {
 		size_t n = in->counts ? in->counts(in->counts_arg, s, EV_STATS_MAX) : 0;

@@ -23,14 +23,28 @@
  *        "endTimeUnixNano":"...","attributes":[...],"status":{...}}]}]}]}
  *
  * appended as one line to a file, or POSTed to a collector's URL (such as
- * http://localhost:4318/v1/traces) with libcurl. Spans are flushed at each
- * commit of the input loop, when many are held, and at exit.
+ * http://localhost:4318/v1/traces) with libcurl. Spans are formatted by hand
+ * into one buffer as they end (no allocation per span, no printf) and sent
+ * together at each commit of the input loop, when many are held, every few
+ * seconds in evhttp, and at exit. Threads may record spans at once (evhttp):
+ * a lock guards the buffer, and a flush swaps it out before it sends.
+ *
+ * Sampling, as the OpenTelemetry SDKs read it from the environment:
+ * OTEL_TRACES_SAMPLER is parentbased_always_on (the default),
+ * parentbased_always_off, parentbased_traceidratio, always_on, always_off or
+ * traceidratio, with OTEL_TRACES_SAMPLER_ARG the ratio (0 to 1, default 1).
+ * "parentbased" follows the sampled flag of the event's traceparent; a new
+ * trace (or any trace, without "parentbased") is sampled when its trace id
+ * falls in the ratio, so every tool decides alike for one trace. A span is
+ * recorded only when sampled; an unsampled event still gets and passes on
+ * its traceparent (flags 00).
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,7 +63,9 @@ struct ev_otlp {
 	int fd;            /* a file, or -1 */
 	CURL *curl;        /* a collector */
 	struct curl_slist *hdrs;
-	struct ev_buf spans, req;
+	pthread_mutex_t mu;      /* spans, nspans */
+	pthread_mutex_t sendmu;  /* sending, req, the file or collector */
+	struct ev_buf spans, sending, req;
 	size_t nspans;
 	int warned;
 };
@@ -65,25 +81,36 @@ ev_trace_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A lowercase hex digit's value plus one, else 0: a table, since the
+ * digits of random ids defeat branch prediction. */
+static const uint8_t hexval[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7,
+	['7'] = 8, ['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
+	['e'] = 15, ['f'] = 16,
+};
+
 /* n bytes from 2n lowercase hex digits: 0, or -1. */
 static int
 unhex(const char *s, uint8_t *out, size_t n)
 {
+	int ok = 1;
+
 	for (size_t i = 0; i < n; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + (size_t)k];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else
-				return -1;
-		}
-		out[i] = (uint8_t)v;
+		unsigned hi = hexval[(unsigned char)s[2 * i]], lo = hexval[(unsigned char)s[2 * i + 1]];
+		ok &= hi != 0 && lo != 0;
+		out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 15));
 	}
-	return 0;
+	return ok ? 0 : -1;
+}
+
+static int
+allzero(const uint8_t *p, size_t n)
+{
+	uint8_t any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any |= p[i];
+	return !any;
 }
 
 int
@@ -94,17 +121,77 @@ ev_trace_parse(const char *s, size_t n, struct ev_tracectx *c)
 	if (unhex(s + 3, c->trace, 16) < 0 || unhex(s + 36, c->span, 8) < 0 ||
 	    unhex(s + 53, &c->flags, 1) < 0)
 		return -1;
-	if (sodium_is_zero(c->trace, sizeof c->trace) || sodium_is_zero(c->span, sizeof c->span))
-		return -1;
-	return 0;
+	return allzero(c->trace, sizeof c->trace) || allzero(c->span, sizeof c->span) ? -1 : 0;
+}
+
+/* The sampler (see the top): read from the environment once. */
+static struct {
+	pthread_once_t once;
+	int parentbased;
+	double ratio;
+} sampler = { PTHREAD_ONCE_INIT, 1, 1.0 };
+
+static void
+sampler_init(void)
+{
+	const char *name = getenv("OTEL_TRACES_SAMPLER"), *arg = getenv("OTEL_TRACES_SAMPLER_ARG");
+	char *end;
+
+	if (name && *name) {
+		sampler.parentbased = strncmp(name, "parentbased_", 12) == 0;
+		const char *root = name + (sampler.parentbased ? 12 : 0);
+		if (strcmp(root, "always_off") == 0)
+			sampler.ratio = 0;
+		else if (strcmp(root, "traceidratio") == 0 && arg && *arg) {
+			double r = strtod(arg, &end);
+			if (*end || !(r >= 0 && r <= 1))
+				ev_warn("OTEL_TRACES_SAMPLER_ARG=%s: not a ratio from 0 to 1: "
+				    "every trace is sampled", arg);
+			else
+				sampler.ratio = r;
+		} else if (strcmp(root, "always_on") != 0 && strcmp(root, "traceidratio") != 0) {
+			ev_warn("OTEL_TRACES_SAMPLER=%s: not a sampler evkit knows: "
+			    "parentbased_always_on", name);
+			sampler.parentbased = 1;
+		}
+	}
+}
+
+/* Whether a trace is sampled by the ratio: by its id's last 8 bytes, so
+ * that every tool decides alike. */
+static int
+inratio(const uint8_t trace[16])
+{
+	uint64_t x = 0;
+
+	if (sampler.ratio >= 1)
+		return 1;
+	for (int i = 8; i < 16; i++)
+		x = x << 8 | trace[i];
+	return (double)(x >> 11) < sampler.ratio * 9007199254740992.0; /* 2^53 */
 }
 
 int
 ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c)
 {
+	static const char key[] = ",\"traceparent\":\"";
+	const size_t kl = sizeof key - 1, tl = EV_TRACEPARENT_LEN;
 	const char *v;
-	size_t n;
+	size_t n, end = len;
 
+	/* Where evkit puts it, last: ...,"traceparent":"00-...-01"} (a string
+	 * of hex digits and dashes before the final brace is a member of the
+	 * outermost object). */
+	while (end > 0 && (line[end - 1] == '\n' || line[end - 1] == ' ' || line[end - 1] == '\r'))
+		end--;
+	if (end > kl + tl + 2 && line[end - 1] == '}' && line[end - 2] == '"' &&
+	    memcmp(line + end - 2 - tl - kl, key, kl) == 0 &&
+	    ev_trace_parse(line + end - 2 - tl, tl, c) == 0)
+		return 1;
+	/* Elsewhere, or not at all: only a line that names it (perhaps with
+	 * escapes) is looked through. */
+	if (!memmem(line, len, "traceparent", 11) && !memchr(line, '\\', len))
+		return 0;
 	if (ev_event_getattr(line, len, "traceparent", &v, &n) <= 0 || n < 2 || v[0] != '"')
 		return 0;
 	return ev_trace_parse(v + 1, n - 2, c) == 0;
@@ -154,24 +241,30 @@ randomid(uint8_t *p, size_t n)
 	pthread_mutex_unlock(&lock);
 }
 
+int
+ev_trace_keeps(const struct ev_tracectx *parent)
+{
+	pthread_once(&sampler.once, sampler_init);
+	return sampler.parentbased ? parent->flags & 1 : inratio(parent->trace);
+}
+
 void
 ev_trace_child(const struct ev_tracectx *parent, struct ev_tracectx *c)
 {
+	pthread_once(&sampler.once, sampler_init);
 	if (parent) {
 		memcpy(c->trace, parent->trace, sizeof c->trace);
-		c->flags = parent->flags | 1;
+		c->flags = (uint8_t)((parent->flags & ~1) | ev_trace_keeps(parent));
 	} else {
 		randomid(c->trace, sizeof c->trace);
-		c->flags = 1;
+		c->flags = (uint8_t)inratio(c->trace);
 	}
 	randomid(c->span, sizeof c->span);
 }
 
 int
-ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
-    const struct ev_tracectx *parent)
+ev_trace_put(struct ev_buf *out, const char *line, size_t len, const struct ev_tracectx *c)
 {
-	struct ev_tracectx c;
 	char tp[EV_TRACEPARENT_LEN + 3];
 	const char *v;
 	size_t n;
@@ -183,13 +276,26 @@ ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
 		ev_buf_add(out, line, len);
 		return 0;
 	}
-	ev_trace_child(parent, &c);
 	tp[0] = '"';
-	ev_trace_format(&c, tp + 1);
-	strcat(tp, "\"");
-	if (ev_event_addattr(out, line, len, "traceparent", tp) < 0)
-		return -1;
-	if (ev_otlp_default) {
+	ev_trace_format(c, tp + 1);
+	tp[EV_TRACEPARENT_LEN + 1] = '"';
+	tp[EV_TRACEPARENT_LEN + 2] = '\0';
+	return ev_event_addattr(out, line, len, "traceparent", tp) < 0 ? -1 : 1;
+}
+
+int
+ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
+    const struct ev_tracectx *parent)
+{
+	struct ev_tracectx c;
+	const char *v;
+	size_t n;
+	int r;
+
+	ev_trace_child(parent, &c);
+	if ((r = ev_trace_put(out, line, len, &c)) <= 0)
+		return r;
+	if (ev_otlp_default && ev_trace_sampled(&c)) {
 		int64_t now = ev_trace_now_ns();
 		struct ev_span s = { .ctx = c, .parent = parent ? parent->span : NULL,
 			.name = ev_prog(), .kind = EV_SPAN_PRODUCER, .start_ns = now, .end_ns = now };
@@ -202,10 +308,41 @@ ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
 	return 0;
 }
 
+/* The request's envelope around the spans (see the top). */
+static void
+envelope(struct ev_buf *req, const struct ev_buf *spans)
+{
+	ev_buf_reset(req);
+	ev_buf_adds(req, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
+	    "\"service.name\",\"value\":{\"stringValue\":");
+	ev_buf_addjstr(req, ev_prog(), strlen(ev_prog()));
+	ev_buf_adds(req, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
+	ev_buf_addjstr(req, EV_VERSION, strlen(EV_VERSION));
+	ev_buf_adds(req, "},\"spans\":[");
+	ev_buf_add(req, spans->p, spans->len);
+	ev_buf_adds(req, "]}]}]}\n");
+}
+
+static int
+collector_init(struct ev_otlp *o, const char *dest)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(o->curl = curl_easy_init())) {
+		ev_warn("%s: cannot start libcurl", dest);
+		return -1;
+	}
+	o->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(o->curl, CURLOPT_URL, dest);
+	curl_easy_setopt(o->curl, CURLOPT_HTTPHEADER, o->hdrs);
+	curl_easy_setopt(o->curl, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(o->curl, CURLOPT_NOSIGNAL, 1L);
+	return 0;
+}
+
 struct ev_otlp *
 ev_otlp_open(const char *dest)
 {
 	struct ev_otlp *o;
+	int rc;
 
 	if (sodium_init() < 0) {
 		ev_warn("libsodium: cannot initialise");
@@ -213,61 +350,124 @@ ev_otlp_open(const char *dest)
 	}
 	o = ev_calloc(1, sizeof *o);
 	o->fd = -1;
-	o->dest = ev_strdup(dest);
-	if (strncmp(dest, "http://", 7) == 0 || strncmp(dest, "https://", 8) == 0) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(o->curl = curl_easy_init())) {
-			ev_warn("%s: cannot start libcurl", dest);
-			free(o->dest);
-			free(o);
-			return NULL;
-		}
-		o->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-		curl_easy_setopt(o->curl, CURLOPT_URL, dest);
-		curl_easy_setopt(o->curl, CURLOPT_HTTPHEADER, o->hdrs);
-		curl_easy_setopt(o->curl, CURLOPT_TIMEOUT_MS, 5000L);
-		curl_easy_setopt(o->curl, CURLOPT_NOSIGNAL, 1L);
-	} else if ((o->fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+	if (strncmp(dest, "http://", 7) == 0 || strncmp(dest, "https://", 8) == 0)
+		rc = collector_init(o, dest);
+	else if ((rc = o->fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) < 0)
 		ev_warn("%s: cannot open:", dest);
-		free(o->dest);
+	if (rc < 0) {
 		free(o);
 		return NULL;
 	}
+	o->dest = ev_strdup(dest);
+	pthread_mutex_init(&o->mu, NULL);
+	pthread_mutex_init(&o->sendmu, NULL);
+	pthread_once(&sampler.once, sampler_init);
 	return o;
+}
+
+/* Span formatting, by hand: the fixed parts need at most FIXED_MAX bytes. */
+#define FIXED_MAX 512
+
+static char *
+put(char *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *
+puthex(char *o, const uint8_t *p, size_t n)
+{
+	addhex(o, p, n);
+	return o + 2 * n;
+}
+
+static char *
+putdec(char *o, uint64_t v)
+{
+	char d[24];
+	size_t n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*o++ = d[--n];
+	return o;
+}
+
+/* A JSON string: copied when it needs no escape (an event id usually). */
+static void
+addstr(struct ev_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+			ev_buf_addjstr(b, s, n);
+			return;
+		}
+	}
+	ev_buf_grow(b, n + 2);
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len++] = '"';
+	b->p[b->len] = '\0';
+}
+
+/* One span's JSON, appended to b. */
+static void
+format_span(struct ev_buf *b, const struct ev_span *s)
+{
+	char *o;
+
+	ev_buf_grow(b, FIXED_MAX);
+	o = put(b->p + b->len, "{\"traceId\":\"");
+	o = puthex(o, s->ctx.trace, 16);
+	o = puthex(put(o, "\",\"spanId\":\""), s->ctx.span, 8);
+	if (s->parent)
+		o = puthex(put(o, "\",\"parentSpanId\":\""), s->parent, 8);
+	o = putdec(put(o, "\",\"kind\":"), (uint64_t)s->kind);
+	o = putdec(put(o, ",\"startTimeUnixNano\":\""), (uint64_t)s->start_ns);
+	o = putdec(put(o, "\",\"endTimeUnixNano\":\""), (uint64_t)s->end_ns);
+	o = put(o, "\",\"status\":{\"code\":");
+	*o++ = s->error ? '2' : '1';
+	o = put(o, "},\"attributes\":[");
+	if (s->attempt > 0)
+		o = put(putdec(put(o, "{\"key\":\"evkit.attempt\",\"value\":{\"intValue\":\""),
+		    (uint64_t)s->attempt), "\"}},");
+	if (s->httpstatus > 0)
+		o = put(putdec(put(o, "{\"key\":\"http.response.status_code\",\"value\":"
+		    "{\"intValue\":\""), (uint64_t)s->httpstatus), "\"}},");
+	b->len = (size_t)(o - b->p);
+	if (s->evid) {
+		ev_buf_adds(b, "{\"key\":\"cloudevents.event_id\",\"value\":{\"stringValue\":");
+		addstr(b, s->evid, s->evidlen);
+		ev_buf_adds(b, "}},");
+	}
+	if (b->p[b->len - 1] == ',')
+		b->len--;
+	ev_buf_adds(b, "],\"name\":");
+	addstr(b, s->name, strlen(s->name));
+	ev_buf_addc(b, '}');
 }
 
 void
 ev_otlp_span(struct ev_otlp *o, const struct ev_span *s)
 {
-	char id[33];
-	struct ev_buf *b = &o->spans;
+	int full;
 
+	if (!ev_trace_sampled(&s->ctx))
+		return;
+	pthread_mutex_lock(&o->mu);
 	if (o->nspans++)
-		ev_buf_addc(b, ',');
-	addhex(id, s->ctx.trace, 16);
-	ev_buf_printf(b, "{\"traceId\":\"%.32s\"", id);
-	addhex(id, s->ctx.span, 8);
-	ev_buf_printf(b, ",\"spanId\":\"%.16s\"", id);
-	if (s->parent) {
-		addhex(id, s->parent, 8);
-		ev_buf_printf(b, ",\"parentSpanId\":\"%.16s\"", id);
-	}
-	ev_buf_adds(b, ",\"name\":");
-	ev_buf_addjstr(b, s->name, strlen(s->name));
-	ev_buf_printf(b, ",\"kind\":%d,\"startTimeUnixNano\":\"%lld\",\"endTimeUnixNano\":\"%lld\"",
-	    s->kind, (long long)s->start_ns, (long long)s->end_ns);
-	ev_buf_adds(b, ",\"attributes\":[");
-	int first = 1;
-	if (s->evid) {
-		ev_buf_adds(b, "{\"key\":\"cloudevents.event_id\",\"value\":{\"stringValue\":");
-		ev_buf_addjstr(b, s->evid, s->evidlen);
-		ev_buf_adds(b, "}}");
-		first = 0;
-	}
-	if (s->attempt > 0)
-		ev_buf_printf(b, "%s{\"key\":\"evkit.attempt\",\"value\":{\"intValue\":\"%d\"}}",
-		    first ? "" : ",", s->attempt);
-	ev_buf_printf(b, "],\"status\":{\"code\":%d}}", s->error ? 2 : 1);
-	if (o->nspans >= HOLD_MAX)
+		ev_buf_addc(&o->spans, ',');
+	format_span(&o->spans, s);
+	full = o->nspans >= HOLD_MAX;
+	pthread_mutex_unlock(&o->mu);
+	if (full)
 		ev_otlp_flush(o);
 }
 
@@ -279,44 +479,58 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* The request in o->req to the file or the collector: 0, or -1 reported. */
+static int
+send_req(struct ev_otlp *o)
+{
+	long code = 0;
+	CURLcode cc;
+
+	if (o->fd >= 0) {
+		if (ev_write_all(o->fd, o->req.p, o->req.len, NULL) == 0)
+			return 0;
+		ev_warn("%s: write:", o->dest);
+		return -1;
+	}
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->req.p);
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->req.len);
+	curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, discard);
+	cc = curl_easy_perform(o->curl);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(o->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (cc == CURLE_OK && code >= 200 && code <= 299)
+		return 0;
+	if (!o->warned++ || !ev_quiet)
+		ev_warn("%s: spans not sent: %s", o->dest,
+		    cc != CURLE_OK ? curl_easy_strerror(cc) : "the collector refused them");
+	return -1;
+}
+
 int
 ev_otlp_flush(struct ev_otlp *o)
 {
-	int rc = 0;
+	struct ev_buf t;
+	int rc;
 
-	if (!o || o->nspans == 0)
+	if (!o)
 		return 0;
-	ev_buf_reset(&o->req);
-	ev_buf_adds(&o->req, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
-	    "\"service.name\",\"value\":{\"stringValue\":");
-	ev_buf_addjstr(&o->req, ev_prog(), strlen(ev_prog()));
-	ev_buf_adds(&o->req, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
-	ev_buf_addjstr(&o->req, EV_VERSION, strlen(EV_VERSION));
-	ev_buf_adds(&o->req, "},\"spans\":[");
-	ev_buf_add(&o->req, o->spans.p, o->spans.len);
-	ev_buf_adds(&o->req, "]}]}]}\n");
-	if (o->fd >= 0) {
-		if (ev_write_all(o->fd, o->req.p, o->req.len, NULL) < 0) {
-			ev_warn("%s: write:", o->dest);
-			rc = -1;
-		}
-	} else {
-		long code = 0;
-		curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->req.p);
-		curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->req.len);
-		curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, discard);
-		CURLcode cc = curl_easy_perform(o->curl);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(o->curl, CURLINFO_RESPONSE_CODE, &code);
-		if (cc != CURLE_OK || code < 200 || code > 299) {
-			if (!o->warned++ || !ev_quiet)
-				ev_warn("%s: spans not sent: %s", o->dest,
-				    cc != CURLE_OK ? curl_easy_strerror(cc) : "the collector refused them");
-			rc = -1;
-		}
+	pthread_mutex_lock(&o->sendmu);
+	pthread_mutex_lock(&o->mu);
+	if (o->nspans == 0) {
+		pthread_mutex_unlock(&o->mu);
+		pthread_mutex_unlock(&o->sendmu);
+		return 0;
 	}
+	/* take the spans held; others may record new ones while these go */
+	t = o->sending;
+	o->sending = o->spans;
+	o->spans = t;
 	ev_buf_reset(&o->spans);
 	o->nspans = 0;
+	pthread_mutex_unlock(&o->mu);
+	envelope(&o->req, &o->sending);
+	rc = send_req(o);
+	pthread_mutex_unlock(&o->sendmu);
 	return rc;
 }
 
@@ -337,7 +551,10 @@ ev_otlp_close(struct ev_otlp *o)
 		curl_slist_free_all(o->hdrs);
 		curl_global_cleanup();
 	}
+	pthread_mutex_destroy(&o->mu);
+	pthread_mutex_destroy(&o->sendmu);
 	ev_buf_free(&o->spans);
+	ev_buf_free(&o->sending);
 	ev_buf_free(&o->req);
 	free(o->dest);
 	free(o);

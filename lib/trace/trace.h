@@ -26,8 +26,21 @@ int ev_trace_parse(const char *s, size_t n, struct ev_tracectx *c);
 int ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c);
 void ev_trace_format(const struct ev_tracectx *c, char out[EV_TRACEPARENT_LEN + 1]);
 /* A new span: in parent's trace (a new trace when parent is NULL), with a
- * new random span id, sampled. */
+ * new random span id, sampled as the sampler says (trace.c: by the parent's
+ * flag, or the trace id's ratio; OTEL_TRACES_SAMPLER). */
 void ev_trace_child(const struct ev_tracectx *parent, struct ev_tracectx *c);
+/* Whether a child of parent is sampled (before making one). */
+int ev_trace_keeps(const struct ev_tracectx *parent);
+/* Whether a span in this context is recorded. */
+static inline int
+ev_trace_sampled(const struct ev_tracectx *c)
+{
+	return c->flags & 1;
+}
+/* Append line with c as its "traceparent" when it has none: 1; a line that
+ * has one is appended as it is: 0; -1 when it is no object (nothing
+ * appended). No span is recorded. */
+int ev_trace_put(struct ev_buf *out, const char *line, size_t len, const struct ev_tracectx *c);
 
 /* evemit: append line, with a "traceparent" for a new span (a child of
  * parent, else the root of a new trace) when it has none, and that span
@@ -37,7 +50,7 @@ int ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
     const struct ev_tracectx *parent);
 
 /* OTLP/JSON span kinds. */
-enum { EV_SPAN_INTERNAL = 1, EV_SPAN_PRODUCER = 4, EV_SPAN_CONSUMER = 5 };
+enum { EV_SPAN_INTERNAL = 1, EV_SPAN_SERVER = 2, EV_SPAN_PRODUCER = 4, EV_SPAN_CONSUMER = 5 };
 
 struct ev_span {
 	struct ev_tracectx ctx;
@@ -49,6 +62,7 @@ struct ev_span {
 	size_t evidlen;
 	int error;              /* status ERROR */
 	int attempt;            /* evretry: the attempt, or 0 */
+	int httpstatus;         /* evhttp: the response's status, or 0 */
 };
 
 struct ev_otlp;
@@ -58,7 +72,8 @@ extern struct ev_otlp *ev_otlp_default;
 /* dest: a file (appended, one OTLP/JSON request a line) or an http(s) URL
  * of a collector (POSTed, application/json). NULL after reporting. */
 struct ev_otlp *ev_otlp_open(const char *dest);
-/* Keep a span for the next flush (flushed at once when many are held). */
+/* Keep a span for the next flush (flushed at once when many are held);
+ * nothing when its context is not sampled. Any thread. */
 void ev_otlp_span(struct ev_otlp *o, const struct ev_span *s);
 /* Send what is held as one ExportTraceServiceRequest. A failure is
  * reported (spans are telemetry: the events go on) and -1 returned. */

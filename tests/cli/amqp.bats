@@ -542,6 +542,15 @@ for q in ("props", "propsbin"):
 	[[ "$output" == *"312 NO_ROUTE"* ]]
 }
 
+@test "a plain publisher of replyto=amq.rabbitmq.reply-to: the broker closes the channel, exit 2, nothing committed (ev-amqp(7))" {
+	evspool init "$T/s"
+	evemit -o "$T/s" -x replyto=amq.rabbitmq.reply-to -x correlationid=c1 order.quote
+	run timeout 60 evtail --no-follow --from-start --cursor out "$T/s" -o "$BROKER/?queue=plainreq&declare=1"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"fast reply consumer does not exist"* ]]
+	[ "$(evspool cursor "$T/s" out 2> /dev/null | awk '{ print $2 }')" = 0 ]
+}
+
 @test "a pika requester gets evretry's reply by reply_to and correlation_id" {
 	evfilter --no-follow true -i "$BROKER/?queue=ask&declare=1&idle=100ms" || true
 	bg evretry --stdout reply -i "$BROKER/?queue=ask" -- echo pong

@@ -116,3 +116,54 @@ sample() {
 		run -1 python3 "$PROMCHECK" "$T/$p"
 	done
 }
+
+# evhttp on a free loopback port, its stderr in $T/log; sets URL, HPID.
+evhttp_start() {
+	bg evhttp -l 127.0.0.1:0 "$@" 2> "$T/log"
+	HPID=$BGPID
+	wait_for 20 grep -q "(port [0-9]*)" "$T/log"
+	URL="http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/log" | head -1)"
+}
+
+# sentall: the metrics count every byte the subscriber has had.
+sentall() {
+	sample "$T/h.prom" "evhttp_sent_bytes_total{name=\"h\"} $(wc -c < "$T/sub")"
+}
+
+@test "evhttp: requests by status, events, subscribers, bytes and the latency histogram" {
+	evspool init "$T/s"
+	evhttp_start -o "$T/s" --prometheus "$T/h.prom"
+	# written at the start, before any request
+	sample "$T/h.prom" 'evhttp_subscribers{name="h"} 0'
+	curl -s -H 'Content-Type: application/x-ndjson' --data-binary $'{"type":"a"}\n{"type":"b"}\n' \
+	    "$URL/events" > /dev/null
+	curl -s -H 'Content-Type: application/json' --data-binary '{"x":1}' "$URL/events" > /dev/null
+	curl -s "$URL/nope" > /dev/null
+	curl -sN "$URL/events?from=start" > "$T/sub" &
+	echo $! >> "$T/bg.pids"
+	# while it runs: a subscriber connected, the events sent to it counted
+	wait_for 20 sample "$T/h.prom" 'evhttp_subscribers{name="h"} 1'
+	wait_for 20 grep -q '"type":"b"' "$T/sub"
+	grep -qx 'evhttp_requests_total{code="200",name="h"} 1' "$T/samples"
+	grep -qx 'evhttp_requests_total{code="400",name="h"} 1' "$T/samples"
+	grep -qx 'evhttp_requests_total{code="404",name="h"} 1' "$T/samples"
+	grep -qx 'evhttp_events_accepted_total{name="h"} 2' "$T/samples"
+	grep -qx 'evhttp_requests_rejected_total{name="h"} 1' "$T/samples"
+	grep -qx 'evhttp_received_bytes_total{name="h"} 33' "$T/samples"
+	grep -qx 'evhttp_subscriptions_total{name="h"} 1' "$T/samples"
+	grep -qx 'evhttp_request_duration_seconds_count{name="h"} 3' "$T/samples"
+	grep -qx 'evhttp_request_duration_seconds_bucket{le="+Inf",name="h"} 3' "$T/samples"
+	grep -q '^evhttp_start_time_seconds{name="h"} 1[0-9]*' "$T/samples"
+	grep -q '^# TYPE evhttp_request_duration_seconds histogram$' "$T/h.prom"
+	wait_for 20 sentall
+	# at its end: the last counts (the subscription answered 200 as well)
+	kill "$HPID"
+	wait "$HPID"
+	valid "$T/h.prom"
+	grep -qx 'evhttp_requests_total{code="200",name="h"} 2' "$T/samples"
+	grep -qx 'evhttp_subscribers{name="h"} 0' "$T/samples"
+	grep -qx 'evhttp_request_duration_seconds_count{name="h"} 3' "$T/samples"
+	[ "$(ls "$T" | grep -c h.prom)" -eq 1 ]
+	run -2 evhttp -l 127.0.0.1:0 -o "$T/s" --prometheus "$T/no/such/dir/h.prom"
+	[[ "$output" == *"no/such/dir"* ]]
+}

@@ -94,3 +94,82 @@ tp() {
 	[[ "$output" == *"spans not sent"* ]]
 	run -2 evfilter --otlp "$T/no/such/dir/s.otlp" true "$T/ev"
 }
+
+# evhttp on a free loopback port, its stderr in $T/log; sets URL, HPID.
+evhttp_start() {
+	bg evhttp -l 127.0.0.1:0 "$@" 2> "$T/log"
+	HPID=$BGPID
+	wait_for 20 grep -q "(port [0-9]*)" "$T/log"
+	URL="http://127.0.0.1:$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$T/log" | head -1)"
+}
+
+@test "evhttp --otlp: a server span per request; a new trace, or the caller's continued (traceparent, ce-traceparent)" {
+	local caller=0af7651916cd43dd8448eb211c80319c cspan=b7ad6b7169203331
+	evhttp_start -o "$T/ev.ndjson" --otlp "$T/s.otlp"
+	# no trace given: a new one, the event's traceparent is the server span
+	curl -sf -H 'Content-Type: application/cloudevents+json' \
+	    --data-binary '{"specversion":"1.0","type":"a","source":"/x","id":"e1"}' "$URL/events"
+	# a W3C traceparent header: its trace continued, for every event without one
+	curl -sf -H "traceparent: 00-$caller-$cspan-01" -H 'Content-Type: application/x-ndjson' \
+	    --data-binary $'{"type":"b","id":"e2"}\n{"type":"c","id":"e3","traceparent":"00-11111111111111111111111111111111-2222222222222222-01"}\n' \
+	    "$URL/events"
+	# binary mode: ce-traceparent is the event's, and the request's parent
+	curl -sf -H 'ce-specversion: 1.0' -H 'ce-type: d' -H 'ce-id: e4' -H 'ce-source: /x' \
+	    -H 'ce-traceparent: 00-33333333333333333333333333333333-4444444444444444-01' \
+	    -H 'Content-Type: application/json' --data-binary '{"n":4}' "$URL/events"
+	# spans are written every few seconds while it runs
+	wait_for 20 test -s "$T/s.otlp"
+	kill "$HPID"
+	wait "$HPID"
+	run python3 "$SPANS" "$T/s.otlp"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" > "$T/spans"
+	[ "$(wc -l < "$T/spans")" -eq 3 ]
+	[ "$(cut -d' ' -f1,2,8 "$T/spans" | sort -u)" = "evhttp POST_/events 1" ]
+	# request 1: a root span, the event's id, and the event carries it
+	set -- $(grep ' e1 ' "$T/spans")
+	[ "$5" = - ]
+	[ "$(jq -r 'select(.id == "e1") | .traceparent' "$T/ev.ndjson")" = "00-$3-$4-01" ]
+	# request 2: a child of the caller's span; e2 stamped with it, e3 kept its own
+	set -- $(grep " $caller " "$T/spans")
+	[ "$5 $6" = "$cspan -" ]
+	[ "$(jq -r 'select(.id == "e2") | .traceparent' "$T/ev.ndjson")" = "00-$caller-$4-01" ]
+	[ "$(jq -r 'select(.id == "e3") | .traceparent' "$T/ev.ndjson")" = 00-11111111111111111111111111111111-2222222222222222-01 ]
+	# request 3: a child of the event's ce-traceparent, which the event keeps
+	set -- $(grep ' e4 ' "$T/spans")
+	[ "$3 $5" = "33333333333333333333333333333333 4444444444444444" ]
+	[ "$(jq -r 'select(.id == "e4") | .traceparent' "$T/ev.ndjson")" = 00-33333333333333333333333333333333-4444444444444444-01 ]
+}
+
+@test "evhttp without --otlp: no span, no traceparent added, a caller's trace still continued" {
+	evhttp_start -o "$T/ev.ndjson"
+	curl -sf -H 'Content-Type: application/x-ndjson' --data-binary $'{"type":"a","id":"e1"}\n' "$URL/events"
+	curl -sf -H 'traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' \
+	    -H 'Content-Type: application/x-ndjson' --data-binary $'{"type":"b","id":"e2"}\n' "$URL/events"
+	kill "$HPID"
+	wait "$HPID"
+	[ "$(jq -r 'select(.id == "e1") | .traceparent' "$T/ev.ndjson")" = null ]
+	[[ "$(jq -r 'select(.id == "e2") | .traceparent' "$T/ev.ndjson")" =~ ^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$ ]]
+}
+
+@test "sampling: OTEL_TRACES_SAMPLER; an unsampled trace passes on its traceparent and records no span" {
+	OTEL_TRACES_SAMPLER=always_off evemit --otlp "$T/e.otlp" -s /shop a > "$T/off"
+	[[ "$(tp "$T/off")" =~ ^00-[0-9a-f]{32}-[0-9a-f]{16}-00$ ]]
+	[ ! -s "$T/e.otlp" ]
+	evfilter --otlp "$T/f.otlp" true "$T/off" > /dev/null
+	[ ! -s "$T/f.otlp" ] # parentbased (the default): not sampled upstream, no span here
+	run evretry --otlp "$T/r.otlp" -i "$T/off" -- sh -c 'cat > /dev/null; echo "$TRACEPARENT" > "$0"' "$T/htp"
+	[ "$status" -eq 0 ]
+	[ ! -s "$T/r.otlp" ]
+	[[ "$(cat "$T/htp")" =~ -00$ ]] # the handler is told: not sampled
+	# a ratio: about that share of new traces, every tool deciding alike by the trace id
+	seq 400 | OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.5 evemit -l --otlp "$T/h.otlp" -s /shop a > "$T/half"
+	n=$(grep -c -- '-01"}$' "$T/half")
+	[ "$n" -gt 120 ]
+	[ "$n" -lt 280 ]
+	[ "$(python3 "$SPANS" "$T/h.otlp" | wc -l)" -eq "$n" ]
+	OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=0.5 evfilter --otlp "$T/h2.otlp" true "$T/half" > /dev/null
+	[ "$(python3 "$SPANS" "$T/h2.otlp" | wc -l)" -eq "$n" ]
+	run evfilter --otlp "$T/x.otlp" true "$T/half"
+	[ "$status" -eq 0 ]
+}

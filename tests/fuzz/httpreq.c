@@ -316,12 +316,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
+	/* evhttp's span of the request, given to the events without one */
+	static const struct ev_tracectx span = { .trace = { 1, 2, 3 }, .span = { 4, 5 }, .flags = 1 };
 	struct ev_ingest_req ir = {
 		.ctype = ev_hdr_get(r.h, r.n, "content-type"),
 		.hdrs = r.h, .nhdrs = r.n,
 		.type = flags & 4 ? "hook.received" : NULL,
 		.source = flags & 8 ? "/fuzz" : NULL,
 		.body = r.body, .len = r.len,
+		.trace = flags & 16 ? &span : NULL,
 	};
 	ev_buf_reset(&out);
 	ev_buf_adds(&out, "before\n");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
-/* lib/trace: traceparent values, new spans, and evhttp's ingest continuing
- * a caller's trace. */
+/* lib/trace: traceparent values, new spans, sampling, and evhttp's ingest
+ * stamping events with the request's span. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -42,8 +43,13 @@ Test(trace, children_and_stamps)
 	ev_trace_child(&p, &c);
 	cr_expect_eq(memcmp(c.trace, p.trace, 16), 0, "same trace");
 	cr_expect_neq(memcmp(c.span, p.span, 8), 0, "a new span");
-	cr_expect_eq(c.flags, 1, "sampled");
+	cr_expect_eq(c.flags, 0, "not sampled, as its parent (parentbased_always_on)");
+	p.flags = 1;
+	ev_trace_child(&p, &c);
+	cr_expect_eq(c.flags, 1, "sampled, as its parent");
+	p.flags = 0;
 	ev_trace_child(NULL, &r1);
+	cr_expect_eq(r1.flags, 1, "a new trace is sampled");
 	ev_trace_child(NULL, &r2);
 	cr_expect_neq(memcmp(r1.trace, r2.trace, 16), 0, "new traces differ");
 
@@ -61,32 +67,98 @@ Test(trace, children_and_stamps)
 	ev_buf_free(&out);
 }
 
-Test(trace, ingest_continues_the_callers_trace)
+Test(trace, fromline_finds_it_anywhere_at_the_top)
 {
-	static const struct ev_hdr with[] = {
-		{ "Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" },
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	static const struct { const char *fmt; int want; } t[] = {
+		{ "{\"id\":\"1\",\"traceparent\":\"%s\"}", 1 },       /* last, as evkit writes it */
+		{ "{\"id\":\"1\",\"traceparent\":\"%s\"}\n", 1 },
+		{ "{\"traceparent\":\"%s\",\"id\":\"1\"}", 1 },        /* first */
+		{ "{\"id\":\"1\" , \"traceparent\" : \"%s\" }", 1 },   /* spaced */
+		{ "{\"trace\\u0070arent\":\"%s\"}", 1 },                 /* escaped */
+		{ "{\"data\":{\"traceparent\":\"%s\"}}", 0 },            /* nested */
+		{ "{\"data\":[{\"x\":1,\"traceparent\":\"%s\"}]}", 0 },
+		{ "{\"tracestate\":\"%s\"}", 0 },
+		{ "{\"id\":\"%s\"}", 0 },
 	};
+	char line[256];
+	struct ev_tracectx c;
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(line, sizeof line, t[i].fmt, tp);
+		cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), t[i].want, "%s", line);
+	}
+}
+
+Test(trace, ingest_stamps_events_with_the_requests_span)
+{
 	static const char *body = "{\"type\":\"a\",\"id\":\"1\"}\n"
 	    "{\"type\":\"b\",\"id\":\"2\",\"traceparent\":"
 	    "\"00-11111111111111111111111111111111-2222222222222222-01\"}\n";
-	struct ev_ingest_req r = { .ctype = "application/x-ndjson", .hdrs = with, .nhdrs = 1,
-		.source = "/s", .body = body, .len = strlen(body) };
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	struct ev_tracectx span;
+	struct ev_ingest_req r = { .ctype = "application/x-ndjson", .source = "/s", .body = body,
+		.len = strlen(body), .trace = &span };
 	struct ev_buf out = { 0 }, err = { 0 };
 	size_t n;
 
+	cr_assert_eq(ev_trace_parse(tp, strlen(tp), &span), 0);
 	cr_assert_eq(ev_ingest_parse(&r, &out, &n, &err), 0, "%s", err.p);
 	cr_expect_eq(n, 2);
 	char *nl = strchr(out.p, '\n');
 	cr_assert_not_null(nl);
-	static const char *want = "\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-";
+	char want[80];
+	snprintf(want, sizeof want, "\"traceparent\":\"%s\"}", tp);
 	cr_expect_not_null(memmem(out.p, (size_t)(nl - out.p), want, strlen(want)), "%s", out.p);
 	cr_expect_not_null(strstr(nl, "00-11111111111111111111111111111111-2222222222222222-01"));
 	cr_expect_null(strstr(nl, "0af76519"), "an event's own traceparent is kept");
-	/* no header: nothing added */
+	/* no span: nothing added */
 	ev_buf_reset(&out);
-	r.nhdrs = 0;
+	r.trace = NULL;
 	cr_assert_eq(ev_ingest_parse(&r, &out, &n, &err), 0);
 	cr_expect_null(strstr(out.p, "0af76519"));
 	ev_buf_free(&out);
 	ev_buf_free(&err);
+}
+
+/* Criterion runs each test in a process of its own: the sampler reads the
+ * environment once. */
+Test(trace, parentbased_traceidratio)
+{
+	struct ev_tracectx p, c;
+	int sampled = 0;
+
+	setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio", 1);
+	setenv("OTEL_TRACES_SAMPLER_ARG", "0.25", 1);
+	for (int i = 0; i < 4000; i++) {
+		ev_trace_child(NULL, &p);
+		sampled += ev_trace_sampled(&p);
+		ev_trace_child(&p, &c);
+		cr_assert_eq(ev_trace_sampled(&c), ev_trace_sampled(&p), "a child follows its parent");
+		cr_assert_eq(ev_trace_keeps(&p), ev_trace_sampled(&p));
+	}
+	cr_expect(sampled > 800 && sampled < 1200, "about a quarter of new traces: %d", sampled);
+}
+
+Test(trace, traceidratio_decides_by_the_trace_id)
+{
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	struct ev_tracectx p, c;
+
+	setenv("OTEL_TRACES_SAMPLER", "traceidratio", 1);
+	setenv("OTEL_TRACES_SAMPLER_ARG", "0", 1);
+	cr_assert_eq(ev_trace_parse(tp, strlen(tp), &p), 0);
+	ev_trace_child(&p, &c);
+	cr_expect_eq(c.flags, 0, "a sampled parent does not decide");
+	ev_trace_child(NULL, &c);
+	cr_expect_eq(c.flags, 0);
+}
+
+Test(trace, always_off)
+{
+	struct ev_tracectx c;
+
+	setenv("OTEL_TRACES_SAMPLER", "always_off", 1);
+	ev_trace_child(NULL, &c);
+	cr_expect_eq(c.flags, 0);
 }

@@ -242,9 +242,6 @@ main(int argc, char *argv[])
 		usage();
 	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG && c.stdout_mode != EV_STDOUT_REPLY)
 		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
-	if (keyexpr && o.group && o.max_deliveries)
-		ev_die(EV_ERROR, "--max-deliveries with --key: a keyed group hands a key's events "
-		    "out in order and does not count deliveries");
 	if (keyexpr && !(c.key = ev_key_compile(keyexpr, &err)))
 		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
 	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))

@@ -58,46 +58,65 @@ struct gsource {
 	struct ev_buf line, tmp;
 };
 
+/* The attributes of a dead letter, as JSON values, into a[0..3]. */
+static void
+deadattrs(struct ev_buf *a, const char *group, uint32_t deliveries)
+{
+	char when[32];
+
+	ev_buf_adds(&a[0], "\"deliveries\"");
+	ev_buf_printf(&a[3], "delivered %u times to members of group %s that ended before "
+	    "finishing it", (unsigned)deliveries, group);
+	ev_buf_addjstr(&a[1], a[3].p, a[3].len);
+	ev_buf_printf(&a[2], "%u", (unsigned)deliveries);
+	ev_buf_reset(&a[3]);
+	ev_time_format(ev_now_ms(), when);
+	ev_buf_addjstr(&a[3], when, strlen(when));
+}
+
+int
+ev_group_bury(struct ev_sink *dead, const char *spool, const char *group, const char *line,
+    size_t len, uint32_t deliveries, struct ev_buf *tmp)
+{
+	static const char *const names[4] = { "evdeadreason", "evdeaddetail", "evdeliveries",
+	    "evdeadtime" };
+	struct ev_buf a[4] = { { 0 } };
+	int r = 0;
+
+	deadattrs(a, group, deliveries);
+	ev_buf_reset(&tmp[0]);
+	ev_buf_add(&tmp[0], line, len);
+	for (int i = 0; i < 4; i++) {
+		ev_buf_reset(&tmp[1]);
+		if (ev_event_setattr(&tmp[1], tmp[0].p, tmp[0].len, names[i], a[i].p) == 0) {
+			struct ev_buf t = tmp[0];
+			tmp[0] = tmp[1];
+			tmp[1] = t;
+		}
+		ev_buf_free(&a[i]);
+	}
+	if (!dead) {
+		ev_warn("%s: group %s: dead: %.*s", spool, group, (int)tmp[0].len, tmp[0].p);
+		return 0;
+	}
+	if (!ev_quiet)
+		ev_warn("%s: group %s: an event delivered %u times goes to %s", spool, group,
+		    (unsigned)deliveries, ev_sink_name(dead));
+	if (ev_sink_write(dead, tmp[0].p, tmp[0].len) < 0 || ev_sink_commit(dead) < 0)
+		r = -1;
+	return r;
+}
+
 /* A dead letter: the event with why, made durable before it is marked done. */
 static int
 bury(void *arg, const char *line, size_t len, uint32_t deliveries)
 {
 	struct gsource *s = arg;
-	char when[32], num[16];
-	struct ev_buf why = { 0 };
-	int r = 0;
+	struct ev_buf tmp[2] = { s->line, s->tmp };
+	int r = ev_group_bury(s->dead, s->spath, s->name, line, len, deliveries, tmp);
 
-	ev_buf_reset(&s->line);
-	ev_buf_add(&s->line, line, len);
-	struct { const char *name; struct ev_buf v; } a[4] = { { "evdeadreason", { 0 } },
-	    { "evdeaddetail", { 0 } }, { "evdeliveries", { 0 } }, { "evdeadtime", { 0 } } };
-	ev_buf_adds(&a[0].v, "\"deliveries\"");
-	ev_buf_printf(&why, "delivered %u times to members of group %s that ended before "
-	    "finishing it", (unsigned)deliveries, s->name);
-	ev_buf_addjstr(&a[1].v, why.p, why.len);
-	snprintf(num, sizeof num, "%u", (unsigned)deliveries);
-	ev_buf_adds(&a[2].v, num);
-	ev_time_format(ev_now_ms(), when);
-	ev_buf_addjstr(&a[3].v, when, strlen(when));
-	for (int i = 0; i < 4; i++) {
-		ev_buf_reset(&s->tmp);
-		if (ev_event_setattr(&s->tmp, s->line.p, s->line.len, a[i].name, a[i].v.p) == 0) {
-			struct ev_buf t = s->line;
-			s->line = s->tmp;
-			s->tmp = t;
-		}
-		ev_buf_free(&a[i].v);
-	}
-	ev_buf_free(&why);
-	if (!s->dead) {
-		ev_warn("%s: group %s: dead: %.*s", s->spath, s->name, (int)s->line.len, s->line.p);
-		return 0;
-	}
-	if (!ev_quiet)
-		ev_warn("%s: group %s: an event delivered %u times goes to %s", s->spath, s->name,
-		    (unsigned)deliveries, ev_sink_name(s->dead));
-	if (ev_sink_write(s->dead, s->line.p, s->line.len) < 0 || ev_sink_commit(s->dead) < 0)
-		r = -1;
+	s->line = tmp[0];
+	s->tmp = tmp[1];
 	return r;
 }
 
@@ -197,9 +216,7 @@ gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			continue;
 		if (!s->follow)
 			return EV_SRC_END;
-		int t = timeout_ms;
-		if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) <= 0)
-			return EV_SRC_IDLE;
+		int t = ev_source_waitleft(timeout_ms, deadline);
 		if (t == 0)
 			return EV_SRC_IDLE;
 		if (!s->w) {

@@ -38,9 +38,12 @@
  * times already goes to the dead letters instead, the cursor moves past it,
  * and the key's later events flow in order.
  *
- * Cursors are written at most every COMMIT_MS (and when a partition is
- * given up, before waiting, and on leaving): a commit in between is kept in
- * memory, and a crash delivers those events again, as for any cursor.
+ * A death is blamed on the first event after the cursor as written: with
+ * --max-deliveries every commit is written at once, so that it is the event
+ * the member was working on (with one job at a time, exactly). Without a
+ * limit, cursors are written at most every COMMIT_MS (and when a partition
+ * is given up, before waiting, and on leaving): a commit in between is kept
+ * in memory, and a crash delivers those events again, as for any cursor.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -548,7 +551,7 @@ ksource_commit(void *impl, uint64_t pos)
 	for (int k = 0; k < NPART; k++)
 		if (s->p[k].lockfd >= 0 && s->p[k].releasing && s->p[k].pending == 0)
 			now = 1;
-	if (!now && !idle && t - s->lastwrite < COMMIT_MS)
+	if (!now && !idle && s->max == 0 && t - s->lastwrite < COMMIT_MS)
 		return 0;
 	return writecursors(s, idle);
 }

@@ -925,41 +925,70 @@ readgroup(struct ev_spool *sp, int gs, const char *name, int *gdir, char **path,
 	return r;
 }
 
-int
-ev_group_lowest(struct ev_spool *sp, uint64_t *pos)
+typedef int (*visit_fn)(void *arg, struct ev_spool *sp, int gdir, const char *path,
+    const char *name, const struct ledger *lg);
+
+/* Call fn for each group of sp that has a ledger, in name order, stopping
+ * at the first failure unless keepgoing: 0, 1 when a group could not be
+ * read or fn failed, -1 when the groups cannot be listed. */
+static int
+eachgroup(struct ev_spool *sp, visit_fn fn, void *arg, int keepgoing)
 {
 	char **names;
 	size_t n;
-	int gs, found = 0, err = 0;
+	int gs, err = 0;
 	struct ledger lg = { 0 };
 	struct ev_buf text = { 0 };
 
 	if (listgroups(sp, &gs, &names, &n) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && (!err || keepgoing); i++) {
 		int gdir;
 		char *path;
 		int r = readgroup(sp, gs, names[i], &gdir, &path, &lg, &text);
+		if (r < 0 || (r > 0 && fn(arg, sp, gdir, path, names[i], &lg) < 0))
+			err = 1;
 		if (gdir >= 0)
 			close(gdir);
 		free(path);
-		if (r < 0) {
-			err = 1; /* an unreadable group holds retention back: keep everything */
-			continue;
-		}
-		if (r > 0 && (!found || lg.low < *pos))
-			*pos = lg.low, found = 1;
 	}
 	if (gs >= 0)
 		close(gs);
 	freenames(names, n);
 	free(lg.r);
 	ev_buf_free(&text);
-	if (err) {
-		*pos = 0;
+	return err;
+}
+
+struct lowest { uint64_t pos; int found; };
+
+static int
+lowest(void *arg, struct ev_spool *sp, int gdir, const char *path, const char *name,
+    const struct ledger *lg)
+{
+	struct lowest *x = arg;
+
+	(void)sp, (void)gdir, (void)path, (void)name;
+	if (!x->found || lg->low < x->pos)
+		x->pos = lg->low, x->found = 1;
+	return 0;
+}
+
+int
+ev_group_lowest(struct ev_spool *sp, uint64_t *pos)
+{
+	struct lowest x = { 0, 0 };
+	int r = eachgroup(sp, lowest, &x, 1);
+
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		*pos = 0; /* an unreadable group holds retention back: keep everything */
 		return 1;
 	}
-	return found;
+	if (x.found)
+		*pos = x.pos;
+	return x.found;
 }
 
 /* Lines in [a, b) of sp. */
@@ -1060,43 +1089,32 @@ statgroup(struct ev_spool *sp, int gdir, const char *path, const char *name,
 	return ev_spool_events_after(sp, lg->low, &s->lag_events);
 }
 
+struct stats { struct ev_group_stat *v; size_t n; };
+
+static int
+statone(void *arg, struct ev_spool *sp, int gdir, const char *path, const char *name,
+    const struct ledger *lg)
+{
+	struct stats *x = arg;
+
+	x->v = ev_reallocarray(x->v, x->n + 1, sizeof *x->v);
+	memset(&x->v[x->n], 0, sizeof *x->v);
+	return statgroup(sp, gdir, path, name, lg, &x->v[x->n++]);
+}
+
 int
 ev_group_stat_all(struct ev_spool *sp, struct ev_group_stat **out, size_t *nout)
 {
-	char **names;
-	size_t n;
-	int gs, err = 0;
-	struct ledger lg = { 0 };
-	struct ev_buf text = { 0 };
+	struct stats x = { ev_calloc(1, sizeof *x.v), 0 };
 
-	*out = NULL;
-	*nout = 0;
-	if (listgroups(sp, &gs, &names, &n) < 0)
-		return -1;
-	*out = ev_calloc(n + 1, sizeof **out);
-	for (size_t i = 0; i < n && !err; i++) {
-		int gdir;
-		char *path;
-		int r = readgroup(sp, gs, names[i], &gdir, &path, &lg, &text);
-		if (r < 0)
-			err = 1;
-		else if (r > 0)
-			err = statgroup(sp, gdir, path, names[i], &lg, &(*out)[(*nout)++]) < 0;
-		if (gdir >= 0)
-			close(gdir);
-		free(path);
-	}
-	if (gs >= 0)
-		close(gs);
-	freenames(names, n);
-	free(lg.r);
-	ev_buf_free(&text);
-	if (err) {
-		ev_group_stat_free(*out, *nout);
+	if (eachgroup(sp, statone, &x, 0) != 0) {
+		ev_group_stat_free(x.v, x.n);
 		*out = NULL;
 		*nout = 0;
 		return -1;
 	}
+	*out = x.v;
+	*nout = x.n;
 	return 0;
 }
 

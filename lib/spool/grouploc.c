@@ -32,6 +32,7 @@
 #define CLAIM_MAX 1024
 #define FAST_MS 50   /* a claim used up sooner than this: take twice as many */
 #define SLOW_MS 500  /* ... later than this: half as many */
+#define COMMIT_MS 200 /* write finished events into the ledger at most this often */
 
 struct claim {
 	uint64_t start, end;
@@ -55,6 +56,8 @@ struct gsource {
 	int64_t claimed_at;
 	struct ev_watch *w;
 	int watchall;             /* the watch sees member deaths */
+	int unwritten;            /* finished events not yet in the ledger */
+	int64_t writtenat;
 	struct ev_buf line, tmp;
 };
 
@@ -195,6 +198,25 @@ redelivery_open(const struct gsource *s)
 	return 0;
 }
 
+/* Watch the spool's segments and the group's directory (new ledgers,
+ * members that die). */
+static int
+startwatch(struct gsource *s)
+{
+	char *seg = ev_malloc(strlen(s->spath) + sizeof "/segments");
+	int a;
+
+	sprintf(seg, "%s/segments", s->spath);
+	s->w = ev_watch_new(seg);
+	free(seg);
+	if (!s->w || (a = ev_watch_add(s->w, ev_group_dir(s->g))) < 0)
+		return -1;
+	s->watchall = a == 1;
+	return 0;
+}
+
+static int flush(struct gsource *s);
+
 static int
 gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
@@ -221,18 +243,12 @@ gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			return EV_SRC_IDLE;
 		if (!s->w) {
 			/* Watching starts now: look once more before sleeping. */
-			char *seg = ev_malloc(strlen(s->spath) + sizeof "/segments");
-			sprintf(seg, "%s/segments", s->spath);
-			s->w = ev_watch_new(seg);
-			free(seg);
-			if (!s->w)
+			if (startwatch(s) < 0)
 				return EV_SRC_ERR;
-			int a = ev_watch_add(s->w, ev_group_dir(s->g));
-			if (a < 0)
-				return EV_SRC_ERR;
-			s->watchall = a == 1;
 			continue;
 		}
+		if (flush(s) < 0)
+			return EV_SRC_ERR;
 		if (!s->watchall && (t < 0 || t > EV_WATCH_POLL_MS))
 			t = EV_WATCH_POLL_MS;
 		if ((r = ev_watch_wait(s->w, t)) < 0) {
@@ -261,30 +277,25 @@ spans(struct gsource *s)
 	return v;
 }
 
+/* Write what is finished into the group's ledger, and forget the claims
+ * that are (never the newest: its lines are still in s->b, and the
+ * handing out goes on from it). */
 static int
-gsource_commit(void *impl, uint64_t pos)
+flush(struct gsource *s)
 {
-	struct gsource *s = impl;
-	int changed = 0, r = 0;
+	struct ev_group_span *v;
+	size_t k = 0;
+	int r;
 
-	for (size_t i = 0; i < s->nc; i++) {
-		struct claim *c = &s->c[i];
-		if (pos < c->v0)
-			break;
-		size_t fin = pos - c->v0 + 1 < c->handed ? (size_t)(pos - c->v0 + 1) : c->handed;
-		if (fin > c->done)
-			c->done = fin, changed = 1;
-	}
-	if (!changed)
+	if (!s->unwritten)
 		return 0;
-	struct ev_group_span *v = spans(s);
+	v = spans(s);
 	r = ev_group_commit(s->g, v, s->nc);
 	free(v);
 	if (r < 0)
 		return -1;
-	/* Forget the claims that are finished (never the newest: its lines
-	 * are still in s->b, and the handing out goes on from it). */
-	size_t k = 0;
+	s->unwritten = 0;
+	s->writtenat = ev_mono_ms();
 	for (size_t i = 0; i < s->nc; i++) {
 		if (s->c[i].done == s->c[i].n && i + 1 < s->nc) {
 			free(s->c[i].ends);
@@ -294,6 +305,33 @@ gsource_commit(void *impl, uint64_t pos)
 	}
 	s->nc = k;
 	return 0;
+}
+
+/* A commit is written into the ledger at most every COMMIT_MS (a write
+ * and an fsync under the group's lock, which the other members wait for),
+ * at once when it finishes a redelivery (so that a death after it is not
+ * blamed on it), and before the member waits or leaves. In between it is
+ * kept here: a crash delivers those events again, as for any cursor. */
+static int
+gsource_commit(void *impl, uint64_t pos)
+{
+	struct gsource *s = impl;
+	int now = 0;
+
+	for (size_t i = 0; i < s->nc; i++) {
+		struct claim *c = &s->c[i];
+		if (pos < c->v0)
+			break;
+		size_t fin = pos - c->v0 + 1 < c->handed ? (size_t)(pos - c->v0 + 1) : c->handed;
+		if (fin > c->done) {
+			c->done = fin;
+			s->unwritten = 1;
+			now |= c->deliveries > 1;
+		}
+	}
+	if (!s->unwritten || (!now && ev_mono_ms() - s->writtenat < COMMIT_MS))
+		return 0;
+	return flush(s);
 }
 
 static int

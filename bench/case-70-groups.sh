@@ -62,7 +62,11 @@ redeliver_ms() {
 	D=$d evretry -q --group g -i "$d/s" -o /dev/null -- sh -c 'echo $$ > "$D/hang"; exec sleep 60' &
 	first=$!
 	i=0
-	until [ -s "$d/hang" ]; do i=$((i + 1)); [ $i -lt 5000 ] || return 1; sleep 0.002; done
+	until [ -s "$d/hang" ]; do
+		i=$((i + 1))
+		[ $i -lt 5000 ] || { kill "$first"; wait "$first"; return 1; }
+		sleep 0.002
+	done
 	evtail -q --group g -o "$d/out.ndjson" "$d/s" &
 	second=$!
 	sleep 0.2 # the second member is waiting

@@ -485,10 +485,11 @@ arrived(struct tsource *s, struct ev_line *l, int64_t now)
 	return EV_SRC_LINE;
 }
 
-/* After a held event is released the caller is told once that nothing
+/* After held events are released the caller is told once that nothing
  * else is ready (EV_SRC_IDLE), so that it finishes its batch at once (its
- * outputs flushed) instead of when the batch is full or old: a released
- * event leaves on time even while due events keep coming. */
+ * outputs committed: a spool or file output makes them visible then)
+ * instead of when the batch is full or old: a released event leaves on
+ * time even while due events keep coming. */
 static int
 tsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
@@ -505,7 +506,8 @@ tsource_next(void *impl, struct ev_line *l, int timeout_ms)
 
 		while (s->nheap && s->heap[0]->due <= now)
 			if ((r = release(s, l, now)) != 0) {
-				s->pause = r > 0;
+				/* (once after a burst of them) */
+				s->pause = r > 0 && !(s->nheap && s->heap[0]->due <= now);
 				return r < 0 ? EV_SRC_ERR : EV_SRC_LINE;
 			}
 		r = s->ops->next(s->impl, l, waitfor(s, timeout_ms, deadline, now));

@@ -23,6 +23,8 @@ UNITSRC := $(wildcard tests/unit/*.c)
 FUZZ    := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZTIME = 60
 KILLS    = 1000
+GROUP_EVENTS = 200000
+GROUP_KILLS  = 100
 
 # Libraries, as name:Debian-package; PKGS are found with pkg-config, HDRS by
 # their header. Looked up when make reads this file: that is why demo, check
@@ -129,10 +131,13 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzzers
 	sh tests/fuzz/run.sh -t $(FUZZTIME) build/fuzz/fuzz $(FUZZ)
 
-# A four-stage spool pipeline under KILLS random SIGKILLs, then a full disk.
+# A four-stage spool pipeline under KILLS random SIGKILLs, then a full disk;
+# then four members of a consumer group under GROUP_KILLS random SIGKILLs
+# over GROUP_EVENTS events (make check runs both scaled down).
 torture: deps
 	@$(MAKE) --no-print-directory all
 	sh tests/torture.sh -k $(KILLS) $(O)/bin
+	PATH="$(CURDIR)/$(O)/bin:$$PATH" sh tests/group-kill.sh $(O)/torture-group $(GROUP_EVENTS) $(GROUP_KILLS) 4
 
 bench: deps
 	@$(MAKE) --no-print-directory all

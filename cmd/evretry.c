@@ -126,141 +126,164 @@ promseries(void *arg, struct ev_prom *p, const char *const *lab)
 	ev_prom_count(p, "evretry_handler_seconds_count", lab, st->latn);
 }
 
+static const struct option longopts[] = {
+	{ "attempts", required_argument, NULL, 'a' },
+	{ "backoff", required_argument, NULL, 'b' },
+	{ "dead", required_argument, NULL, 'd' },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "key", required_argument, NULL, 'k' },
+	{ "coproc", no_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "breaker", required_argument, NULL, OPT_BREAKER },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "jitter", required_argument, NULL, OPT_JITTER },
+	{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
+	{ "stdout", required_argument, NULL, OPT_STDOUT },
+	EV_COMMON_LONGOPTS,
+	EV_PROM_LONGOPT,
+	EV_OTLP_LONGOPT,
+	EV_SIGN_LONGOPT,
+	EV_VERIFY_LONGOPT,
+	EV_CURSOR_LONGOPTS,
+	EV_QUEUE_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+struct args {
+	struct ev_runner_conf c;
+	const char *deaddest, *keyexpr;
+};
+
+static enum ev_stdout
+stdoutmode(const char *s)
+{
+	static const struct { const char *name; enum ev_stdout m; } modes[] = {
+		{ "log", EV_STDOUT_LOG }, { "drop", EV_STDOUT_DROP },
+		{ "output", EV_STDOUT_OUTPUT }, { "reply", EV_STDOUT_REPLY },
+	};
+
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (strcmp(s, modes[i].name) == 0)
+			return modes[i].m;
+	ev_die(EV_ERROR, "--stdout: '%s' is not log, drop, output or reply", s);
+}
+
+/* The runner's options, and how their values are checked. */
+static void
+runneroption(struct args *a, int ch, const char *arg)
+{
+	struct ev_runner_conf *c = &a->c;
+
+	if (ch == 'a')
+		c->attempts = number("--attempts", arg, INT_MAX);
+	else if (ch == 'b' && ev_retry_parsebackoff(arg, &c->base_ms, &c->cap_ms) < 0)
+		ev_die(EV_ERROR, "--backoff: '%s' is not BASE or BASE,CAP (durations, BASE <= CAP)",
+		    arg);
+	else if (ch == 'j')
+		c->jobs = number("--jobs", arg, 4096);
+	else if (ch == 'r' && ev_retry_parserate(arg, &c->rate) < 0)
+		ev_die(EV_ERROR, "--rate: '%s' is not N/PERIOD (100/s, 5/m, 1/2s)", arg);
+	else if (ch == 't')
+		c->timeout_ms = duration("--timeout", arg);
+	else if (ch == OPT_BREAKER)
+		c->breaker = strcmp(arg, "0") == 0 ? 0 : number("--breaker", arg, EV_BREAKER_MAX);
+	else if (ch == OPT_GRACE)
+		c->grace_ms = duration("--grace", arg);
+	else if (ch == OPT_JITTER && ev_retry_parsejitter(arg, &c->jitter) < 0)
+		ev_die(EV_ERROR, "--jitter: '%s' is not full, equal or none", arg);
+	else if (ch == OPT_RETRY_ON && ev_retry_parsecodes(arg, c->retry) < 0)
+		ev_die(EV_ERROR, "--retry-on: '%s' is not a list of exit statuses (75,111,3-5)", arg);
+	else if (ch == OPT_STDOUT)
+		c->stdout_mode = stdoutmode(arg);
+}
+
+static void
+parseargs(struct args *a, struct ev_opts *o, int argc, char *argv[])
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		if (tool_option(o, ch, optarg))
+			continue;
+		if (ch == 'd')
+			a->deaddest = optarg;
+		else if (ch == 'k')
+			a->keyexpr = optarg;
+		else if (ch == 'p')
+			a->c.coproc = 1;
+		else if (strchr("abjrt", ch) || ch == OPT_BREAKER || ch == OPT_GRACE ||
+		    ch == OPT_JITTER || ch == OPT_RETRY_ON || ch == OPT_STDOUT)
+			runneroption(a, ch, optarg);
+		else
+			usage();
+	}
+}
+
+/* The command, the key and the checks between options. */
+static void
+prepare(struct args *a, const struct ev_opts *o, char *argv[])
+{
+	static const char *const vars[] = EV_RUNNER_VARS;
+	struct ev_runner_conf *c = &a->c;
+	struct ev_buf err = { 0 };
+
+	if (c->coproc && c->stdout_mode != EV_STDOUT_LOG && c->stdout_mode != EV_STDOUT_REPLY)
+		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
+	if (a->keyexpr && !(c->key = ev_key_compile(a->keyexpr, &err)))
+		ev_die(EV_ERROR, "--key: %s: %s", a->keyexpr, err.p);
+	ev_buf_free(&err);
+	if (!(c->cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
+		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
+		    errno == EACCES ? "cannot execute" : "command not found");
+	c->replay = o->cursor != NULL || o->group != NULL;
+	/* a group's member, or a reader of prioritised inputs, takes no more
+	 * than it can start on: the rest stays for the others, or for an
+	 * urgent event that comes meanwhile */
+	c->share = o->group != NULL || o->priority;
+}
+
+/* The worse of status and a failed close of s. */
+static int
+closesink(struct ev_sink *s, int status)
+{
+	if (ev_sink_close(s) < 0 && status < ev_errstatus(errno))
+		status = ev_errstatus(errno);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "attempts", required_argument, NULL, 'a' },
-		{ "backoff", required_argument, NULL, 'b' },
-		{ "dead", required_argument, NULL, 'd' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "coproc", no_argument, NULL, 'p' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "breaker", required_argument, NULL, OPT_BREAKER },
-		{ "grace", required_argument, NULL, OPT_GRACE },
-		{ "jitter", required_argument, NULL, OPT_JITTER },
-		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
-		{ "stdout", required_argument, NULL, OPT_STDOUT },
-		EV_COMMON_LONGOPTS,
-		EV_PROM_LONGOPT,
-		EV_OTLP_LONGOPT,
-		EV_SIGN_LONGOPT,
-		EV_VERIFY_LONGOPT,
-		EV_CURSOR_LONGOPTS,
-		EV_QUEUE_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	static const char *const vars[] = EV_RUNNER_VARS;
-	struct ev_runner_conf c = {
+	struct args a = { .c = {
 		.jobs = 1, .attempts = 5, .base_ms = 1000, .cap_ms = 300000,
 		.jitter = EV_JITTER_FULL, .grace_ms = 5000, .stdout_mode = EV_STDOUT_LOG,
 		.breaker = EV_BREAKER_DEFAULT,
-	};
+	} };
 	struct ev_runner_stats st = { 0 };
 	struct ev_opts o;
 	struct ev_input in;
 	struct counts cn = { &in, &st, 0 };
 	struct ev_sink *out, *dead = NULL;
-	struct ev_buf err = { 0 };
-	const char *deaddest = NULL, *keyexpr = NULL;
-	int ch, r;
+	int r;
 
 	ev_setprog(argv[0]);
 	ev_opts_init(&o, SYNOPSIS);
 	ev_opts_doc(&o, "Run a command per event, with retries, timeouts and dead letters.", longopts, docs);
-	ev_retry_parsecodes("75,111", c.retry);
-	while ((ch = getopt_long(argc, argv, "+a:b:d:j:k:pr:t:" EV_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'a':
-			c.attempts = number("--attempts", optarg, INT_MAX);
-			break;
-		case 'b':
-			if (ev_retry_parsebackoff(optarg, &c.base_ms, &c.cap_ms) < 0)
-				ev_die(EV_ERROR, "--backoff: '%s' is not BASE or BASE,CAP "
-				    "(durations, BASE <= CAP)", optarg);
-			break;
-		case 'd':
-			deaddest = optarg;
-			break;
-		case 'j':
-			c.jobs = number("--jobs", optarg, 4096);
-			break;
-		case 'k':
-			keyexpr = optarg;
-			break;
-		case 'p':
-			c.coproc = 1;
-			break;
-		case 'r':
-			if (ev_retry_parserate(optarg, &c.rate) < 0)
-				ev_die(EV_ERROR, "--rate: '%s' is not N/PERIOD (100/s, 5/m, 1/2s)",
-				    optarg);
-			break;
-		case 't':
-			c.timeout_ms = duration("--timeout", optarg);
-			break;
-		case OPT_BREAKER:
-			c.breaker = strcmp(optarg, "0") == 0 ? 0 :
-			    number("--breaker", optarg, EV_BREAKER_MAX);
-			break;
-		case OPT_GRACE:
-			c.grace_ms = duration("--grace", optarg);
-			break;
-		case OPT_JITTER:
-			if (ev_retry_parsejitter(optarg, &c.jitter) < 0)
-				ev_die(EV_ERROR, "--jitter: '%s' is not full, equal or none", optarg);
-			break;
-		case OPT_RETRY_ON:
-			if (ev_retry_parsecodes(optarg, c.retry) < 0)
-				ev_die(EV_ERROR, "--retry-on: '%s' is not a list of exit statuses "
-				    "(75,111,3-5)", optarg);
-			break;
-		case OPT_STDOUT:
-			if (strcmp(optarg, "log") == 0)
-				c.stdout_mode = EV_STDOUT_LOG;
-			else if (strcmp(optarg, "drop") == 0)
-				c.stdout_mode = EV_STDOUT_DROP;
-			else if (strcmp(optarg, "output") == 0)
-				c.stdout_mode = EV_STDOUT_OUTPUT;
-			else if (!strcmp(optarg, "reply"))
-				c.stdout_mode = EV_STDOUT_REPLY;
-			else
-				ev_die(EV_ERROR, "--stdout: '%s' is not log, drop, output or reply", optarg);
-			break;
-		default:
-			usage();
-		}
-	}
+	ev_retry_parsecodes("75,111", a.c.retry);
+	parseargs(&a, &o, argc, argv);
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (c.coproc && c.stdout_mode != EV_STDOUT_LOG && c.stdout_mode != EV_STDOUT_REPLY)
-		ev_die(EV_ERROR, "--stdout: a co-process's output is its answers (see evretry(1))");
-	if (keyexpr && o.group && o.max_deliveries)
-		ev_die(EV_ERROR, "--max-deliveries with --key: a keyed group hands a key's events "
-		    "out in order and does not count deliveries");
-	if (keyexpr && !(c.key = ev_key_compile(keyexpr, &err)))
-		ev_die(EV_ERROR, "--key: %s: %s", keyexpr, err.p);
-	if (!(c.cmd = ev_proc_cmd(argv, vars, EV_RUNNER_NVARS)))
-		ev_die(errno == EACCES ? 126 : 127, "%s: %s", argv[0],
-		    errno == EACCES ? "cannot execute" : "command not found");
-	c.replay = o.cursor != NULL || o.group != NULL;
-	/* a group's member, or a reader of prioritised inputs, takes no more
-	 * than it can start on: the rest stays for the others, or for an
-	 * urgent event that comes meanwhile */
-	c.share = o.group != NULL || o.priority;
+	prepare(&a, &o, argv);
 
 	out = tool_output(&o);
-	if (deaddest)
-		dead = tool_sink(deaddest, o.sync);
+	if (a.deaddest)
+		dead = tool_sink(a.deaddest, o.sync);
 	tool_input(&in, &o, NULL, 0);
-	in.conf.key = c.key; /* with --group: one member at a time per key */
+	in.conf.key = a.c.key; /* with --group: one member at a time per key */
 	ev_input_set_dead(&in, dead);
 	in.manual = 1;
 	ev_input_add_sink(&in, out);
@@ -269,23 +292,18 @@ main(int argc, char *argv[])
 	ev_input_set_counts(&in, counts, &cn);
 	ev_input_set_prom(&in, promseries, &cn, 1);
 
-	if (c.stdout_mode == EV_STDOUT_REPLY)
-		c.reply = ev_reply_new(o.input, ev_event_defsource());
-	cn.reply = c.reply != NULL;
-	r = ev_runner_run(&c, &in, out, dead, &st);
-	ev_reply_free(c.reply);
+	if (a.c.stdout_mode == EV_STDOUT_REPLY)
+		a.c.reply = ev_reply_new(o.input, ev_event_defsource());
+	cn.reply = a.c.reply != NULL;
+	r = ev_runner_run(&a.c, &in, out, dead, &st);
+	ev_reply_free(a.c.reply);
 	if (st.noreply && !r)
 		r = EV_ERROR;
 
-	int status = ev_input_end(&in);
-	if (ev_sink_close(dead) < 0 && status < ev_errstatus(errno))
-		status = ev_errstatus(errno);
-	if (ev_sink_close(out) < 0 && status < ev_errstatus(errno))
-		status = ev_errstatus(errno);
+	int status = closesink(out, closesink(dead, ev_input_end(&in)));
 	ev_input_stats(&in, o.stats);
-	ev_proc_cmdfree(c.cmd);
-	ev_key_free(c.key);
-	ev_buf_free(&err);
+	ev_proc_cmdfree(a.c.cmd);
+	ev_key_free(a.c.key);
 	/* Stopped by SIGTERM or SIGINT, cleanly: 0, as at the end of the input. */
 	return status ? status : r;
 }

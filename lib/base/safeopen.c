@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* safeopen.c — anyone who may write a spool's cursors/ may leave a FIFO or a
  * link there: every file evkit opens inside a spool is opened this way. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -41,4 +42,20 @@ ev_open_why(int err)
 	if (err == EFTYPE_EV)
 		return "not a regular file";
 	return strerror(err);
+}
+
+DIR *
+ev_opendir_fd(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d); /* the offset is shared with dirfd: a listing before may have moved it */
+	return d;
 }

@@ -2,6 +2,7 @@
 /* safeopen.h — open a file inside a spool only if it is a regular file. */
 #ifndef EV_SAFEOPEN_H
 #define EV_SAFEOPEN_H
+#include <dirent.h>
 
 /* openat(dirfd, name, flags) that never follows a symbolic link and never
  * blocks on a FIFO or a device (O_NOFOLLOW, O_NONBLOCK for the open), then
@@ -14,5 +15,9 @@
 int ev_open_regular(int dirfd, const char *name, int flags);
 /* "a symbolic link" / "not a regular file" / strerror(err), for messages. */
 const char *ev_open_why(int err);
+
+/* A listing of the directory dirfd from its first entry, on a descriptor of
+ * its own (dirfd stays open and unmoved), or NULL with errno set. */
+DIR *ev_opendir_fd(int dirfd);
 
 #endif

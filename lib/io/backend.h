@@ -4,6 +4,8 @@
 #define EV_BACKEND_H
 #include "io/loc.h"
 
+struct ev_buf;
+
 struct ev_sink_ops {
 	int (*write)(void *impl, const char *line, size_t len);
 	int (*commit)(void *impl);
@@ -36,6 +38,11 @@ struct ev_source_ops {
 	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };
 
+/* How long a source's next() may still wait, when it was given timeout_ms
+ * (< 0: no limit) ending at the monotonic deadline: > 0, or < 0 for no
+ * limit; 0 when the time is up (the source is idle). */
+int ev_source_waitleft(int timeout_ms, int64_t deadline);
+
 /* Each returns its state, or NULL after reporting why. */
 void *ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **ops);
 void *ev_fd_source_open(const char *loc, const struct ev_source_conf *c,
@@ -44,6 +51,12 @@ void *ev_spool_sink_open(const char *dir, enum ev_sync sync, const struct ev_sin
 struct ev_spool;
 void *ev_group_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
+/* A consumer group's dead letter (grouploc.c): the event with why
+ * (evdeadreason, evdeaddetail, evdeliveries, evdeadtime), written to dead
+ * and committed, or reported when dead is NULL. tmp: two scratch
+ * buffers. */
+int ev_group_bury(struct ev_sink *dead, const char *spool, const char *group, const char *line,
+    size_t len, uint32_t deliveries, struct ev_buf *tmp);
 void *ev_keyed_source_open(struct ev_spool *sp, const struct ev_source_conf *c,
     const struct ev_source_ops **ops);
 void *ev_spool_source_open(const char *dir, const struct ev_source_conf *c,

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/mem.h"
+#include "base/time.h"
 #include "sign/sign.h"
 
 struct ev_sink {
@@ -234,6 +235,15 @@ ev_source_next(struct ev_source *s, struct ev_line *l, int t)
 {
 	l->toolong = 0; /* for the sources whose lines are bounded by other means */
 	return s->ops->next(s->impl, l, t);
+}
+
+int
+ev_source_waitleft(int timeout_ms, int64_t deadline)
+{
+	if (timeout_ms <= 0)
+		return timeout_ms;
+	int64_t left = deadline - ev_mono_ms();
+	return left > 0 ? (int)left : 0;
 }
 
 int ev_source_acks(const struct ev_source *s) { return s->ops->acks; }

@@ -52,6 +52,7 @@
 #include "io/timed.h"
 
 #define MAGIC "evkit-held 1"
+#define AGAIN 100 /* (not an EV_SRC_ value) look again */
 
 struct ev_timed_counters ev_timed_ctr;
 
@@ -93,6 +94,7 @@ struct tsource {
 	int dirty_tail;        /* lines held or set aside since the last settle */
 	int durable;           /* held events outlive us (a cursor, a group) */
 	int sidefile;          /* the side file may exist */
+	int pause;             /* a held event was just released */
 	struct ev_buf out;
 };
 
@@ -404,82 +406,119 @@ hold(struct tsource *s, const struct ev_line *l, uint64_t start, int64_t due)
 	ev_timed_ctr.held++;
 }
 
+/* How long the inner source may wait: no longer than the caller allows
+ * (timeout_ms, ending at deadline) nor than until the earliest held event
+ * is due. */
+static int
+waitfor(const struct tsource *s, int timeout_ms, int64_t deadline, int64_t now)
+{
+	int t = timeout_ms;
+
+	if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) < 0)
+		t = 0;
+	if (s->nheap) {
+		int64_t due = s->heap[0]->due - now;
+		if (t < 0 || due < t)
+			t = due > INT32_MAX ? INT32_MAX : (int)due;
+	}
+	return t;
+}
+
+/* The inner source has nothing now: AGAIN, or what to return. */
+static int
+idle(struct tsource *s, int timeout_ms, int64_t deadline)
+{
+	if (s->nheap && s->heap[0]->due <= ev_now_ms())
+		return AGAIN;
+	/* lines set aside after the last one handed out: commit them now, or
+	 * they would be read again */
+	if (s->nfifo == 0 && s->haveread && s->dirty_tail && settle(s) < 0)
+		return EV_SRC_ERR;
+	if ((timeout_ms > 0 && ev_mono_ms() < deadline) || timeout_ms < 0)
+		return AGAIN;
+	return EV_SRC_IDLE;
+}
+
+/* The inner source ended: AGAIN, or what to return. */
+static int
+ended(struct tsource *s, int timeout_ms)
+{
+	if (s->nheap && !s->durable) {
+		/* the input ended and nothing keeps the held events: wait for
+		 * them (a signal cuts the sleep short) */
+		int64_t w = s->heap[0]->due - ev_now_ms();
+		if (w > 0 && timeout_ms != 0)
+			poll(NULL, 0, (int)(timeout_ms > 0 && timeout_ms < w ? timeout_ms : w));
+		return s->heap[0]->due > ev_now_ms() ? EV_SRC_IDLE : AGAIN;
+	}
+	/* (held events stay held: the cursor or the group keeps them) */
+	if (s->nfifo == 0 && s->dirty_tail && settle(s) < 0)
+		return EV_SRC_ERR;
+	return EV_SRC_END;
+}
+
+/* A line read: held, set aside or finished before a restart (AGAIN), or
+ * handed out (EV_SRC_LINE); EV_SRC_ERR. */
+static int
+arrived(struct tsource *s, struct ev_line *l, int64_t now)
+{
+	uint64_t start = s->haveread ? s->lastread : l->pos > l->len ? l->pos - l->len - 1 : 0;
+	int64_t due;
+	int r;
+
+	s->lastread = l->pos;
+	s->haveread = 1;
+	if (s->sidename && l->pos <= s->oldhigh && !inwas(s, l->pos))
+		return AGAIN; /* finished before a restart */
+	if (!l->toolong && s->hold && ev_timed_attr(l->p, l->len, "evnotbefore", &due) == 1 &&
+	    due > now) {
+		hold(s, l, start, due);
+		s->dirty_tail = 1;
+		return AGAIN;
+	}
+	if (!l->toolong && (r = expire(s, l->p, l->len, now)) != 0) {
+		s->dirty_tail = 1;
+		return r < 0 ? EV_SRC_ERR : AGAIN;
+	}
+	pushhand(s, start, NULL);
+	l->pos = s->vnext++;
+	return EV_SRC_LINE;
+}
+
+/* After held events are released the caller is told once that nothing
+ * else is ready (EV_SRC_IDLE), so that it finishes its batch at once (its
+ * outputs committed: a spool or file output makes them visible then)
+ * instead of when the batch is full or old: a released event leaves on
+ * time even while due events keep coming. */
 static int
 tsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
 	struct tsource *s = impl;
 	int64_t deadline = timeout_ms > 0 ? ev_mono_ms() + timeout_ms : 0;
 
+	if (s->pause) {
+		s->pause = 0;
+		return EV_SRC_IDLE;
+	}
 	for (;;) {
-		int64_t now = ev_now_ms(), due;
-		int r, t = timeout_ms;
+		int64_t now = ev_now_ms();
+		int r;
 
-		while (s->nheap && s->heap[0]->due <= now) {
-			if ((r = release(s, l, now)) != 0)
+		while (s->nheap && s->heap[0]->due <= now)
+			if ((r = release(s, l, now)) != 0) {
+				/* (once after a burst of them) */
+				s->pause = r > 0 && !(s->nheap && s->heap[0]->due <= now);
 				return r < 0 ? EV_SRC_ERR : EV_SRC_LINE;
-		}
-		if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) < 0)
-			t = 0;
-		if (s->nheap) {
-			/* sleep no longer than until the earliest held event is due */
-			due = s->heap[0]->due - now;
-			if (t < 0 || due < t)
-				t = due > INT32_MAX ? INT32_MAX : (int)due;
-		}
-		r = s->ops->next(s->impl, l, t);
-		if (r == EV_SRC_IDLE) {
-			if (s->nheap && s->heap[0]->due <= ev_now_ms())
-				continue;
-			/* lines set aside after the last one handed out: commit them
-			 * now, or they would be read again */
-			if (s->nfifo == 0 && s->haveread && s->dirty_tail) {
-				if (settle(s) < 0)
-					return EV_SRC_ERR;
 			}
-			if (timeout_ms > 0 && ev_mono_ms() < deadline)
-				continue;
-			if (timeout_ms < 0)
-				continue;
-			return EV_SRC_IDLE;
-		}
-		if (r == EV_SRC_END) {
-			if (s->nheap && !s->durable) {
-				/* the input ended and nothing keeps the held events: wait
-				 * for them (a signal cuts the sleep short) */
-				int64_t w = s->heap[0]->due - ev_now_ms();
-				if (w > 0 && timeout_ms != 0)
-					poll(NULL, 0, (int)(timeout_ms > 0 && timeout_ms < w ? timeout_ms : w));
-				if (s->heap[0]->due > ev_now_ms())
-					return EV_SRC_IDLE;
-				continue;
-			}
-			/* (held events stay held: the cursor or the group keeps them) */
-			if (s->nfifo == 0 && s->dirty_tail && settle(s) < 0)
-				return EV_SRC_ERR;
-			return EV_SRC_END;
-		}
-		if (r != EV_SRC_LINE)
+		r = s->ops->next(s->impl, l, waitfor(s, timeout_ms, deadline, now));
+		if (r == EV_SRC_IDLE)
+			r = idle(s, timeout_ms, deadline);
+		else if (r == EV_SRC_END)
+			r = ended(s, timeout_ms);
+		else if (r == EV_SRC_LINE)
+			r = arrived(s, l, now);
+		if (r != AGAIN)
 			return r;
-		uint64_t start = s->haveread ? s->lastread : l->pos > l->len ? l->pos - l->len - 1 : 0;
-		s->lastread = l->pos;
-		s->haveread = 1;
-		if (s->sidename && l->pos <= s->oldhigh && !inwas(s, l->pos))
-			continue; /* finished before a restart */
-		if (!l->toolong && s->hold && ev_timed_attr(l->p, l->len, "evnotbefore", &due) == 1 &&
-		    due > now) {
-			hold(s, l, start, due);
-			s->dirty_tail = 1;
-			continue;
-		}
-		if (!l->toolong && (r = expire(s, l->p, l->len, now)) != 0) {
-			if (r < 0)
-				return EV_SRC_ERR;
-			s->dirty_tail = 1;
-			continue;
-		}
-		pushhand(s, start, NULL);
-		l->pos = s->vnext++;
-		return EV_SRC_LINE;
 	}
 }
 

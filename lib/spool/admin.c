@@ -210,6 +210,63 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	return 0;
 }
 
+/* The events in [lo, hi) of the segment at base, read. */
+static int
+countrange(struct ev_spool *sp, uint64_t base, uint64_t lo, uint64_t hi, char *buf,
+    uint64_t *events)
+{
+	int fd = spool_openseg(sp, base, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while (lo < hi) {
+		size_t k = hi - lo > READBUF ? READBUF : (size_t)(hi - lo);
+		if (pread(fd, buf, k, (off_t)(lo - base)) != (ssize_t)k) {
+			ev_warn("%s: read:", sp->segpath);
+			close(fd);
+			return -1;
+		}
+		sp->ctr.bytesread += k;
+		count_newlines(buf, k, events);
+		lo += k;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+ev_spool_events_after(struct ev_spool *sp, uint64_t pos, uint64_t *events)
+{
+	struct ev_spool_seg *segs;
+	size_t n;
+	int err = 0;
+	char *buf;
+
+	*events = 0;
+	if (ev_spool_segments(sp, &segs, &n) < 0)
+		return -1;
+	uint64_t end = spool_segs_end(sp, &segs[n - 1], &err);
+	buf = ev_malloc(READBUF);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t base = segs[i].base, lo = pos > base ? pos : base;
+		uint64_t hi = base + segs[i].size < end ? base + segs[i].size : end, c = 0;
+		int whole = i + 1 < n && lo == base;
+		if (lo >= hi)
+			continue;
+		if (whole && segcount_get(sp, base, segs[i].size, &c)) {
+			*events += c;
+			continue;
+		}
+		err = countrange(sp, base, lo, hi, buf, &c) < 0;
+		*events += c;
+		if (whole && !err)
+			segcount_put(sp, base, segs[i].size, c);
+	}
+	free(buf);
+	free(segs);
+	return err ? -1 : 0;
+}
+
 void
 ev_spool_stat_free(struct ev_spool_stat *st)
 {

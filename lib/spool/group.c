@@ -82,6 +82,7 @@
 #include "base/buf.h"
 #include "base/mem.h"
 #include "base/replace.h"
+#include "base/safeopen.h"
 #include "spool/cursor.h"
 #include "spool/group.h"
 #include "spool/lock.h"
@@ -221,72 +222,96 @@ format(const struct ledger *lg, struct ev_buf *b)
 	}
 }
 
+/* A counter line ("low 4096"): 1, 0 when it is not one, -1 an unknown word. */
+static int
+parsecounter(const char *line, struct ledger *lg, int *seen)
+{
+	char word[16];
+	uint64_t a;
+	int end = 0;
+
+	if (sscanf(line, "%15s %" SCNu64 " %n", word, &a, &end) != 2 || end == 0 || line[end])
+		return 0;
+	if (strcmp(word, "low") == 0)
+		lg->low = a, *seen |= 1;
+	else if (strcmp(word, "next") == 0)
+		lg->next = a, *seen |= 2;
+	else if (strcmp(word, "redelivered") == 0)
+		lg->redelivered = a;
+	else if (strcmp(word, "dead") == 0)
+		lg->dead = a;
+	else
+		return -1;
+	return 1;
+}
+
+/* A range line ("claimed A B K ID", "free A B K", "done A B"): 0, or -1. */
+static int
+parserange(const char *line, struct range *r)
+{
+	char id[ID_MAX + 1];
+	int end = 0;
+
+	memset(r, 0, sizeof *r);
+	if (sscanf(line, "claimed %" SCNu64 " %" SCNu64 " %" SCNu32 " %48s %n", &r->a, &r->b,
+	    &r->k, id, &end) == 4 && end > 0 && line[end] == '\0' && strlen(id) < ID_MAX) {
+		r->kind = R_CLAIMED;
+		memcpy(r->id, id, strlen(id) + 1);
+		return 0;
+	}
+	end = 0;
+	if (sscanf(line, "free %" SCNu64 " %" SCNu64 " %" SCNu32 " %n", &r->a, &r->b, &r->k,
+	    &end) == 3 && end > 0 && line[end] == '\0') {
+		r->kind = R_FREE;
+		return 0;
+	}
+	end = 0;
+	r->k = 0;
+	if (sscanf(line, "done %" SCNu64 " %" SCNu64 " %n", &r->a, &r->b, &end) == 2 &&
+	    end > 0 && line[end] == '\0') {
+		r->kind = R_DONE;
+		return 0;
+	}
+	return -1;
+}
+
+/* The ranges tile [low, next). */
+static int
+tiles(const struct ledger *lg)
+{
+	uint64_t at = lg->low;
+
+	for (size_t i = 0; i < lg->n; i++) {
+		if (lg->r[i].a != at || lg->r[i].b <= lg->r[i].a)
+			return 0;
+		at = lg->r[i].b;
+	}
+	return at == lg->next;
+}
+
 static int
 parse(char *text, struct ledger *lg, const char *path)
 {
 	char *line, *save = NULL;
-	int no = 0, seen = 0;
-	uint64_t at;
+	int no = 0, seen = 0, c;
+	struct range r;
 
 	lg->n = 0;
 	lg->low = lg->next = lg->redelivered = lg->dead = 0;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char word[16], id[ID_MAX + 1];
-		uint64_t a, b;
-		uint32_t k;
-		int end = 0;
-
-		no++;
-		if (no == 1) {
+		if (++no == 1) {
 			if (strcmp(line, MAGIC) != 0)
 				goto bad;
-			continue;
-		}
-		id[0] = '\0';
-		if (sscanf(line, "%15s %" SCNu64 " %n", word, &a, &end) == 2 && end > 0 &&
-		    line[end] == '\0') {
-			if (strcmp(word, "low") == 0)
-				lg->low = a, seen |= 1;
-			else if (strcmp(word, "next") == 0)
-				lg->next = a, seen |= 2;
-			else if (strcmp(word, "redelivered") == 0)
-				lg->redelivered = a;
-			else if (strcmp(word, "dead") == 0)
-				lg->dead = a;
-			else
+		} else if ((c = parsecounter(line, lg, &seen)) < 0) {
+			goto bad;
+		} else if (c == 0) {
+			if (parserange(line, &r) < 0)
 				goto bad;
-			continue;
+			*addrange(lg, lg->n) = r;
 		}
-		struct range r = { 0 };
-		if (sscanf(line, "claimed %" SCNu64 " %" SCNu64 " %" SCNu32 " %48s %n", &a, &b, &k,
-		    id, &end) == 4 && end > 0 && line[end] == '\0' && strlen(id) < ID_MAX) {
-			r.kind = R_CLAIMED;
-			memcpy(r.id, id, strlen(id) + 1);
-		} else if (sscanf(line, "free %" SCNu64 " %" SCNu64 " %" SCNu32 " %n", &a, &b, &k,
-		    &end) == 3 && end > 0 && line[end] == '\0') {
-			r.kind = R_FREE;
-		} else if (sscanf(line, "done %" SCNu64 " %" SCNu64 " %n", &a, &b, &end) == 2 &&
-		    end > 0 && line[end] == '\0') {
-			r.kind = R_DONE;
-			k = 0;
-		} else {
-			goto bad;
-		}
-		r.a = a, r.b = b, r.k = k;
-		*addrange(lg, lg->n) = r;
 	}
-	if (seen != 3)
-		goto bad;
-	/* The ranges must tile [low, next). */
-	at = lg->low;
-	for (size_t i = 0; i < lg->n; i++) {
-		if (lg->r[i].a != at || lg->r[i].b <= lg->r[i].a)
-			goto bad;
-		at = lg->r[i].b;
-	}
-	if (at != lg->next)
-		goto bad;
-	return 0;
+	if (seen == 3 && tiles(lg))
+		return 0;
 bad:
 	ev_warn("%s: not a group state (line %d; see ev-spool(5))", path, no);
 	errno = EINVAL;
@@ -391,16 +416,11 @@ reap(struct ev_group *g)
 static void
 sweep(struct ev_group *g)
 {
-	int fd = dup(g->gdir);
-	DIR *d;
+	DIR *d = ev_opendir_fd(g->gdir);
 	struct dirent *e;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
-	rewinddir(d);
 	while ((e = readdir(d)))
 		if (strncmp(e->d_name, "member.", 7) == 0 && strcmp(e->d_name, g->memname) != 0 &&
 		    ev_lock_held(g->gdir, g->path, e->d_name) == 0)
@@ -468,15 +488,69 @@ gfree(struct ev_group *g)
 	free(g);
 }
 
+/* The member file, locked under a temporary name, then renamed: a member
+ * file is never seen unlocked while its member lives (a sweep would delete
+ * it). */
+static int
+addmember(struct ev_group *g, int64_t since)
+{
+	char buf[64], tmp[ID_MAX + 16];
+	int len;
+
+	snprintf(g->id, sizeof g->id, "%ld-%lld", (long)getpid(), (long long)since);
+	membername(g->memname, sizeof g->memname, g->id);
+	snprintf(tmp, sizeof tmp, ".%s.tmp", g->memname);
+	if ((g->memfd = ev_lock_take(g->gdir, g->path, tmp, ev_spool_getconf(g->sp)->mode, 0,
+	    NULL)) < 0) {
+		if (errno == EBUSY)
+			ev_warn("%s/%s: in use", g->path, tmp);
+		return -1;
+	}
+	len = snprintf(buf, sizeof buf, "%ld %lld\n", (long)getpid(), (long long)since);
+	if (pwrite(g->memfd, buf, (size_t)len, 0) != len) {
+		ev_warn("%s/%s: cannot write:", g->path, tmp);
+		goto fail;
+	}
+	if (renameat(g->gdir, tmp, g->gdir, g->memname) < 0) {
+		ev_warn("%s/%s: cannot rename into place:", g->path, g->memname);
+		goto fail;
+	}
+	return 0;
+fail:
+	unlinkat(g->gdir, tmp, 0);
+	close(g->memfd);
+	g->memfd = -1;
+	return -1;
+}
+
+/* Under the lock: the ledger read, or made (a new group starts at the
+ * oldest event, registered at once so that retention keeps what it has
+ * not read); the claims of dead members freed. */
+static int
+firstlook(struct ev_group *g)
+{
+	int have = readstate(g->gdir, g->path, &g->lg, &g->text);
+
+	if (have < 0)
+		return -1;
+	if (!have) {
+		if (ev_spool_pos_start(g->sp, &g->lg.low) < 0)
+			return -1;
+		g->lg.next = g->lg.low;
+		if (writestate(g, 1) < 0)
+			return -1;
+	} else if (reap(g) && writestate(g, 1) < 0) {
+		return -1;
+	}
+	sweep(g);
+	return 0;
+}
+
 struct ev_group *
 ev_group_join(struct ev_spool *sp, const char *name, uint32_t max_deliveries,
     ev_group_bury_fn bury, void *arg)
 {
 	struct ev_group *g = ev_calloc(1, sizeof *g);
-	mode_t mode = ev_spool_getconf(sp)->mode;
-	int64_t since = ev_now_ms();
-	char buf[64], tmp[ID_MAX + 16];
-	int len, have;
 
 	g->gdir = g->lockfd = g->memfd = -1;
 	g->sp = sp;
@@ -490,58 +564,19 @@ ev_group_join(struct ev_spool *sp, const char *name, uint32_t max_deliveries,
 		goto fail;
 	}
 	g->name = ev_strdup(name);
-	if (opendirs(sp, name, &g->gdir, &g->path) < 0)
+	if (opendirs(sp, name, &g->gdir, &g->path) < 0 || addmember(g, ev_now_ms()) < 0)
 		goto fail;
-	snprintf(g->id, sizeof g->id, "%ld-%lld", (long)getpid(), (long long)since);
-	membername(g->memname, sizeof g->memname, g->id);
-	/* Locked under a temporary name, then renamed: a member file is never
-	 * seen unlocked while its member lives (a sweep would delete it). */
-	snprintf(tmp, sizeof tmp, ".%s.tmp", g->memname);
-	if ((g->memfd = ev_lock_take(g->gdir, g->path, tmp, mode, 0, NULL)) < 0) {
-		if (errno == EBUSY)
-			ev_warn("%s/%s: in use", g->path, tmp);
-		goto fail;
-	}
-	len = snprintf(buf, sizeof buf, "%ld %lld\n", (long)getpid(), (long long)since);
-	if (pwrite(g->memfd, buf, (size_t)len, 0) != len) {
-		ev_warn("%s/%s: cannot write:", g->path, tmp);
-		unlinkat(g->gdir, tmp, 0);
-		close(g->memfd);
-		g->memfd = -1;
-		goto fail;
-	}
-	if (renameat(g->gdir, tmp, g->gdir, g->memname) < 0) {
-		ev_warn("%s/%s: cannot rename into place:", g->path, g->memname);
-		unlinkat(g->gdir, tmp, 0);
-		close(g->memfd);
-		g->memfd = -1;
-		goto fail;
-	}
 	if ((g->lockfd = openat(g->gdir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-	    O_NONBLOCK, mode)) < 0) {
+	    O_NONBLOCK, ev_spool_getconf(sp)->mode)) < 0) {
 		ev_warn("%s/lock: cannot open:", g->path);
 		goto fail;
 	}
 	if (glock(g, LOCK_EX) < 0)
 		goto fail;
-	if ((have = readstate(g->gdir, g->path, &g->lg, &g->text)) < 0)
-		goto unlock;
-	if (!have) {
-		/* A new group starts at the oldest event, registered at once so
-		 * that retention keeps what it has not read. */
-		if (ev_spool_pos_start(sp, &g->lg.low) < 0)
-			goto unlock;
-		g->lg.next = g->lg.low;
-		if (writestate(g, 1) < 0)
-			goto unlock;
-	} else if (reap(g) && writestate(g, 1) < 0) {
-		goto unlock;
-	}
-	sweep(g);
+	int r = firstlook(g);
 	glock(g, LOCK_UN);
-	return g;
-unlock:
-	glock(g, LOCK_UN);
+	if (r == 0)
+		return g;
 fail:
 	if (g->memfd >= 0)
 		unlinkat(g->gdir, g->memname, 0);
@@ -616,6 +651,85 @@ take(struct ev_group *g, size_t i, uint64_t x, uint32_t k)
 	memcpy(g->lg.r[i].id, g->id, sizeof g->id);
 }
 
+/* The first event of free range i, delivered as often as allowed: a dead
+ * letter, marked done (the rest of the range is next). */
+static int
+burynext(struct ev_group *g, size_t i, const struct ev_group_batch *b)
+{
+	uint64_t x = b->line[0].end;
+
+	if (!g->bury || g->bury(g->buryarg, b->buf.p + b->line[0].off, b->line[0].len,
+	    g->lg.r[i].k) < 0)
+		return -1;
+	if (x < g->lg.r[i].b)
+		split(&g->lg, i, x);
+	g->lg.r[i].kind = R_DONE;
+	g->lg.dead++;
+	g->ctr.dead++;
+	return 0;
+}
+
+/* A part of a free range: a batch of one never delivered, else its first
+ * event alone as delivery K+1 (or a dead letter past the limit). 1 when b
+ * holds a claim, 0 none, -1; *buried counts the dead letters. */
+static int
+claimfree(struct ev_group *g, size_t maxlines, struct ev_group_batch *b, int *buried)
+{
+	for (size_t i = 0; i < g->lg.n; i++) {
+		struct range *r = &g->lg.r[i];
+		if (r->kind != R_FREE)
+			continue;
+		uint32_t k = r->k;
+		int n = readlines(g, r->a, r->b, k == 0 ? maxlines : 1, b);
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			ev_warn("%s: no event at %" PRIu64 " in a free range", g->path, r->a);
+			errno = EINVAL;
+			return -1;
+		}
+		if (k > 0 && g->max && k >= g->max) {
+			if (*buried == BURY_MAX)
+				return 0;
+			if (burynext(g, i, b) < 0)
+				return -1;
+			++*buried;
+			continue;
+		}
+		take(g, i, b->line[n - 1].end, k + 1);
+		if (k > 0) {
+			g->lg.redelivered++;
+			g->ctr.redelivered++;
+		}
+		b->deliveries = k + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Up to maxlines fresh events from next: 1, 0 none, -1. */
+static int
+claimfresh(struct ev_group *g, size_t maxlines, struct ev_group_batch *b)
+{
+	uint64_t end;
+	int n;
+
+	if (ev_spool_pos_end(g->sp, &end) < 0)
+		return -1;
+	if (g->lg.next >= end)
+		return 0;
+	if ((n = readlines(g, g->lg.next, end, maxlines, b)) <= 0)
+		return n;
+	struct range *r = addrange(&g->lg, g->lg.n);
+	r->a = g->lg.next;
+	r->b = g->lg.next = b->line[n - 1].end;
+	r->kind = R_CLAIMED;
+	r->k = 1;
+	memcpy(r->id, g->id, sizeof g->id);
+	b->deliveries = 1;
+	return 1;
+}
+
 int
 ev_group_claim(struct ev_group *g, size_t maxlines, struct ev_group_batch *b)
 {
@@ -628,66 +742,11 @@ ev_group_claim(struct ev_group *g, size_t maxlines, struct ev_group_batch *b)
 	if (readstate(g->gdir, g->path, &g->lg, &g->text) <= 0)
 		goto fail;
 	changed = reap(g);
-	for (size_t i = 0; i < g->lg.n && !got; i++) {
-		struct range *r = &g->lg.r[i];
-		if (r->kind != R_FREE)
-			continue;
-		uint64_t a = r->a, e = r->b;
-		uint32_t k = r->k;
-		int n = readlines(g, a, e, k == 0 ? maxlines : 1, b);
-		if (n < 0)
-			goto fail;
-		if (n == 0) {
-			ev_warn("%s: no event at %" PRIu64 " in a free range", g->path, a);
-			errno = EINVAL;
-			goto fail;
-		}
-		uint64_t x = b->line[n - 1].end;
-		if (k > 0 && g->max && k >= g->max) {
-			/* Delivered as often as allowed: a dead letter, not a claim. */
-			if (buried == BURY_MAX)
-				break;
-			if (!g->bury || g->bury(g->buryarg, b->buf.p + b->line[0].off, b->line[0].len,
-			    k) < 0)
-				goto fail;
-			if (x < r->b)
-				split(&g->lg, i, x);
-			g->lg.r[i].kind = R_DONE;
-			g->lg.dead++;
-			g->ctr.dead++;
-			buried++;
-			changed = 1;
-			continue; /* the rest of the range is next */
-		}
-		take(g, i, x, k + 1);
-		if (k > 0) {
-			g->lg.redelivered++;
-			g->ctr.redelivered++;
-		}
-		b->deliveries = k + 1;
-		got = 1;
-	}
-	if (!got) {
-		uint64_t end;
-		if (ev_spool_pos_end(g->sp, &end) < 0)
-			goto fail;
-		if (g->lg.next < end) {
-			int n = readlines(g, g->lg.next, end, maxlines, b);
-			if (n < 0)
-				goto fail;
-			if (n > 0) {
-				struct range *r = addrange(&g->lg, g->lg.n);
-				r->a = g->lg.next;
-				r->b = g->lg.next = b->line[n - 1].end;
-				r->kind = R_CLAIMED;
-				r->k = 1;
-				memcpy(r->id, g->id, sizeof g->id);
-				b->deliveries = 1;
-				got = 1;
-			}
-		}
-	}
-	if ((got || changed) && writestate(g, buried > 0) < 0)
+	if ((got = claimfree(g, maxlines, b, &buried)) == 0)
+		got = claimfresh(g, maxlines, b);
+	if (got < 0)
+		goto fail;
+	if ((got || changed || buried) && writestate(g, buried > 0) < 0)
 		goto fail;
 	glock(g, LOCK_UN);
 	if (got)
@@ -866,41 +925,70 @@ readgroup(struct ev_spool *sp, int gs, const char *name, int *gdir, char **path,
 	return r;
 }
 
-int
-ev_group_lowest(struct ev_spool *sp, uint64_t *pos)
+typedef int (*visit_fn)(void *arg, struct ev_spool *sp, int gdir, const char *path,
+    const char *name, const struct ledger *lg);
+
+/* Call fn for each group of sp that has a ledger, in name order, stopping
+ * at the first failure unless keepgoing: 0, 1 when a group could not be
+ * read or fn failed, -1 when the groups cannot be listed. */
+static int
+eachgroup(struct ev_spool *sp, visit_fn fn, void *arg, int keepgoing)
 {
 	char **names;
 	size_t n;
-	int gs, found = 0, err = 0;
+	int gs, err = 0;
 	struct ledger lg = { 0 };
 	struct ev_buf text = { 0 };
 
 	if (listgroups(sp, &gs, &names, &n) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && (!err || keepgoing); i++) {
 		int gdir;
 		char *path;
 		int r = readgroup(sp, gs, names[i], &gdir, &path, &lg, &text);
+		if (r < 0 || (r > 0 && fn(arg, sp, gdir, path, names[i], &lg) < 0))
+			err = 1;
 		if (gdir >= 0)
 			close(gdir);
 		free(path);
-		if (r < 0) {
-			err = 1; /* an unreadable group holds retention back: keep everything */
-			continue;
-		}
-		if (r > 0 && (!found || lg.low < *pos))
-			*pos = lg.low, found = 1;
 	}
 	if (gs >= 0)
 		close(gs);
 	freenames(names, n);
 	free(lg.r);
 	ev_buf_free(&text);
-	if (err) {
-		*pos = 0;
+	return err;
+}
+
+struct lowest { uint64_t pos; int found; };
+
+static int
+lowest(void *arg, struct ev_spool *sp, int gdir, const char *path, const char *name,
+    const struct ledger *lg)
+{
+	struct lowest *x = arg;
+
+	(void)sp, (void)gdir, (void)path, (void)name;
+	if (!x->found || lg->low < x->pos)
+		x->pos = lg->low, x->found = 1;
+	return 0;
+}
+
+int
+ev_group_lowest(struct ev_spool *sp, uint64_t *pos)
+{
+	struct lowest x = { 0, 0 };
+	int r = eachgroup(sp, lowest, &x, 1);
+
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		*pos = 0; /* an unreadable group holds retention back: keep everything */
 		return 1;
 	}
-	return found;
+	if (x.found)
+		*pos = x.pos;
+	return x.found;
 }
 
 /* Lines in [a, b) of sp. */
@@ -924,15 +1012,11 @@ countlines(struct ev_spool *sp, uint64_t a, uint64_t b, uint64_t *n)
 static void
 members(int gdir, const char *path, struct ev_group_stat *st)
 {
-	int fd = dup(gdir);
-	DIR *d;
+	DIR *d = ev_opendir_fd(gdir);
 	struct dirent *e;
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, "member.", 7) != 0 || ev_lock_held(gdir, path, e->d_name) != 1)
 			continue;
@@ -956,78 +1040,81 @@ members(int gdir, const char *path, struct ev_group_stat *st)
 	closedir(d);
 }
 
+/* Claimed (by live members) and pending events: the ranges not done,
+ * counted by reading them (claims are a batch at most). */
+static int
+statranges(struct ev_spool *sp, int gdir, const char *path, const struct ledger *lg,
+    struct ev_group_stat *s)
+{
+	for (size_t j = 0; j < lg->n; j++) {
+		const struct range *x = &lg->r[j];
+		char name[ID_MAX + 8];
+		int live = 0;
+
+		if (x->kind == R_DONE)
+			continue;
+		if (x->kind == R_CLAIMED) {
+			membername(name, sizeof name, x->id);
+			live = ev_lock_held(gdir, path, name) == 1;
+		}
+		if (live)
+			s->claimed_bytes += x->b - x->a;
+		else
+			s->pending_bytes += x->b - x->a;
+		if (countlines(sp, x->a, x->b, live ? &s->claimed : &s->pending) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The status of one group from its ledger: the lag from the kept counts of
+ * the spool's segments, not by reading the spool after low. */
+static int
+statgroup(struct ev_spool *sp, int gdir, const char *path, const char *name,
+    const struct ledger *lg, struct ev_group_stat *s)
+{
+	uint64_t end;
+
+	s->name = ev_strdup(name);
+	s->low = lg->low;
+	s->next = lg->next;
+	s->redelivered = lg->redelivered;
+	s->dead = lg->dead;
+	members(gdir, path, s);
+	if (statranges(sp, gdir, path, lg, s) < 0 || ev_spool_pos_end(sp, &end) < 0)
+		return -1;
+	if (end <= lg->low)
+		return 0;
+	s->lag_bytes = end - lg->low;
+	return ev_spool_events_after(sp, lg->low, &s->lag_events);
+}
+
+struct stats { struct ev_group_stat *v; size_t n; };
+
+static int
+statone(void *arg, struct ev_spool *sp, int gdir, const char *path, const char *name,
+    const struct ledger *lg)
+{
+	struct stats *x = arg;
+
+	x->v = ev_reallocarray(x->v, x->n + 1, sizeof *x->v);
+	memset(&x->v[x->n], 0, sizeof *x->v);
+	return statgroup(sp, gdir, path, name, lg, &x->v[x->n++]);
+}
+
 int
 ev_group_stat_all(struct ev_spool *sp, struct ev_group_stat **out, size_t *nout)
 {
-	char **names;
-	size_t n;
-	int gs, err = 0;
-	struct ledger lg = { 0 };
-	struct ev_buf text = { 0 };
-	struct ev_group_stat *v;
+	struct stats x = { ev_calloc(1, sizeof *x.v), 0 };
 
-	*out = NULL;
-	*nout = 0;
-	if (listgroups(sp, &gs, &names, &n) < 0)
-		return -1;
-	v = ev_calloc(n + 1, sizeof *v);
-	for (size_t i = 0; i < n && !err; i++) {
-		int gdir;
-		char *path;
-		int r = readgroup(sp, gs, names[i], &gdir, &path, &lg, &text);
-		if (r <= 0) {
-			if (gdir >= 0)
-				close(gdir);
-			free(path);
-			if (r < 0)
-				err = 1;
-			continue;
-		}
-		struct ev_group_stat *s = &v[(*nout)++];
-		s->name = ev_strdup(names[i]);
-		s->low = lg.low;
-		s->next = lg.next;
-		s->redelivered = lg.redelivered;
-		s->dead = lg.dead;
-		members(gdir, path, s);
-		for (size_t j = 0; j < lg.n && !err; j++) {
-			struct range *x = &lg.r[j];
-			if (x->kind == R_DONE)
-				continue;
-			int live = 0;
-			if (x->kind == R_CLAIMED) {
-				char name[ID_MAX + 8];
-				membername(name, sizeof name, x->id);
-				live = ev_lock_held(gdir, path, name) == 1;
-			}
-			if (live) {
-				s->claimed_bytes += x->b - x->a;
-				err = countlines(sp, x->a, x->b, &s->claimed) < 0;
-			} else {
-				s->pending_bytes += x->b - x->a;
-				err = countlines(sp, x->a, x->b, &s->pending) < 0;
-			}
-		}
-		uint64_t end;
-		if (!err && (err = ev_spool_pos_end(sp, &end) < 0) == 0 && end > lg.low) {
-			s->lag_bytes = end - lg.low;
-			err = countlines(sp, lg.low, end, &s->lag_events) < 0;
-		}
-		close(gdir);
-		free(path);
-	}
-	if (gs >= 0)
-		close(gs);
-	freenames(names, n);
-	free(lg.r);
-	ev_buf_free(&text);
-	*out = v;
-	if (err) {
-		ev_group_stat_free(v, *nout);
+	if (eachgroup(sp, statone, &x, 0) != 0) {
+		ev_group_stat_free(x.v, x.n);
 		*out = NULL;
 		*nout = 0;
 		return -1;
 	}
+	*out = x.v;
+	*nout = x.n;
 	return 0;
 }
 

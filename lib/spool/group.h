@@ -77,8 +77,10 @@ struct ev_group_stat {
 	struct ev_group_member *members;
 	size_t nmembers;
 };
-/* Every group of sp, sorted by name (*n may be 0). Counting claimed,
- * pending and lagging events reads only the spool after each group's low. */
+/* Every group of sp, sorted by name (*n may be 0). Claimed and pending
+ * events are counted by reading their ranges (a claim at most each), the
+ * lag from the kept counts of the segments after each group's low: the
+ * time grows with segments and claims, not with the events. */
 int ev_group_stat_all(struct ev_spool *sp, struct ev_group_stat **st, size_t *n);
 void ev_group_stat_free(struct ev_group_stat *st, size_t n);
 /* The lowest low-water mark of sp's groups: 1 and *pos, 0 when there are

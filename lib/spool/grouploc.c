@@ -32,6 +32,7 @@
 #define CLAIM_MAX 1024
 #define FAST_MS 50   /* a claim used up sooner than this: take twice as many */
 #define SLOW_MS 500  /* ... later than this: half as many */
+#define COMMIT_MS 200 /* write finished events into the ledger at most this often */
 
 struct claim {
 	uint64_t start, end;
@@ -55,49 +56,70 @@ struct gsource {
 	int64_t claimed_at;
 	struct ev_watch *w;
 	int watchall;             /* the watch sees member deaths */
+	int unwritten;            /* finished events not yet in the ledger */
+	int64_t writtenat;
 	struct ev_buf line, tmp;
 };
+
+/* The attributes of a dead letter, as JSON values, into a[0..3]. */
+static void
+deadattrs(struct ev_buf *a, const char *group, uint32_t deliveries)
+{
+	char when[32];
+
+	ev_buf_adds(&a[0], "\"deliveries\"");
+	ev_buf_printf(&a[3], "delivered %u times to members of group %s that ended before "
+	    "finishing it", (unsigned)deliveries, group);
+	ev_buf_addjstr(&a[1], a[3].p, a[3].len);
+	ev_buf_printf(&a[2], "%u", (unsigned)deliveries);
+	ev_buf_reset(&a[3]);
+	ev_time_format(ev_now_ms(), when);
+	ev_buf_addjstr(&a[3], when, strlen(when));
+}
+
+int
+ev_group_bury(struct ev_sink *dead, const char *spool, const char *group, const char *line,
+    size_t len, uint32_t deliveries, struct ev_buf *tmp)
+{
+	static const char *const names[4] = { "evdeadreason", "evdeaddetail", "evdeliveries",
+	    "evdeadtime" };
+	struct ev_buf a[4] = { { 0 } };
+	int r = 0;
+
+	deadattrs(a, group, deliveries);
+	ev_buf_reset(&tmp[0]);
+	ev_buf_add(&tmp[0], line, len);
+	for (int i = 0; i < 4; i++) {
+		ev_buf_reset(&tmp[1]);
+		if (ev_event_setattr(&tmp[1], tmp[0].p, tmp[0].len, names[i], a[i].p) == 0) {
+			struct ev_buf t = tmp[0];
+			tmp[0] = tmp[1];
+			tmp[1] = t;
+		}
+		ev_buf_free(&a[i]);
+	}
+	if (!dead) {
+		ev_warn("%s: group %s: dead: %.*s", spool, group, (int)tmp[0].len, tmp[0].p);
+		return 0;
+	}
+	if (!ev_quiet)
+		ev_warn("%s: group %s: an event delivered %u times goes to %s", spool, group,
+		    (unsigned)deliveries, ev_sink_name(dead));
+	if (ev_sink_write(dead, tmp[0].p, tmp[0].len) < 0 || ev_sink_commit(dead) < 0)
+		r = -1;
+	return r;
+}
 
 /* A dead letter: the event with why, made durable before it is marked done. */
 static int
 bury(void *arg, const char *line, size_t len, uint32_t deliveries)
 {
 	struct gsource *s = arg;
-	char when[32], num[16];
-	struct ev_buf why = { 0 };
-	int r = 0;
+	struct ev_buf tmp[2] = { s->line, s->tmp };
+	int r = ev_group_bury(s->dead, s->spath, s->name, line, len, deliveries, tmp);
 
-	ev_buf_reset(&s->line);
-	ev_buf_add(&s->line, line, len);
-	struct { const char *name; struct ev_buf v; } a[4] = { { "evdeadreason", { 0 } },
-	    { "evdeaddetail", { 0 } }, { "evdeliveries", { 0 } }, { "evdeadtime", { 0 } } };
-	ev_buf_adds(&a[0].v, "\"deliveries\"");
-	ev_buf_printf(&why, "delivered %u times to members of group %s that ended before "
-	    "finishing it", (unsigned)deliveries, s->name);
-	ev_buf_addjstr(&a[1].v, why.p, why.len);
-	snprintf(num, sizeof num, "%u", (unsigned)deliveries);
-	ev_buf_adds(&a[2].v, num);
-	ev_time_format(ev_now_ms(), when);
-	ev_buf_addjstr(&a[3].v, when, strlen(when));
-	for (int i = 0; i < 4; i++) {
-		ev_buf_reset(&s->tmp);
-		if (ev_event_setattr(&s->tmp, s->line.p, s->line.len, a[i].name, a[i].v.p) == 0) {
-			struct ev_buf t = s->line;
-			s->line = s->tmp;
-			s->tmp = t;
-		}
-		ev_buf_free(&a[i].v);
-	}
-	ev_buf_free(&why);
-	if (!s->dead) {
-		ev_warn("%s: group %s: dead: %.*s", s->spath, s->name, (int)s->line.len, s->line.p);
-		return 0;
-	}
-	if (!ev_quiet)
-		ev_warn("%s: group %s: an event delivered %u times goes to %s", s->spath, s->name,
-		    (unsigned)deliveries, ev_sink_name(s->dead));
-	if (ev_sink_write(s->dead, s->line.p, s->line.len) < 0 || ev_sink_commit(s->dead) < 0)
-		r = -1;
+	s->line = tmp[0];
+	s->tmp = tmp[1];
 	return r;
 }
 
@@ -176,6 +198,25 @@ redelivery_open(const struct gsource *s)
 	return 0;
 }
 
+/* Watch the spool's segments and the group's directory (new ledgers,
+ * members that die). */
+static int
+startwatch(struct gsource *s)
+{
+	char *seg = ev_malloc(strlen(s->spath) + sizeof "/segments");
+	int a;
+
+	sprintf(seg, "%s/segments", s->spath);
+	s->w = ev_watch_new(seg);
+	free(seg);
+	if (!s->w || (a = ev_watch_add(s->w, ev_group_dir(s->g))) < 0)
+		return -1;
+	s->watchall = a == 1;
+	return 0;
+}
+
+static int flush(struct gsource *s);
+
 static int
 gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 {
@@ -197,25 +238,17 @@ gsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			continue;
 		if (!s->follow)
 			return EV_SRC_END;
-		int t = timeout_ms;
-		if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) <= 0)
-			return EV_SRC_IDLE;
+		int t = ev_source_waitleft(timeout_ms, deadline);
 		if (t == 0)
 			return EV_SRC_IDLE;
 		if (!s->w) {
 			/* Watching starts now: look once more before sleeping. */
-			char *seg = ev_malloc(strlen(s->spath) + sizeof "/segments");
-			sprintf(seg, "%s/segments", s->spath);
-			s->w = ev_watch_new(seg);
-			free(seg);
-			if (!s->w)
+			if (startwatch(s) < 0)
 				return EV_SRC_ERR;
-			int a = ev_watch_add(s->w, ev_group_dir(s->g));
-			if (a < 0)
-				return EV_SRC_ERR;
-			s->watchall = a == 1;
 			continue;
 		}
+		if (flush(s) < 0)
+			return EV_SRC_ERR;
 		if (!s->watchall && (t < 0 || t > EV_WATCH_POLL_MS))
 			t = EV_WATCH_POLL_MS;
 		if ((r = ev_watch_wait(s->w, t)) < 0) {
@@ -244,30 +277,25 @@ spans(struct gsource *s)
 	return v;
 }
 
+/* Write what is finished into the group's ledger, and forget the claims
+ * that are (never the newest: its lines are still in s->b, and the
+ * handing out goes on from it). */
 static int
-gsource_commit(void *impl, uint64_t pos)
+flush(struct gsource *s)
 {
-	struct gsource *s = impl;
-	int changed = 0, r = 0;
+	struct ev_group_span *v;
+	size_t k = 0;
+	int r;
 
-	for (size_t i = 0; i < s->nc; i++) {
-		struct claim *c = &s->c[i];
-		if (pos < c->v0)
-			break;
-		size_t fin = pos - c->v0 + 1 < c->handed ? (size_t)(pos - c->v0 + 1) : c->handed;
-		if (fin > c->done)
-			c->done = fin, changed = 1;
-	}
-	if (!changed)
+	if (!s->unwritten)
 		return 0;
-	struct ev_group_span *v = spans(s);
+	v = spans(s);
 	r = ev_group_commit(s->g, v, s->nc);
 	free(v);
 	if (r < 0)
 		return -1;
-	/* Forget the claims that are finished (never the newest: its lines
-	 * are still in s->b, and the handing out goes on from it). */
-	size_t k = 0;
+	s->unwritten = 0;
+	s->writtenat = ev_mono_ms();
 	for (size_t i = 0; i < s->nc; i++) {
 		if (s->c[i].done == s->c[i].n && i + 1 < s->nc) {
 			free(s->c[i].ends);
@@ -277,6 +305,33 @@ gsource_commit(void *impl, uint64_t pos)
 	}
 	s->nc = k;
 	return 0;
+}
+
+/* A commit is written into the ledger at most every COMMIT_MS (a write
+ * and an fsync under the group's lock, which the other members wait for),
+ * at once when it finishes a redelivery (so that a death after it is not
+ * blamed on it), and before the member waits or leaves. In between it is
+ * kept here: a crash delivers those events again, as for any cursor. */
+static int
+gsource_commit(void *impl, uint64_t pos)
+{
+	struct gsource *s = impl;
+	int now = 0;
+
+	for (size_t i = 0; i < s->nc; i++) {
+		struct claim *c = &s->c[i];
+		if (pos < c->v0)
+			break;
+		size_t fin = pos - c->v0 + 1 < c->handed ? (size_t)(pos - c->v0 + 1) : c->handed;
+		if (fin > c->done) {
+			c->done = fin;
+			s->unwritten = 1;
+			now |= c->deliveries > 1;
+		}
+	}
+	if (!s->unwritten || (!now && ev_mono_ms() - s->writtenat < COMMIT_MS))
+		return 0;
+	return flush(s);
 }
 
 static int

@@ -116,6 +116,10 @@ struct ev_spool_stat {
 };
 int ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st);
 void ev_spool_stat_free(struct ev_spool_stat *st);
+/* The events from pos (a line boundary) to the end, counted in time
+ * proportional to the segments (sealed ones by their kept counts) and the
+ * size of the segment pos falls in and of the active one. */
+int ev_spool_events_after(struct ev_spool *sp, uint64_t pos, uint64_t *events);
 /* The status as one JSON object and a newline (evspool stat --json). */
 void ev_spool_stat_json(struct ev_buf *b, const char *path, const struct ev_spool_stat *st);
 

@@ -158,9 +158,7 @@ spsource_next(void *impl, struct ev_line *l, int timeout_ms)
 			return EV_SRC_ERR;
 		if (!s->follow)
 			return EV_SRC_END;
-		int t = timeout_ms;
-		if (timeout_ms > 0 && (t = (int)(deadline - ev_mono_ms())) <= 0)
-			return EV_SRC_IDLE;
+		int t = ev_source_waitleft(timeout_ms, deadline);
 		if (t == 0)
 			return EV_SRC_IDLE;
 		if ((r = ev_spool_reader_wait(s->r, t)) < 0)

@@ -16,6 +16,7 @@
 #include "sign/sign.h"
 #include "trace/trace.h"
 #include "event/event.h"
+#include "spool/spool.h"
 
 /* The longest wait between two looks at the signals and at systemd's
  * watchdog: waits on spools, files and pipes also wake at once on a signal
@@ -236,6 +237,7 @@ notify(struct ev_input *in)
 static void
 opened(struct ev_input *in)
 {
+	in->scanning = in->since && !ev_source_seeks_time(in->src);
 	if (!in->durable && ev_source_acks(in->src))
 		needdurable(in);
 	if (in->ready)
@@ -554,6 +556,27 @@ endspan(struct ev_input *in)
 		ev_otlp_span(ev_otlp_default, &in->span);
 }
 
+void
+ev_input_since(struct ev_input *in, int64_t ms)
+{
+	in->conf.start = EV_START_TIME;
+	in->conf.since_ms = ms;
+	in->since = 1;
+}
+
+/* ev_input_since on a location that did not seek: 1 while l is before the
+ * first event of that time (a line without a time is, too). */
+static int
+early(struct ev_input *in, const struct ev_line *l)
+{
+	int64_t t;
+
+	if (ev_spool_line_time(l->p, l->len, &t) < 0 || t < in->conf.since_ms)
+		return 1;
+	in->scanning = 0;
+	return 0;
+}
+
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
@@ -595,7 +618,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 				toolong(in, l);
 				continue;
 			}
-			if (!verified(in, l))
+			if (!verified(in, l) || (in->scanning && early(in, l)))
 				continue;
 			if (ev_otlp_default)
 				beginspan(in, l);

@@ -25,6 +25,7 @@ struct ev_source {
 	const struct ev_source_ops *ops;
 	void *impl;
 	char *name;
+	int seeks_time; /* the location's own, under --hold's wrapper */
 };
 
 static int
@@ -185,6 +186,7 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	}
 	if (!impl)
 		return NULL;
+	int seeks_time = ops->seeks_time;
 	if (c->hold || c->expire) {
 		const struct ev_source_ops *inner = ops;
 		int spool = strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && isdir(loc);
@@ -200,6 +202,7 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	s->ops = ops;
 	s->impl = impl;
 	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
+	s->seeks_time = seeks_time;
 	return s;
 }
 
@@ -224,6 +227,7 @@ ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, in
 	s->ops = ops;
 	s->impl = impl;
 	s->name = ev_strdup(name.p);
+	s->seeks_time = ops->seeks_time;
 	ev_buf_free(&name);
 	return s;
 }
@@ -236,6 +240,7 @@ ev_source_next(struct ev_source *s, struct ev_line *l, int t)
 }
 
 int ev_source_acks(const struct ev_source *s) { return s->ops->acks; }
+int ev_source_seeks_time(const struct ev_source *s) { return s->seeks_time; }
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
 
 int

@@ -225,7 +225,8 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 				ev_input_reject(in, &l, "column %zu: %s", jerr.off + 1, jerr.msg);
 				continue;
 			}
-			ev_event_build(&out, e, l.p, l.len);
+			if (ev_event_build(&out, e, l.p, l.len) < 0)
+				goto fail;
 		}
 		if (emit(sink, &out) < 0)
 			goto fail;
@@ -247,8 +248,7 @@ readinput(struct ev_input *in, enum mode mode, const struct ev_envelope *e,
 			ev_buf_reset(&row);
 			ev_csvin_row(csv, i, &row);
 			ev_buf_reset(&out);
-			ev_event_build(&out, e, row.p, row.len);
-			if (emit(sink, &out) < 0)
+			if (ev_event_build(&out, e, row.p, row.len) < 0 || emit(sink, &out) < 0)
 				goto fail;
 			(*made)++;
 		}
@@ -344,7 +344,8 @@ sendrequest(struct ev_envelope *e, const struct ev_opts *o, int argc, char **arg
 	if (!ev_obj_empty(data))
 		ev_obj_dump(data, &json);
 	if (!e->id) {
-		ev_uuid7(id);
+		if (ev_uuid7(id) < 0)
+			exit(EV_TEMPFAIL);
 		e->id = id;
 	}
 	if (!broker) {
@@ -356,7 +357,8 @@ sendrequest(struct ev_envelope *e, const struct ev_opts *o, int argc, char **arg
 	}
 	setext(e, "replyto", broker ? EV_AMQP_DIRECT_REPLY : abs);
 	setext(e, "correlationid", e->id);
-	ev_event_build(&out, e, json.p, json.len);
+	if (ev_event_build(&out, e, json.p, json.len) < 0)
+		exit(EV_TEMPFAIL);
 	if (broker) {
 		r = ev_amqp_request(o->output, out.p, out.len, e->id, timeout, &reply);
 		r = r < 0 ? ev_errstatus(errno) : r;
@@ -539,8 +541,7 @@ main(int argc, char *argv[])
 		if (!r && !(sink = ev_sink_open(o.output ? o.output : "-", o.sync)))
 			r = ev_errstatus(errno);
 		if (!r) {
-			ev_event_build(&out, &e, json.p, json.len);
-			if (emit(sink, &out) < 0)
+			if (ev_event_build(&out, &e, json.p, json.len) < 0 || emit(sink, &out) < 0)
 				r = ev_errstatus(errno);
 			if (ev_sink_close(sink) < 0 && !r)
 				r = ev_errstatus(errno);

@@ -324,15 +324,16 @@ ev_event_setattr(struct ev_buf *out, const char *line, size_t len, const char *n
 enum { A_SPECVERSION, A_ID, A_SOURCE, A_TYPE, A_SUBJECT, A_TIME, A_DATACONTENTTYPE,
 	A_DATASCHEMA, NSTRATTR };
 
-static void
+/* 0, or -1 when no id could be made (reported). */
+static int
 strattrs(const struct ev_envelope *e, const char *v[NSTRATTR], char id[37], char t[32])
 {
 	int64_t ms = 0;
 
 	if (!e->id || !e->time)
 		ms = ev_now_ms();
-	if (!e->id)
-		ev_uuid7_at(ms, id);
+	if (!e->id && ev_uuid7_at(ms, id) < 0)
+		return -1;
 	if (!e->time)
 		ev_time_format(ms, t);
 	v[A_SPECVERSION] = "1.0";
@@ -343,16 +344,18 @@ strattrs(const struct ev_envelope *e, const char *v[NSTRATTR], char id[37], char
 	v[A_TIME] = e->time ? e->time : t;
 	v[A_DATACONTENTTYPE] = e->datacontenttype;
 	v[A_DATASCHEMA] = e->dataschema;
+	return 0;
 }
 
-void
+int
 ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data, size_t len)
 {
 	const char *v[NSTRATTR];
 	char id[37], t[32];
 	int first = 1;
 
-	strattrs(e, v, id, t);
+	if (strattrs(e, v, id, t) < 0)
+		return -1;
 	ev_buf_addc(out, '{');
 	for (int i = 0; i < NSTRATTR; i++)
 		if (v[i])
@@ -362,6 +365,7 @@ ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data
 	if (data)
 		member(out, &first, "data", data, len);
 	ev_buf_addc(out, '}');
+	return 0;
 }
 
 int
@@ -392,7 +396,9 @@ ev_event_fill(struct ev_buf *out, const char *line, size_t len, const struct ev_
 		*why = "no \"type\" attribute";
 		return -1;
 	}
-	strattrs(e, v, id, t);
+	*why = "no id could be made (no random bytes)";
+	if (strattrs(e, v, id, t) < 0)
+		return -1;
 	ev_buf_add(out, line, (size_t)(q - line));
 	for (int i = 0; i < NSTRATTR; i++)
 		if (v[i] && !(have & UINT64_C(1) << i))

@@ -374,7 +374,10 @@ wrapped(const struct ev_ingest_req *r, const struct ev_envelope *e0, struct ev_b
 		e.id = NULL;
 	e.datacontenttype = "application/json";
 	addoneline(&data, r->body, r->len);
-	ev_event_build(out, &e, data.p, data.len);
+	if (ev_event_build(out, &e, data.p, data.len) < 0) {
+		ev_buf_free(&data);
+		return bad(err, 503, "%s", "no id could be made for the event", 0, 0);
+	}
 	ev_buf_addc(out, '\n');
 	ev_buf_free(&data);
 	(*nev)++;

@@ -327,8 +327,9 @@ binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
 	return 0;
 }
 
-/* webhook-id: the event's id when it is a plain token, else a UUIDv7. */
-static void
+/* webhook-id: the event's id when it is a plain token, else a UUIDv7;
+ * -1 when none could be made (reported). */
+static int
 makewid(struct httpsink *k, struct unit *u)
 {
 	struct rec *r = &k->recs[u->first];
@@ -343,10 +344,10 @@ makewid(struct httpsink *k, struct unit *u)
 		if (plain) {
 			memcpy(u->wid, v.p + 1, v.len - 2);
 			u->wid[v.len - 2] = '\0';
-			return;
+			return 0;
 		}
 	}
-	ev_uuid7(u->wid);
+	return ev_uuid7(u->wid);
 }
 
 /* The Standard Webhooks headers for this attempt's body. */
@@ -406,8 +407,10 @@ build(struct httpsink *k, struct slot *s, struct unit *u)
 		ev_buf_printf(&k->hdr, "Authorization: Bearer %s", k->cf.token);
 		addhdr(s, k->hdr.p);
 	}
-	if (!u->wid[0])
-		makewid(k, u);
+	if (!u->wid[0] && makewid(k, u) < 0) {
+		ev_buf_adds(&k->why, "no webhook-id could be made (no random bytes)");
+		return -1;
+	}
 	if (k->key)
 		sign(k, s, u);
 	return 0;

@@ -340,15 +340,6 @@ sleepms(int64_t ms)
 		;
 }
 
-static void
-fmtdur(int64_t ms, char *buf, size_t n)
-{
-	if (ms % 1000)
-		snprintf(buf, n, "%.1f s", (double)ms / 1000);
-	else
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
-}
-
 /* The connection failed (l->msg says why): drop it; link_up reconnects. */
 void
 link_lost(struct link *l)
@@ -378,7 +369,7 @@ link_up(struct link *l)
 	for (;;) {
 		if (link_connect(l) == 0) {
 			if (l->reported) {
-				fmtdur(ev_mono_ms() - l->downsince, d, sizeof d);
+				ev_dur_format(ev_mono_ms() - l->downsince, d, sizeof d);
 				ev_warn("%s: connected again after %s", l->cf.name, d);
 			}
 			l->downsince = 0;
@@ -393,7 +384,7 @@ link_up(struct link *l)
 		}
 		int64_t spent = ev_mono_ms() - l->downsince;
 		if (l->cf.retry_ms >= 0 && spent + delay > l->cf.retry_ms) {
-			fmtdur(l->cf.retry_ms, d, sizeof d);
+			ev_dur_format(l->cf.retry_ms, d, sizeof d);
 			if (l->reported)
 				ev_warn("%s: %s; gave up after retrying for %s", l->cf.name, l->msg.p, d);
 			else
@@ -403,7 +394,7 @@ link_up(struct link *l)
 		}
 		if (!l->reported) {
 			if (l->cf.retry_ms >= 0)
-				fmtdur(l->cf.retry_ms, d, sizeof d);
+				ev_dur_format(l->cf.retry_ms, d, sizeof d);
 			if (l->lost.len)
 				ev_warn("%s: connection lost (%s); %s; retrying for up to %s", l->cf.name,
 				    l->lost.p, l->msg.p, l->cf.retry_ms >= 0 ? d : "ever");
@@ -412,9 +403,7 @@ link_up(struct link *l)
 				    l->cf.retry_ms >= 0 ? d : "ever");
 			l->reported = 1;
 		}
-		/* jitter: 75% to 125% of the delay, so clients do not come back in step */
-		sleepms(delay * 3 / 4 + (int64_t)((uint64_t)ev_mono_ms() * 2654435761u % (uint64_t)(delay / 2 + 1)));
-		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+		sleepms(ev_backoff_next(&delay, BACKOFF_MAX_MS, ev_mono_ms()));
 	}
 }
 

@@ -48,6 +48,7 @@
 #include "http/url.h"
 #include "http/whsig.h"
 #include "io/backend.h"
+#include "io/refused.h"
 #include "json/jsonscan.h"
 
 #define CT_STRUCTURED "Content-Type: application/cloudevents+json; charset=utf-8"
@@ -101,8 +102,7 @@ struct httpsink {
 	size_t out[EV_HTTP_MAXPARALLEL]; /* outstanding units: U_SENT or U_WAIT */
 	unsigned nout;
 	struct ev_jpath *idpath;
-	struct ev_buf refused;      /* refused events: u32 len, body, NUL, reason, NUL; ... */
-	size_t refpos;
+	struct ev_refused refused;  /* events refused, for ev_sink_refused */
 	struct ev_buf why, tmp, hdr, ctype;
 	unsigned char *key;         /* the signing key, decoded from the secret */
 	size_t keylen;
@@ -112,27 +112,6 @@ struct httpsink {
 };
 
 static int curl_users;
-
-static void
-addrefused(struct httpsink *k, const char *p, size_t n, const char *why)
-{
-	uint32_t len = (uint32_t)n;
-
-	ev_buf_add(&k->refused, &len, sizeof len);
-	ev_buf_add(&k->refused, p, n);
-	ev_buf_addc(&k->refused, '\0');
-	ev_buf_adds(&k->refused, why);
-	ev_buf_addc(&k->refused, '\0');
-}
-
-static void
-fmtdur(int64_t ms, char *buf, size_t n)
-{
-	if (ms % 1000)
-		snprintf(buf, n, "%.1f s", (double)ms / 1000);
-	else
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
-}
 
 /* ---- building a request ---- */
 
@@ -476,7 +455,7 @@ refuse(struct httpsink *k, size_t ui, const char *why)
 
 	for (uint32_t i = 0; i < u->n; i++) {
 		struct rec *r = &k->recs[u->first + i];
-		addrefused(k, k->arena.p + r->off, r->len, why);
+		ev_refused_add(&k->refused, k->arena.p + r->off, r->len, why);
 	}
 	finish(k, ui);
 }
@@ -537,13 +516,11 @@ again(struct httpsink *k, size_t ui, int64_t retry_after_ms, int err)
 		k->downsince = now;
 	if (!u->delay)
 		u->delay = BACKOFF_MIN_MS;
-	/* jitter: 75% to 125% of the delay, so senders do not come back in step */
-	delay = u->delay * 3 / 4 + (int64_t)((uint64_t)now * 2654435761u % (uint64_t)(u->delay / 2 + 1));
+	delay = ev_backoff_next(&u->delay, BACKOFF_MAX_MS, now);
 	if (delay < retry_after_ms)
 		delay = retry_after_ms;
-	u->delay = u->delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : u->delay * 2;
 	if (k->cf.retry_ms >= 0 && now - k->downsince + delay > k->cf.retry_ms) {
-		fmtdur(k->cf.retry_ms, d, sizeof d);
+		ev_dur_format(k->cf.retry_ms, d, sizeof d);
 		if (retry_after_ms > k->cf.retry_ms - (now - k->downsince))
 			ev_warn("%s: %s; the endpoint asks to wait %lld s (Retry-After), "
 			    "longer than retry=%s allows", k->cf.name, k->why.p,
@@ -557,7 +534,7 @@ again(struct httpsink *k, size_t ui, int64_t retry_after_ms, int err)
 	}
 	if (!k->reported) {
 		if (k->cf.retry_ms >= 0)
-			fmtdur(k->cf.retry_ms, d, sizeof d);
+			ev_dur_format(k->cf.retry_ms, d, sizeof d);
 		ev_warn("%s: %s; retrying for up to %s", k->cf.name, k->why.p,
 		    k->cf.retry_ms >= 0 ? d : "ever");
 		k->reported = 1;
@@ -626,7 +603,7 @@ answered(struct httpsink *k, struct slot *s, CURLcode rc)
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		if (k->downsince && k->reported) {
-			fmtdur(ev_mono_ms() - k->downsince, d, sizeof d);
+			ev_dur_format(ev_mono_ms() - k->downsince, d, sizeof d);
 			ev_warn("%s: delivering again after %s", k->cf.name, d);
 		}
 		k->downsince = 0;
@@ -763,23 +740,8 @@ static int
 httpsink_refused(void *impl, struct ev_line *l, const char **why)
 {
 	struct httpsink *k = impl;
-	uint32_t len;
 
-	if (k->refpos >= k->refused.len) {
-		ev_buf_reset(&k->refused);
-		k->refpos = 0;
-		return 0;
-	}
-	memcpy(&len, k->refused.p + k->refpos, sizeof len);
-	l->p = k->refused.p + k->refpos + sizeof len;
-	l->len = len;
-	l->no = 0;
-	l->pos = 0;
-	l->partial = 0;
-	l->toolong = 0;
-	*why = l->p + len + 1;
-	k->refpos += sizeof len + len + 1 + strlen(*why) + 1;
-	return 1;
+	return ev_refused_next(&k->refused, l, why);
 }
 
 static void
@@ -805,7 +767,7 @@ freesink(struct httpsink *k)
 	ev_http_conf_free(&k->cf);
 	ev_jpath_free(k->idpath);
 	ev_buf_free(&k->arena);
-	ev_buf_free(&k->refused);
+	ev_refused_free(&k->refused);
 	ev_buf_free(&k->why);
 	ev_buf_free(&k->tmp);
 	ev_buf_free(&k->hdr);

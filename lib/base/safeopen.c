@@ -42,3 +42,19 @@ ev_open_why(int err)
 		return "not a regular file";
 	return strerror(err);
 }
+
+size_t
+ev_read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	int fd = ev_open_regular(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}

@@ -134,25 +134,6 @@ nextmember(const char **pp, const char *e, struct ev_member *m)
 	return 1;
 }
 
-static int
-hexval(const char *p, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
-}
-
 const char *
 ev_event_members(const char *line, size_t len)
 {
@@ -165,64 +146,15 @@ ev_event_nextmember(const char **pp, const char *end, struct ev_member *m)
 	return nextmember(pp, end, m);
 }
 
-/* Does the raw string k (between its quotes, escapes and all) say s? */
+/* Does the raw string k (between its quotes, escapes and all) say s? The
+ * scanner's decoded comparison (k - 1 is its opening quote). */
 static int
 keyeq(const char *k, size_t klen, const char *s, size_t n)
 {
-	size_t i = 0, j = 0;
+	struct ev_jval v = { .type = EV_J_STRING, .p = k - 1, .len = klen + 2,
+		.escaped = memchr(k, '\\', klen) != NULL };
 
-	if (!memchr(k, '\\', klen))
-		return klen == n && memcmp(k, s, n) == 0;
-	while (i < klen) {
-		unsigned char u[4];
-		size_t ul = 1;
-		unsigned cp, lo;
-
-		if (k[i] != '\\') {
-			u[0] = (unsigned char)k[i++];
-		} else if (i + 1 >= klen) {
-			return 0;
-		} else if (k[i + 1] != 'u') {
-			const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
-			const char *x = strchr(from, k[i + 1]);
-			if (!x || !*x)
-				return 0;
-			u[0] = (unsigned char)to[x - from];
-			i += 2;
-		} else {
-			if (i + 6 > klen || hexval(k + i + 2, &cp) < 0)
-				return 0;
-			i += 6;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= klen && k[i] == '\\' &&
-			    k[i + 1] == 'u' && hexval(k + i + 2, &lo) == 0 && lo >= 0xdc00 &&
-			    lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				i += 6;
-			}
-			if (cp < 0x80) {
-				u[0] = (unsigned char)cp;
-			} else if (cp < 0x800) {
-				u[0] = (unsigned char)(0xc0 | cp >> 6);
-				u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 2;
-			} else if (cp < 0x10000) {
-				u[0] = (unsigned char)(0xe0 | cp >> 12);
-				u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-				u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 3;
-			} else {
-				u[0] = (unsigned char)(0xf0 | cp >> 18);
-				u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-				u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-				u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 4;
-			}
-		}
-		if (j + ul > n || memcmp(s + j, u, ul) != 0)
-			return 0;
-		j += ul;
-	}
-	return j == n;
+	return ev_jval_streq(&v, s, n);
 }
 
 int

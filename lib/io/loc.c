@@ -155,6 +155,19 @@ ev_sink_close(struct ev_sink *s)
 	return r;
 }
 
+/* The source around a location's state; name is taken. */
+static struct ev_source *
+newsource(const struct ev_source_ops *ops, void *impl, char *name, int seeks_time)
+{
+	struct ev_source *s = ev_malloc(sizeof *s);
+
+	s->ops = ops;
+	s->impl = impl;
+	s->name = name;
+	s->seeks_time = seeks_time;
+	return s;
+}
+
 struct ev_source *
 ev_source_open(const char *loc, const struct ev_source_conf *c)
 {
@@ -198,12 +211,8 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 		}
 		impl = t;
 	}
-	struct ev_source *s = ev_malloc(sizeof *s);
-	s->ops = ops;
-	s->impl = impl;
-	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
-	s->seeks_time = seeks_time;
-	return s;
+	return newsource(ops, impl, strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") :
+	    ev_amqp_redact(loc), seeks_time);
 }
 
 int
@@ -223,13 +232,7 @@ ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, in
 		return NULL;
 	for (int i = 0; i < n; i++)
 		ev_buf_printf(&name, "%s%s", i ? "+" : "", locs[i]);
-	struct ev_source *s = ev_malloc(sizeof *s);
-	s->ops = ops;
-	s->impl = impl;
-	s->name = ev_strdup(name.p);
-	s->seeks_time = ops->seeks_time;
-	ev_buf_free(&name);
-	return s;
+	return newsource(ops, impl, name.p, ops->seeks_time);
 }
 
 int

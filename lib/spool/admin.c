@@ -23,6 +23,7 @@
 #include "spool/spool.h"
 #include "io/watch.h"
 #include "base/compat.h"
+#include "base/safeopen.h"
 #include "spool/private.h"
 
 /* Status, check and retention. */
@@ -69,23 +70,11 @@ static int
 segcount_get(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t *events)
 {
 	char name[48], buf[64];
-	struct stat st;
 	uintmax_t s, e;
-	ssize_t k;
-	int fd;
 
 	countname(name, sizeof name, base);
-	if ((fd = openat(sp->segdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+	if (!ev_read_small(sp->segdir, name, buf, sizeof buf))
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	k = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (k <= 0)
-		return 0;
-	buf[k] = '\0';
 	if (sscanf(buf, "%ju %ju", &s, &e) != 2 || s != size || e > size)
 		return 0;
 	*events = e;

@@ -76,6 +76,33 @@ agg(struct ev_fold_conf *c, int which, const char *p)
 	c->aggpath[which] = p ? p : ".";
 }
 
+static size_t
+count(const char *opt, const char *s)
+{
+	uint64_t n;
+
+	if (ev_opt_count(s, 0, SIZE_MAX, &n) < 0)
+		ev_die(EV_ERROR, "%s: '%s' is not a count", opt, s);
+	return (size_t)n;
+}
+
+static int64_t
+duration(const char *opt, const char *s)
+{
+	int64_t ms;
+
+	if (ev_dur_parse(s, &ms) < 0)
+		ev_die(EV_ERROR, "%s: '%s' is not a duration", opt, s);
+	return ms;
+}
+
+static void
+window(const char *s, struct ev_window *w, struct ev_buf *err)
+{
+	if (ev_window_parse(s, w, err) < 0)
+		ev_die(EV_ERROR, "--window: %s", err->p);
+}
+
 static int
 isspool(const char *loc)
 {
@@ -142,6 +169,35 @@ onidle(void *arg)
 		exit(ev_errstatus(errno));
 }
 
+static const struct option longopts[] = {
+	{ "key", required_argument, NULL, 'k' },
+	{ "avg", required_argument, NULL, OPT_AVG },
+	{ "cache", required_argument, NULL, OPT_CACHE },
+	{ "count", no_argument, NULL, OPT_COUNT },
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "distinct", required_argument, NULL, OPT_DISTINCT },
+	{ "dump", no_argument, NULL, OPT_DUMP },
+	{ "first", optional_argument, NULL, OPT_FIRST },
+	{ "get", required_argument, NULL, OPT_GET },
+	{ "init", required_argument, NULL, OPT_INIT },
+	{ "last", required_argument, NULL, OPT_LAST },
+	{ "late", required_argument, NULL, OPT_LATE },
+	{ "lateness", required_argument, NULL, OPT_LATENESS },
+	{ "max", required_argument, NULL, OPT_MAX },
+	{ "min", required_argument, NULL, OPT_MIN },
+	{ "rebuild", no_argument, NULL, OPT_REBUILD },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "sum", required_argument, NULL, OPT_SUM },
+	{ "time", required_argument, NULL, OPT_TIME },
+	{ "type", required_argument, NULL, OPT_TYPE },
+	{ "view", required_argument, NULL, OPT_VIEW },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	EV_COMMON_LONGOPTS,
+	EV_CONSUMER_LONGOPTS,
+	EV_DEAD_LONGOPT,
+	{ NULL, 0, NULL, 0 }
+};
+
 /* What the command line asks for. */
 struct cmdline {
 	struct ev_opts o;
@@ -157,54 +213,21 @@ struct cmdline {
 static void
 parseopts(struct cmdline *k, int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "avg", required_argument, NULL, OPT_AVG },
-		{ "cache", required_argument, NULL, OPT_CACHE },
-		{ "count", no_argument, NULL, OPT_COUNT },
-		{ "db", required_argument, NULL, OPT_DB },
-		{ "distinct", required_argument, NULL, OPT_DISTINCT },
-		{ "dump", no_argument, NULL, OPT_DUMP },
-		{ "first", optional_argument, NULL, OPT_FIRST },
-		{ "get", required_argument, NULL, OPT_GET },
-		{ "init", required_argument, NULL, OPT_INIT },
-		{ "last", required_argument, NULL, OPT_LAST },
-		{ "late", required_argument, NULL, OPT_LATE },
-		{ "lateness", required_argument, NULL, OPT_LATENESS },
-		{ "max", required_argument, NULL, OPT_MAX },
-		{ "min", required_argument, NULL, OPT_MIN },
-		{ "rebuild", no_argument, NULL, OPT_REBUILD },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "sum", required_argument, NULL, OPT_SUM },
-		{ "time", required_argument, NULL, OPT_TIME },
-		{ "type", required_argument, NULL, OPT_TYPE },
-		{ "view", required_argument, NULL, OPT_VIEW },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		EV_COMMON_LONGOPTS,
-		EV_CONSUMER_LONGOPTS,
-		EV_DEAD_LONGOPT,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ev_fold_conf *c = &k->c;
-	uint64_t n;
 	int ch;
 
 	*k = (struct cmdline){ .c = { .maxkeys = 1000000 } };
 	ev_opts_init(&k->o, SYNOPSIS);
 	ev_opts_doc(&k->o, "Fold events into a state per key, kept in SQLite, exactly once.",
 	    longopts, docs);
-	/* Long: one line an option, each a field set or a built-in fold added. */
+	/* One line an option: a field set or a built-in fold added. */
 	while ((ch = getopt_long(argc, argv, "k:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		if (tool_option(&k->o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'k': c->keyexpr = optarg; break;
 		case OPT_AVG: agg(c, EV_AGG_AVG, optarg); break;
-		case OPT_CACHE:
-			if (ev_opt_count(optarg, 0, SIZE_MAX, &n) < 0)
-				ev_die(EV_ERROR, "--cache: '%s' is not a count", optarg);
-			c->maxkeys = (size_t)n;
-			break;
+		case OPT_CACHE: c->maxkeys = count("--cache", optarg); break;
 		case OPT_COUNT: agg(c, EV_AGG_COUNT, NULL); break;
 		case OPT_DB: c->db = optarg; break;
 		case OPT_DISTINCT: agg(c, EV_AGG_DISTINCT, optarg); break;
@@ -214,10 +237,7 @@ parseopts(struct cmdline *k, int argc, char *argv[])
 		case OPT_INIT: c->init = optarg; break;
 		case OPT_LAST: agg(c, EV_AGG_LAST, optarg); break;
 		case OPT_LATE: k->late = optarg; break;
-		case OPT_LATENESS:
-			if (ev_dur_parse(optarg, &c->lateness) < 0)
-				ev_die(EV_ERROR, "--lateness: '%s' is not a duration", optarg);
-			break;
+		case OPT_LATENESS: c->lateness = duration("--lateness", optarg); break;
 		case OPT_MAX: agg(c, EV_AGG_MAX, optarg); break;
 		case OPT_MIN: agg(c, EV_AGG_MIN, optarg); break;
 		case OPT_REBUILD: c->rebuild = 1; break;
@@ -226,10 +246,7 @@ parseopts(struct cmdline *k, int argc, char *argv[])
 		case OPT_TIME: c->timepath = optarg; break;
 		case OPT_TYPE: c->type = optarg; break;
 		case OPT_VIEW: k->view = optarg; break;
-		case OPT_WINDOW:
-			if (ev_window_parse(optarg, &c->win, &k->err) < 0)
-				ev_die(EV_ERROR, "--window: %s", k->err.p);
-			break;
+		case OPT_WINDOW: window(optarg, &c->win, &k->err); break;
 		default: usage();
 		}
 	}

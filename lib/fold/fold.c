@@ -376,11 +376,58 @@ openview(struct ev_fold *f, const char *def, const char *hash)
 	return 0;
 }
 
+/* What the fold reads of each event: the initial state, the key, the
+ * paths the scan reads, the reducer. 0, or -1 (reported). */
+static int
+compile(struct ev_fold *f, const struct ev_fold_conf *c)
+{
+	struct ev_buf prog = { 0 };
+	int r;
+
+	if (c->init) {
+		if (ev_jq_compact(c->init, strlen(c->init), &f->tmp) < 0) {
+			ev_warn("--init: '%s' is not JSON", c->init);
+			return -1;
+		}
+		f->init = ev_strdup(f->tmp.p);
+	}
+	if (c->keyexpr) {
+		if (!(f->keyq = ev_key_compile(c->keyexpr, &f->err))) {
+			ev_warn("-k %s: %s", c->keyexpr, f->err.p);
+			return -1;
+		}
+		/* a plain path is read by the scan, anything else by jq */
+		f->paths[P_KEY] = ev_key_path(f->keyq);
+	}
+	if (c->win.kind && !(f->paths[P_TIME] = path(c->timepath ? c->timepath : ".time",
+	    "--time")))
+		return -1;
+	for (int i = 0; i < EV_NAGG; i++)
+		if (c->aggs & (1u << i)) {
+			if (!(f->paths[P_AGG0 + i] = path(c->aggpath[i] ? c->aggpath[i] : ".",
+			    ev_agg_names[i])))
+				return -1;
+		}
+	for (int i = 0; i < NPATHS; i++)
+		if (f->paths[i]) {
+			f->scan[f->nscan] = f->paths[i];
+			f->scanto[f->nscan++] = i;
+		}
+	if (!c->reducer)
+		return 0;
+	ev_buf_printf(&prog, ". as [$__evfold_state, $e, $key] | $__evfold_state | (%s)",
+	    c->reducer);
+	if ((r = (f->red = ev_jq_compile(prog.p, NULL, &f->err)) ? 0 : -1) < 0)
+		ev_warn("%s: %s", c->reducer, f->err.p);
+	ev_buf_free(&prog);
+	return r;
+}
+
 struct ev_fold *
 ev_fold_open(const struct ev_fold_conf *c)
 {
 	struct ev_fold *f = ev_calloc(1, sizeof *f);
-	struct ev_buf def = { 0 }, prog = { 0 };
+	struct ev_buf def = { 0 };
 	char hash[40];
 
 	f->c = *c;
@@ -388,43 +435,8 @@ ev_fold_open(const struct ev_fold_conf *c)
 	f->wm = INT64_MIN;
 	f->cap = 1024;
 	f->tab_ = ev_calloc(f->cap, sizeof *f->tab_);
-	if (c->init) {
-		if (ev_jq_compact(c->init, strlen(c->init), &f->tmp) < 0) {
-			ev_warn("--init: '%s' is not JSON", c->init);
-			goto bad;
-		}
-		f->init = ev_strdup(f->tmp.p);
-	}
-	if (c->keyexpr) {
-		if (!(f->keyq = ev_key_compile(c->keyexpr, &f->err))) {
-			ev_warn("-k %s: %s", c->keyexpr, f->err.p);
-			goto bad;
-		}
-		/* a plain path is read by the scan, anything else by jq */
-		f->paths[P_KEY] = ev_key_path(f->keyq);
-	}
-	if (c->win.kind && !(f->paths[P_TIME] = path(c->timepath ? c->timepath : ".time",
-	    "--time")))
+	if (compile(f, c) < 0)
 		goto bad;
-	for (int i = 0; i < EV_NAGG; i++)
-		if (c->aggs & (1u << i)) {
-			if (!(f->paths[P_AGG0 + i] = path(c->aggpath[i] ? c->aggpath[i] : ".",
-			    ev_agg_names[i])))
-				goto bad;
-		}
-	for (int i = 0; i < NPATHS; i++)
-		if (f->paths[i]) {
-			f->scan[f->nscan] = f->paths[i];
-			f->scanto[f->nscan++] = i;
-		}
-	if (c->reducer) {
-		ev_buf_printf(&prog, ". as [$__evfold_state, $e, $key] | $__evfold_state | (%s)",
-		    c->reducer);
-		if (!(f->red = ev_jq_compile(prog.p, NULL, &f->err))) {
-			ev_warn("%s: %s", c->reducer, f->err.p);
-			goto bad;
-		}
-	}
 	definition(c, f->init, &def);
 	XXH128_hash_t h = XXH3_128bits(def.p, def.len);
 	snprintf(hash, sizeof hash, "%016llx%016llx", (unsigned long long)h.high64,
@@ -432,13 +444,11 @@ ev_fold_open(const struct ev_fold_conf *c)
 	if (!(f->st = ev_store_open(c->db, 0, c->sync)) || openview(f, def.p, hash) < 0)
 		goto bad;
 	ev_buf_free(&def);
-	ev_buf_free(&prog);
 	return f;
 bad:
 	if (!errno)
 		errno = EINVAL;
 	ev_buf_free(&def);
-	ev_buf_free(&prog);
 	ev_fold_close(f);
 	return NULL;
 }

@@ -47,10 +47,26 @@ cannotstart(struct ev_input *in, int status)
 	return -1;
 }
 
-int
-ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+/* The side outputs the options name: --rejects, --dead, --expired (and
+ * --verify-keys' keyring). 0, or -1 (reported, the status in in->status). */
+static int
+openaside(struct ev_input *in, const struct ev_opts *o)
 {
-	memset(in, 0, sizeof *in);
+	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
+		return cannotstart(in, EV_ERROR);
+	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
+		return cannotstart(in, ev_errstatus(errno));
+	ev_sink_nosign(in->rejects);
+	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
+		return cannotstart(in, ev_errstatus(errno));
+	in->conf.dead = in->dead ? in->dead : in->rejects;
+	return 0;
+}
+
+/* The input locations: operands, else -i, else stdin. */
+static void
+setlocs(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
 	if (n > 0) {
 		in->locs = operands;
 		in->nlocs = n;
@@ -61,6 +77,13 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->locs = stdin_loc;
 		in->nlocs = 1;
 	}
+}
+
+int
+ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
+	memset(in, 0, sizeof *in);
+	setlocs(in, o, operands, n);
 	in->maxlines = EV_BATCH_LINES;
 	in->maxbytes = EV_BATCH_BYTES;
 	in->maxms = EV_BATCH_MS;
@@ -86,14 +109,8 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (ev_sig_init() < 0)
 		ev_warn("signals:");
 	ev_notify_init();
-	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
-		return cannotstart(in, EV_ERROR);
-	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
-		return cannotstart(in, ev_errstatus(errno));
-	ev_sink_nosign(in->rejects);
-	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
-		return cannotstart(in, ev_errstatus(errno));
-	in->conf.dead = in->dead ? in->dead : in->rejects;
+	if (openaside(in, o) < 0)
+		return -1;
 	/* Several spools: read at once, interleaved (fanin.c); other
 	 * locations one after the other, as cat(1) reads its files. */
 	in->fanin = in->nlocs > 1;

@@ -198,79 +198,80 @@ addhdr(struct slot *s, const char *h)
 	s->hdrs = curl_slist_append(s->hdrs, h);
 }
 
-/* Binary mode: the event's attributes become ce-* headers, its data the
- * body. -1 refuses the event (the reason in k->why). */
-static int
-binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
+/* The string value [vb, ve), decoded, appended to b. */
+static void
+addstr(struct ev_buf *b, const char *vb, const char *ve)
 {
-	const char *p = line, *e = line + len, *data = NULL, *ct = NULL;
-	size_t datalen = 0;
-	int b64 = 0, datastr = 0;
-	struct ev_jval v = { 0 };
+	struct ev_jval v = { .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
+		.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
 
-	if (ev_json_valid(line, len, NULL) < 0 || *(p = skipws(p, e)) != '{') {
-		ev_buf_adds(&k->why, "binary mode needs a JSON object");
+	ev_jval_str(&v, b);
+}
+
+/* Binary mode's Content-Type, from datacontenttype [vb, ve): the header
+ * added; its value in *ct. -1 refuses the event. */
+static int
+contenttype(struct httpsink *k, struct slot *s, const char *vb, const char *ve, const char **ct)
+{
+	if (*vb != '"') {
+		ev_buf_adds(&k->why, "binary mode: datacontenttype is not a string");
 		return -1;
 	}
-	p = skipws(p + 1, e);
-	while (p < e && *p == '"') {
-		const char *kb = p + 1, *ke = skipval(p, e) - 1;
-		const char *vb = skipws(skipws(ke + 1, e) + 1, e); /* past ':' */
-		const char *ve = skipval(vb, e);
-		size_t kn = (size_t)(ke - kb);
-		p = skipws(ve, e);
-		p = skipws(p + (*p == ','), e);
-		if ((kn == 4 && !memcmp(kb, "data", 4)) || (kn == 11 && !memcmp(kb, "data_base64", 11))) {
-			data = vb;
-			datalen = (size_t)(ve - vb);
-			b64 = kn == 11;
-			datastr = *vb == '"';
-			continue;
-		}
-		if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
-			ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
-			    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
+	ev_buf_reset(&k->ctype);
+	ev_buf_adds(&k->ctype, "Content-Type: ");
+	addstr(&k->ctype, vb, ve);
+	for (size_t i = 0; i < k->ctype.len; i++)
+		if ((unsigned char)k->ctype.p[i] < ' ' || k->ctype.p[i] == 0x7f) {
+			ev_buf_adds(&k->why, "binary mode: datacontenttype holds a control character");
 			return -1;
 		}
-		if (*vb == 'n')
-			continue; /* null: as if absent */
-		if (*vb == '{' || *vb == '[') {
-			ev_buf_printf(&k->why, "binary mode: attribute '%.*s' is not a string, "
-			    "number or boolean", (int)kn, kb);
-			return -1;
-		}
-		if (kn == 15 && !memcmp(kb, "datacontenttype", 15)) {
-			if (*vb != '"') {
-				ev_buf_adds(&k->why, "binary mode: datacontenttype is not a string");
-				return -1;
-			}
-			v = (struct ev_jval){ .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
-				.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
-			ev_buf_reset(&k->ctype);
-			ev_buf_adds(&k->ctype, "Content-Type: ");
-			ev_jval_str(&v, &k->ctype);
-			for (size_t i = 0; i < k->ctype.len; i++)
-				if ((unsigned char)k->ctype.p[i] < ' ' || k->ctype.p[i] == 0x7f) {
-					ev_buf_adds(&k->why, "binary mode: datacontenttype holds a control character");
-					return -1;
-				}
-			addhdr(s, k->ctype.p);
-			ct = k->ctype.p + 14;
-			continue;
-		}
-		ev_buf_reset(&k->hdr);
-		ev_buf_printf(&k->hdr, "ce-%.*s: ", (int)kn, kb);
-		if (*vb == '"') {
-			v = (struct ev_jval){ .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
-				.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
-			ev_buf_reset(&k->tmp);
-			ev_jval_str(&v, &k->tmp);
-			pctencode(&k->hdr, k->tmp.p, k->tmp.len);
-		} else {
-			ev_buf_add(&k->hdr, vb, (size_t)(ve - vb));
-		}
-		addhdr(s, k->hdr.p);
+	addhdr(s, k->ctype.p);
+	*ct = k->ctype.p + 14;
+	return 0;
+}
+
+/* Binary mode: attribute [kb, kb + kn) = [vb, ve) as a ce- header (or the
+ * Content-Type). -1 refuses the event. */
+static int
+attrheader(struct httpsink *k, struct slot *s, const char *kb, size_t kn, const char *vb,
+    const char *ve, const char **ct)
+{
+	if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
+		ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
+		    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
+		return -1;
 	}
+	if (*vb == 'n')
+		return 0; /* null: as if absent */
+	if (*vb == '{' || *vb == '[') {
+		ev_buf_printf(&k->why, "binary mode: attribute '%.*s' is not a string, "
+		    "number or boolean", (int)kn, kb);
+		return -1;
+	}
+	if (kn == 15 && !memcmp(kb, "datacontenttype", 15))
+		return contenttype(k, s, vb, ve, ct);
+	ev_buf_reset(&k->hdr);
+	ev_buf_printf(&k->hdr, "ce-%.*s: ", (int)kn, kb);
+	if (*vb == '"') {
+		ev_buf_reset(&k->tmp);
+		addstr(&k->tmp, vb, ve);
+		pctencode(&k->hdr, k->tmp.p, k->tmp.len);
+	} else {
+		ev_buf_add(&k->hdr, vb, (size_t)(ve - vb));
+	}
+	addhdr(s, k->hdr.p);
+	return 0;
+}
+
+/* Binary mode's body: data (JSON, or a string's text for a type that is
+ * not JSON) or data_base64 decoded (b64); ct: the Content-Type given, or
+ * NULL for the default. -1 refuses the event. */
+static int
+binarybody(struct httpsink *k, struct slot *s, const char *data, size_t datalen, int b64,
+    const char *ct)
+{
+	int datastr = data && *data == '"';
+
 	ev_buf_reset(&s->body);
 	if (!data || *data == 'n') {
 		if (!ct)
@@ -294,16 +295,45 @@ binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
 			addhdr(s, "Content-Type: application/octet-stream");
 		return 0;
 	}
-	if (datastr && ct && !jsonct(ct, strlen(ct))) {
-		v = (struct ev_jval){ .type = EV_J_STRING, .p = data, .len = datalen,
-			.escaped = memchr(data, '\\', datalen) != NULL };
-		ev_jval_str(&v, &s->body);
-	} else {
+	if (datastr && ct && !jsonct(ct, strlen(ct)))
+		addstr(&s->body, data, data + datalen);
+	else
 		ev_buf_add(&s->body, data, datalen);
-	}
 	if (!ct)
 		addhdr(s, "Content-Type: application/json");
 	return 0;
+}
+
+/* Binary mode: the event's attributes become ce-* headers, its data the
+ * body. -1 refuses the event (the reason in k->why). */
+static int
+binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
+{
+	const char *p = line, *e = line + len, *data = NULL, *ct = NULL;
+	size_t datalen = 0;
+	int b64 = 0;
+
+	if (ev_json_valid(line, len, NULL) < 0 || *(p = skipws(p, e)) != '{') {
+		ev_buf_adds(&k->why, "binary mode needs a JSON object");
+		return -1;
+	}
+	p = skipws(p + 1, e);
+	while (p < e && *p == '"') {
+		const char *kb = p + 1, *ke = skipval(p, e) - 1;
+		const char *vb = skipws(skipws(ke + 1, e) + 1, e); /* past ':' */
+		const char *ve = skipval(vb, e);
+		size_t kn = (size_t)(ke - kb);
+		p = skipws(ve, e);
+		p = skipws(p + (*p == ','), e);
+		if ((kn == 4 && !memcmp(kb, "data", 4)) || (kn == 11 && !memcmp(kb, "data_base64", 11))) {
+			data = vb;
+			datalen = (size_t)(ve - vb);
+			b64 = kn == 11;
+		} else if (attrheader(k, s, kb, kn, vb, ve, &ct) < 0) {
+			return -1;
+		}
+	}
+	return binarybody(k, s, data, datalen, b64, ct);
 }
 
 /* webhook-id: the event's id when it is a plain token, else a UUIDv7;

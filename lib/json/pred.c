@@ -349,104 +349,167 @@ strarg(struct parser *ps, int ctx, struct val *v)
 	return 0;
 }
 
+/* ( pipe ) */
 static int
-parseterm(struct parser *ps, int ctx)
+parens(struct parser *ps, int ctx)
 {
+	int n;
+
+	ps->s++;
+	if ((n = parsepipe(ps, ctx)) < 0)
+		return -1;
+	if (!punct(ps, ")"))
+		return fail(ps, "an unclosed parenthesis");
+	skipws(ps);
+	if (*ps->s == '.' || *ps->s == '[' || *ps->s == '?')
+		return fail(ps, "a postfix on a parenthesised expression");
+	return n;
+}
+
+/* A path, from the context's. */
+static int
+pathterm(struct parser *ps, int ctx)
+{
+	const char *s = ps->s;
+	struct ev_buf t = { 0 };
+	int n;
+
+	if (ctx >= 0 && ps->p->n[ctx].k != N_PATH) {
+		/* only "." itself reads a computed input */
+		if (s[1] == '.' || s[1] == '[' || s[1] == '"' || isident0(s[1]))
+			return fail(ps, "a path into a computed value");
+		ps->s++;
+		return ctx;
+	}
+	ev_buf_adds(&t, ctx >= 0 ? ptext(ps, ctx) : ".");
+	if (pathsteps(ps, &t) < 0) {
+		ev_buf_free(&t);
+		return -1;
+	}
+	n = pathnode(ps, t.p);
+	ev_buf_free(&t);
+	return n;
+}
+
+/* jq's number: ([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
+static int
+numberlit(struct parser *ps)
+{
+	const char *s = ps->s, *d = *s == '-' ? s + 1 : s, *e = d;
+	int n;
+
+	while (*e >= '0' && *e <= '9')
+		e++;
+	if (*e == '.') {
+		e++;
+		while (*e >= '0' && *e <= '9')
+			e++;
+	}
+	if (e == d + 1 && *d == '.')
+		return fail(ps, "a number");
+	if (*e == 'e' || *e == 'E') {
+		const char *x = e + 1;
+		if (*x == '+' || *x == '-')
+			x++;
+		if (!(*x >= '0' && *x <= '9'))
+			return fail(ps, "a number");
+		while (*x >= '0' && *x <= '9')
+			x++;
+		e = x;
+	}
+	if (isident(*e) || *e == '.')
+		return fail(ps, "a number");
+	char *buf = ev_strndup(d, (size_t)(e - d));
+	n = newnode(ps, N_LIT);
+	ps->p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = strtod(buf, NULL) };
+	if (*s == '-')
+		ps->p->n[n].lit.num = -ps->p->n[n].lit.num;
+	free(buf);
+	ps->s = e;
+	return n;
+}
+
+/* $name: an --arg or --argjson, a literal. */
+static int
+variable(struct parser *ps)
+{
+	const char *k = ps->s + 1, *e = k;
+	int n;
+
+	while (isident(*e))
+		e++;
+	for (size_t i = ps->nargs; i-- > 0;)
+		if (strlen(ps->args[i].name) == (size_t)(e - k) &&
+		    memcmp(ps->args[i].name, k, (size_t)(e - k)) == 0 && e > k && *e != ':') {
+			struct val v;
+			if (jsonlit(ps, ps->args[i].json, &v) < 0)
+				return fail(ps, "an argument that is not a scalar");
+			n = newnode(ps, N_LIT);
+			ps->p->n[n].lit = v;
+			ps->s = e;
+			return n;
+		}
+	return fail(ps, "an unknown variable");
+}
+
+/* test("plain string") on the context c. */
+static int
+testfn(struct parser *ps, int c, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	struct val v;
+	int n;
+
+	if (strarg(ps, ctx, &v) < 0)
+		return -1;
+	const char *r = p->lits.p + (uintptr_t)v.s;
+	for (size_t i = 0; i < v.len; i++)
+		if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
+			return fail(ps, "a regular expression that is not a plain string");
+	n = newnode(ps, N_TEST);
+	p->n[n].a = c;
+	p->n[n].lit = v;
+	return n;
+}
+
+/* has("key") on the context c, a path: the path to the key, read by the scan. */
+static int
+hasfn(struct parser *ps, int c, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	struct ev_buf t = { 0 };
+	struct val v;
+	int n, slot;
+
+	if (strarg(ps, ctx, &v) < 0)
+		return -1;
+	if (p->n[c].k != N_PATH)
+		return fail(ps, "has() on a computed value");
+	ev_buf_adds(&t, ptext(ps, c));
+	ev_buf_adds(&t, "[");
+	ev_buf_addjstr(&t, p->lits.p + (uintptr_t)v.s, v.len);
+	ev_buf_adds(&t, "]");
+	slot = pathslot(ps, t.p);
+	ev_buf_free(&t);
+	if (slot < 0)
+		return -1;
+	n = newnode(ps, N_HAS);
+	p->n[n].a = c;
+	p->n[n].slot = slot;
+	return n;
+}
+
+/* A word: true, false, null, or a function on the context. */
+static int
+wordterm(struct parser *ps, int ctx)
+{
+	static const struct { const char *w; enum ev_jtype t; } consts[] = {
+		{ "true", EV_J_TRUE }, { "false", EV_J_FALSE }, { "null", EV_J_NULL } };
+	static const struct { const char *w; enum nk k; } funcs[] = {
+		{ "select", N_SELECT }, { "startswith", N_STARTS }, { "endswith", N_ENDS } };
 	struct ev_pred *p = ps->p;
 	int n, c;
 
-	skipws(ps);
-	const char *s = ps->s;
-	if (*s == '(') {
-		ps->s++;
-		if ((n = parsepipe(ps, ctx)) < 0)
-			return -1;
-		if (!punct(ps, ")"))
-			return fail(ps, "an unclosed parenthesis");
-		skipws(ps);
-		if (*ps->s == '.' || *ps->s == '[' || *ps->s == '?')
-			return fail(ps, "a postfix on a parenthesised expression");
-		return n;
-	}
-	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9'))) {
-		struct ev_buf t = { 0 };
-		if (ctx >= 0 && p->n[ctx].k != N_PATH) {
-			/* only "." itself reads a computed input */
-			if (s[1] == '.' || s[1] == '[' || s[1] == '"' || isident0(s[1]))
-				return fail(ps, "a path into a computed value");
-			ps->s++;
-			return ctx;
-		}
-		ev_buf_adds(&t, ctx >= 0 ? ptext(ps, ctx) : ".");
-		if (pathsteps(ps, &t) < 0) {
-			ev_buf_free(&t);
-			return -1;
-		}
-		n = pathnode(ps, t.p);
-		ev_buf_free(&t);
-		return n;
-	}
-	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
-	    (s[1] >= '0' && s[1] <= '9')))) {
-		/* jq's number: ([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
-		const char *d = *s == '-' ? s + 1 : s, *e = d;
-		while (*e >= '0' && *e <= '9')
-			e++;
-		if (*e == '.') {
-			e++;
-			while (*e >= '0' && *e <= '9')
-				e++;
-		}
-		if (e == d + 1 && *d == '.')
-			return fail(ps, "a number");
-		if (*e == 'e' || *e == 'E') {
-			const char *x = e + 1;
-			if (*x == '+' || *x == '-')
-				x++;
-			if (!(*x >= '0' && *x <= '9'))
-				return fail(ps, "a number");
-			while (*x >= '0' && *x <= '9')
-				x++;
-			e = x;
-		}
-		if (isident(*e) || *e == '.')
-			return fail(ps, "a number");
-		char *buf = ev_strndup(d, (size_t)(e - d));
-		n = newnode(ps, N_LIT);
-		p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = strtod(buf, NULL) };
-		if (*s == '-')
-			p->n[n].lit.num = -p->n[n].lit.num;
-		free(buf);
-		ps->s = e;
-		return n;
-	}
-	if (*s == '"') {
-		struct val v;
-		if (jqstring(ps, &v) < 0)
-			return -1;
-		n = newnode(ps, N_LIT);
-		p->n[n].lit = v;
-		return n;
-	}
-	if (*s == '$') {
-		const char *k = s + 1, *e = k;
-		while (isident(*e))
-			e++;
-		for (size_t i = ps->nargs; i-- > 0;)
-			if (strlen(ps->args[i].name) == (size_t)(e - k) &&
-			    memcmp(ps->args[i].name, k, (size_t)(e - k)) == 0 && e > k && *e != ':') {
-				struct val v;
-				if (jsonlit(ps, ps->args[i].json, &v) < 0)
-					return fail(ps, "an argument that is not a scalar");
-				n = newnode(ps, N_LIT);
-				p->n[n].lit = v;
-				ps->s = e;
-				return n;
-			}
-		return fail(ps, "an unknown variable");
-	}
-	static const struct { const char *w; enum ev_jtype t; } consts[] = {
-		{ "true", EV_J_TRUE }, { "false", EV_J_FALSE }, { "null", EV_J_NULL } };
 	for (size_t i = 0; i < 3; i++)
 		if (word(ps, consts[i].w)) {
 			n = newnode(ps, N_LIT);
@@ -459,8 +522,6 @@ parseterm(struct parser *ps, int ctx)
 		p->n[n].a = c;
 		return c < 0 ? -1 : n;
 	}
-	static const struct { const char *w; enum nk k; } funcs[] = {
-		{ "select", N_SELECT }, { "startswith", N_STARTS }, { "endswith", N_ENDS } };
 	for (size_t i = 0; i < 3; i++)
 		if (word(ps, funcs[i].w)) {
 			if ((c = ctxnode(ps, &ctx)) < 0)
@@ -473,40 +534,39 @@ parseterm(struct parser *ps, int ctx)
 			p->n[n].b = a;
 			return n;
 		}
-	if (word(ps, "test")) {
+	if (word(ps, "test"))
+		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : testfn(ps, c, ctx);
+	if (word(ps, "has"))
+		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : hasfn(ps, c, ctx);
+	return fail(ps, "an expression of an unsupported shape");
+}
+
+static int
+parseterm(struct parser *ps, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	int n;
+
+	skipws(ps);
+	const char *s = ps->s;
+	if (*s == '(')
+		return parens(ps, ctx);
+	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9')))
+		return pathterm(ps, ctx);
+	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
+	    (s[1] >= '0' && s[1] <= '9'))))
+		return numberlit(ps);
+	if (*s == '"') {
 		struct val v;
-		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
+		if (jqstring(ps, &v) < 0)
 			return -1;
-		const char *r = p->lits.p + (uintptr_t)v.s;
-		for (size_t i = 0; i < v.len; i++)
-			if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
-				return fail(ps, "a regular expression that is not a plain string");
-		n = newnode(ps, N_TEST);
-		p->n[n].a = c;
+		n = newnode(ps, N_LIT);
 		p->n[n].lit = v;
 		return n;
 	}
-	if (word(ps, "has")) {
-		struct val v;
-		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
-			return -1;
-		if (p->n[c].k != N_PATH)
-			return fail(ps, "has() on a computed value");
-		struct ev_buf t = { 0 };
-		ev_buf_adds(&t, ptext(ps, c));
-		ev_buf_adds(&t, "[");
-		ev_buf_addjstr(&t, p->lits.p + (uintptr_t)v.s, v.len);
-		ev_buf_adds(&t, "]");
-		int slot = pathslot(ps, t.p);
-		ev_buf_free(&t);
-		if (slot < 0)
-			return -1;
-		n = newnode(ps, N_HAS);
-		p->n[n].a = c;
-		p->n[n].slot = slot;
-		return n;
-	}
-	return fail(ps, "an expression of an unsupported shape");
+	if (*s == '$')
+		return variable(ps);
+	return wordterm(ps, ctx);
 }
 
 static int

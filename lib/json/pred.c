@@ -233,6 +233,40 @@ jqstring(struct parser *ps, struct val *v)
 	return 0;
 }
 
+/* A [...] step at *sp: ["key"] or [N], appended to out. */
+static int
+bracketstep(struct parser *ps, const char **sp, struct ev_buf *out)
+{
+	const char *s = *sp;
+
+	if (s[1] == '"') {
+		struct val v;
+		ps->s = s + 1;
+		if (jqstring(ps, &v) < 0)
+			return -1;
+		s = ps->s;
+		if (*s != ']')
+			return fail(ps, "an index expression");
+		s++;
+		ev_buf_adds(out, "[");
+		ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
+		ev_buf_adds(out, "]");
+	} else if (s[1] >= '0' && s[1] <= '9') {
+		const char *d = ++s;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s != ']' || s - d > 9 || (*d == '0' && s - d > 1))
+			return fail(ps, "an index expression");
+		ev_buf_adds(out, "[");
+		ev_buf_add(out, d, (size_t)(s - d));
+		ev_buf_adds(out, "]");
+		s++;
+	} else
+		return fail(ps, "an index expression");
+	*sp = s;
+	return 0;
+}
+
 /* A path at ps->s ('.' first), appended in jsonscan syntax to out. */
 static int
 pathsteps(struct parser *ps, struct ev_buf *out)
@@ -270,30 +304,8 @@ pathsteps(struct parser *ps, struct ev_buf *out)
 			} else
 				break;
 		} else if (*s == '[') {
-			if (s[1] == '"') {
-				struct val v;
-				ps->s = s + 1;
-				if (jqstring(ps, &v) < 0)
-					return -1;
-				s = ps->s;
-				if (*s != ']')
-					return fail(ps, "an index expression");
-				s++;
-				ev_buf_adds(out, "[");
-				ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
-				ev_buf_adds(out, "]");
-			} else if (s[1] >= '0' && s[1] <= '9') {
-				const char *d = ++s;
-				while (*s >= '0' && *s <= '9')
-					s++;
-				if (*s != ']' || s - d > 9 || (*d == '0' && s - d > 1))
-					return fail(ps, "an index expression");
-				ev_buf_adds(out, "[");
-				ev_buf_add(out, d, (size_t)(s - d));
-				ev_buf_adds(out, "]");
-				s++;
-			} else
-				return fail(ps, "an index expression");
+			if (bracketstep(ps, &s, out) < 0)
+				return -1;
 		} else
 			break;
 		first = 0;

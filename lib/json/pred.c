@@ -802,60 +802,124 @@ compare(struct ev_pred *p, const struct val *a, const struct val *b, int *r)
 	}
 }
 
+static int eval(struct ev_pred *p, int i, struct val *out);
+
+/* The value the scan found at a path (a missing one is null, unless jq
+ * would raise an error on the way). */
+static int
+pathval(const struct ev_pred *p, const struct node *n, struct val *out)
+{
+	const struct ev_jval *v = &p->vals[n->slot];
+
+	switch (v->type) {
+	case EV_J_MISSING:
+		if (v->jqerr)
+			return R_ERR;
+		*out = (struct val){ .t = EV_J_NULL };
+		return R_OK;
+	case EV_J_NUMBER:
+		*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
+		return R_OK;
+	case EV_J_STRING:
+		if (v->escaped)
+			*out = (struct val){ .t = EV_J_STRING, .s = v->p, .len = v->len, .raw = 1 };
+		else
+			*out = (struct val){ .t = EV_J_STRING, .s = v->p + 1, .len = v->len - 2 };
+		return R_OK;
+	default:
+		*out = (struct val){ .t = v->type, .s = v->p, .len = v->len };
+		return R_OK;
+	}
+}
+
+static int
+evalcmp(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, b;
+	int ra = eval(p, n->a, &a), rb = eval(p, n->b, &b), c;
+
+	if (ra != R_OK || rb != R_OK) {
+		/* which side jq meets first decides between nothing and an error */
+		if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
+			return R_DEFER;
+		return ra > rb ? ra : rb;
+	}
+	if ((ra = compare(p, &a, &b, &c)) != R_OK)
+		return ra;
+	switch (n->op) {
+	case OP_EQ: c = c == 0; break;
+	case OP_NE: c = c != 0; break;
+	case OP_LT: c = c < 0; break;
+	case OP_LE: c = c <= 0; break;
+	case OP_GT: c = c > 0; break;
+	default: c = c >= 0; break;
+	}
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
+/* startswith, endswith. */
+static int
+evalaffix(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, b;
+	const char *x, *y;
+	size_t m, k;
+	int ra, rb, c;
+
+	if ((ra = eval(p, n->a, &a)) != R_OK)
+		return ra;
+	if ((rb = eval(p, n->b, &b)) != R_OK)
+		return rb;
+	if (a.t != EV_J_STRING || b.t != EV_J_STRING)
+		return R_ERR;
+	strbytes(&a, &p->dec[0], &x, &m);
+	strbytes(&b, &p->dec[1], &y, &k);
+	c = k <= m && memcmp(n->k == N_STARTS ? x : x + m - k, y, k) == 0;
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
+/* test("plain string"), has("key"). */
+static int
+evaltest(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a;
+	const char *x;
+	size_t m;
+	int ra, c;
+
+	if ((ra = eval(p, n->a, &a)) != R_OK)
+		return ra;
+	if (n->k == N_HAS) {
+		if (a.t != EV_J_OBJECT)
+			return R_ERR;
+		c = p->vals[n->slot].type != EV_J_MISSING;
+	} else {
+		if (a.t != EV_J_STRING)
+			return R_ERR;
+		strbytes(&a, &p->dec[0], &x, &m);
+		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
+	}
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
 static int
 eval(struct ev_pred *p, int i, struct val *out)
 {
 	const struct node *n = &p->n[i];
 	struct val a, b;
-	int ra, rb, c;
+	int ra, rb;
 
 	switch (n->k) {
-	case N_PATH: {
-		const struct ev_jval *v = &p->vals[n->slot];
-		switch (v->type) {
-		case EV_J_MISSING:
-			if (v->jqerr)
-				return R_ERR;
-			*out = (struct val){ .t = EV_J_NULL };
-			return R_OK;
-		case EV_J_NUMBER:
-			*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
-			return R_OK;
-		case EV_J_STRING:
-			if (v->escaped)
-				*out = (struct val){ .t = EV_J_STRING, .s = v->p, .len = v->len, .raw = 1 };
-			else
-				*out = (struct val){ .t = EV_J_STRING, .s = v->p + 1, .len = v->len - 2 };
-			return R_OK;
-		default:
-			*out = (struct val){ .t = v->type, .s = v->p, .len = v->len };
-			return R_OK;
-		}
-	}
+	case N_PATH:
+		return pathval(p, n, out);
 	case N_LIT:
 		*out = n->lit;
 		return R_OK;
 	case N_CMP:
-		ra = eval(p, n->a, &a);
-		rb = eval(p, n->b, &b);
-		if (ra != R_OK || rb != R_OK) {
-			/* which side jq meets first decides between nothing and an error */
-			if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
-				return R_DEFER;
-			return ra > rb ? ra : rb;
-		}
-		if ((ra = compare(p, &a, &b, &c)) != R_OK)
-			return ra;
-		switch (n->op) {
-		case OP_EQ: c = c == 0; break;
-		case OP_NE: c = c != 0; break;
-		case OP_LT: c = c < 0; break;
-		case OP_LE: c = c <= 0; break;
-		case OP_GT: c = c > 0; break;
-		default: c = c >= 0; break;
-		}
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
+		return evalcmp(p, n, out);
 	case N_AND:
 	case N_OR:
 		if ((ra = eval(p, n->a, &a)) != R_OK)
@@ -889,41 +953,11 @@ eval(struct ev_pred *p, int i, struct val *out)
 			return rb;
 		return truthy(&b) ? R_OK : R_EMPTY;
 	case N_STARTS:
-	case N_ENDS: {
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if ((rb = eval(p, n->b, &b)) != R_OK)
-			return rb;
-		if (a.t != EV_J_STRING || b.t != EV_J_STRING)
-			return R_ERR;
-		const char *x, *y;
-		size_t m, k;
-		strbytes(&a, &p->dec[0], &x, &m);
-		strbytes(&b, &p->dec[1], &y, &k);
-		c = k <= m && memcmp(n->k == N_STARTS ? x : x + m - k, y, k) == 0;
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
-	}
-	case N_TEST: {
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if (a.t != EV_J_STRING)
-			return R_ERR;
-		const char *x;
-		size_t m;
-		strbytes(&a, &p->dec[0], &x, &m);
-		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
-	}
+	case N_ENDS:
+		return evalaffix(p, n, out);
+	case N_TEST:
 	case N_HAS:
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if (a.t != EV_J_OBJECT)
-			return R_ERR;
-		*out = (struct val){ .t = p->vals[n->slot].type != EV_J_MISSING ? EV_J_TRUE :
-		    EV_J_FALSE };
-		return R_OK;
+		return evaltest(p, n, out);
 	case N_PIPE:
 		if ((ra = eval(p, n->a, &a)) != R_OK)
 			return ra;

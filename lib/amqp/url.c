@@ -247,9 +247,7 @@ valueparam(struct ev_amqp_conf *c, const char *name, const char *v, struct ev_bu
 		if (boolval(v, !strcmp(name, "declare") ? &c->declare : &c->mandatory) < 0)
 			return ev_buf_printf(err, "%s '%s' is not 1 or 0", name, v), -1;
 	} else if (!strcmp(name, "verify")) {
-		if (strcmp(v, "peer") && strcmp(v, "none"))
-			return ev_buf_printf(err, "verify '%s' is not peer or none", v), -1;
-		c->verify = !strcmp(v, "peer");
+		return ev_params_verify(v, &c->verify, err);
 	} else if (!strcmp(name, "mode")) {
 		if (strcmp(v, "binary") && strcmp(v, "structured"))
 			return ev_buf_printf(err, "mode '%s' is not binary or structured", v), -1;
@@ -268,12 +266,9 @@ valueparam(struct ev_amqp_conf *c, const char *name, const char *v, struct ev_bu
 			return ev_buf_printf(err, "heartbeat '%s' is not a number of seconds up to 3600",
 			    v), -1;
 		c->heartbeat = (int)n;
-	} else if (!strcmp(name, "retry") && !strcmp(v, "forever")) {
-		c->retry_ms = -1;
 	} else if (!strcmp(name, "connect_timeout") || !strcmp(name, "retry") || !strcmp(name, "idle")) {
 		int64_t *d = name[0] == 'c' ? &c->connect_ms : name[0] == 'r' ? &c->retry_ms : &c->idle_ms;
-		if (ev_dur_parse(v, d) < 0 || (name[0] == 'c' && *d == 0))
-			return ev_buf_printf(err, "%s '%s' is not a duration (500ms, 30s, 5m)", name, v), -1;
+		return ev_params_duration(name, v, name[0] == 'c', d, err);
 	} else if (!strcmp(name, "stream_offset") && streamoffset(v, c) < 0) {
 		ev_buf_printf(err, "stream_offset '%s' is not first, last, next, an offset "
 		    "or a time (RFC 3339, or a duration ago)", v);
@@ -305,12 +300,7 @@ setparam(void *arg, const char *name, char *v, struct ev_buf *err)
 	if ((slot = strslot(c, name))) {
 		if (listed(name, v, err) < 0)
 			goto bad;
-		if (*slot) {
-			ev_buf_printf(err, "'%s' given twice", name);
-			goto bad;
-		}
-		*slot = v;
-		return 0;
+		return ev_params_once(slot, name, v, err);
 	}
 	if (valueparam(c, name, v, err) < 0)
 		goto bad;

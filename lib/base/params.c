@@ -7,6 +7,7 @@
 
 #include "base/mem.h"
 #include "base/params.h"
+#include "base/time.h"
 
 static int
 hexval(int c)
@@ -81,4 +82,41 @@ ev_params_uint(const char *v, unsigned long max, unsigned long *out)
 	errno = 0;
 	*out = strtoul(v, &e, 10);
 	return *e || errno || *out > max ? -1 : 0;
+}
+
+int
+ev_params_once(char **slot, const char *name, char *v, struct ev_buf *err)
+{
+	if (*slot) {
+		ev_buf_printf(err, "'%s' given twice", name);
+		free(v);
+		return -1;
+	}
+	*slot = v;
+	return 0;
+}
+
+int
+ev_params_verify(const char *v, int *verify, struct ev_buf *err)
+{
+	if (strcmp(v, "peer") && strcmp(v, "none")) {
+		ev_buf_printf(err, "verify '%s' is not peer or none", v);
+		return -1;
+	}
+	*verify = !strcmp(v, "peer");
+	return 0;
+}
+
+int
+ev_params_duration(const char *name, const char *v, int nonzero, int64_t *ms, struct ev_buf *err)
+{
+	if (!strcmp(name, "retry") && !strcmp(v, "forever")) {
+		*ms = -1;
+		return 0;
+	}
+	if (ev_dur_parse(v, ms) < 0 || (nonzero && *ms == 0)) {
+		ev_buf_printf(err, "%s '%s' is not a duration (500ms, 30s, 5m)", name, v);
+		return -1;
+	}
+	return 0;
 }

@@ -109,18 +109,12 @@ valueparam(struct ev_http_conf *c, struct files *f, const char *name, const char
 			    EV_HTTP_MAXPARALLEL), -1;
 		c->parallel = (unsigned)n;
 	} else if (!strcmp(name, "verify")) {
-		if (strcmp(v, "peer") && strcmp(v, "none"))
-			return ev_buf_printf(err, "verify '%s' is not peer or none", v), -1;
-		c->verify = !strcmp(v, "peer");
-	} else if (!strcmp(name, "retry") && !strcmp(v, "forever")) {
-		c->retry_ms = -1;
+		return ev_params_verify(v, &c->verify, err);
 	} else if (!strcmp(name, "retry") || !strcmp(name, "timeout") ||
 	    !strcmp(name, "connect_timeout")) {
 		int64_t *d = name[0] == 'r' ? &c->retry_ms : name[0] == 't' ? &c->timeout_ms :
 		    &c->connect_ms;
-		if (ev_dur_parse(v, d) < 0 || (name[0] != 'r' && *d == 0))
-			return ev_buf_printf(err, "%s '%s' is not a duration (500ms, 30s, 5m)", name,
-			    v), -1;
+		return ev_params_duration(name, v, name[0] != 'r', d, err);
 	} else {
 		return ev_buf_printf(err, "unknown parameter '%s' (see ev-http(7))", name), -1;
 	}
@@ -140,14 +134,8 @@ setparam(void *arg, const char *name, char *v, struct ev_buf *err)
 			ev_buf_printf(err, "'%s' needs an https:// location", name);
 			goto bad;
 		}
-	if ((slot = strslot(fr->c, fr->f, name))) {
-		if (*slot) {
-			ev_buf_printf(err, "'%s' given twice", name);
-			goto bad;
-		}
-		*slot = v;
-		return 0;
-	}
+	if ((slot = strslot(fr->c, fr->f, name)))
+		return ev_params_once(slot, name, v, err);
 	if (valueparam(fr->c, fr->f, name, v, err) < 0)
 		goto bad;
 	free(v);

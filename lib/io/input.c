@@ -47,7 +47,7 @@ cannotstart(struct ev_input *in, int status)
 	return -1;
 }
 
-/* The side outputs the options name: --rejects, --dead, --expired (and
+/* The side outputs the options name: --rejects and --dead (and
  * --verify-keys' keyring). 0, or -1 (reported, the status in in->status). */
 static int
 openaside(struct ev_input *in, const struct ev_opts *o)

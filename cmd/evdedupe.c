@@ -228,136 +228,175 @@ count(const char *s)
 	return n;
 }
 
+static const struct option longopts[] = {
+	{ "key", required_argument, NULL, 'k' },
+	{ "max-keys", required_argument, NULL, 'n' },
+	{ "window", required_argument, NULL, 'w' },
+	{ "arrival", no_argument, NULL, OPT_ARRIVAL },
+	{ "dups", required_argument, NULL, OPT_DUPS },
+	{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
+	{ "state", required_argument, NULL, OPT_STATE },
+	EV_COMMON_LONGOPTS,
+	EV_READER_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What the command line asks for. */
+struct cmdline {
+	struct ev_opts o;
+	const char *keyexpr, *dups, *state;
+	uint64_t maxkeys;
+	int64_t window;
+	int havemax, arrival, requirekey;
+	char **argv;
+	int argc;
+};
+
+static int64_t
+window(const char *s)
+{
+	int64_t ms;
+
+	if (ev_dur_parse(s, &ms) < 0 || ms <= 0)
+		ev_die(EV_ERROR, "--window: '%s' is not a duration above 0", s);
+	return ms;
+}
+
+static void
+parseopts(struct cmdline *c, int argc, char *argv[])
+{
+	int ch;
+
+	*c = (struct cmdline){ 0 };
+	ev_opts_init(&c->o, SYNOPSIS);
+	ev_opts_doc(&c->o, "Drop the events whose key was seen within a window.", longopts, docs);
+	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (tool_option(&c->o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'k': c->keyexpr = optarg; break;
+		case 'n': c->maxkeys = count(optarg), c->havemax = 1; break;
+		case 'w': c->window = window(optarg); break;
+		case OPT_ARRIVAL: c->arrival = 1; break;
+		case OPT_DUPS: c->dups = optarg; break;
+		case OPT_REQUIRE_KEY: c->requirekey = 1; break;
+		case OPT_STATE: c->state = optarg; break;
+		default: usage();
+		}
+	}
+	c->argc = argc - optind;
+	c->argv = argv + optind;
+	if (c->arrival && !c->window)
+		ev_die(EV_ERROR, "--arrival needs --window");
+	if (!c->havemax && !c->window)
+		c->maxkeys = DEFAULT_MAXKEYS;
+}
+
+/* What the helper thread reads of each event: the key (a path the scan
+ * reads, else jq; by default source and id), and its time for --window. */
+static void
+keyer_init(struct keyer *k, const struct cmdline *c)
+{
+	*k = (struct keyer){ .arrival = c->arrival, .requirekey = c->requirekey,
+		.window = c->window > 0 };
+	if (c->keyexpr) {
+		if (!(k->q = ev_key_compile(c->keyexpr, &k->err)))
+			ev_die(EV_ERROR, "%s: %s", c->keyexpr, k->err.p);
+		/* a plain path (-k .data.order_id) is read by the scan */
+		if ((k->paths[k->npaths] = ev_key_path(k->q)))
+			k->kval = &k->v[k->npaths++];
+	} else {
+		k->paths[k->npaths++] = path(".id");
+		k->paths[k->npaths++] = path(".source");
+	}
+	if (c->window && !c->arrival) {
+		k->tpath = k->npaths;
+		k->paths[k->npaths++] = path(".time");
+	}
+}
+
+static void
+keyer_free(struct keyer *k)
+{
+	for (size_t i = 0; i < k->npaths; i++)
+		if (&k->v[i] != k->kval) /* the key's path is the key's */
+			ev_jpath_free(k->paths[i]);
+	ev_key_free(k->q);
+	ev_buf_free(&k->key);
+	ev_buf_free(&k->err);
+	ev_buf_free(&k->tmp);
+}
+
+/* --state: the keys remembered by a run with the same key definition. */
+static struct ev_keystate *
+openstate(const struct cmdline *c, struct ev_keyset *ks)
+{
+	struct ev_buf def = { 0 };
+	struct ev_keystate *st;
+
+	ev_buf_adds(&def, c->keyexpr ? "jq:" : "source+id");
+	if (c->keyexpr)
+		ev_buf_adds(&def, c->keyexpr);
+	st = ev_keystate_open(c->state, def.p, c->o.sync, ks);
+	ev_buf_free(&def);
+	if (!st)
+		exit(ev_errstatus(errno));
+	return st;
+}
+
+/* The outputs and the state, committed with the input. */
+static void
+wire(struct ev_input *in, struct dedupe *d, struct ev_ahead *ah)
+{
+	ev_input_set_flush(in, ev_ahead_flush, ah);
+	ev_input_set_counts(in, counts, d);
+	ev_input_add_sink(in, d->sink);
+	if (d->dupsink)
+		ev_input_add_sink(in, d->dupsink);
+	if (d->st)
+		ev_input_add_commit(in, ev_keystate_commit, d->st);
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "max-keys", required_argument, NULL, 'n' },
-		{ "window", required_argument, NULL, 'w' },
-		{ "arrival", no_argument, NULL, OPT_ARRIVAL },
-		{ "dups", required_argument, NULL, OPT_DUPS },
-		{ "require-key", no_argument, NULL, OPT_REQUIRE_KEY },
-		{ "state", required_argument, NULL, OPT_STATE },
-		EV_COMMON_LONGOPTS,
-		EV_READER_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
+	struct cmdline c;
 	struct dedupe d = { 0 };
-	struct keyer k = { 0 };
+	struct keyer k;
 	struct ev_ahead *ah;
-	struct ev_opts o;
 	struct ev_input in;
 	struct ev_line l;
-	const char *keyexpr = NULL, *dups = NULL, *state = NULL;
-	uint64_t maxkeys = 0;
-	int64_t window = 0;
-	int ch, r, havemax = 0;
+	int r;
 
 	ev_setprog(argv[0]);
-	ev_opts_init(&o, SYNOPSIS);
-	ev_opts_doc(&o, "Drop the events whose key was seen within a window.", longopts, docs);
-	while ((ch = getopt_long(argc, argv, "k:n:w:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'k':
-			keyexpr = optarg;
-			break;
-		case 'n':
-			maxkeys = count(optarg);
-			havemax = 1;
-			break;
-		case 'w':
-			if (ev_dur_parse(optarg, &window) < 0 || window <= 0)
-				ev_die(EV_ERROR, "--window: '%s' is not a duration above 0", optarg);
-			break;
-		case OPT_ARRIVAL:
-			k.arrival = 1;
-			break;
-		case OPT_DUPS:
-			dups = optarg;
-			break;
-		case OPT_REQUIRE_KEY:
-			k.requirekey = 1;
-			break;
-		case OPT_STATE:
-			state = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (k.arrival && !window)
-		ev_die(EV_ERROR, "--arrival needs --window");
-	if (!havemax && !window)
-		maxkeys = DEFAULT_MAXKEYS;
-	k.window = d.window = window > 0;
-	d.keyexpr = keyexpr;
-
-	if (keyexpr) {
-		if (!(k.q = ev_key_compile(keyexpr, &k.err)))
-			ev_die(EV_ERROR, "%s: %s", keyexpr, k.err.p);
-		/* a plain path (-k .data.order_id) is read by the scan */
-		if ((k.paths[k.npaths] = ev_key_path(k.q)))
-			k.kval = &k.v[k.npaths++];
-	} else {
-		k.paths[k.npaths++] = path(".id");
-		k.paths[k.npaths++] = path(".source");
-	}
-	if (window && !k.arrival) {
-		k.tpath = k.npaths;
-		k.paths[k.npaths++] = path(".time");
-	}
-	d.ks = ev_keyset_new(maxkeys, window);
-	if (state) {
-		struct ev_buf def = { 0 };
-		ev_buf_adds(&def, keyexpr ? "jq:" : "source+id");
-		if (keyexpr)
-			ev_buf_adds(&def, keyexpr);
-		d.st = ev_keystate_open(state, def.p, o.sync, d.ks);
-		ev_buf_free(&def);
-		if (!d.st)
-			exit(ev_errstatus(errno));
-	}
-	d.sink = tool_output(&o);
-	if (dups)
-		d.dupsink = tool_sink(dups, o.sync);
-	tool_input(&in, &o, argv, argc);
+	parseopts(&c, argc, argv);
+	keyer_init(&k, &c);
+	d.window = c.window > 0;
+	d.keyexpr = c.keyexpr;
+	d.ks = ev_keyset_new(c.maxkeys, c.window);
+	if (c.state)
+		d.st = openstate(&c, d.ks);
+	d.sink = tool_output(&c.o);
+	if (c.dups)
+		d.dupsink = tool_sink(c.dups, c.o.sync);
+	tool_input(&in, &c.o, c.argv, c.argc);
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
-	ev_input_set_flush(&in, ev_ahead_flush, ah);
-	ev_input_set_counts(&in, counts, &d);
-	ev_input_add_sink(&in, d.sink);
-	if (d.dupsink)
-		ev_input_add_sink(&in, d.dupsink);
-	if (d.st)
-		ev_input_add_commit(&in, ev_keystate_commit, d.st);
-
-	while ((r = ev_input_next(&in, &l)) > 0)
-		if (ev_ahead_add(ah, &l) < 0)
-			goto fail;
-	if (r < 0)
-		goto fail;
+	wire(&in, &d, ah);
+	while ((r = ev_input_next(&in, &l)) > 0 && (r = ev_ahead_add(ah, &l)) == 0)
+		;
+	if (r != 0) {
+		r = ev_input_end(&in);
+		exit(r ? r : EV_TEMPFAIL);
+	}
 	r = ev_input_end(&in);
 	if (ev_sink_close(d.sink) < 0 || ev_sink_close(d.dupsink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
 	if (ev_keystate_close(d.st) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_input_stats(&in, o.stats);
+	ev_input_stats(&in, c.o.stats);
 	ev_ahead_free(ah);
 	ev_keyset_free(d.ks);
-	for (size_t i = 0; i < k.npaths; i++)
-		if (&k.v[i] != k.kval) /* the key's path is the key's */
-			ev_jpath_free(k.paths[i]);
-	ev_key_free(k.q);
-	ev_buf_free(&k.key);
-	ev_buf_free(&k.err);
-	ev_buf_free(&k.tmp);
+	keyer_free(&k);
 	return r;
-fail:
-	r = ev_input_end(&in);
-	exit(r ? r : EV_TEMPFAIL);
 }

@@ -59,156 +59,189 @@ counts(void *arg, struct ev_stat *s, size_t max)
 }
 
 
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "count", no_argument, NULL, 'c' },
-		{ "map", no_argument, NULL, 'm' },
-		{ "raw-output", no_argument, NULL, 'r' },
-		{ "invert-match", no_argument, NULL, 'v' },
-		{ "arg", required_argument, NULL, OPT_ARG },
-		{ "argjson", required_argument, NULL, OPT_ARGJSON },
-		{ "explain", no_argument, NULL, OPT_EXPLAIN },
-		EV_COMMON_LONGOPTS,
-		EV_READER_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	struct ev_opts o;
-	struct ev_jqargs *args = ev_jqargs_new();
-	struct ev_buf err = { 0 }, out = { 0 };
-	const struct ev_predarg *pargs;
-	size_t npargs;
-	struct ev_pred *pred = NULL;
-	struct ev_input in;
-	struct ev_jerr jerr;
-	struct ev_line l;
-	struct ev_sink *sink;
-	struct ev_jq *q;
-	int ch, count = 0, explain = 0, invert = 0, map = 0, quiet, raw = 0, r;
-	struct counts c = { &in, 0 };
+static const struct option longopts[] = {
+	{ "count", no_argument, NULL, 'c' },
+	{ "map", no_argument, NULL, 'm' },
+	{ "raw-output", no_argument, NULL, 'r' },
+	{ "invert-match", no_argument, NULL, 'v' },
+	{ "arg", required_argument, NULL, OPT_ARG },
+	{ "argjson", required_argument, NULL, OPT_ARGJSON },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	EV_COMMON_LONGOPTS,
+	EV_READER_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
 
-	ev_setprog(argv[0]);
-	ev_opts_init(&o, SYNOPSIS);
-	ev_opts_doc(&o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
+/* The command line, and the expression compiled. */
+struct filter {
+	struct ev_opts o;
+	struct ev_jqargs *args;
+	struct ev_buf err, out;
+	int count, explain, invert, map, quiet, raw;
+	char **argv;
+	int argc;
+	struct ev_jq *q;
+	struct ev_pred *pred; /* the fast path, or NULL: libjq */
+};
+
+/* --arg name value, --argjson name json: two words. */
+static void
+bindarg(struct filter *f, int ch, int argc, char *argv[])
+{
+	if (optind >= argc)
+		ev_die(EV_ERROR, "--%s needs a name and a value", ch == OPT_ARG ? "arg" : "argjson");
+	if (ev_jqargs_add(f->args, optarg, argv[optind], ch == OPT_ARGJSON, &f->err) < 0)
+		ev_die(EV_ERROR, "%s", f->err.p);
+	optind++;
+}
+
+static void
+parseopts(struct filter *f, int argc, char *argv[])
+{
+	int ch;
+
+	*f = (struct filter){ .args = ev_jqargs_new() };
+	ev_opts_init(&f->o, SYNOPSIS);
+	ev_opts_doc(&f->o, "Keep the events for which a jq expression is true (grep for events).", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "cmrv" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
+		if (tool_option(&f->o, ch, optarg))
 			continue;
 		switch (ch) {
-		case 'c':
-			count = 1;
-			break;
-		case 'm':
-			map = 1;
-			break;
-		case 'r':
-			raw = 1;
-			break;
-		case 'v':
-			invert = 1;
-			break;
+		case 'c': f->count = 1; break;
+		case 'm': f->map = 1; break;
+		case 'r': f->raw = 1; break;
+		case 'v': f->invert = 1; break;
 		case OPT_ARG:
-		case OPT_ARGJSON:
-			if (optind >= argc)
-				ev_die(EV_ERROR, "--%s needs a name and a value",
-				    ch == OPT_ARG ? "arg" : "argjson");
-			if (ev_jqargs_add(args, optarg, argv[optind], ch == OPT_ARGJSON, &err) < 0)
-				ev_die(EV_ERROR, "%s", err.p);
-			optind++;
-			break;
-		case OPT_EXPLAIN:
-			explain = 1;
-			break;
-		default:
-			usage();
+		case OPT_ARGJSON: bindarg(f, ch, argc, argv); break;
+		case OPT_EXPLAIN: f->explain = 1; break;
+		default: usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
+	f->argc = argc - optind;
+	f->argv = argv + optind;
+	if (f->argc < 1)
 		usage();
-	if (map && (invert || count))
+	if (f->map && (f->invert || f->count))
 		ev_die(EV_ERROR, "--map cannot be combined with -c or -v");
-	if (raw && !map)
+	if (f->raw && !f->map)
 		ev_die(EV_ERROR, "-r prints the outputs of --map as text: give --map too");
 	/* -q is grep's: the exit status is the answer, nothing is printed. */
-	quiet = ev_quiet;
-	if (quiet && o.output)
+	f->quiet = ev_quiet;
+	if (f->quiet && f->o.output)
 		ev_die(EV_ERROR, "-q prints nothing: -o does not apply");
+}
 
-	if (!(q = ev_jq_compile(argv[0], args, &err)))
-		ev_die(EV_ERROR, "%s: %s", argv[0], err.p);
-	pargs = ev_jqargs_pred(args, &npargs);
-	if (map)
-		ev_buf_reset(&err), ev_buf_adds(&err, "--map prints jq's outputs");
+/* The expression for libjq, and for the fast path when it has one (else
+ * why not, in f->err). */
+static void
+compile(struct filter *f)
+{
+	const struct ev_predarg *pargs;
+	size_t npargs;
+
+	if (!(f->q = ev_jq_compile(f->argv[0], f->args, &f->err)))
+		ev_die(EV_ERROR, "%s: %s", f->argv[0], f->err.p);
+	pargs = ev_jqargs_pred(f->args, &npargs);
+	if (f->map)
+		ev_buf_reset(&f->err), ev_buf_adds(&f->err, "--map prints jq's outputs");
 	else
-		pred = ev_pred_compile(argv[0], pargs, npargs, &err);
-	if (explain) {
-		ev_buf_reset(&out);
-		if (pred) {
-			ev_buf_adds(&out, "fast path: one scan per event reads ");
-			ev_pred_paths(pred, &out);
-			ev_buf_adds(&out, "\n");
-		} else
-			ev_buf_printf(&out, "libjq: %s\n", err.p);
-		if (fwrite(out.p, 1, out.len, stdout) != out.len || fflush(stdout) == EOF)
-			ev_die(EV_ERROR, "stdout: %s", strerror(errno));
-		r = EV_OK;
-		goto done;
+		f->pred = ev_pred_compile(f->argv[0], pargs, npargs, &f->err);
+}
+
+/* --explain: which path the expression runs on. */
+static int
+explain(struct filter *f)
+{
+	struct ev_buf *out = &f->out;
+
+	ev_buf_reset(out);
+	if (f->pred) {
+		ev_buf_adds(out, "fast path: one scan per event reads ");
+		ev_pred_paths(f->pred, out);
+		ev_buf_adds(out, "\n");
+	} else
+		ev_buf_printf(out, "libjq: %s\n", f->err.p);
+	if (fwrite(out->p, 1, out->len, stdout) != out->len || fflush(stdout) == EOF)
+		ev_die(EV_ERROR, "stdout: %s", strerror(errno));
+	return EV_OK;
+}
+
+/* --map: the n outputs of the expression in f->out written. 0, or -1. */
+static int
+writemapped(struct filter *f, struct ev_sink *sink, int n)
+{
+	/* -r: text, whose strings may hold newlines of their own, in one
+	 * piece; else each output is one line (an event to a broker) */
+	if (f->raw)
+		return ev_sink_write(sink, f->out.p, f->out.len - 1);
+	for (char *p = f->out.p, *e; n-- > 0; p = e + 1) {
+		e = strchr(p, '\n');
+		if (ev_sink_write(sink, p, (size_t)(e - p)) < 0)
+			return -1;
 	}
-	sink = tool_output(&o);
-	tool_input(&in, &o, argv + 1, argc - 1);
+	return 0;
+}
+
+/* One event: 0 to go on, 1 when -q has its answer, -1 when the output
+ * failed. */
+static int
+filterline(struct filter *f, struct ev_input *in, struct ev_sink *sink, const struct ev_line *l,
+    struct counts *c)
+{
+	struct ev_jerr jerr;
+	int n = EV_PRED_DEFER;
+	int bad = f->pred ? (n = ev_pred_eval(f->pred, l->p, l->len, &jerr)) == EV_PRED_BAD :
+	    ev_json_valid(l->p, l->len, &jerr) < 0;
+
+	if (!ev_input_object(in, l, bad ? -1 : 0, &jerr))
+		return 0;
+	if (n == EV_PRED_DEFER) { /* no fast path, or a case it leaves to jq */
+		ev_buf_reset(&f->out);
+		n = ev_jq_run(f->q, l->p, l->len, f->map ? f->raw ? EV_JQ_RAW : EV_JQ_MAP : EV_JQ_TEST,
+		    &f->out, &f->err);
+	}
+	if (n == EV_JQ_BADINPUT) {
+		ev_input_reject(in, l, "%s", f->err.p);
+		return 0;
+	}
+	if (n == EV_JQ_RUNERR) {
+		ev_linewarn(in->name, l->no, "%s", f->err.p);
+		ev_input_fail(in, EV_ERROR);
+		return 0;
+	}
+	if (f->map) {
+		c->kept += (uintmax_t)n;
+		if (f->quiet)
+			return n > 0;
+		return n == 0 ? 0 : writemapped(f, sink, n);
+	}
+	if ((n > 0) == f->invert)
+		return 0;
+	c->kept++;
+	if (f->quiet)
+		return 1; /* the first match answers the question */
+	return !f->count && ev_sink_write(sink, l->p, l->len) < 0 ? -1 : 0;
+}
+
+/* Filter the input: the exit status. */
+static int
+run(struct filter *f)
+{
+	struct ev_input in;
+	struct ev_line l;
+	struct ev_sink *sink;
+	struct counts c = { &in, 0 };
+	int r;
+
+	sink = tool_output(&f->o);
+	tool_input(&in, &f->o, f->argv + 1, f->argc - 1);
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &c);
-
-	while ((r = ev_input_next(&in, &l)) > 0) {
-		int n = EV_PRED_DEFER;
-		int bad = pred ? (n = ev_pred_eval(pred, l.p, l.len, &jerr)) == EV_PRED_BAD :
-		    ev_json_valid(l.p, l.len, &jerr) < 0;
-		if (!ev_input_object(&in, &l, bad ? -1 : 0, &jerr))
-			continue;
-		if (n == EV_PRED_DEFER) { /* no fast path, or a case it leaves to jq */
-			ev_buf_reset(&out);
-			n = ev_jq_run(q, l.p, l.len, map ? raw ? EV_JQ_RAW : EV_JQ_MAP : EV_JQ_TEST,
-			    &out, &err);
-		}
-		if (n == EV_JQ_BADINPUT) {
-			ev_input_reject(&in, &l, "%s", err.p);
-			continue;
-		}
-		if (n == EV_JQ_RUNERR) {
-			ev_linewarn(in.name, l.no, "%s", err.p);
-			ev_input_fail(&in, EV_ERROR);
-			continue;
-		}
-		if (map) {
-			c.kept += (uintmax_t)n;
-			if (quiet && n > 0)
-				break;
-			if (quiet || n == 0)
-				continue;
-			/* -r: text, whose strings may hold newlines of their own, in one
-			 * piece; else each output is one line (an event to a broker) */
-			if (raw && ev_sink_write(sink, out.p, out.len - 1) < 0)
-				goto fail;
-			for (char *p = out.p, *e; !raw && n-- > 0; p = e + 1) {
-				e = strchr(p, '\n');
-				if (ev_sink_write(sink, p, (size_t)(e - p)) < 0)
-					goto fail;
-			}
-			continue;
-		}
-		if ((n > 0) == invert)
-			continue;
-		c.kept++;
-		if (quiet)
-			break; /* the first match answers the question */
-		if (!count && ev_sink_write(sink, l.p, l.len) < 0)
-			goto fail;
-	}
+	while ((r = ev_input_next(&in, &l)) > 0 && (r = filterline(f, &in, sink, &l, &c)) == 0)
+		;
 	if (r < 0)
 		goto fail;
-	if (count && !quiet) {
+	if (f->count && !f->quiet) {
 		char num[32];
 		int len = snprintf(num, sizeof num, "%ju", c.kept);
 		if (ev_sink_write(sink, num, (size_t)len) < 0)
@@ -217,22 +250,31 @@ main(int argc, char *argv[])
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_input_stats(&in, o.stats);
+	ev_input_stats(&in, f->o.stats);
 	/* Stopped by SIGTERM or SIGINT, a follower did its job: 0, as at the end. */
-	if (quiet && c.kept)
-		r = EV_OK; /* grep -q: a match is the answer, whatever came before */
-	else
-		r = r ? r : c.kept || in.stopsig ? EV_OK : EV_FALSE;
-	goto done;
+	if (f->quiet && c.kept)
+		return EV_OK; /* grep -q: a match is the answer, whatever came before */
+	return r ? r : c.kept || in.stopsig ? EV_OK : EV_FALSE;
 fail:
 	r = ev_input_end(&in);
 	ev_sink_close(sink); /* already failed and reported: this only releases it */
-	r = r ? r : EV_TEMPFAIL;
-done:
-	ev_pred_free(pred);
-	ev_jq_free(q);
-	ev_jqargs_free(args);
-	ev_buf_free(&err);
-	ev_buf_free(&out);
+	return r ? r : EV_TEMPFAIL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct filter f;
+	int r;
+
+	ev_setprog(argv[0]);
+	parseopts(&f, argc, argv);
+	compile(&f);
+	r = f.explain ? explain(&f) : run(&f);
+	ev_pred_free(f.pred);
+	ev_jq_free(f.q);
+	ev_jqargs_free(f.args);
+	ev_buf_free(&f.err);
+	ev_buf_free(&f.out);
 	return r;
 }

@@ -99,9 +99,7 @@ print_prom_groups(const struct groups *gs, char **paths, int n)
 	struct ev_prom p = { 0 };
 
 	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
-		size_t at = p.b.len;
-		ev_prom_help(&p, m[k].name, m[k].type, m[k].help);
-		size_t helped = p.b.len;
+		size_t at = ev_prom_begin(&p, m[k].name, m[k].type, m[k].help);
 		for (int i = 0; i < n; i++)
 			for (size_t j = 0; j < gs[i].n; j++) {
 				const struct ev_group_stat *g = &gs[i].g[j];
@@ -110,8 +108,7 @@ print_prom_groups(const struct groups *gs, char **paths, int n)
 				const char *lab[] = { "spool", paths[i], "group", g->name, NULL };
 				ev_prom_count(&p, m[k].name, lab, v[k]);
 			}
-		if (p.b.len == helped) /* no sample: no HELP either */
-			p.b.len = at;
+		ev_prom_end(&p, at);
 	}
 	if (p.b.len)
 		fwrite(p.b.p, 1, p.b.len, stdout);
@@ -174,9 +171,7 @@ print_prom(struct ev_spool_stat *st, char **paths, int n)
 	struct ev_prom p = { 0 };
 
 	for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
-		size_t at = p.b.len;
-		ev_prom_help(&p, m[k].name, "gauge", m[k].help);
-		size_t helped = p.b.len;
+		size_t at = ev_prom_begin(&p, m[k].name, "gauge", m[k].help);
 		for (int i = 0; i < n; i++) {
 			double v[] = { (double)st[i].events, (double)st[i].bytes,
 				(double)st[i].segments, (double)st[i].torn, st[i].first_ms / 1e3,
@@ -193,8 +188,7 @@ print_prom(struct ev_spool_stat *st, char **paths, int n)
 				    st[i].cursors[c].lag_events : st[i].cursors[c].lag_bytes));
 			}
 		}
-		if (p.b.len == helped) /* no sample: no HELP either */
-			p.b.len = at;
+		ev_prom_end(&p, at);
 	}
 	if (p.b.len)
 		fwrite(p.b.p, 1, p.b.len, stdout);
@@ -395,85 +389,159 @@ cmd_verify(const char *keys, char **paths, int n, enum ev_statsfmt stats)
 	return status;
 }
 
+/* check and gc: on each spool, the exit status of the worst. */
+static int
+cmd_checkgc(int gc, char **paths, int n, enum ev_statsfmt stats)
+{
+	int status = 0, r;
+
+	for (int i = 0; i < n; i++) {
+		struct ev_spool *sp = ev_spool_open(paths[i],
+		    gc || opt.repair ? EV_SPOOL_WRITE : EV_SPOOL_RDONLY);
+		struct ev_spool_gc res;
+		if (!sp) {
+			status = ev_errstatus(errno);
+			continue;
+		}
+		if (!gc) {
+			if ((r = ev_spool_check(sp, opt.repair)) < 0)
+				status = ev_errstatus(errno);
+			else if (r > 0 && status == 0)
+				status = EV_FALSE;
+		} else if (ev_spool_gc(sp, opt.force, &res) < 0) {
+			status = ev_errstatus(errno);
+		} else {
+			if (res.kept)
+				ev_warn("%s: kept %" PRIu64 " expired segments that a cursor has "
+				    "not read (evspool gc --force deletes them)", paths[i], res.kept);
+			if (stats)
+				ev_stats_print(stats, (struct ev_stat[]){
+					{ "deleted", res.segments }, { "bytes", res.bytes },
+					{ "kept", res.kept } }, 3);
+		}
+		ev_spool_close(sp);
+	}
+	return status;
+}
+
+static const struct option longopts[] = {
+	{ "group", required_argument, NULL, 'g' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "delete", no_argument, NULL, OPT_DELETE },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "prometheus", no_argument, NULL, OPT_PROM },
+	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
+	{ "retain-bytes", required_argument, NULL, OPT_RETAIN_BYTES },
+	{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
+	{ "set", required_argument, NULL, OPT_SET },
+	EV_COMMON_LONGOPTS,
+	EV_VERIFY_LONGOPT,
+	{ NULL, 0, NULL, 0 }
+};
+
+static mode_t
+filemode(const char *s)
+{
+	char *end;
+	unsigned long mode = strtoul(s, &end, 8);
+
+	if (!*s || *end || mode > 0777)
+		ev_die(EV_ERROR, "-m: '%s' is not an octal file mode like 0660", s);
+	return (mode_t)mode;
+}
+
+static int64_t
+retainage(const char *s)
+{
+	int64_t ms;
+
+	if (ev_dur_parse(s, &ms) < 0)
+		ev_die(EV_ERROR, "--retain-age: '%s' is not a duration (like 7d)", s);
+	return ms;
+}
+
+static uint64_t
+segmentbytes(const char *s)
+{
+	uint64_t n = parse_size(s, "segment-bytes");
+
+	if (n == 0)
+		ev_die(EV_ERROR, "--segment-bytes: must be more than 0");
+	return n;
+}
+
+/* The options into opt and o; the operands left (the command first). */
+static void
+parseopts(struct ev_opts *o, int *argc, char ***argv)
+{
+	int ch;
+
+	ev_opts_init(o, SYNOPSIS);
+	ev_opts_doc(o, "Create, inspect, check and expire spools, and manage their cursors.", longopts, docs);
+	ev_spool_conf_default(&opt.conf);
+	while ((ch = getopt_long(*argc, *argv, "g:m:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		if (tool_option(o, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'g': opt.group = optarg; break;
+		case 'm': opt.conf.mode = filemode(optarg); break;
+		case OPT_DELETE: opt.del = 1; break;
+		case OPT_FORCE: opt.force = 1; break;
+		case OPT_JSON: opt.json = 1; break;
+		case OPT_PROM: opt.prom = 1; break;
+		case OPT_REPAIR: opt.repair = 1; break;
+		case OPT_RETAIN_AGE: opt.conf.retain_ms = retainage(optarg); break;
+		case OPT_RETAIN_BYTES: opt.conf.retain_bytes = parse_size(optarg, "retain-bytes"); break;
+		case OPT_SEGMENT_BYTES: opt.conf.segment_bytes = segmentbytes(optarg); break;
+		case OPT_SET: opt.set = optarg; break;
+		default: usage();
+		}
+	}
+	*argc -= optind;
+	*argv += optind;
+	if (*argc < 2)
+		usage();
+}
+
+/* The commands that read or change spools, after init and keygen. */
+static int
+command(const char *cmd, const struct ev_opts *o, char **argv, int argc)
+{
+	if (opt.json && opt.prom)
+		ev_die(EV_ERROR, "--json and --prometheus exclude each other");
+	if (opt.set && opt.del)
+		ev_die(EV_ERROR, "--set and --delete exclude each other");
+	if (strcmp(cmd, "stat") == 0)
+		return cmd_stat(argv, argc);
+	if (strcmp(cmd, "verify") == 0)
+		return cmd_verify(o->verify_keys, argv, argc, o->stats);
+	if (strcmp(cmd, "cursor") == 0) {
+		struct ev_spool *sp = ev_spool_open(argv[0], EV_SPOOL_RDONLY);
+		int status;
+		if (!sp)
+			exit(ev_errstatus(errno));
+		status = cmd_cursor(sp, argv + 1, argc - 1);
+		ev_spool_close(sp);
+		return status;
+	}
+	if (strcmp(cmd, "check") == 0 || strcmp(cmd, "gc") == 0)
+		return cmd_checkgc(cmd[0] == 'g', argv, argc, o->stats);
+	ev_warn("'%s': not a command (init, stat, check, gc, cursor, verify, keygen)", cmd);
+	usage();
+	return EV_ERROR;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "group", required_argument, NULL, 'g' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "delete", no_argument, NULL, OPT_DELETE },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "prometheus", no_argument, NULL, OPT_PROM },
-		{ "repair", no_argument, NULL, OPT_REPAIR },
-		{ "retain-age", required_argument, NULL, OPT_RETAIN_AGE },
-		{ "retain-bytes", required_argument, NULL, OPT_RETAIN_BYTES },
-		{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
-		{ "set", required_argument, NULL, OPT_SET },
-		EV_COMMON_LONGOPTS,
-		EV_VERIFY_LONGOPT,
-		{ NULL, 0, NULL, 0 }
-	};
 	struct ev_opts o;
 	const char *cmd;
-	char *end;
-	int ch, status = 0;
-	unsigned long mode;
+	int status;
 
 	ev_setprog(argv[0]);
-	ev_opts_init(&o, SYNOPSIS);
-	ev_opts_doc(&o, "Create, inspect, check and expire spools, and manage their cursors.", longopts, docs);
-	ev_spool_conf_default(&opt.conf);
-	while ((ch = getopt_long(argc, argv, "g:m:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
-			continue;
-		switch (ch) {
-		case 'g':
-			opt.group = optarg;
-			break;
-		case 'm':
-			mode = strtoul(optarg, &end, 8);
-			if (!*optarg || *end || mode > 0777)
-				ev_die(EV_ERROR, "-m: '%s' is not an octal file mode like 0660", optarg);
-			opt.conf.mode = (mode_t)mode;
-			break;
-		case OPT_DELETE:
-			opt.del = 1;
-			break;
-		case OPT_FORCE:
-			opt.force = 1;
-			break;
-		case OPT_JSON:
-			opt.json = 1;
-			break;
-		case OPT_PROM:
-			opt.prom = 1;
-			break;
-		case OPT_REPAIR:
-			opt.repair = 1;
-			break;
-		case OPT_RETAIN_AGE:
-			if (ev_dur_parse(optarg, &opt.conf.retain_ms) < 0)
-				ev_die(EV_ERROR, "--retain-age: '%s' is not a duration (like 7d)", optarg);
-			break;
-		case OPT_RETAIN_BYTES:
-			opt.conf.retain_bytes = parse_size(optarg, "retain-bytes");
-			break;
-		case OPT_SEGMENT_BYTES:
-			if ((opt.conf.segment_bytes = parse_size(optarg, "segment-bytes")) == 0)
-				ev_die(EV_ERROR, "--segment-bytes: must be more than 0");
-			break;
-		case OPT_SET:
-			opt.set = optarg;
-			break;
-		default:
-			usage();
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 2)
-		usage();
+	parseopts(&o, &argc, &argv);
 	cmd = argv[0];
 	argc--;
 	argv++;
@@ -487,53 +555,7 @@ main(int argc, char *argv[])
 			usage();
 		return ev_spool_init(argv[0], &opt.conf, opt.group) < 0 ? ev_errstatus(errno) : 0;
 	}
-	if (opt.json && opt.prom)
-		ev_die(EV_ERROR, "--json and --prometheus exclude each other");
-	if (opt.set && opt.del)
-		ev_die(EV_ERROR, "--set and --delete exclude each other");
-	if (strcmp(cmd, "stat") == 0) {
-		status = cmd_stat(argv, argc);
-	} else if (strcmp(cmd, "verify") == 0) {
-		status = cmd_verify(o.verify_keys, argv, argc, o.stats);
-	} else if (strcmp(cmd, "cursor") == 0) {
-		struct ev_spool *sp = ev_spool_open(argv[0], EV_SPOOL_RDONLY);
-		if (!sp)
-			return ev_errstatus(errno);
-		status = cmd_cursor(sp, argv + 1, argc - 1);
-		ev_spool_close(sp);
-	} else if (strcmp(cmd, "check") == 0 || strcmp(cmd, "gc") == 0) {
-		int gc = cmd[0] == 'g';
-		for (int i = 0; i < argc; i++) {
-			struct ev_spool *sp = ev_spool_open(argv[i],
-			    gc || opt.repair ? EV_SPOOL_WRITE : EV_SPOOL_RDONLY);
-			struct ev_spool_gc res;
-			int r;
-			if (!sp) {
-				status = ev_errstatus(errno);
-				continue;
-			}
-			if (!gc) {
-				if ((r = ev_spool_check(sp, opt.repair)) < 0)
-					status = ev_errstatus(errno);
-				else if (r > 0 && status == 0)
-					status = EV_FALSE;
-			} else if (ev_spool_gc(sp, opt.force, &res) < 0) {
-				status = ev_errstatus(errno);
-			} else {
-				if (res.kept)
-					ev_warn("%s: kept %" PRIu64 " expired segments that a cursor has "
-					    "not read (evspool gc --force deletes them)", argv[i], res.kept);
-				if (o.stats)
-					ev_stats_print(o.stats, (struct ev_stat[]){
-						{ "deleted", res.segments }, { "bytes", res.bytes },
-						{ "kept", res.kept } }, 3);
-			}
-			ev_spool_close(sp);
-		}
-	} else {
-		ev_warn("'%s': not a command (init, stat, check, gc, cursor, verify, keygen)", cmd);
-		usage();
-	}
+	status = command(cmd, &o, argv, argc);
 	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
 		ev_warn("<stdout>: write:");
 		status = EV_TEMPFAIL;

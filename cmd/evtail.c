@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "amqp/url.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "io/input.h"
@@ -57,22 +56,13 @@ parse_count(const char *s, const char *what)
 	return v;
 }
 
-static int64_t
-parse_when(const char *s, const char *what)
-{
-	int64_t ms;
-
-	if (ev_when_parse(s, ev_now_ms(), &ms) < 0)
-		ev_die(EV_ERROR, "%s: '%s' is not an RFC 3339 time or a duration (like 1h)", what, s);
-	return ms;
-}
-
+/* 1, with the time in *ms. */
 static int
-isdir(const char *path)
+parse_when(const char *s, const char *what, int64_t *ms)
 {
-	struct stat st;
-
-	return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+	if (ev_when_parse(s, ev_now_ms(), ms) < 0)
+		ev_die(EV_ERROR, "%s: '%s' is not an RFC 3339 time or a duration (like 1h)", what, s);
+	return 1;
 }
 
 /* A pipe cannot be read backwards: -n keeps the last lines until its end. */
@@ -109,8 +99,20 @@ counts(void *arg, struct ev_stat *s, size_t max)
 	return 5;
 }
 
-int
-main(int argc, char *argv[])
+/* What the command line asks for. */
+struct tail {
+	struct ev_opts o;
+	const char *loc;
+	char **argv;
+	int argc;
+	int fromstart, skiplost, haven, hassince, hasuntil;
+	int follow;            /* -f: 1, else -1 */
+	uint64_t n, count;
+	int64_t since, until;
+};
+
+static void
+parseopts(struct tail *t, int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "follow", no_argument, NULL, 'f' },
@@ -124,107 +126,76 @@ main(int argc, char *argv[])
 		EV_READER_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ev_opts o;
-	struct ev_input in;
-	struct ev_line l;
-	struct ev_sink *sink;
-	const char *loc;
-	int ch, r = 0, fromstart = 0, skiplost = 0, haven = 0, hassince = 0, hasuntil = 0;
-	int follow = -1, scanning = 0;
-	struct ev_ring *ring = NULL; /* -n on a pipe: the last lines, written at its end */
-	uint64_t n = 10, count = UINT64_MAX, printed = 0, prevpos = 0;
-	struct counted counted = { &in, &printed };
-	int64_t since = 0, until = 0, t;
+	struct ev_opts *o = &t->o;
+	int ch;
 
-	ev_setprog(argv[0]);
-	ev_opts_init(&o, SYNOPSIS);
-	ev_opts_doc(&o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
+	*t = (struct tail){ .follow = -1, .n = 10, .count = UINT64_MAX };
+	ev_opts_init(o, SYNOPSIS);
+	ev_opts_doc(o, "Print the events of a spool or a file and keep following it, like tail -F.", longopts, docs);
 	while ((ch = getopt_long(argc, argv, "Ffn:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&o, ch, optarg))
+		if (tool_option(o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'F': /* tail -F: follow the name, retry: what evtail always does */
-		case 'f':
-			follow = 1;
-			break;
-		case 'n':
-			n = parse_count(optarg, "-n");
-			haven = 1;
-			break;
-		case OPT_COUNT:
-			count = parse_count(optarg, "--count");
-			break;
-		case OPT_FROM_START:
-			fromstart = 1;
-			break;
-		case OPT_SINCE:
-			since = parse_when(optarg, "--since");
-			hassince = 1;
-			break;
-		case OPT_SKIP_LOST:
-			skiplost = 1;
-			break;
-		case OPT_UNTIL:
-			until = parse_when(optarg, "--until");
-			hasuntil = 1;
-			break;
-		default:
-			usage();
+		case 'f': t->follow = 1; break;
+		case 'n': t->n = parse_count(optarg, "-n"), t->haven = 1; break;
+		case OPT_COUNT: t->count = parse_count(optarg, "--count"); break;
+		case OPT_FROM_START: t->fromstart = 1; break;
+		case OPT_SINCE: t->hassince = parse_when(optarg, "--since", &t->since); break;
+		case OPT_SKIP_LOST: t->skiplost = 1; break;
+		case OPT_UNTIL: t->hasuntil = parse_when(optarg, "--until", &t->until); break;
+		default: usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 1 && o.input))
+	if (argc > 1 || (argc == 1 && o->input))
 		usage();
-	if (fromstart + haven + hassince > 1)
+	if (t->fromstart + t->haven + t->hassince > 1)
 		ev_die(EV_ERROR, "-n, --from-start and --since exclude each other");
-	if (o.group && (fromstart || haven || hassince))
+	if (o->group && (t->fromstart || t->haven || t->hassince))
 		ev_die(EV_ERROR, "-n, --from-start and --since cannot be combined with --group "
 		    "(a group keeps its own position)");
-	if (follow == 1 && o.follow == 0)
+	if (t->follow == 1 && o->follow == 0)
 		ev_die(EV_ERROR, "-f and --no-follow exclude each other");
-	loc = argc ? argv[0] : o.input ? o.input : "-";
+	t->argc = argc;
+	t->argv = argv;
+	t->loc = argc ? argv[0] : o->input ? o->input : "-";
+}
 
-	sink = tool_output(&o);
-	tool_input(&in, &o, argv, argc);
-	ev_input_add_sink(&in, sink);
-	ev_input_set_counts(&in, counts, &counted);
-	/* evtail follows spools and files alike unless told not to. */
-	in.conf.follow = o.follow == 0 ? 0 : 1;
-	in.conf.skip_lost = skiplost;
-	if (fromstart) {
-		in.conf.start = EV_START_BEGIN;
-	} else if (hassince) {
-		/* A spool is searched; a file is read from its start and skipped
-		 * through; a stream starts at the chunk stored at that time and is
-		 * skipped through to the first event of that time. */
-		if (isdir(loc))
-			in.conf.start = EV_START_TIME, in.conf.since_ms = since;
-		else if (ev_amqp_is(loc))
-			in.conf.start = EV_START_TIME, in.conf.since_ms = since, scanning = 1;
-		else
-			in.conf.start = EV_START_BEGIN, scanning = 1;
-	} else if (ev_amqp_is(loc)) {
-		/* A queue hands out what it holds; -n 0 starts a stream at the next event. */
-		if (haven) {
-			in.conf.start = EV_START_LAST;
-			in.conf.last = n;
-		}
-	} else if (haven || (!o.cursor && !o.group)) {
-		in.conf.start = EV_START_LAST;
-		in.conf.last = n;
-		if (ispipe(loc))
-			ring = ev_ring_new(n);
+/* Where the input starts: --from-start, --since, or the last n events
+ * (the default, without a cursor or a group); a pipe's last n are kept
+ * in the ring returned, until its end. */
+static struct ev_ring *
+setstart(struct ev_input *in, const struct tail *t)
+{
+	if (t->fromstart) {
+		in->conf.start = EV_START_BEGIN;
+	} else if (t->hassince) {
+		ev_input_since(in, t->since);
+	} else if (t->haven || (!t->o.cursor && !t->o.group)) {
+		in->conf.start = EV_START_LAST;
+		in->conf.last = t->n;
+		in->conf.lastdefault = !t->haven; /* a queue hands out what it holds */
+		if (ispipe(t->loc))
+			return ev_ring_new(t->n);
 	}
+	return NULL;
+}
 
-	while (printed < count && (r = ev_input_next(&in, &l)) > 0) {
-		if (scanning) {
-			if (ev_spool_line_time(l.p, l.len, &t) < 0 || t < since)
-				continue;
-			scanning = 0;
-		}
-		if (hasuntil && ev_spool_line_time(l.p, l.len, &t) == 0 && t > until) {
-			in.pos = prevpos; /* this one is not done: a cursor stays before it */
+/* Print until --count or --until; 0 when done, else -1. */
+static int
+print(struct ev_input *in, struct ev_sink *sink, struct ev_ring *ring, const struct tail *t,
+    uint64_t *printed)
+{
+	struct ev_line l;
+	uint64_t prevpos = 0;
+	int64_t tm;
+	int r = 0;
+
+	while (*printed < t->count && (r = ev_input_next(in, &l)) > 0) {
+		if (t->hasuntil && ev_spool_line_time(l.p, l.len, &tm) == 0 && tm > t->until) {
+			in->pos = prevpos; /* this one is not done: a cursor stays before it */
 			break;
 		}
 		if (ring) {
@@ -232,22 +203,45 @@ main(int argc, char *argv[])
 			continue;
 		}
 		if (ev_sink_write(sink, l.p, l.len) < 0)
-			goto fail;
-		printed++;
+			return -1;
+		(*printed)++;
 		prevpos = l.pos;
 	}
-	if (r < 0)
-		goto fail;
-	if (ring && ev_ring_flush(ring, sink, &printed) < 0)
-		goto fail;
+	if (r < 0 || (ring && ev_ring_flush(ring, sink, printed) < 0))
+		return -1;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct tail t;
+	struct ev_input in;
+	struct ev_sink *sink;
+	struct ev_ring *ring; /* -n on a pipe: the last lines, written at its end */
+	uint64_t printed = 0;
+	struct counted counted = { &in, &printed };
+	int r;
+
+	ev_setprog(argv[0]);
+	parseopts(&t, argc, argv);
+	sink = tool_output(&t.o);
+	tool_input(&in, &t.o, t.argv, t.argc);
+	ev_input_add_sink(&in, sink);
+	ev_input_set_counts(&in, counts, &counted);
+	/* evtail follows spools and files alike unless told not to. */
+	in.conf.follow = t.o.follow == 0 ? 0 : 1;
+	in.conf.skip_lost = t.skiplost;
+	ring = setstart(&in, &t);
+	if (print(&in, sink, ring, &t, &printed) < 0) {
+		r = ev_input_end(&in);
+		ev_sink_close(sink);
+		exit(r ? r : EV_TEMPFAIL);
+	}
 	ev_ring_free(ring);
 	r = ev_input_end(&in);
 	if (ev_sink_close(sink) < 0)
 		ev_input_fail(&in, ev_errstatus(errno)), r = in.status;
-	ev_input_stats(&in, o.stats);
+	ev_input_stats(&in, t.o.stats);
 	return r;
-fail:
-	r = ev_input_end(&in);
-	ev_sink_close(sink);
-	exit(r ? r : EV_TEMPFAIL);
 }

@@ -253,12 +253,42 @@ connecterrno(const char *host, int port, int64_t ms)
 	return err;
 }
 
-static int
-link_connect(struct link *l)
+/* The TLS socket, its CA, and the client key; NULL (l->msg says why). */
+static amqp_socket_t *
+tlssocket(struct link *l, const char *where)
 {
 	struct ev_amqp_conf *c = &l->cf;
-	struct timeval tv = { (time_t)(c->connect_ms / 1000), (suseconds_t)(c->connect_ms % 1000) * 1000 };
-	struct timeval rpc = { RPC_TIMEOUT_S, 0 };
+	const char *ca = c->cacertfile ? c->cacertfile :
+	    access(DEFAULT_CA, R_OK) == 0 ? DEFAULT_CA : NULL;
+	amqp_socket_t *s;
+
+	if (!(s = amqp_ssl_socket_new(l->conn))) {
+		link_libfail(l, where, AMQP_STATUS_SSL_ERROR, 0);
+		return NULL;
+	}
+	amqp_ssl_socket_set_verify_peer(s, c->verify);
+	amqp_ssl_socket_set_verify_hostname(s, c->verify);
+	if (ca && amqp_ssl_socket_set_cacert(s, ca) != AMQP_STATUS_OK) {
+		ev_buf_reset(&l->msg);
+		ev_buf_printf(&l->msg, "cacertfile %s: cannot load the certificates", ca);
+		link_setfail(l, 0, EINVAL);
+		return NULL;
+	}
+	if (c->certfile && amqp_ssl_socket_set_key(s, c->certfile, c->keyfile) != AMQP_STATUS_OK) {
+		ev_buf_reset(&l->msg);
+		ev_buf_printf(&l->msg, "certfile %s, keyfile %s: cannot load the client key",
+		    c->certfile, c->keyfile);
+		link_setfail(l, 0, EINVAL);
+		return NULL;
+	}
+	return s;
+}
+
+/* Log in, telling the broker who we are and what we understand. */
+static int
+login(struct link *l)
+{
+	struct ev_amqp_conf *c = &l->cf;
 	amqp_table_entry_t caps[] = {
 		{ link_bytes("authentication_failure_close"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
 		{ link_bytes("consumer_cancel_notify"), { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } } },
@@ -268,35 +298,37 @@ link_connect(struct link *l)
 		{ link_bytes("capabilities"), { AMQP_FIELD_KIND_TABLE, { .table = { 2, caps } } } },
 	};
 	amqp_table_t proptable = { 2, props };
-	amqp_socket_t *s;
 	amqp_rpc_reply_t r;
+	char where[300];
+
+	r = amqp_login_with_properties(l->conn, c->vhost, 0, AMQP_DEFAULT_FRAME_SIZE, c->heartbeat,
+	    &proptable, AMQP_SASL_METHOD_PLAIN, c->user, c->password);
+	if (r.reply_type == AMQP_RESPONSE_NORMAL)
+		return 0;
+	snprintf(where, sizeof where, "login to vhost '%s' as '%s'", c->vhost, c->user);
+	link_rpcfail(l, where, r);
+	/* A broker that drops the connection during login refused it. */
+	if (r.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_CONNECTION_CLOSED)
+		link_setfail(l, 0, EACCES);
+	return -1;
+}
+
+static int
+link_connect(struct link *l)
+{
+	struct ev_amqp_conf *c = &l->cf;
+	struct timeval tv = { (time_t)(c->connect_ms / 1000), (suseconds_t)(c->connect_ms % 1000) * 1000 };
+	struct timeval rpc = { RPC_TIMEOUT_S, 0 };
+	amqp_socket_t *s;
 	char where[300];
 	int st;
 
 	snprintf(where, sizeof where, "cannot connect to %s:%d", c->host, c->port);
 	l->conn = amqp_new_connection();
 	if (c->tls) {
-		const char *ca = c->cacertfile ? c->cacertfile :
-		    access(DEFAULT_CA, R_OK) == 0 ? DEFAULT_CA : NULL;
-		if (!(s = amqp_ssl_socket_new(l->conn))) {
-			link_libfail(l, where, AMQP_STATUS_SSL_ERROR, 0);
+		if (!(s = tlssocket(l, where)))
 			goto fail;
-		}
-		amqp_ssl_socket_set_verify_peer(s, c->verify);
-		amqp_ssl_socket_set_verify_hostname(s, c->verify);
-		if (ca && (st = amqp_ssl_socket_set_cacert(s, ca)) != AMQP_STATUS_OK) {
-			ev_buf_reset(&l->msg);
-			ev_buf_printf(&l->msg, "cacertfile %s: cannot load the certificates", ca);
-			link_setfail(l, 0, EINVAL);
-			goto fail;
-		}
-		if (c->certfile && (st = amqp_ssl_socket_set_key(s, c->certfile, c->keyfile)) != AMQP_STATUS_OK) {
-			ev_buf_reset(&l->msg);
-			ev_buf_printf(&l->msg, "certfile %s, keyfile %s: cannot load the client key",
-			    c->certfile, c->keyfile);
-			link_setfail(l, 0, EINVAL);
-			goto fail;
-		}
 	} else if (!(s = amqp_tcp_socket_new(l->conn))) {
 		link_libfail(l, where, AMQP_STATUS_NO_MEMORY, 0);
 		goto fail;
@@ -308,18 +340,8 @@ link_connect(struct link *l)
 	}
 	amqp_set_handshake_timeout(l->conn, &tv);
 	amqp_set_rpc_timeout(l->conn, &rpc);
-	r = amqp_login_with_properties(l->conn, c->vhost, 0, AMQP_DEFAULT_FRAME_SIZE, c->heartbeat,
-	    &proptable, AMQP_SASL_METHOD_PLAIN, c->user, c->password);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-		snprintf(where, sizeof where, "login to vhost '%s' as '%s'", c->vhost, c->user);
-		link_rpcfail(l, where, r);
-		if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION)
-			goto fail;
-		/* A broker that drops the connection during login refused it. */
-		if (r.library_error == AMQP_STATUS_CONNECTION_CLOSED)
-			link_setfail(l, 0, EACCES);
+	if (login(l) < 0)
 		goto fail;
-	}
 	amqp_channel_open(l->conn, CHAN);
 	if (link_rpcok(l, "channel.open") < 0 || declare(l) < 0 || l->setup(l->owner) < 0)
 		goto fail;
@@ -338,15 +360,6 @@ sleepms(int64_t ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-static void
-fmtdur(int64_t ms, char *buf, size_t n)
-{
-	if (ms % 1000)
-		snprintf(buf, n, "%.1f s", (double)ms / 1000);
-	else
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
 }
 
 /* The connection failed (l->msg says why): drop it; link_up reconnects. */
@@ -378,7 +391,7 @@ link_up(struct link *l)
 	for (;;) {
 		if (link_connect(l) == 0) {
 			if (l->reported) {
-				fmtdur(ev_mono_ms() - l->downsince, d, sizeof d);
+				ev_dur_format(ev_mono_ms() - l->downsince, d, sizeof d);
 				ev_warn("%s: connected again after %s", l->cf.name, d);
 			}
 			l->downsince = 0;
@@ -393,7 +406,7 @@ link_up(struct link *l)
 		}
 		int64_t spent = ev_mono_ms() - l->downsince;
 		if (l->cf.retry_ms >= 0 && spent + delay > l->cf.retry_ms) {
-			fmtdur(l->cf.retry_ms, d, sizeof d);
+			ev_dur_format(l->cf.retry_ms, d, sizeof d);
 			if (l->reported)
 				ev_warn("%s: %s; gave up after retrying for %s", l->cf.name, l->msg.p, d);
 			else
@@ -403,7 +416,7 @@ link_up(struct link *l)
 		}
 		if (!l->reported) {
 			if (l->cf.retry_ms >= 0)
-				fmtdur(l->cf.retry_ms, d, sizeof d);
+				ev_dur_format(l->cf.retry_ms, d, sizeof d);
 			if (l->lost.len)
 				ev_warn("%s: connection lost (%s); %s; retrying for up to %s", l->cf.name,
 				    l->lost.p, l->msg.p, l->cf.retry_ms >= 0 ? d : "ever");
@@ -412,9 +425,7 @@ link_up(struct link *l)
 				    l->cf.retry_ms >= 0 ? d : "ever");
 			l->reported = 1;
 		}
-		/* jitter: 75% to 125% of the delay, so clients do not come back in step */
-		sleepms(delay * 3 / 4 + (int64_t)((uint64_t)ev_mono_ms() * 2654435761u % (uint64_t)(delay / 2 + 1)));
-		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+		sleepms(ev_backoff_next(&delay, BACKOFF_MAX_MS, ev_mono_ms()));
 	}
 }
 

@@ -561,6 +561,89 @@ ceheaders(struct ev_amqp_scratch *s, const amqp_basic_properties_t *p)
 	return n;
 }
 
+/* Where makeevent's envelope attributes are in s->env (0: none). */
+struct envoff {
+	size_t id, type, time, src;
+};
+
+/* The envelope from the properties, in s->env: offsets now, pointers
+ * later (s->env may move as it grows). */
+static void
+envfromprops(const struct ev_amqp_delivery *d, const amqp_basic_properties_t *p,
+    struct ev_amqp_scratch *s, struct envoff *o)
+{
+	*o = (struct envoff){ 0 };
+	ev_buf_addc(&s->env, '\0');
+	if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG && p->message_id.len) {
+		o->id = s->env.len;
+		ev_buf_add(&s->env, p->message_id.bytes, p->message_id.len);
+		ev_buf_addc(&s->env, '\0');
+	}
+	o->type = s->env.len;
+	if (p->_flags & AMQP_BASIC_TYPE_FLAG && p->type.len)
+		ev_buf_add(&s->env, p->type.bytes, p->type.len);
+	else if (d->routing_key.len)
+		ev_buf_add(&s->env, d->routing_key.bytes, d->routing_key.len);
+	else if (d->queue)
+		ev_buf_adds(&s->env, d->queue);
+	ev_buf_addc(&s->env, '\0');
+	if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) {
+		char t[32];
+		o->time = s->env.len;
+		ev_time_format((int64_t)p->timestamp * 1000, t);
+		ev_buf_add(&s->env, t, strlen(t) + 1);
+	}
+	o->src = s->env.len;
+	if (p->_flags & AMQP_BASIC_APP_ID_FLAG && p->app_id.len) {
+		ev_buf_add(&s->env, p->app_id.bytes, p->app_id.len);
+	} else {
+		ev_buf_adds(&s->env, "/amqp/");
+		ev_buf_adds(&s->env, d->queue ? d->queue : "");
+	}
+	ev_buf_addc(&s->env, '\0');
+}
+
+/* expiration (a TTL in ms, from the timestamp or now) as expirytime. */
+static void
+expiryext(const amqp_basic_properties_t *p, int64_t now, struct ev_amqp_scratch *s,
+    struct exts *x)
+{
+	char t[32], num[24], *end;
+	size_t n = p->expiration.len < sizeof num ? p->expiration.len : sizeof num - 1;
+
+	memcpy(num, p->expiration.bytes, n);
+	num[n] = '\0';
+	long long ttl = strtoll(num, &end, 10);
+	if (n && *end == '\0' && ttl >= 0 && beginext(s, x, "expirytime")) {
+		int64_t base = p->_flags & AMQP_BASIC_TIMESTAMP_FLAG ?
+		    (int64_t)p->timestamp * 1000 : now;
+		ev_time_format(base + ttl, t);
+		ev_buf_addjstr(&s->vals, t, strlen(t));
+		endext(s, x);
+	}
+}
+
+/* The extensions from the properties and the headers, in s->vals. */
+static void
+extsfromprops(const amqp_basic_properties_t *p, int64_t now, struct ev_amqp_scratch *s,
+    struct exts *x)
+{
+	if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
+		strext(s, x, "correlationid", p->correlation_id);
+	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
+		strext(s, x, "replyto", p->reply_to);
+	if (p->_flags & AMQP_BASIC_EXPIRATION_FLAG)
+		expiryext(p, now, s, x);
+	if (p->_flags & AMQP_BASIC_PRIORITY_FLAG && beginext(s, x, "evpriority")) {
+		ev_buf_printf(&s->vals, "%u", p->priority);
+		endext(s, x);
+	}
+	if (p->_flags & AMQP_BASIC_HEADERS_FLAG)
+		for (int i = 0; i < p->headers.num_entries; i++)
+			if (!ceprefix(p->headers.entries[i].key))
+				headerext(s, x, &p->headers.entries[i]);
+}
+
 static int
 makeevent(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_t now,
     struct ev_buf *out, struct ev_amqp_scratch *s)
@@ -571,7 +654,7 @@ makeevent(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_
 	struct ev_attr ext[MAXEXT];
 	struct ev_envelope e = { 0 };
 	struct exts x = { .n = 0 };
-	size_t eid = 0, etype = 0, etime = 0, esrc = 0;
+	struct envoff o;
 	int structured = 0;
 	const char *why;
 
@@ -584,72 +667,17 @@ makeevent(const struct ev_amqp_delivery *d, const char *body, size_t len, int64_
 	if (ceheaders(s, p) == 0 && (!ctlen || jsontype(ct, ctlen)) &&
 	    ev_json_valid(body, len, NULL) == 0 && looksstructured(body, len))
 		structured = 1;
-	/* the envelope from the properties, in s->env: offsets now, pointers later */
-	ev_buf_addc(&s->env, '\0');
-	if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG && p->message_id.len) {
-		eid = s->env.len;
-		ev_buf_add(&s->env, p->message_id.bytes, p->message_id.len);
-		ev_buf_addc(&s->env, '\0');
-	}
-	etype = s->env.len;
-	if (p->_flags & AMQP_BASIC_TYPE_FLAG && p->type.len)
-		ev_buf_add(&s->env, p->type.bytes, p->type.len);
-	else if (d->routing_key.len)
-		ev_buf_add(&s->env, d->routing_key.bytes, d->routing_key.len);
-	else if (d->queue)
-		ev_buf_adds(&s->env, d->queue);
-	ev_buf_addc(&s->env, '\0');
-	if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) {
-		char t[32];
-		etime = s->env.len;
-		ev_time_format((int64_t)p->timestamp * 1000, t);
-		ev_buf_add(&s->env, t, strlen(t) + 1);
-	}
-	esrc = s->env.len;
-	if (p->_flags & AMQP_BASIC_APP_ID_FLAG && p->app_id.len) {
-		ev_buf_add(&s->env, p->app_id.bytes, p->app_id.len);
-	} else {
-		ev_buf_adds(&s->env, "/amqp/");
-		ev_buf_adds(&s->env, d->queue ? d->queue : "");
-	}
-	ev_buf_addc(&s->env, '\0');
-	/* the extensions, in s->vals */
-	if (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG)
-		strext(s, &x, "correlationid", p->correlation_id);
-	if (p->_flags & AMQP_BASIC_REPLY_TO_FLAG)
-		strext(s, &x, "replyto", p->reply_to);
-	if (p->_flags & AMQP_BASIC_EXPIRATION_FLAG) {
-		char t[32], num[24];
-		size_t n = p->expiration.len < sizeof num ? p->expiration.len : sizeof num - 1;
-		memcpy(num, p->expiration.bytes, n);
-		num[n] = '\0';
-		char *end;
-		long long ttl = strtoll(num, &end, 10);
-		if (n && *end == '\0' && ttl >= 0 && beginext(s, &x, "expirytime")) {
-			int64_t base = p->_flags & AMQP_BASIC_TIMESTAMP_FLAG ?
-			    (int64_t)p->timestamp * 1000 : now;
-			ev_time_format(base + ttl, t);
-			ev_buf_addjstr(&s->vals, t, strlen(t));
-			endext(s, &x);
-		}
-	}
-	if (p->_flags & AMQP_BASIC_PRIORITY_FLAG && beginext(s, &x, "evpriority")) {
-		ev_buf_printf(&s->vals, "%u", p->priority);
-		endext(s, &x);
-	}
-	if (p->_flags & AMQP_BASIC_HEADERS_FLAG)
-		for (int i = 0; i < p->headers.num_entries; i++)
-			if (!ceprefix(p->headers.entries[i].key))
-				headerext(s, &x, &p->headers.entries[i]);
+	envfromprops(d, p, s, &o);
+	extsfromprops(p, now, s, &x);
 	for (size_t i = 0; i < x.n; i++) {
 		ext[i].name = s->vals.p + x.off[i];
 		ext[i].json = ext[i].name + strlen(ext[i].name) + 1;
 		ext[i].len = strlen(ext[i].json);
 	}
-	e.id = eid ? s->env.p + eid : NULL;
-	e.type = s->env.p[etype] ? s->env.p + etype : NULL;
-	e.time = etime ? s->env.p + etime : NULL;
-	e.source = s->env.p + esrc;
+	e.id = o.id ? s->env.p + o.id : NULL;
+	e.type = s->env.p[o.type] ? s->env.p + o.type : NULL;
+	e.time = o.time ? s->env.p + o.time : NULL;
+	e.source = s->env.p + o.src;
 	e.ext = ext;
 	e.next = x.n;
 	if (structured) {

@@ -72,6 +72,72 @@ fail(struct link *l)
 	return -1;
 }
 
+/* A delivery: the reply into reply when it is ours (1; its line ends made
+ * spaces), else 0; -1 on a failure (reported). */
+static int
+readreply(struct link *l, const char *corrid, struct ev_buf *reply, struct ev_amqp_scratch *scr)
+{
+	amqp_message_t msg;
+	amqp_rpc_reply_t rr = amqp_read_message(l->conn, CHAN, &msg, 0);
+
+	if (rr.reply_type != AMQP_RESPONSE_NORMAL) {
+		link_rpcfail(l, "reading the reply", rr);
+		return fail(l);
+	}
+	struct ev_amqp_delivery d = { &msg.properties, amqp_empty_bytes, NULL };
+	ev_buf_reset(reply);
+	if (ev_amqp_event(&d, msg.body.bytes, msg.body.len, ev_now_ms(), reply, scr) == 0)
+		ev_buf_add(reply, msg.body.bytes, msg.body.len);
+	int mine = isreply(&msg.properties, reply->p, reply->len, corrid);
+	amqp_destroy_message(&msg);
+	amqp_maybe_release_buffers(l->conn);
+	if (!mine)
+		return 0;
+	for (size_t i = 0; i < reply->len; i++)
+		if (reply->p[i] == '\n' || reply->p[i] == '\r')
+			reply->p[i] = ' ';
+	return 1;
+}
+
+/* Wait until end (monotonic ms) for the reply to corrid: 0 with it in
+ * reply, 1 when none came in time, -1 (reported, errno set). */
+static int
+awaitreply(struct link *l, int64_t end, const struct ev_buf *key, const char *corrid,
+    struct ev_buf *reply, struct ev_amqp_scratch *scr)
+{
+	for (;;) {
+		int64_t left = end - ev_mono_ms();
+		if (left <= 0)
+			return 1;
+		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+		amqp_frame_t f;
+		int st = amqp_simple_wait_frame_noblock(l->conn, &f, &tv), r;
+		if (st == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (st != AMQP_STATUS_OK) {
+			link_libfail(l, "reading from the broker", st, errno);
+			return fail(l);
+		}
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		if (f.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
+			amqp_basic_return_t *ret = f.payload.method.decoded;
+			ev_warn("%s: the request was returned by the broker: %u %.*s (routing key '%s')",
+			    l->cf.name, ret->reply_code, (int)ret->reply_text.len,
+			    (char *)ret->reply_text.bytes, key->p ? key->p : "");
+			errno = ENOENT;
+			return -1;
+		}
+		if (f.payload.method.id != AMQP_BASIC_DELIVER_METHOD) {
+			if (link_othermethod(l, &f) < 0)
+				return fail(l);
+			continue;
+		}
+		if ((r = readreply(l, corrid, reply, scr)) != 0)
+			return r < 0 ? -1 : 0;
+	}
+}
+
 int
 ev_amqp_request(const char *url, const char *line, size_t len, const char *corrid,
     int64_t timeout_ms, struct ev_buf *reply)
@@ -81,7 +147,7 @@ ev_amqp_request(const char *url, const char *line, size_t len, const char *corri
 	struct ev_amqp_scratch scr = { 0 };
 	struct ev_buf key = { 0 };
 	int64_t end = ev_mono_ms() + timeout_ms;
-	int r = -1;
+	int r;
 
 	if (link_init(&l, url, 1, replysetup, &l) < 0)
 		return -1;
@@ -105,65 +171,9 @@ ev_amqp_request(const char *url, const char *line, size_t len, const char *corri
 	if (st != AMQP_STATUS_OK) {
 		link_libfail(&l, "publish", st, errno);
 		r = fail(&l);
-		goto out;
+	} else {
+		r = awaitreply(&l, end, &key, corrid, reply, &scr);
 	}
-	for (;;) {
-		int64_t left = end - ev_mono_ms();
-		if (left <= 0) {
-			r = 1;
-			break;
-		}
-		struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
-		amqp_frame_t f;
-		amqp_message_t msg;
-		amqp_rpc_reply_t rr;
-		st = amqp_simple_wait_frame_noblock(l.conn, &f, &tv);
-		if (st == AMQP_STATUS_TIMEOUT)
-			continue;
-		if (st != AMQP_STATUS_OK) {
-			link_libfail(&l, "reading from the broker", st, errno);
-			r = fail(&l);
-			break;
-		}
-		if (f.frame_type != AMQP_FRAME_METHOD)
-			continue;
-		if (f.payload.method.id == AMQP_BASIC_RETURN_METHOD) {
-			amqp_basic_return_t *ret = f.payload.method.decoded;
-			ev_warn("%s: the request was returned by the broker: %u %.*s (routing key '%s')",
-			    l.cf.name, ret->reply_code, (int)ret->reply_text.len,
-			    (char *)ret->reply_text.bytes, key.p ? key.p : "");
-			errno = ENOENT;
-			break;
-		}
-		if (f.payload.method.id != AMQP_BASIC_DELIVER_METHOD) {
-			if (link_othermethod(&l, &f) < 0) {
-				r = fail(&l);
-				break;
-			}
-			continue;
-		}
-		rr = amqp_read_message(l.conn, CHAN, &msg, 0);
-		if (rr.reply_type != AMQP_RESPONSE_NORMAL) {
-			link_rpcfail(&l, "reading the reply", rr);
-			r = fail(&l);
-			break;
-		}
-		struct ev_amqp_delivery d = { &msg.properties, amqp_empty_bytes, NULL };
-		ev_buf_reset(reply);
-		if (ev_amqp_event(&d, msg.body.bytes, msg.body.len, ev_now_ms(), reply, &scr) == 0)
-			ev_buf_add(reply, msg.body.bytes, msg.body.len);
-		int mine = isreply(&msg.properties, reply->p, reply->len, corrid);
-		amqp_destroy_message(&msg);
-		amqp_maybe_release_buffers(l.conn);
-		if (mine) {
-			for (size_t i = 0; i < reply->len; i++)
-				if (reply->p[i] == '\n' || reply->p[i] == '\r')
-					reply->p[i] = ' ';
-			r = 0;
-			break;
-		}
-	}
-out:;
 	int e = errno;
 	ev_amqp_msg_free(&m);
 	ev_amqp_scratch_free(&scr);

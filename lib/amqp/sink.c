@@ -17,6 +17,7 @@
 
 #include "amqp/url.h"
 #include "io/backend.h"
+#include "io/refused.h"
 #include "base/time.h"
 #include "base/err.h"
 #include "json/jq.h"
@@ -46,8 +47,7 @@ struct amqpsink {
 	struct rec *recs;
 	size_t nrec, caprec, nsettled, low;
 	uint64_t base;             /* the delivery tag of recs[0] on this connection */
-	struct ev_buf refused;     /* refused events: u32 len, body, NUL, reason, NUL; ... */
-	size_t refpos;
+	struct ev_refused refused;  /* events refused, for ev_sink_refused */
 	int fd;                    /* plain TCP: frames are batched in out and written here */
 	struct ev_buf out;
 	size_t framemax;
@@ -59,18 +59,6 @@ struct amqpsink {
 };
 
 static void
-addrefused(struct amqpsink *k, const char *p, size_t n, const char *why)
-{
-	uint32_t len = (uint32_t)n;
-
-	ev_buf_add(&k->refused, &len, sizeof len);
-	ev_buf_add(&k->refused, p, n);
-	ev_buf_addc(&k->refused, '\0');
-	ev_buf_adds(&k->refused, why);
-	ev_buf_addc(&k->refused, '\0');
-}
-
-static void
 settle1(struct amqpsink *k, size_t i, int ok)
 {
 	struct rec *r = &k->recs[i];
@@ -80,7 +68,7 @@ settle1(struct amqpsink *k, size_t i, int ok)
 	r->state = ok ? R_ACKED : R_NACKED;
 	k->nsettled++;
 	if (!ok)
-		addrefused(k, k->arena.p + r->off, r->len,
+		ev_refused_add(&k->refused, k->arena.p + r->off, r->len,
 		    "refused by the broker (basic.nack: a queue is full or failing)");
 }
 
@@ -249,9 +237,9 @@ returned(struct amqpsink *k, amqp_basic_return_t *m)
 	ev_buf_reset(&k->ev);
 	if (k->l.cf.binary && ev_amqp_event(&d, msg.body.bytes, msg.body.len, ev_now_ms(),
 	    &k->ev, &k->scr) == 1)
-		addrefused(k, k->ev.p, k->ev.len, k->why.p);
+		ev_refused_add(&k->refused, k->ev.p, k->ev.len, k->why.p);
 	else
-		addrefused(k, msg.body.bytes, msg.body.len, k->why.p);
+		ev_refused_add(&k->refused, msg.body.bytes, msg.body.len, k->why.p);
 	amqp_destroy_message(&msg);
 	return 0;
 }
@@ -439,11 +427,11 @@ amqpsink_write(void *impl, const char *line, size_t len)
 	if (k->failed)
 		return sinkfail(k);
 	if (routingkey(k, line, len) < 0) {
-		addrefused(k, line, len, k->why.p);
+		ev_refused_add(&k->refused, line, len, k->why.p);
 		return 0;
 	}
 	if (k->l.cf.binary && ev_amqp_msg_make(&k->msg, line, len, 1, 0) < 0) {
-		addrefused(k, line, len, "binary mode: the event is not a JSON object");
+		ev_refused_add(&k->refused, line, len, "binary mode: the event is not a JSON object");
 		return 0;
 	}
 	if ((k->nrec >= WINDOW_MSGS || k->arena.len >= WINDOW_BYTES) && settleall(k) < 0)
@@ -473,22 +461,8 @@ static int
 amqpsink_refused(void *impl, struct ev_line *l, const char **why)
 {
 	struct amqpsink *k = impl;
-	uint32_t len;
 
-	if (k->refpos >= k->refused.len) {
-		ev_buf_reset(&k->refused);
-		k->refpos = 0;
-		return 0;
-	}
-	memcpy(&len, k->refused.p + k->refpos, sizeof len);
-	l->p = k->refused.p + k->refpos + sizeof len;
-	l->len = len;
-	l->no = 0;
-	l->pos = 0;
-	l->partial = 0;
-	*why = l->p + len + 1;
-	k->refpos += sizeof len + len + 1 + strlen(*why) + 1;
-	return 1;
+	return ev_refused_next(&k->refused, l, why);
 }
 
 static int
@@ -511,7 +485,7 @@ amqpsink_close(void *impl)
 	ev_buf_free(&k->jqerr);
 	ev_buf_free(&k->why);
 	ev_buf_free(&k->arena);
-	ev_buf_free(&k->refused);
+	ev_refused_free(&k->refused);
 	ev_buf_free(&k->out);
 	ev_buf_free(&k->ev);
 	ev_amqp_msg_free(&k->msg);

@@ -300,6 +300,8 @@ startat(struct ev_amqp_conf *cf, const struct ev_source_conf *c)
 	case EV_START_END: k = EV_AMQP_OFF_NEXT; break;
 	case EV_START_TIME: k = EV_AMQP_OFF_TIME; break;
 	case EV_START_LAST:
+		if (c->lastdefault)
+			return 0; /* a queue hands out what it holds */
 		if (c->last == 0) {
 			k = EV_AMQP_OFF_NEXT;
 			break;

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/buf.h"
+#include "base/params.h"
 #include "amqp/url.h"
 #include "base/time.h"
 
@@ -55,39 +56,6 @@ ev_amqp_redact(const char *url)
 	ev_buf_adds(&b, "****");
 	ev_buf_adds(&b, pe);
 	return b.p;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) into a new string; NULL on a bad escape or a NUL. */
-static char *
-pctdecode(const char *s, size_t n)
-{
-	char *out = ev_malloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-		int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	*o = '\0';
-	return out;
 }
 
 static int
@@ -181,18 +149,6 @@ boolval(const char *v, int *out)
 }
 
 static int
-uintval(const char *v, unsigned long max, unsigned long *out)
-{
-	char *e;
-
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	*out = strtoul(v, &e, 10);
-	return *e || errno || *out > max ? -1 : 0;
-}
-
-static int
 inlist(const char *v, const char *const *list)
 {
 	for (; *list; list++)
@@ -212,7 +168,7 @@ streamoffset(const char *v, struct ev_amqp_conf *c)
 		c->offkind = EV_AMQP_OFF_LAST;
 	else if (!strcmp(v, "next"))
 		c->offkind = EV_AMQP_OFF_NEXT;
-	else if (uintval(v, (unsigned long)INT64_MAX, &n) == 0) {
+	else if (ev_params_uint(v, (unsigned long)INT64_MAX, &n) == 0) {
 		c->offkind = EV_AMQP_OFF_NUM;
 		c->offset = (int64_t)n;
 	} else if (ev_when_parse(v, ev_now_ms(), &c->offset) == 0)
@@ -222,157 +178,137 @@ streamoffset(const char *v, struct ev_amqp_conf *c)
 	return 0;
 }
 
-/* One name=value from the query. */
+/* Does name apply to this location (a known name, the right direction, TLS
+ * when it needs it)? 0, or -1 with the reason in err. */
 static int
-setparam(struct ev_amqp_conf *c, const char *name, char *v, int sink, struct ev_buf *err)
+applies(const struct ev_amqp_conf *c, const char *name, int sink, struct ev_buf *err)
 {
-	static const char *const xtypes[] = { "direct", "fanout", "topic", "headers", NULL };
-	static const char *const qtypes[] = { "classic", "quorum", "stream", NULL };
 	const struct param *p = NULL;
-	unsigned long n;
-	char **slot = NULL;
 
 	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
 		if (!strcmp(params[i].name, name))
 			p = &params[i];
 	if (!p) {
 		ev_buf_printf(err, "unknown parameter '%s' (see ev-amqp(7))", name);
-		goto bad;
+		return -1;
 	}
 	if (!(p->where & (sink ? P_SINK : P_SRC))) {
 		ev_buf_printf(err, "'%s' applies to %s only", name,
 		    sink ? "reading (an input)" : "publishing (an output)");
-		goto bad;
+		return -1;
 	}
 	if ((p->where & P_TLS) && !c->tls) {
 		ev_buf_printf(err, "'%s' needs an amqps:// location", name);
-		goto bad;
+		return -1;
 	}
+	return 0;
+}
+
+/* Where a parameter that is a string goes, or NULL. */
+static char **
+strslot(struct ev_amqp_conf *c, const char *name)
+{
+	static const char *const names[] = { "exchange", "queue", "routing_key", "routing_key_jq",
+		"cacertfile", "certfile", "keyfile", "exchange_type", "queue_type" };
+	char **slots[] = { &c->exchange, &c->queue, &c->routing_key, &c->routing_key_jq,
+		&c->cacertfile, &c->certfile, &c->keyfile, &c->exchange_type, &c->queue_type };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(name, names[i]))
+			return slots[i];
+	return NULL;
+}
+
+/* The string parameters that take one of a list of values. */
+static int
+listed(const char *name, const char *v, struct ev_buf *err)
+{
+	static const char *const xtypes[] = { "direct", "fanout", "topic", "headers", NULL };
+	static const char *const qtypes[] = { "classic", "quorum", "stream", NULL };
+
+	if (!strcmp(name, "exchange_type") && !inlist(v, xtypes) && strncmp(v, "x-", 2) != 0) {
+		ev_buf_printf(err, "exchange_type '%s' is not direct, fanout, topic or headers", v);
+		return -1;
+	}
+	if (!strcmp(name, "queue_type") && !inlist(v, qtypes)) {
+		ev_buf_printf(err, "queue_type '%s' is not classic, quorum or stream", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* A parameter whose value is a flag, a choice, a number or a duration. */
+static int
+valueparam(struct ev_amqp_conf *c, const char *name, const char *v, struct ev_buf *err)
+{
+	unsigned long n;
+
+	if (!strcmp(name, "declare") || !strcmp(name, "mandatory")) {
+		if (boolval(v, !strcmp(name, "declare") ? &c->declare : &c->mandatory) < 0)
+			return ev_buf_printf(err, "%s '%s' is not 1 or 0", name, v), -1;
+	} else if (!strcmp(name, "verify")) {
+		return ev_params_verify(v, &c->verify, err);
+	} else if (!strcmp(name, "mode")) {
+		if (strcmp(v, "binary") && strcmp(v, "structured"))
+			return ev_buf_printf(err, "mode '%s' is not binary or structured", v), -1;
+		c->binary = !strcmp(v, "binary");
+	} else if (!strcmp(name, "max_priority")) {
+		if (ev_params_uint(v, 255, &n) < 0 || n == 0)
+			return ev_buf_printf(err, "max_priority '%s' is not a priority from 1 to 255",
+			    v), -1;
+		c->max_priority = (unsigned)n;
+	} else if (!strcmp(name, "prefetch")) {
+		if (ev_params_uint(v, 65535, &n) < 0 || n == 0)
+			return ev_buf_printf(err, "prefetch '%s' is not a count from 1 to 65535", v), -1;
+		c->prefetch = (unsigned)n;
+	} else if (!strcmp(name, "heartbeat")) {
+		if (ev_params_uint(v, 3600, &n) < 0)
+			return ev_buf_printf(err, "heartbeat '%s' is not a number of seconds up to 3600",
+			    v), -1;
+		c->heartbeat = (int)n;
+	} else if (!strcmp(name, "connect_timeout") || !strcmp(name, "retry") || !strcmp(name, "idle")) {
+		int64_t *d = name[0] == 'c' ? &c->connect_ms : name[0] == 'r' ? &c->retry_ms : &c->idle_ms;
+		return ev_params_duration(name, v, name[0] == 'c', d, err);
+	} else if (!strcmp(name, "stream_offset") && streamoffset(v, c) < 0) {
+		ev_buf_printf(err, "stream_offset '%s' is not first, last, next, an offset "
+		    "or a time (RFC 3339, or a duration ago)", v);
+		return -1;
+	}
+	return 0;
+}
+
+struct query {
+	struct ev_amqp_conf *c;
+	int sink;
+};
+
+/* One name=value from the query (ev_param_fn). */
+static int
+setparam(void *arg, const char *name, char *v, struct ev_buf *err)
+{
+	struct query *q = arg;
+	struct ev_amqp_conf *c = q->c;
+	char **slot;
+
+	if (applies(c, name, q->sink, err) < 0)
+		goto bad;
 	if (!strcmp(name, "binding_key")) {
 		c->bindings = ev_reallocarray(c->bindings, c->nbindings + 1, sizeof *c->bindings);
 		c->bindings[c->nbindings++] = v;
 		return 0;
 	}
-	if (!strcmp(name, "exchange"))
-		slot = &c->exchange;
-	else if (!strcmp(name, "queue"))
-		slot = &c->queue;
-	else if (!strcmp(name, "routing_key"))
-		slot = &c->routing_key;
-	else if (!strcmp(name, "routing_key_jq"))
-		slot = &c->routing_key_jq;
-	else if (!strcmp(name, "cacertfile"))
-		slot = &c->cacertfile;
-	else if (!strcmp(name, "certfile"))
-		slot = &c->certfile;
-	else if (!strcmp(name, "keyfile"))
-		slot = &c->keyfile;
-	else if (!strcmp(name, "exchange_type")) {
-		if (!inlist(v, xtypes) && strncmp(v, "x-", 2) != 0) {
-			ev_buf_printf(err, "exchange_type '%s' is not direct, fanout, topic or headers", v);
+	if ((slot = strslot(c, name))) {
+		if (listed(name, v, err) < 0)
 			goto bad;
-		}
-		slot = &c->exchange_type;
-	} else if (!strcmp(name, "queue_type")) {
-		if (!inlist(v, qtypes)) {
-			ev_buf_printf(err, "queue_type '%s' is not classic, quorum or stream", v);
-			goto bad;
-		}
-		slot = &c->queue_type;
+		return ev_params_once(slot, name, v, err);
 	}
-	if (slot) {
-		if (*slot) {
-			ev_buf_printf(err, "'%s' given twice", name);
-			goto bad;
-		}
-		*slot = v;
-		return 0;
-	}
-	if (!strcmp(name, "declare") || !strcmp(name, "mandatory")) {
-		if (boolval(v, !strcmp(name, "declare") ? &c->declare : &c->mandatory) < 0) {
-			ev_buf_printf(err, "%s '%s' is not 1 or 0", name, v);
-			goto bad;
-		}
-	} else if (!strcmp(name, "verify")) {
-		if (strcmp(v, "peer") && strcmp(v, "none")) {
-			ev_buf_printf(err, "verify '%s' is not peer or none", v);
-			goto bad;
-		}
-		c->verify = !strcmp(v, "peer");
-	} else if (!strcmp(name, "mode")) {
-		if (strcmp(v, "binary") && strcmp(v, "structured")) {
-			ev_buf_printf(err, "mode '%s' is not binary or structured", v);
-			goto bad;
-		}
-		c->binary = !strcmp(v, "binary");
-	} else if (!strcmp(name, "max_priority")) {
-		if (uintval(v, 255, &n) < 0 || n == 0) {
-			ev_buf_printf(err, "max_priority '%s' is not a priority from 1 to 255", v);
-			goto bad;
-		}
-		c->max_priority = (unsigned)n;
-	} else if (!strcmp(name, "prefetch")) {
-		if (uintval(v, 65535, &n) < 0 || n == 0) {
-			ev_buf_printf(err, "prefetch '%s' is not a count from 1 to 65535", v);
-			goto bad;
-		}
-		c->prefetch = (unsigned)n;
-	} else if (!strcmp(name, "heartbeat")) {
-		if (uintval(v, 3600, &n) < 0) {
-			ev_buf_printf(err, "heartbeat '%s' is not a number of seconds up to 3600", v);
-			goto bad;
-		}
-		c->heartbeat = (int)n;
-	} else if (!strcmp(name, "retry") && !strcmp(v, "forever")) {
-		c->retry_ms = -1;
-	} else if (!strcmp(name, "connect_timeout") || !strcmp(name, "retry") || !strcmp(name, "idle")) {
-		int64_t *d = name[0] == 'c' ? &c->connect_ms : name[0] == 'r' ? &c->retry_ms : &c->idle_ms;
-		if (ev_dur_parse(v, d) < 0 || (name[0] == 'c' && *d == 0)) {
-			ev_buf_printf(err, "%s '%s' is not a duration (500ms, 30s, 5m)", name, v);
-			goto bad;
-		}
-	} else if (!strcmp(name, "stream_offset")) {
-		if (streamoffset(v, c) < 0) {
-			ev_buf_printf(err, "stream_offset '%s' is not first, last, next, an offset "
-			    "or a time (RFC 3339, or a duration ago)", v);
-			goto bad;
-		}
-	}
+	if (valueparam(c, name, v, err) < 0)
+		goto bad;
 	free(v);
 	return 0;
 bad:
 	free(v);
 	return -1;
-}
-
-static int
-parsequery(struct ev_amqp_conf *c, const char *q, int sink, struct ev_buf *err)
-{
-	while (*q) {
-		size_t n = strcspn(q, "&");
-		const char *eq = memchr(q, '=', n);
-		if (n == 0) {
-			q++;
-			continue;
-		}
-		if (!eq) {
-			ev_buf_printf(err, "parameter '%.*s' has no value (name=value)", (int)n, q);
-			return -1;
-		}
-		char *name = ev_strndup(q, (size_t)(eq - q));
-		char *v = pctdecode(eq + 1, (size_t)(q + n - eq - 1));
-		if (!v) {
-			ev_buf_printf(err, "parameter '%s': a bad %%-escape", name);
-			free(name);
-			return -1;
-		}
-		int r = setparam(c, name, v, sink, err);
-		free(name);
-		if (r < 0)
-			return -1;
-		q += n + (q[n] == '&');
-	}
-	return 0;
 }
 
 /* What the parameters say together. */
@@ -476,7 +412,8 @@ ev_amqp_parse(const char *url, int sink, struct ev_amqp_conf *c, struct ev_buf *
 	free(base);
 	if (r < 0)
 		return -1;
-	if (*q == '?' && parsequery(c, q + 1, sink, err) < 0)
+	struct query qa = { c, sink };
+	if (*q == '?' && ev_params_each(q + 1, setparam, &qa, err) < 0)
 		return -1;
 	return coherent(c, sink, err);
 }

@@ -189,108 +189,114 @@ badvalue(const char *fmt, const char *arg)
 	return -1;
 }
 
+/* -i, once an input. */
+static int
+addinput(struct ev_opts *o, const char *arg)
+{
+	if (o->ninputs == EV_MAX_INPUTS) {
+		ev_warn("-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
+		return -1;
+	}
+	if (!o->input)
+		o->input = arg;
+	o->inputs[o->ninputs++] = arg;
+	return 1;
+}
+
+static int
+maxdeliveries(struct ev_opts *o, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || n < 1 || n > 1000000)
+		return badvalue("--max-deliveries: '%s' is not a number from 1 to 1000000", arg);
+	o->max_deliveries = (uint32_t)n;
+	return 1;
+}
+
+static int
+signkey(const char *arg)
+{
+	ev_signer_free(ev_sign_default);
+	if (!(ev_sign_default = ev_signer_load(arg)))
+		return -1; /* reported */
+	return 1;
+}
+
+static int
+syncmode(struct ev_opts *o, const char *arg)
+{
+	if (strcmp(arg, "none") == 0)
+		o->sync = EV_SYNC_NONE;
+	else if (strcmp(arg, "batch") == 0)
+		o->sync = EV_SYNC_BATCH;
+	else if (strcmp(arg, "always") == 0)
+		o->sync = EV_SYNC_ALWAYS;
+	else
+		return badvalue("--sync: '%s' is not none, batch or always", arg);
+	return 1;
+}
+
+static int
+maxevent(const char *arg)
+{
+	uint64_t max;
+
+	if (ev_size_parse(arg, &max) < 0 || max == 0 || max > SIZE_MAX / 4)
+		return badvalue("--max-event-size: '%s' is not a size (like 4096, 64M, 1G)", arg);
+	ev_max_event = (size_t)max;
+	return 1;
+}
+
+static int
+statsfmt(struct ev_opts *o, const char *arg)
+{
+	if (!arg || strcmp(arg, "text") == 0)
+		o->stats = EV_STATS_TEXT;
+	else if (strcmp(arg, "json") == 0)
+		o->stats = EV_STATS_JSON;
+	else
+		return badvalue("--stats: '%s' is not text or json", arg);
+	return 1;
+}
+
+static _Noreturn void
+version(void)
+{
+	printf("%s (evkit) %s\n", ev_prog(), EV_VERSION);
+	exit(0);
+}
+
 int
 ev_opts_common(struct ev_opts *o, int ch, const char *arg)
 {
+	/* Long: one line a shared option, each a field set or a helper above. */
 	switch (ch) {
-	case 'i':
-		if (o->ninputs == EV_MAX_INPUTS) {
-			ev_warn("-i %s: at most %d inputs", arg, EV_MAX_INPUTS);
-			return -1;
-		}
-		if (!o->input)
-			o->input = arg;
-		o->inputs[o->ninputs++] = arg;
-		return 1;
-	case EV_OPT_PRIORITY:
-		o->priority = 1;
-		return 1;
-	case 'o':
-		o->output = arg;
-		return 1;
-	case 'q':
-		ev_quiet = 1;
-		return 1;
-	case 'h':
-		ev_help(o);
-	case 'V':
-		printf("%s (evkit) %s\n", ev_prog(), EV_VERSION);
-		exit(0);
-	case EV_OPT_CURSOR:
-		o->cursor = arg;
-		return 1;
-	case EV_OPT_WAIT:
-		o->wait = 1;
-		return 1;
-	case EV_OPT_GROUP:
-		o->group = arg;
-		return 1;
-	case EV_OPT_MAX_DELIVERIES: {
-		char *end;
-		errno = 0;
-		unsigned long n = strtoul(arg, &end, 10);
-		if (errno || end == arg || *end || arg[0] < '0' || arg[0] > '9' || n < 1 ||
-		    n > 1000000)
-			return badvalue("--max-deliveries: '%s' is not a number from 1 to 1000000",
-			    arg);
-		o->max_deliveries = (uint32_t)n;
-		return 1;
-	}
-	case EV_OPT_DEAD:
-		o->dead = arg;
-		return 1;
-	case EV_OPT_SIGN_KEY:
-		ev_signer_free(ev_sign_default);
-		if (!(ev_sign_default = ev_signer_load(arg)))
-			return -1; /* reported */
-		return 1;
-	case EV_OPT_OTLP:
-		return ev_otlp_setup(arg) < 0 ? -1 : 1;
-	case EV_OPT_PROMETHEUS:
-		o->prometheus = arg;
-		return 1;
-	case EV_OPT_VERIFY_KEYS:
-		o->verify_keys = arg;
-		return 1;
-	case EV_OPT_HOLD:
-		o->hold = 1;
-		return 1;
-	case EV_OPT_EXPIRED:
-		o->expire = 1;
-		o->expired = arg;
-		return 1;
-	case EV_OPT_NO_FOLLOW:
-		o->follow = 0;
-		return 1;
-	case EV_OPT_REJECTS:
-		o->rejects = arg;
-		return 1;
-	case EV_OPT_SYNC:
-		if (strcmp(arg, "none") == 0)
-			o->sync = EV_SYNC_NONE;
-		else if (strcmp(arg, "batch") == 0)
-			o->sync = EV_SYNC_BATCH;
-		else if (strcmp(arg, "always") == 0)
-			o->sync = EV_SYNC_ALWAYS;
-		else
-			return badvalue("--sync: '%s' is not none, batch or always", arg);
-		return 1;
-	case EV_OPT_MAX_EVENT: {
-		uint64_t max;
-		if (ev_size_parse(arg, &max) < 0 || max == 0 || max > SIZE_MAX / 4)
-			return badvalue("--max-event-size: '%s' is not a size (like 4096, 64M, 1G)",
-			    arg);
-		ev_max_event = (size_t)max;
-		return 1;
-	}
-	case EV_OPT_STATS:
-		if (!arg || strcmp(arg, "text") == 0)
-			o->stats = EV_STATS_TEXT;
-		else if (strcmp(arg, "json") == 0)
-			o->stats = EV_STATS_JSON;
-		else
-			return badvalue("--stats: '%s' is not text or json", arg);
-		return 1;
+	case 'i': return addinput(o, arg);
+	case EV_OPT_PRIORITY: o->priority = 1; return 1;
+	case 'o': o->output = arg; return 1;
+	case 'q': ev_quiet = 1; return 1;
+	case 'h': ev_help(o);
+	case 'V': version();
+	case EV_OPT_CURSOR: o->cursor = arg; return 1;
+	case EV_OPT_WAIT: o->wait = 1; return 1;
+	case EV_OPT_GROUP: o->group = arg; return 1;
+	case EV_OPT_MAX_DELIVERIES: return maxdeliveries(o, arg);
+	case EV_OPT_DEAD: o->dead = arg; return 1;
+	case EV_OPT_SIGN_KEY: return signkey(arg);
+	case EV_OPT_OTLP: return ev_otlp_setup(arg) < 0 ? -1 : 1;
+	case EV_OPT_PROMETHEUS: o->prometheus = arg; return 1;
+	case EV_OPT_VERIFY_KEYS: o->verify_keys = arg; return 1;
+	case EV_OPT_HOLD: o->hold = 1; return 1;
+	case EV_OPT_EXPIRED: o->expire = 1, o->expired = arg; return 1;
+	case EV_OPT_NO_FOLLOW: o->follow = 0; return 1;
+	case EV_OPT_REJECTS: o->rejects = arg; return 1;
+	case EV_OPT_SYNC: return syncmode(o, arg);
+	case EV_OPT_MAX_EVENT: return maxevent(arg);
+	case EV_OPT_STATS: return statsfmt(o, arg);
 	}
 	return 0;
 }

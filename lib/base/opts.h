@@ -76,8 +76,12 @@ enum {
  * options (evtail, evfilter, evroute, evdedupe): metrics, tracing,
  * signatures, cursors and groups, the work-queue options, dead letters. */
 #define EV_READER_LONGOPTS \
+	EV_CONSUMER_LONGOPTS, EV_QUEUE_LONGOPTS, EV_DEAD_LONGOPT
+/* ... of which every tool that reads through a cursor or a group takes
+ * these (evfold and evretry, which take a part of the rest). */
+#define EV_CONSUMER_LONGOPTS \
 	EV_PROM_LONGOPT, EV_OTLP_LONGOPT, EV_SIGN_LONGOPT, EV_VERIFY_LONGOPT, \
-	EV_CURSOR_LONGOPTS, EV_QUEUE_LONGOPTS, EV_DEAD_LONGOPT
+	EV_CURSOR_LONGOPTS
 
 /* The short letters above, for a tool's optstring: "hi:o:qV". */
 #define EV_COMMON_SHORTOPTS "hi:o:qV"

@@ -140,3 +140,20 @@ ev_prom_free(struct ev_prom *p)
 {
 	ev_buf_free(&p->b);
 }
+
+size_t
+ev_prom_begin(struct ev_prom *p, const char *name, const char *type, const char *help)
+{
+	size_t mark = p->b.len;
+
+	ev_prom_help(p, name, type, help);
+	p->helped = p->b.len;
+	return mark;
+}
+
+void
+ev_prom_end(struct ev_prom *p, size_t mark)
+{
+	if (p->b.len == p->helped) /* no sample: no HELP either */
+		p->b.len = mark;
+}

@@ -19,10 +19,16 @@
 
 struct ev_prom {
 	struct ev_buf b;  /* the text so far */
+	size_t helped;    /* the end of the last ev_prom_begin's HELP and TYPE */
 };
 
 /* "# HELP name help" and "# TYPE name type" (counter, gauge, ...). */
 void ev_prom_help(struct ev_prom *p, const char *name, const char *type, const char *help);
+/* A metric that may have no sample (a spool without cursors): its HELP and
+ * TYPE, taken back by ev_prom_end(p, the mark returned) when no sample came
+ * after them. */
+size_t ev_prom_begin(struct ev_prom *p, const char *name, const char *type, const char *help);
+void ev_prom_end(struct ev_prom *p, size_t mark);
 /* One sample: name{l1="v1",...} value. labels: name, value, ..., NULL (or
  * NULL for none); values are escaped as the format asks. */
 void ev_prom_count(struct ev_prom *p, const char *name, const char *const *labels, uintmax_t v);

@@ -59,3 +59,19 @@ ev_opendir_fd(int dirfd)
 	rewinddir(d); /* the offset is shared with dirfd: a listing before may have moved it */
 	return d;
 }
+
+size_t
+ev_read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	int fd = ev_open_regular(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (size_t)n;
+}

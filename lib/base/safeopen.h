@@ -3,6 +3,7 @@
 #ifndef EV_SAFEOPEN_H
 #define EV_SAFEOPEN_H
 #include <dirent.h>
+#include <stddef.h>
 
 /* openat(dirfd, name, flags) that never follows a symbolic link and never
  * blocks on a FIFO or a device (O_NOFOLLOW, O_NONBLOCK for the open), then
@@ -13,6 +14,10 @@
  * file and the operation (ev_open_why gives the words). */
 #define EFTYPE_EV EINVAL
 int ev_open_regular(int dirfd, const char *name, int flags);
+/* A small regular file's first size - 1 bytes, as a string in buf: their
+ * number, or 0 when it is absent, empty, not a regular file or unreadable
+ * (a pid in a lock file, a segment's count file). */
+size_t ev_read_small(int dirfd, const char *name, char *buf, size_t size);
 /* "a symbolic link" / "not a regular file" / strerror(err), for messages. */
 const char *ev_open_why(int err);
 

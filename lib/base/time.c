@@ -178,3 +178,21 @@ clockms(clockid_t id)
 
 int64_t ev_now_ms(void) { return clockms(CLOCK_REALTIME); }
 int64_t ev_mono_ms(void) { return clockms(CLOCK_MONOTONIC); }
+
+void
+ev_dur_format(int64_t ms, char *buf, size_t n)
+{
+	if (ms % 1000)
+		snprintf(buf, n, "%.1f s", (double)ms / 1000);
+	else
+		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
+}
+
+int64_t
+ev_backoff_next(int64_t *delay, int64_t max, int64_t seed)
+{
+	int64_t d = *delay;
+
+	*delay = d * 2 > max ? max : d * 2;
+	return d * 3 / 4 + (int64_t)((uint64_t)seed * 2654435761u % (uint64_t)(d / 2 + 1));
+}

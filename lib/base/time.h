@@ -13,6 +13,12 @@ int ev_time_parse(const char *s, size_t n, int64_t *ms);
 size_t ev_time_format(int64_t ms, char buf[32]);
 /* A point in time: RFC 3339, or a duration meaning that long before now. */
 int ev_when_parse(const char *s, int64_t now, int64_t *ms);
+/* A duration for messages: "1.5 s", "60 s". */
+void ev_dur_format(int64_t ms, char *buf, size_t n);
+/* The next wait of an exponential backoff: *delay (ms) with jitter, 75% to
+ * 125% of it so that clients do not come back in step (seed: a number that
+ * changes, such as the clock); *delay then doubles, up to max. */
+int64_t ev_backoff_next(int64_t *delay, int64_t max, int64_t seed);
 int64_t ev_now_ms(void);   /* wall clock */
 int64_t ev_mono_ms(void);  /* monotonic clock, for timeouts */
 

@@ -331,6 +331,37 @@ zeros(int fd, uint64_t off, uint64_t size)
 	return 1;
 }
 
+/* After load's replay stopped at off: a torn last record is dropped; other
+ * damage is refused (unless only zeros follow); what follows off is cut
+ * off. 0, or -1 (reported). */
+static int
+loadend(struct ev_keystate *st, uint64_t off, uint64_t size, const char *damage, int lastbad)
+{
+	int r;
+
+	if (lastbad)
+		ev_warn("%s: bad checksum in the last record, at byte %ju: dropped (the trace of "
+		    "a crash during its write)", st->path, (uintmax_t)off);
+	else if (damage && (r = zeros(st->fd, off, size)) <= 0) {
+		if (r < 0)
+			ev_warn("%s: read:", st->path);
+		else
+			ev_warn("%s: damaged: %s at byte %ju, %ju bytes of keys from there would be "
+			    "forgotten; the file is left as it is (truncate it to %ju bytes to go on "
+			    "without them)", st->path, damage, (uintmax_t)off, (uintmax_t)(size - off),
+			    (uintmax_t)off);
+		errno = r < 0 ? errno : EILSEQ;
+		return -1;
+	}
+	if (off < size) {
+		if (ftruncate(st->fd, (off_t)off) < 0 || fsync(st->fd) < 0) {
+			ev_warn("%s: cannot truncate the damaged end:", st->path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Replay the records after the header; sets st->end to the end of the last good one. */
 static int
 load(struct ev_keystate *st, uint64_t size)
@@ -339,7 +370,7 @@ load(struct ev_keystate *st, uint64_t size)
 	size_t have = 0, at = 0;
 	uint64_t off = sizeof(struct filehdr);
 	const char *damage = NULL;
-	int err = 0, r, lastbad = 0;
+	int err = 0, lastbad = 0;
 
 	ev_keyset_reserve(st->ks, (size_t)((size - off) / sizeof(struct ev_keyent)));
 	if (lseek(st->fd, (off_t)off, SEEK_SET) < 0)
@@ -389,26 +420,8 @@ load(struct ev_keystate *st, uint64_t size)
 	}
 	st->end = off;
 	st->logged = st->loaded;
-	if (lastbad)
-		ev_warn("%s: bad checksum in the last record, at byte %ju: dropped (the trace of "
-		    "a crash during its write)", st->path, (uintmax_t)off);
-	else if (damage && (r = zeros(st->fd, off, size)) <= 0) {
-		if (r < 0)
-			ev_warn("%s: read:", st->path);
-		else
-			ev_warn("%s: damaged: %s at byte %ju, %ju bytes of keys from there would be "
-			    "forgotten; the file is left as it is (truncate it to %ju bytes to go on "
-			    "without them)", st->path, damage, (uintmax_t)off, (uintmax_t)(size - off),
-			    (uintmax_t)off);
-		errno = r < 0 ? errno : EILSEQ;
+	if (loadend(st, off, size, damage, lastbad) < 0)
 		return -1;
-	}
-	if (off < size) {
-		if (ftruncate(st->fd, (off_t)off) < 0 || fsync(st->fd) < 0) {
-			ev_warn("%s: cannot truncate the damaged end:", st->path);
-			return -1;
-		}
-	}
 	st->loaded = ev_keyset_count(st->ks);
 	return 0;
 }

@@ -134,25 +134,6 @@ nextmember(const char **pp, const char *e, struct ev_member *m)
 	return 1;
 }
 
-static int
-hexval(const char *p, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
-}
-
 const char *
 ev_event_members(const char *line, size_t len)
 {
@@ -165,64 +146,15 @@ ev_event_nextmember(const char **pp, const char *end, struct ev_member *m)
 	return nextmember(pp, end, m);
 }
 
-/* Does the raw string k (between its quotes, escapes and all) say s? */
+/* Does the raw string k (between its quotes, escapes and all) say s? The
+ * scanner's decoded comparison (k - 1 is its opening quote). */
 static int
 keyeq(const char *k, size_t klen, const char *s, size_t n)
 {
-	size_t i = 0, j = 0;
+	struct ev_jval v = { .type = EV_J_STRING, .p = k - 1, .len = klen + 2,
+		.escaped = memchr(k, '\\', klen) != NULL };
 
-	if (!memchr(k, '\\', klen))
-		return klen == n && memcmp(k, s, n) == 0;
-	while (i < klen) {
-		unsigned char u[4];
-		size_t ul = 1;
-		unsigned cp, lo;
-
-		if (k[i] != '\\') {
-			u[0] = (unsigned char)k[i++];
-		} else if (i + 1 >= klen) {
-			return 0;
-		} else if (k[i + 1] != 'u') {
-			const char *from = "\"\\/bfnrt", *to = "\"\\/\b\f\n\r\t";
-			const char *x = strchr(from, k[i + 1]);
-			if (!x || !*x)
-				return 0;
-			u[0] = (unsigned char)to[x - from];
-			i += 2;
-		} else {
-			if (i + 6 > klen || hexval(k + i + 2, &cp) < 0)
-				return 0;
-			i += 6;
-			if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= klen && k[i] == '\\' &&
-			    k[i + 1] == 'u' && hexval(k + i + 2, &lo) == 0 && lo >= 0xdc00 &&
-			    lo < 0xe000) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				i += 6;
-			}
-			if (cp < 0x80) {
-				u[0] = (unsigned char)cp;
-			} else if (cp < 0x800) {
-				u[0] = (unsigned char)(0xc0 | cp >> 6);
-				u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 2;
-			} else if (cp < 0x10000) {
-				u[0] = (unsigned char)(0xe0 | cp >> 12);
-				u[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-				u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 3;
-			} else {
-				u[0] = (unsigned char)(0xf0 | cp >> 18);
-				u[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-				u[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-				u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-				ul = 4;
-			}
-		}
-		if (j + ul > n || memcmp(s + j, u, ul) != 0)
-			return 0;
-		j += ul;
-	}
-	return j == n;
+	return ev_jval_streq(&v, s, n);
 }
 
 int
@@ -324,15 +256,16 @@ ev_event_setattr(struct ev_buf *out, const char *line, size_t len, const char *n
 enum { A_SPECVERSION, A_ID, A_SOURCE, A_TYPE, A_SUBJECT, A_TIME, A_DATACONTENTTYPE,
 	A_DATASCHEMA, NSTRATTR };
 
-static void
+/* 0, or -1 when no id could be made (reported). */
+static int
 strattrs(const struct ev_envelope *e, const char *v[NSTRATTR], char id[37], char t[32])
 {
 	int64_t ms = 0;
 
 	if (!e->id || !e->time)
 		ms = ev_now_ms();
-	if (!e->id)
-		ev_uuid7_at(ms, id);
+	if (!e->id && ev_uuid7_at(ms, id) < 0)
+		return -1;
 	if (!e->time)
 		ev_time_format(ms, t);
 	v[A_SPECVERSION] = "1.0";
@@ -343,16 +276,18 @@ strattrs(const struct ev_envelope *e, const char *v[NSTRATTR], char id[37], char
 	v[A_TIME] = e->time ? e->time : t;
 	v[A_DATACONTENTTYPE] = e->datacontenttype;
 	v[A_DATASCHEMA] = e->dataschema;
+	return 0;
 }
 
-void
+int
 ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data, size_t len)
 {
 	const char *v[NSTRATTR];
 	char id[37], t[32];
 	int first = 1;
 
-	strattrs(e, v, id, t);
+	if (strattrs(e, v, id, t) < 0)
+		return -1;
 	ev_buf_addc(out, '{');
 	for (int i = 0; i < NSTRATTR; i++)
 		if (v[i])
@@ -362,6 +297,7 @@ ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data
 	if (data)
 		member(out, &first, "data", data, len);
 	ev_buf_addc(out, '}');
+	return 0;
 }
 
 int
@@ -392,7 +328,9 @@ ev_event_fill(struct ev_buf *out, const char *line, size_t len, const struct ev_
 		*why = "no \"type\" attribute";
 		return -1;
 	}
-	strattrs(e, v, id, t);
+	*why = "no id could be made (no random bytes)";
+	if (strattrs(e, v, id, t) < 0)
+		return -1;
 	ev_buf_add(out, line, (size_t)(q - line));
 	for (int i = 0; i < NSTRATTR; i++)
 		if (v[i] && !(have & UINT64_C(1) << i))

@@ -55,14 +55,15 @@ int ev_event_time(const struct ev_jval *v, struct ev_buf *tmp, int64_t *ms);
 int ev_event_extname(const char *name, struct ev_buf *err);
 
 /* Append one event (no newline): the envelope and, unless data is NULL,
- * "data": the JSON text data as it is. */
-void ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data,
+ * "data": the JSON text data as it is. 0, or -1 when e has no id and none
+ * could be made (event/uuid.h: reported, errno set; nothing appended). */
+int ev_event_build(struct ev_buf *out, const struct ev_envelope *e, const char *data,
     size_t len);
 
 /* Append line with the envelope attributes it lacks filled in from e
  * (specversion "1.0", id and time made as in ev_event_build). 0; -1 when
- * the line is not a JSON object or has no type and e gives none (*why says
- * which). */
+ * the line is not a JSON object or has no type and e gives none, or no id
+ * could be made (*why says which). */
 int ev_event_fill(struct ev_buf *out, const char *line, size_t len, const struct ev_envelope *e,
     const char **why);
 

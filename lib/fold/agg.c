@@ -241,6 +241,40 @@ readsback(uint64_t dig, int k, uint64_t m, int s)
 	return !(c < 0 || (c == 0 && !even));
 }
 
+/* n digits dig with decimal exponent x (of the first), as %g writes them
+ * in fixed notation (-4 <= x < n), without trailing zeros. */
+static void
+fixed(double d, uint64_t dig, int n, int x, struct ev_buf *out)
+{
+	char b[48], *p = b;
+	char digs[20];
+
+	for (int i = n - 1; i >= 0; i--, dig /= 10)
+		digs[i] = (char)('0' + dig % 10);
+	int nd = n;
+	while (nd > 1 && digs[nd - 1] == '0')
+		nd--;
+	if (d < 0)
+		*p++ = '-';
+	if (x < 0) {
+		*p++ = '0';
+		*p++ = '.';
+		for (int i = 0; i < -x - 1; i++)
+			*p++ = '0';
+		memcpy(p, digs, (size_t)nd);
+		p += nd;
+	} else {
+		for (int i = 0; i <= x; i++)
+			*p++ = i < nd ? digs[i] : '0';
+		if (nd > x + 1) {
+			*p++ = '.';
+			memcpy(p, digs + x + 1, (size_t)(nd - x - 1));
+			p += nd - x - 1;
+		}
+	}
+	ev_buf_add(out, b, (size_t)(p - b));
+}
+
 /* The fast path: 1 when done. */
 static int
 fastnum(double d, struct ev_buf *out)
@@ -280,33 +314,7 @@ fastnum(double d, struct ev_buf *out)
 		}
 		if (!readsback(dig, k, m, s))
 			continue;
-		/* %g: fixed notation (-4 <= x < n here), no trailing zeros */
-		char b[48], *p = b;
-		char digs[20];
-		for (int i = n - 1; i >= 0; i--, dig /= 10)
-			digs[i] = (char)('0' + dig % 10);
-		int nd = n;
-		while (nd > 1 && digs[nd - 1] == '0')
-			nd--;
-		if (d < 0)
-			*p++ = '-';
-		if (x < 0) {
-			*p++ = '0';
-			*p++ = '.';
-			for (int i = 0; i < -x - 1; i++)
-				*p++ = '0';
-			memcpy(p, digs, (size_t)nd);
-			p += nd;
-		} else {
-			for (int i = 0; i <= x; i++)
-				*p++ = i < nd ? digs[i] : '0';
-			if (nd > x + 1) {
-				*p++ = '.';
-				memcpy(p, digs + x + 1, (size_t)(nd - x - 1));
-				p += nd - x - 1;
-			}
-		}
-		ev_buf_add(out, b, (size_t)(p - b));
+		fixed(d, dig, n, x, out);
 		return 1;
 	}
 	return 0;

@@ -271,22 +271,15 @@ validutf8text(const char *p, size_t n)
 	return ok;
 }
 
+/* The ce- headers as attributes into tmp: 0, or an HTTP status with err. */
 static int
-binary(const struct ev_ingest_req *r, const struct ev_envelope *e, struct ev_buf *tmp,
-    struct ev_buf *out, size_t *nev, struct ev_buf *err)
+ceheaders(const struct ev_ingest_req *r, struct ev_buf *tmp, struct ev_buf *err)
 {
 	static const char *const std[] = { "id", "source", "type", "subject", "time",
 		"dataschema" };
-	const char *sv = ev_hdr_get(r->hdrs, r->nhdrs, "ce-specversion");
 	struct ev_buf ename = { 0 };
-	struct ev_jerr je;
-	const char *why;
 	int st = 0;
 
-	if (strcmp(sv, "1.0") != 0)
-		return bad(err, 400, "ce-specversion %s: only 1.0 is known", sv, 0, 0);
-	ev_buf_reset(tmp);
-	ev_buf_adds(tmp, "{\"specversion\":\"1.0\"");
 	for (size_t i = 0; i < r->nhdrs && !st; i++) {
 		const char *k = r->hdrs[i].name;
 		int known = 0;
@@ -320,33 +313,60 @@ binary(const struct ev_ingest_req *r, const struct ev_envelope *e, struct ev_buf
 		addpct(tmp, r->hdrs[i].value);
 	}
 	ev_buf_free(&ename);
-	if (st)
+	return st;
+}
+
+/* The body as the event's data into tmp: JSON as it is, text as a
+ * string, anything else as data_base64. 0, or an HTTP status with err. */
+static int
+bodydata(const struct ev_ingest_req *r, struct ev_buf *tmp, struct ev_buf *err)
+{
+	struct ev_jerr je;
+
+	if (r->len == 0)
+		return 0;
+	if (jsontype(r->ctype)) {
+		if (ev_json_valid(r->body, r->len, &je) < 0)
+			return bad(err, 400, "data: %s", je.msg, 0, je.off + 1);
+		ev_buf_adds(tmp, ",\"data\":");
+		addoneline(tmp, r->body, r->len);
+	} else if ((!r->ctype || strncasecmp(r->ctype, "text/", 5) == 0) &&
+	    validutf8text(r->body, r->len)) {
+		ev_buf_adds(tmp, ",\"data\":");
+		ev_buf_addjstr(tmp, r->body, r->len);
+	} else {
+		size_t n = sodium_base64_ENCODED_LEN(r->len, sodium_base64_VARIANT_ORIGINAL);
+
+		ev_buf_adds(tmp, ",\"data_base64\":\"");
+		ev_buf_grow(tmp, n);
+		sodium_bin2base64(tmp->p + tmp->len, n, (const unsigned char *)r->body,
+		    r->len, sodium_base64_VARIANT_ORIGINAL);
+		tmp->len += strlen(tmp->p + tmp->len);
+		ev_buf_addc(tmp, '"');
+	}
+	return 0;
+}
+
+static int
+binary(const struct ev_ingest_req *r, const struct ev_envelope *e, struct ev_buf *tmp,
+    struct ev_buf *out, size_t *nev, struct ev_buf *err)
+{
+	const char *sv = ev_hdr_get(r->hdrs, r->nhdrs, "ce-specversion");
+	const char *why;
+	int st;
+
+	if (strcmp(sv, "1.0") != 0)
+		return bad(err, 400, "ce-specversion %s: only 1.0 is known", sv, 0, 0);
+	ev_buf_reset(tmp);
+	ev_buf_adds(tmp, "{\"specversion\":\"1.0\"");
+	if ((st = ceheaders(r, tmp, err)) != 0)
 		return st;
 	if (r->ctype && *r->ctype) {
 		ev_buf_adds(tmp, ",\"datacontenttype\":");
 		ev_buf_addjstr(tmp, r->ctype, strlen(r->ctype));
 	}
-	if (r->len > 0) {
-		if (jsontype(r->ctype)) {
-			if (ev_json_valid(r->body, r->len, &je) < 0)
-				return bad(err, 400, "data: %s", je.msg, 0, je.off + 1);
-			ev_buf_adds(tmp, ",\"data\":");
-			addoneline(tmp, r->body, r->len);
-		} else if ((!r->ctype || strncasecmp(r->ctype, "text/", 5) == 0) &&
-		    validutf8text(r->body, r->len)) {
-			ev_buf_adds(tmp, ",\"data\":");
-			ev_buf_addjstr(tmp, r->body, r->len);
-		} else {
-			size_t n = sodium_base64_ENCODED_LEN(r->len, sodium_base64_VARIANT_ORIGINAL);
-
-			ev_buf_adds(tmp, ",\"data_base64\":\"");
-			ev_buf_grow(tmp, n);
-			sodium_bin2base64(tmp->p + tmp->len, n, (const unsigned char *)r->body,
-			    r->len, sodium_base64_VARIANT_ORIGINAL);
-			tmp->len += strlen(tmp->p + tmp->len);
-			ev_buf_addc(tmp, '"');
-		}
-	}
+	if ((st = bodydata(r, tmp, err)) != 0)
+		return st;
 	ev_buf_addc(tmp, '}');
 	if (ev_event_fill(out, tmp->p, tmp->len, e, &why) < 0)
 		return bad(err, 400, "%s", why, 0, 0);
@@ -374,7 +394,10 @@ wrapped(const struct ev_ingest_req *r, const struct ev_envelope *e0, struct ev_b
 		e.id = NULL;
 	e.datacontenttype = "application/json";
 	addoneline(&data, r->body, r->len);
-	ev_event_build(out, &e, data.p, data.len);
+	if (ev_event_build(out, &e, data.p, data.len) < 0) {
+		ev_buf_free(&data);
+		return bad(err, 503, "%s", "no id could be made for the event", 0, 0);
+	}
 	ev_buf_addc(out, '\n');
 	ev_buf_free(&data);
 	(*nev)++;

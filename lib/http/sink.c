@@ -48,6 +48,7 @@
 #include "http/url.h"
 #include "http/whsig.h"
 #include "io/backend.h"
+#include "io/refused.h"
 #include "json/jsonscan.h"
 
 #define CT_STRUCTURED "Content-Type: application/cloudevents+json; charset=utf-8"
@@ -101,8 +102,7 @@ struct httpsink {
 	size_t out[EV_HTTP_MAXPARALLEL]; /* outstanding units: U_SENT or U_WAIT */
 	unsigned nout;
 	struct ev_jpath *idpath;
-	struct ev_buf refused;      /* refused events: u32 len, body, NUL, reason, NUL; ... */
-	size_t refpos;
+	struct ev_refused refused;  /* events refused, for ev_sink_refused */
 	struct ev_buf why, tmp, hdr, ctype;
 	unsigned char *key;         /* the signing key, decoded from the secret */
 	size_t keylen;
@@ -112,27 +112,6 @@ struct httpsink {
 };
 
 static int curl_users;
-
-static void
-addrefused(struct httpsink *k, const char *p, size_t n, const char *why)
-{
-	uint32_t len = (uint32_t)n;
-
-	ev_buf_add(&k->refused, &len, sizeof len);
-	ev_buf_add(&k->refused, p, n);
-	ev_buf_addc(&k->refused, '\0');
-	ev_buf_adds(&k->refused, why);
-	ev_buf_addc(&k->refused, '\0');
-}
-
-static void
-fmtdur(int64_t ms, char *buf, size_t n)
-{
-	if (ms % 1000)
-		snprintf(buf, n, "%.1f s", (double)ms / 1000);
-	else
-		snprintf(buf, n, "%lld s", (long long)(ms / 1000));
-}
 
 /* ---- building a request ---- */
 
@@ -219,79 +198,80 @@ addhdr(struct slot *s, const char *h)
 	s->hdrs = curl_slist_append(s->hdrs, h);
 }
 
-/* Binary mode: the event's attributes become ce-* headers, its data the
- * body. -1 refuses the event (the reason in k->why). */
-static int
-binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
+/* The string value [vb, ve), decoded, appended to b. */
+static void
+addstr(struct ev_buf *b, const char *vb, const char *ve)
 {
-	const char *p = line, *e = line + len, *data = NULL, *ct = NULL;
-	size_t datalen = 0;
-	int b64 = 0, datastr = 0;
-	struct ev_jval v = { 0 };
+	struct ev_jval v = { .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
+		.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
 
-	if (ev_json_valid(line, len, NULL) < 0 || *(p = skipws(p, e)) != '{') {
-		ev_buf_adds(&k->why, "binary mode needs a JSON object");
+	ev_jval_str(&v, b);
+}
+
+/* Binary mode's Content-Type, from datacontenttype [vb, ve): the header
+ * added; its value in *ct. -1 refuses the event. */
+static int
+contenttype(struct httpsink *k, struct slot *s, const char *vb, const char *ve, const char **ct)
+{
+	if (*vb != '"') {
+		ev_buf_adds(&k->why, "binary mode: datacontenttype is not a string");
 		return -1;
 	}
-	p = skipws(p + 1, e);
-	while (p < e && *p == '"') {
-		const char *kb = p + 1, *ke = skipval(p, e) - 1;
-		const char *vb = skipws(skipws(ke + 1, e) + 1, e); /* past ':' */
-		const char *ve = skipval(vb, e);
-		size_t kn = (size_t)(ke - kb);
-		p = skipws(ve, e);
-		p = skipws(p + (*p == ','), e);
-		if ((kn == 4 && !memcmp(kb, "data", 4)) || (kn == 11 && !memcmp(kb, "data_base64", 11))) {
-			data = vb;
-			datalen = (size_t)(ve - vb);
-			b64 = kn == 11;
-			datastr = *vb == '"';
-			continue;
-		}
-		if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
-			ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
-			    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
+	ev_buf_reset(&k->ctype);
+	ev_buf_adds(&k->ctype, "Content-Type: ");
+	addstr(&k->ctype, vb, ve);
+	for (size_t i = 0; i < k->ctype.len; i++)
+		if ((unsigned char)k->ctype.p[i] < ' ' || k->ctype.p[i] == 0x7f) {
+			ev_buf_adds(&k->why, "binary mode: datacontenttype holds a control character");
 			return -1;
 		}
-		if (*vb == 'n')
-			continue; /* null: as if absent */
-		if (*vb == '{' || *vb == '[') {
-			ev_buf_printf(&k->why, "binary mode: attribute '%.*s' is not a string, "
-			    "number or boolean", (int)kn, kb);
-			return -1;
-		}
-		if (kn == 15 && !memcmp(kb, "datacontenttype", 15)) {
-			if (*vb != '"') {
-				ev_buf_adds(&k->why, "binary mode: datacontenttype is not a string");
-				return -1;
-			}
-			v = (struct ev_jval){ .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
-				.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
-			ev_buf_reset(&k->ctype);
-			ev_buf_adds(&k->ctype, "Content-Type: ");
-			ev_jval_str(&v, &k->ctype);
-			for (size_t i = 0; i < k->ctype.len; i++)
-				if ((unsigned char)k->ctype.p[i] < ' ' || k->ctype.p[i] == 0x7f) {
-					ev_buf_adds(&k->why, "binary mode: datacontenttype holds a control character");
-					return -1;
-				}
-			addhdr(s, k->ctype.p);
-			ct = k->ctype.p + 14;
-			continue;
-		}
-		ev_buf_reset(&k->hdr);
-		ev_buf_printf(&k->hdr, "ce-%.*s: ", (int)kn, kb);
-		if (*vb == '"') {
-			v = (struct ev_jval){ .type = EV_J_STRING, .p = vb, .len = (size_t)(ve - vb),
-				.escaped = memchr(vb, '\\', (size_t)(ve - vb)) != NULL };
-			ev_buf_reset(&k->tmp);
-			ev_jval_str(&v, &k->tmp);
-			pctencode(&k->hdr, k->tmp.p, k->tmp.len);
-		} else {
-			ev_buf_add(&k->hdr, vb, (size_t)(ve - vb));
-		}
-		addhdr(s, k->hdr.p);
+	addhdr(s, k->ctype.p);
+	*ct = k->ctype.p + 14;
+	return 0;
+}
+
+/* Binary mode: attribute [kb, kb + kn) = [vb, ve) as a ce- header (or the
+ * Content-Type). -1 refuses the event. */
+static int
+attrheader(struct httpsink *k, struct slot *s, const char *kb, size_t kn, const char *vb,
+    const char *ve, const char **ct)
+{
+	if (memchr(kb, '\\', kn) || !attrname(kb, kn)) {
+		ev_buf_printf(&k->why, "binary mode: '%.*s' is not an attribute name "
+		    "(1 to 20 lowercase letters and digits)", (int)kn, kb);
+		return -1;
 	}
+	if (*vb == 'n')
+		return 0; /* null: as if absent */
+	if (*vb == '{' || *vb == '[') {
+		ev_buf_printf(&k->why, "binary mode: attribute '%.*s' is not a string, "
+		    "number or boolean", (int)kn, kb);
+		return -1;
+	}
+	if (kn == 15 && !memcmp(kb, "datacontenttype", 15))
+		return contenttype(k, s, vb, ve, ct);
+	ev_buf_reset(&k->hdr);
+	ev_buf_printf(&k->hdr, "ce-%.*s: ", (int)kn, kb);
+	if (*vb == '"') {
+		ev_buf_reset(&k->tmp);
+		addstr(&k->tmp, vb, ve);
+		pctencode(&k->hdr, k->tmp.p, k->tmp.len);
+	} else {
+		ev_buf_add(&k->hdr, vb, (size_t)(ve - vb));
+	}
+	addhdr(s, k->hdr.p);
+	return 0;
+}
+
+/* Binary mode's body: data (JSON, or a string's text for a type that is
+ * not JSON) or data_base64 decoded (b64); ct: the Content-Type given, or
+ * NULL for the default. -1 refuses the event. */
+static int
+binarybody(struct httpsink *k, struct slot *s, const char *data, size_t datalen, int b64,
+    const char *ct)
+{
+	int datastr = data && *data == '"';
+
 	ev_buf_reset(&s->body);
 	if (!data || *data == 'n') {
 		if (!ct)
@@ -315,20 +295,50 @@ binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
 			addhdr(s, "Content-Type: application/octet-stream");
 		return 0;
 	}
-	if (datastr && ct && !jsonct(ct, strlen(ct))) {
-		v = (struct ev_jval){ .type = EV_J_STRING, .p = data, .len = datalen,
-			.escaped = memchr(data, '\\', datalen) != NULL };
-		ev_jval_str(&v, &s->body);
-	} else {
+	if (datastr && ct && !jsonct(ct, strlen(ct)))
+		addstr(&s->body, data, data + datalen);
+	else
 		ev_buf_add(&s->body, data, datalen);
-	}
 	if (!ct)
 		addhdr(s, "Content-Type: application/json");
 	return 0;
 }
 
-/* webhook-id: the event's id when it is a plain token, else a UUIDv7. */
-static void
+/* Binary mode: the event's attributes become ce-* headers, its data the
+ * body. -1 refuses the event (the reason in k->why). */
+static int
+binary(struct httpsink *k, struct slot *s, const char *line, size_t len)
+{
+	const char *p = line, *e = line + len, *data = NULL, *ct = NULL;
+	size_t datalen = 0;
+	int b64 = 0;
+
+	if (ev_json_valid(line, len, NULL) < 0 || *(p = skipws(p, e)) != '{') {
+		ev_buf_adds(&k->why, "binary mode needs a JSON object");
+		return -1;
+	}
+	p = skipws(p + 1, e);
+	while (p < e && *p == '"') {
+		const char *kb = p + 1, *ke = skipval(p, e) - 1;
+		const char *vb = skipws(skipws(ke + 1, e) + 1, e); /* past ':' */
+		const char *ve = skipval(vb, e);
+		size_t kn = (size_t)(ke - kb);
+		p = skipws(ve, e);
+		p = skipws(p + (*p == ','), e);
+		if ((kn == 4 && !memcmp(kb, "data", 4)) || (kn == 11 && !memcmp(kb, "data_base64", 11))) {
+			data = vb;
+			datalen = (size_t)(ve - vb);
+			b64 = kn == 11;
+		} else if (attrheader(k, s, kb, kn, vb, ve, &ct) < 0) {
+			return -1;
+		}
+	}
+	return binarybody(k, s, data, datalen, b64, ct);
+}
+
+/* webhook-id: the event's id when it is a plain token, else a UUIDv7;
+ * -1 when none could be made (reported). */
+static int
 makewid(struct httpsink *k, struct unit *u)
 {
 	struct rec *r = &k->recs[u->first];
@@ -343,10 +353,10 @@ makewid(struct httpsink *k, struct unit *u)
 		if (plain) {
 			memcpy(u->wid, v.p + 1, v.len - 2);
 			u->wid[v.len - 2] = '\0';
-			return;
+			return 0;
 		}
 	}
-	ev_uuid7(u->wid);
+	return ev_uuid7(u->wid);
 }
 
 /* The Standard Webhooks headers for this attempt's body. */
@@ -406,8 +416,10 @@ build(struct httpsink *k, struct slot *s, struct unit *u)
 		ev_buf_printf(&k->hdr, "Authorization: Bearer %s", k->cf.token);
 		addhdr(s, k->hdr.p);
 	}
-	if (!u->wid[0])
-		makewid(k, u);
+	if (!u->wid[0] && makewid(k, u) < 0) {
+		ev_buf_adds(&k->why, "no webhook-id could be made (no random bytes)");
+		return -1;
+	}
 	if (k->key)
 		sign(k, s, u);
 	return 0;
@@ -473,7 +485,7 @@ refuse(struct httpsink *k, size_t ui, const char *why)
 
 	for (uint32_t i = 0; i < u->n; i++) {
 		struct rec *r = &k->recs[u->first + i];
-		addrefused(k, k->arena.p + r->off, r->len, why);
+		ev_refused_add(&k->refused, k->arena.p + r->off, r->len, why);
 	}
 	finish(k, ui);
 }
@@ -534,13 +546,11 @@ again(struct httpsink *k, size_t ui, int64_t retry_after_ms, int err)
 		k->downsince = now;
 	if (!u->delay)
 		u->delay = BACKOFF_MIN_MS;
-	/* jitter: 75% to 125% of the delay, so senders do not come back in step */
-	delay = u->delay * 3 / 4 + (int64_t)((uint64_t)now * 2654435761u % (uint64_t)(u->delay / 2 + 1));
+	delay = ev_backoff_next(&u->delay, BACKOFF_MAX_MS, now);
 	if (delay < retry_after_ms)
 		delay = retry_after_ms;
-	u->delay = u->delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : u->delay * 2;
 	if (k->cf.retry_ms >= 0 && now - k->downsince + delay > k->cf.retry_ms) {
-		fmtdur(k->cf.retry_ms, d, sizeof d);
+		ev_dur_format(k->cf.retry_ms, d, sizeof d);
 		if (retry_after_ms > k->cf.retry_ms - (now - k->downsince))
 			ev_warn("%s: %s; the endpoint asks to wait %lld s (Retry-After), "
 			    "longer than retry=%s allows", k->cf.name, k->why.p,
@@ -554,7 +564,7 @@ again(struct httpsink *k, size_t ui, int64_t retry_after_ms, int err)
 	}
 	if (!k->reported) {
 		if (k->cf.retry_ms >= 0)
-			fmtdur(k->cf.retry_ms, d, sizeof d);
+			ev_dur_format(k->cf.retry_ms, d, sizeof d);
 		ev_warn("%s: %s; retrying for up to %s", k->cf.name, k->why.p,
 		    k->cf.retry_ms >= 0 ? d : "ever");
 		k->reported = 1;
@@ -623,7 +633,7 @@ answered(struct httpsink *k, struct slot *s, CURLcode rc)
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		if (k->downsince && k->reported) {
-			fmtdur(ev_mono_ms() - k->downsince, d, sizeof d);
+			ev_dur_format(ev_mono_ms() - k->downsince, d, sizeof d);
 			ev_warn("%s: delivering again after %s", k->cf.name, d);
 		}
 		k->downsince = 0;
@@ -760,23 +770,8 @@ static int
 httpsink_refused(void *impl, struct ev_line *l, const char **why)
 {
 	struct httpsink *k = impl;
-	uint32_t len;
 
-	if (k->refpos >= k->refused.len) {
-		ev_buf_reset(&k->refused);
-		k->refpos = 0;
-		return 0;
-	}
-	memcpy(&len, k->refused.p + k->refpos, sizeof len);
-	l->p = k->refused.p + k->refpos + sizeof len;
-	l->len = len;
-	l->no = 0;
-	l->pos = 0;
-	l->partial = 0;
-	l->toolong = 0;
-	*why = l->p + len + 1;
-	k->refpos += sizeof len + len + 1 + strlen(*why) + 1;
-	return 1;
+	return ev_refused_next(&k->refused, l, why);
 }
 
 static void
@@ -802,7 +797,7 @@ freesink(struct httpsink *k)
 	ev_http_conf_free(&k->cf);
 	ev_jpath_free(k->idpath);
 	ev_buf_free(&k->arena);
-	ev_buf_free(&k->refused);
+	ev_refused_free(&k->refused);
 	ev_buf_free(&k->why);
 	ev_buf_free(&k->tmp);
 	ev_buf_free(&k->hdr);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "base/mem.h"
+#include "base/params.h"
 #include "base/time.h"
 #include "http/url.h"
 
@@ -16,39 +17,6 @@ int
 ev_http_is(const char *loc)
 {
 	return strncasecmp(loc, "http://", 7) == 0 || strncasecmp(loc, "https://", 8) == 0;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s[0..n) into a new string; NULL on a bad escape or a NUL. */
-static char *
-pctdecode(const char *s, size_t n)
-{
-	char *out = ev_malloc(n + 1), *o = out;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		int hi = i + 2 < n ? hexval((unsigned char)s[i + 1]) : -1;
-		int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(hi << 4 | lo);
-		i += 2;
-	}
-	*o = '\0';
-	return out;
 }
 
 /* The first line of a file, without its line end; NULL after saying why in err. */
@@ -93,51 +61,33 @@ token(const char *spec, struct ev_buf *err)
 	return firstline("token", strncmp(spec, "file:", 5) == 0 ? spec + 5 : spec, err);
 }
 
-static int
-uintval(const char *v, unsigned long max, unsigned long *out)
-{
-	char *e;
-
-	if (!isdigit((unsigned char)*v))
-		return -1;
-	errno = 0;
-	*out = strtoul(v, &e, 10);
-	return *e || errno || *out > max ? -1 : 0;
-}
-
 struct files { char *token; int batchset; };
 
-/* One name=value from the fragment; v is ours to keep or free. */
-static int
-setparam(struct ev_http_conf *c, struct files *f, const char *name, char *v, struct ev_buf *err)
-{
-	static const char *const tlsonly[] = { "cacertfile", "certfile", "keyfile", "verify", NULL };
-	unsigned long n;
-	char **slot = NULL;
+struct fragment {
+	struct ev_http_conf *c;
+	struct files *f;
+};
 
-	for (const char *const *t = tlsonly; *t; t++)
-		if (!strcmp(name, *t) && !c->tls) {
-			ev_buf_printf(err, "'%s' needs an https:// location", name);
-			goto bad;
-		}
-	if (!strcmp(name, "cacertfile"))
-		slot = &c->cacertfile;
-	else if (!strcmp(name, "certfile"))
-		slot = &c->certfile;
-	else if (!strcmp(name, "keyfile"))
-		slot = &c->keyfile;
-	else if (!strcmp(name, "secret"))
-		slot = &c->secret;
-	else if (!strcmp(name, "token"))
-		slot = &f->token;
-	if (slot) {
-		if (*slot) {
-			ev_buf_printf(err, "'%s' given twice", name);
-			goto bad;
-		}
-		*slot = v;
-		return 0;
-	}
+/* Where a parameter that is a string goes, or NULL. */
+static char **
+strslot(struct ev_http_conf *c, struct files *f, const char *name)
+{
+	static const char *const names[] = { "cacertfile", "certfile", "keyfile", "secret", "token" };
+	char **slots[] = { &c->cacertfile, &c->certfile, &c->keyfile, &c->secret, &f->token };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (!strcmp(name, names[i]))
+			return slots[i];
+	return NULL;
+}
+
+/* A parameter whose value is a choice, a number or a duration. */
+static int
+valueparam(struct ev_http_conf *c, struct files *f, const char *name, const char *v,
+    struct ev_buf *err)
+{
+	unsigned long n;
+
 	if (!strcmp(name, "mode")) {
 		if (!strcmp(v, "structured"))
 			c->mode = EV_HTTP_STRUCTURED;
@@ -145,79 +95,54 @@ setparam(struct ev_http_conf *c, struct files *f, const char *name, char *v, str
 			c->mode = EV_HTTP_BINARY;
 		else if (!strcmp(v, "batch"))
 			c->mode = EV_HTTP_BATCH;
-		else {
-			ev_buf_printf(err, "mode '%s' is not structured, binary or batch", v);
-			goto bad;
-		}
+		else
+			return ev_buf_printf(err, "mode '%s' is not structured, binary or batch", v), -1;
 	} else if (!strcmp(name, "batch_size")) {
-		if (uintval(v, 100000, &n) < 0 || n == 0) {
-			ev_buf_printf(err, "batch_size '%s' is not a count from 1 to 100000", v);
-			goto bad;
-		}
+		if (ev_params_uint(v, 100000, &n) < 0 || n == 0)
+			return ev_buf_printf(err, "batch_size '%s' is not a count from 1 to 100000",
+			    v), -1;
 		c->batch_size = (unsigned)n;
 		f->batchset = 1;
 	} else if (!strcmp(name, "parallel")) {
-		if (uintval(v, EV_HTTP_MAXPARALLEL, &n) < 0 || n == 0) {
-			ev_buf_printf(err, "parallel '%s' is not a count from 1 to %d", v,
-			    EV_HTTP_MAXPARALLEL);
-			goto bad;
-		}
+		if (ev_params_uint(v, EV_HTTP_MAXPARALLEL, &n) < 0 || n == 0)
+			return ev_buf_printf(err, "parallel '%s' is not a count from 1 to %d", v,
+			    EV_HTTP_MAXPARALLEL), -1;
 		c->parallel = (unsigned)n;
 	} else if (!strcmp(name, "verify")) {
-		if (strcmp(v, "peer") && strcmp(v, "none")) {
-			ev_buf_printf(err, "verify '%s' is not peer or none", v);
-			goto bad;
-		}
-		c->verify = !strcmp(v, "peer");
-	} else if (!strcmp(name, "retry") && !strcmp(v, "forever")) {
-		c->retry_ms = -1;
+		return ev_params_verify(v, &c->verify, err);
 	} else if (!strcmp(name, "retry") || !strcmp(name, "timeout") ||
 	    !strcmp(name, "connect_timeout")) {
 		int64_t *d = name[0] == 'r' ? &c->retry_ms : name[0] == 't' ? &c->timeout_ms :
 		    &c->connect_ms;
-		if (ev_dur_parse(v, d) < 0 || (name[0] != 'r' && *d == 0)) {
-			ev_buf_printf(err, "%s '%s' is not a duration (500ms, 30s, 5m)", name, v);
+		return ev_params_duration(name, v, name[0] != 'r', d, err);
+	} else {
+		return ev_buf_printf(err, "unknown parameter '%s' (see ev-http(7))", name), -1;
+	}
+	return 0;
+}
+
+/* One name=value from the fragment (ev_param_fn). */
+static int
+setparam(void *arg, const char *name, char *v, struct ev_buf *err)
+{
+	static const char *const tlsonly[] = { "cacertfile", "certfile", "keyfile", "verify", NULL };
+	struct fragment *fr = arg;
+	char **slot;
+
+	for (const char *const *t = tlsonly; *t; t++)
+		if (!strcmp(name, *t) && !fr->c->tls) {
+			ev_buf_printf(err, "'%s' needs an https:// location", name);
 			goto bad;
 		}
-	} else {
-		ev_buf_printf(err, "unknown parameter '%s' (see ev-http(7))", name);
+	if ((slot = strslot(fr->c, fr->f, name)))
+		return ev_params_once(slot, name, v, err);
+	if (valueparam(fr->c, fr->f, name, v, err) < 0)
 		goto bad;
-	}
 	free(v);
 	return 0;
 bad:
 	free(v);
 	return -1;
-}
-
-static int
-parsefragment(struct ev_http_conf *c, struct files *f, const char *q, struct ev_buf *err)
-{
-	while (*q) {
-		size_t n = strcspn(q, "&");
-		const char *eq = memchr(q, '=', n);
-		if (n == 0) {
-			q++;
-			continue;
-		}
-		if (!eq) {
-			ev_buf_printf(err, "parameter '%.*s' has no value (name=value)", (int)n, q);
-			return -1;
-		}
-		char *name = ev_strndup(q, (size_t)(eq - q));
-		char *v = pctdecode(eq + 1, (size_t)(q + n - eq - 1));
-		if (!v) {
-			ev_buf_printf(err, "parameter '%s': a bad %%-escape", name);
-			free(name);
-			return -1;
-		}
-		int r = setparam(c, f, name, v, err);
-		free(name);
-		if (r < 0)
-			return -1;
-		q += n + (q[n] == '&');
-	}
-	return 0;
 }
 
 /* Let libcurl read the endpoint's URL: a scheme, a host, no password. */
@@ -272,7 +197,8 @@ ev_http_parse(const char *loc, struct ev_http_conf *c, struct ev_buf *err)
 	c->url = ev_strndup(loc, (size_t)(hash - loc));
 	if (checkurl(c->url, err) < 0)
 		return -1;
-	if (*hash == '#' && parsefragment(c, &f, hash + 1, err) < 0)
+	struct fragment fr = { c, &f };
+	if (*hash == '#' && ev_params_each(hash + 1, setparam, &fr, err) < 0)
 		goto out;
 	if ((c->certfile != NULL) != (c->keyfile != NULL)) {
 		ev_buf_adds(err, "certfile and keyfile go together");

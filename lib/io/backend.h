@@ -34,6 +34,10 @@ struct ev_source_ops {
 	int64_t (*due)(void *impl);
 	/* 1: commit moves a position kept elsewhere (ev_source_acks). */
 	int acks;
+	/* 1: EV_START_TIME starts at the first event of that time; 0: near it
+	 * (a stream's chunk of that time) or at the beginning (a file), and
+	 * the input skips what comes before it (ev_input_since). */
+	int seeks_time;
 	/* NULL, or: add what it counted (ev_source_counts). */
 	void (*counts)(const void *impl, struct ev_loc_counts *add);
 };

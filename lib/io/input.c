@@ -16,6 +16,7 @@
 #include "sign/sign.h"
 #include "trace/trace.h"
 #include "event/event.h"
+#include "spool/spool.h"
 
 /* The longest wait between two looks at the signals and at systemd's
  * watchdog: waits on spools, files and pipes also wake at once on a signal
@@ -46,10 +47,26 @@ cannotstart(struct ev_input *in, int status)
 	return -1;
 }
 
-int
-ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+/* The side outputs the options name: --rejects and --dead (and
+ * --verify-keys' keyring). 0, or -1 (reported, the status in in->status). */
+static int
+openaside(struct ev_input *in, const struct ev_opts *o)
 {
-	memset(in, 0, sizeof *in);
+	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
+		return cannotstart(in, EV_ERROR);
+	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
+		return cannotstart(in, ev_errstatus(errno));
+	ev_sink_nosign(in->rejects);
+	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
+		return cannotstart(in, ev_errstatus(errno));
+	in->conf.dead = in->dead ? in->dead : in->rejects;
+	return 0;
+}
+
+/* The input locations: operands, else -i, else stdin. */
+static void
+setlocs(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
 	if (n > 0) {
 		in->locs = operands;
 		in->nlocs = n;
@@ -60,6 +77,13 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 		in->locs = stdin_loc;
 		in->nlocs = 1;
 	}
+}
+
+int
+ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operands, int n)
+{
+	memset(in, 0, sizeof *in);
+	setlocs(in, o, operands, n);
 	in->maxlines = EV_BATCH_LINES;
 	in->maxbytes = EV_BATCH_BYTES;
 	in->maxms = EV_BATCH_MS;
@@ -85,14 +109,8 @@ ev_input_init(struct ev_input *in, const struct ev_opts *o, char *const *operand
 	if (ev_sig_init() < 0)
 		ev_warn("signals:");
 	ev_notify_init();
-	if (o->verify_keys && !(in->keyring = ev_keyring_load(o->verify_keys)))
-		return cannotstart(in, EV_ERROR);
-	if (o->rejects && !(in->rejects = ev_sink_open(o->rejects, o->sync)))
-		return cannotstart(in, ev_errstatus(errno));
-	ev_sink_nosign(in->rejects);
-	if (o->dead && !(in->dead = ev_sink_open(o->dead, o->sync)))
-		return cannotstart(in, ev_errstatus(errno));
-	in->conf.dead = in->dead ? in->dead : in->rejects;
+	if (openaside(in, o) < 0)
+		return -1;
 	/* Several spools: read at once, interleaved (fanin.c); other
 	 * locations one after the other, as cat(1) reads its files. */
 	in->fanin = in->nlocs > 1;
@@ -236,6 +254,7 @@ notify(struct ev_input *in)
 static void
 opened(struct ev_input *in)
 {
+	in->scanning = in->since && !ev_source_seeks_time(in->src);
 	if (!in->durable && ev_source_acks(in->src))
 		needdurable(in);
 	if (in->ready)
@@ -569,6 +588,27 @@ endspan(struct ev_input *in)
 		ev_otlp_span(ev_otlp_default, &in->span);
 }
 
+void
+ev_input_since(struct ev_input *in, int64_t ms)
+{
+	in->conf.start = EV_START_TIME;
+	in->conf.since_ms = ms;
+	in->since = 1;
+}
+
+/* ev_input_since on a location that did not seek: 1 while l is before the
+ * first event of that time (a line without a time is, too). */
+static int
+early(struct ev_input *in, const struct ev_line *l)
+{
+	int64_t t;
+
+	if (ev_spool_line_time(l->p, l->len, &t) < 0 || t < in->conf.since_ms)
+		return 1;
+	in->scanning = 0;
+	return 0;
+}
+
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
@@ -610,7 +650,7 @@ ev_input_next(struct ev_input *in, struct ev_line *l)
 				toolong(in, l);
 				continue;
 			}
-			if (!verified(in, l))
+			if (!verified(in, l) || (in->scanning && early(in, l)))
 				continue;
 			if (ev_otlp_default)
 				beginspan(in, l);

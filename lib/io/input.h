@@ -98,6 +98,8 @@ struct ev_input {
 	int64_t lastping, laststatus;
 	uint64_t pos;            /* after the last line handed out */
 	int dirty;               /* lines handed out since the last commit */
+	int since;               /* ev_input_since was called */
+	int scanning;            /* ... and the location did not seek: skipping */
 	int ended;               /* ev_input_get saw the end of the last location */
 	uintmax_t batchlines, batchbytes;
 	/* A batch's bounds: EV_BATCH_* unless the tool sets others after
@@ -181,6 +183,10 @@ void ev_input_stats(struct ev_input *in, enum ev_statsfmt fmt);
 int ev_input_tick(struct ev_input *in);
 /* How long a wait may last (ms) before ev_input_tick is due again; -1: no limit. */
 int ev_input_maxwait(const struct ev_input *in);
+/* Start at the first event whose "time" is at or after ms (--since): a
+ * spool seeks it; a stream starts near it and a file at its beginning, and
+ * ev_input_next skips the events before the first of that time. */
+void ev_input_since(struct ev_input *in, int64_t ms);
 /* 1: a line; 0: no more input; -1: a fatal error (reported; see in->status). */
 int ev_input_next(struct ev_input *in, struct ev_line *l);
 /* Commit now: the flush, the sinks, the hooks, then the input position.

@@ -26,6 +26,7 @@ struct ev_source {
 	const struct ev_source_ops *ops;
 	void *impl;
 	char *name;
+	int seeks_time; /* the location's own, under --hold's wrapper */
 };
 
 static int
@@ -156,6 +157,19 @@ ev_sink_close(struct ev_sink *s)
 	return r;
 }
 
+/* The source around a location's state; name is taken. */
+static struct ev_source *
+newsource(const struct ev_source_ops *ops, void *impl, char *name, int seeks_time)
+{
+	struct ev_source *s = ev_malloc(sizeof *s);
+
+	s->ops = ops;
+	s->impl = impl;
+	s->name = name;
+	s->seeks_time = seeks_time;
+	return s;
+}
+
 struct ev_source *
 ev_source_open(const char *loc, const struct ev_source_conf *c)
 {
@@ -187,6 +201,7 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 	}
 	if (!impl)
 		return NULL;
+	int seeks_time = ops->seeks_time;
 	if (c->hold || c->expire) {
 		const struct ev_source_ops *inner = ops;
 		int spool = strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && isdir(loc);
@@ -198,11 +213,8 @@ ev_source_open(const char *loc, const struct ev_source_conf *c)
 		}
 		impl = t;
 	}
-	struct ev_source *s = ev_malloc(sizeof *s);
-	s->ops = ops;
-	s->impl = impl;
-	s->name = strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") : ev_amqp_redact(loc);
-	return s;
+	return newsource(ops, impl, strcmp(loc, "-") == 0 ? ev_strdup("<stdin>") :
+	    ev_amqp_redact(loc), seeks_time);
 }
 
 int
@@ -222,12 +234,7 @@ ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, in
 		return NULL;
 	for (int i = 0; i < n; i++)
 		ev_buf_printf(&name, "%s%s", i ? "+" : "", locs[i]);
-	struct ev_source *s = ev_malloc(sizeof *s);
-	s->ops = ops;
-	s->impl = impl;
-	s->name = ev_strdup(name.p);
-	ev_buf_free(&name);
-	return s;
+	return newsource(ops, impl, name.p, ops->seeks_time);
 }
 
 int
@@ -247,6 +254,7 @@ ev_source_waitleft(int timeout_ms, int64_t deadline)
 }
 
 int ev_source_acks(const struct ev_source *s) { return s->ops->acks; }
+int ev_source_seeks_time(const struct ev_source *s) { return s->seeks_time; }
 int ev_source_commit(struct ev_source *s, uint64_t pos) { return s->ops->commit(s->impl, pos); }
 
 int

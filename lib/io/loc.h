@@ -81,6 +81,9 @@ struct ev_source_conf {
 	int follow;          /* -1: the location's default (spools follow), 0, 1 */
 	enum ev_start start;
 	uint64_t last;       /* EV_START_LAST */
+	int lastdefault;     /* EV_START_LAST is the tool's default, not asked for:
+	                      * a location with no history to count back in (a
+	                      * queue) starts as by default instead */
 	int64_t since_ms;    /* EV_START_TIME */
 	uint64_t pos;        /* EV_START_POS */
 	int skip_lost;       /* a spool position that retention removed: skip to the
@@ -112,6 +115,9 @@ int ev_source_isspool(const char *loc);
  * acks)? The outputs must then be durable before it does. */
 int ev_source_acks(const struct ev_source *s);
 void ev_source_counts(const struct ev_source *s, struct ev_loc_counts *add);
+/* Did EV_START_TIME start it at the first event of that time (a spool), or
+ * only near it or at its beginning (a stream, a file)? */
+int ev_source_seeks_time(const struct ev_source *s);
 /* The next complete line. timeout_ms: -1 waits as long as it takes, 0 only
  * looks; EV_SRC_IDLE when nothing came in time. A line is valid until the
  * next call. */

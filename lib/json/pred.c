@@ -233,6 +233,40 @@ jqstring(struct parser *ps, struct val *v)
 	return 0;
 }
 
+/* A [...] step at *sp: ["key"] or [N], appended to out. */
+static int
+bracketstep(struct parser *ps, const char **sp, struct ev_buf *out)
+{
+	const char *s = *sp;
+
+	if (s[1] == '"') {
+		struct val v;
+		ps->s = s + 1;
+		if (jqstring(ps, &v) < 0)
+			return -1;
+		s = ps->s;
+		if (*s != ']')
+			return fail(ps, "an index expression");
+		s++;
+		ev_buf_adds(out, "[");
+		ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
+		ev_buf_adds(out, "]");
+	} else if (s[1] >= '0' && s[1] <= '9') {
+		const char *d = ++s;
+		while (*s >= '0' && *s <= '9')
+			s++;
+		if (*s != ']' || s - d > 9 || (*d == '0' && s - d > 1))
+			return fail(ps, "an index expression");
+		ev_buf_adds(out, "[");
+		ev_buf_add(out, d, (size_t)(s - d));
+		ev_buf_adds(out, "]");
+		s++;
+	} else
+		return fail(ps, "an index expression");
+	*sp = s;
+	return 0;
+}
+
 /* A path at ps->s ('.' first), appended in jsonscan syntax to out. */
 static int
 pathsteps(struct parser *ps, struct ev_buf *out)
@@ -270,30 +304,8 @@ pathsteps(struct parser *ps, struct ev_buf *out)
 			} else
 				break;
 		} else if (*s == '[') {
-			if (s[1] == '"') {
-				struct val v;
-				ps->s = s + 1;
-				if (jqstring(ps, &v) < 0)
-					return -1;
-				s = ps->s;
-				if (*s != ']')
-					return fail(ps, "an index expression");
-				s++;
-				ev_buf_adds(out, "[");
-				ev_buf_addjstr(out, ps->p->lits.p + (uintptr_t)v.s, v.len);
-				ev_buf_adds(out, "]");
-			} else if (s[1] >= '0' && s[1] <= '9') {
-				const char *d = ++s;
-				while (*s >= '0' && *s <= '9')
-					s++;
-				if (*s != ']' || s - d > 9 || (*d == '0' && s - d > 1))
-					return fail(ps, "an index expression");
-				ev_buf_adds(out, "[");
-				ev_buf_add(out, d, (size_t)(s - d));
-				ev_buf_adds(out, "]");
-				s++;
-			} else
-				return fail(ps, "an index expression");
+			if (bracketstep(ps, &s, out) < 0)
+				return -1;
 		} else
 			break;
 		first = 0;
@@ -349,104 +361,167 @@ strarg(struct parser *ps, int ctx, struct val *v)
 	return 0;
 }
 
+/* ( pipe ) */
 static int
-parseterm(struct parser *ps, int ctx)
+parens(struct parser *ps, int ctx)
 {
+	int n;
+
+	ps->s++;
+	if ((n = parsepipe(ps, ctx)) < 0)
+		return -1;
+	if (!punct(ps, ")"))
+		return fail(ps, "an unclosed parenthesis");
+	skipws(ps);
+	if (*ps->s == '.' || *ps->s == '[' || *ps->s == '?')
+		return fail(ps, "a postfix on a parenthesised expression");
+	return n;
+}
+
+/* A path, from the context's. */
+static int
+pathterm(struct parser *ps, int ctx)
+{
+	const char *s = ps->s;
+	struct ev_buf t = { 0 };
+	int n;
+
+	if (ctx >= 0 && ps->p->n[ctx].k != N_PATH) {
+		/* only "." itself reads a computed input */
+		if (s[1] == '.' || s[1] == '[' || s[1] == '"' || isident0(s[1]))
+			return fail(ps, "a path into a computed value");
+		ps->s++;
+		return ctx;
+	}
+	ev_buf_adds(&t, ctx >= 0 ? ptext(ps, ctx) : ".");
+	if (pathsteps(ps, &t) < 0) {
+		ev_buf_free(&t);
+		return -1;
+	}
+	n = pathnode(ps, t.p);
+	ev_buf_free(&t);
+	return n;
+}
+
+/* jq's number: ([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
+static int
+numberlit(struct parser *ps)
+{
+	const char *s = ps->s, *d = *s == '-' ? s + 1 : s, *e = d;
+	int n;
+
+	while (*e >= '0' && *e <= '9')
+		e++;
+	if (*e == '.') {
+		e++;
+		while (*e >= '0' && *e <= '9')
+			e++;
+	}
+	if (e == d + 1 && *d == '.')
+		return fail(ps, "a number");
+	if (*e == 'e' || *e == 'E') {
+		const char *x = e + 1;
+		if (*x == '+' || *x == '-')
+			x++;
+		if (!(*x >= '0' && *x <= '9'))
+			return fail(ps, "a number");
+		while (*x >= '0' && *x <= '9')
+			x++;
+		e = x;
+	}
+	if (isident(*e) || *e == '.')
+		return fail(ps, "a number");
+	char *buf = ev_strndup(d, (size_t)(e - d));
+	n = newnode(ps, N_LIT);
+	ps->p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = strtod(buf, NULL) };
+	if (*s == '-')
+		ps->p->n[n].lit.num = -ps->p->n[n].lit.num;
+	free(buf);
+	ps->s = e;
+	return n;
+}
+
+/* $name: an --arg or --argjson, a literal. */
+static int
+variable(struct parser *ps)
+{
+	const char *k = ps->s + 1, *e = k;
+	int n;
+
+	while (isident(*e))
+		e++;
+	for (size_t i = ps->nargs; i-- > 0;)
+		if (strlen(ps->args[i].name) == (size_t)(e - k) &&
+		    memcmp(ps->args[i].name, k, (size_t)(e - k)) == 0 && e > k && *e != ':') {
+			struct val v;
+			if (jsonlit(ps, ps->args[i].json, &v) < 0)
+				return fail(ps, "an argument that is not a scalar");
+			n = newnode(ps, N_LIT);
+			ps->p->n[n].lit = v;
+			ps->s = e;
+			return n;
+		}
+	return fail(ps, "an unknown variable");
+}
+
+/* test("plain string") on the context c. */
+static int
+testfn(struct parser *ps, int c, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	struct val v;
+	int n;
+
+	if (strarg(ps, ctx, &v) < 0)
+		return -1;
+	const char *r = p->lits.p + (uintptr_t)v.s;
+	for (size_t i = 0; i < v.len; i++)
+		if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
+			return fail(ps, "a regular expression that is not a plain string");
+	n = newnode(ps, N_TEST);
+	p->n[n].a = c;
+	p->n[n].lit = v;
+	return n;
+}
+
+/* has("key") on the context c, a path: the path to the key, read by the scan. */
+static int
+hasfn(struct parser *ps, int c, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	struct ev_buf t = { 0 };
+	struct val v;
+	int n, slot;
+
+	if (strarg(ps, ctx, &v) < 0)
+		return -1;
+	if (p->n[c].k != N_PATH)
+		return fail(ps, "has() on a computed value");
+	ev_buf_adds(&t, ptext(ps, c));
+	ev_buf_adds(&t, "[");
+	ev_buf_addjstr(&t, p->lits.p + (uintptr_t)v.s, v.len);
+	ev_buf_adds(&t, "]");
+	slot = pathslot(ps, t.p);
+	ev_buf_free(&t);
+	if (slot < 0)
+		return -1;
+	n = newnode(ps, N_HAS);
+	p->n[n].a = c;
+	p->n[n].slot = slot;
+	return n;
+}
+
+/* A word: true, false, null, or a function on the context. */
+static int
+wordterm(struct parser *ps, int ctx)
+{
+	static const struct { const char *w; enum ev_jtype t; } consts[] = {
+		{ "true", EV_J_TRUE }, { "false", EV_J_FALSE }, { "null", EV_J_NULL } };
+	static const struct { const char *w; enum nk k; } funcs[] = {
+		{ "select", N_SELECT }, { "startswith", N_STARTS }, { "endswith", N_ENDS } };
 	struct ev_pred *p = ps->p;
 	int n, c;
 
-	skipws(ps);
-	const char *s = ps->s;
-	if (*s == '(') {
-		ps->s++;
-		if ((n = parsepipe(ps, ctx)) < 0)
-			return -1;
-		if (!punct(ps, ")"))
-			return fail(ps, "an unclosed parenthesis");
-		skipws(ps);
-		if (*ps->s == '.' || *ps->s == '[' || *ps->s == '?')
-			return fail(ps, "a postfix on a parenthesised expression");
-		return n;
-	}
-	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9'))) {
-		struct ev_buf t = { 0 };
-		if (ctx >= 0 && p->n[ctx].k != N_PATH) {
-			/* only "." itself reads a computed input */
-			if (s[1] == '.' || s[1] == '[' || s[1] == '"' || isident0(s[1]))
-				return fail(ps, "a path into a computed value");
-			ps->s++;
-			return ctx;
-		}
-		ev_buf_adds(&t, ctx >= 0 ? ptext(ps, ctx) : ".");
-		if (pathsteps(ps, &t) < 0) {
-			ev_buf_free(&t);
-			return -1;
-		}
-		n = pathnode(ps, t.p);
-		ev_buf_free(&t);
-		return n;
-	}
-	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
-	    (s[1] >= '0' && s[1] <= '9')))) {
-		/* jq's number: ([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)? */
-		const char *d = *s == '-' ? s + 1 : s, *e = d;
-		while (*e >= '0' && *e <= '9')
-			e++;
-		if (*e == '.') {
-			e++;
-			while (*e >= '0' && *e <= '9')
-				e++;
-		}
-		if (e == d + 1 && *d == '.')
-			return fail(ps, "a number");
-		if (*e == 'e' || *e == 'E') {
-			const char *x = e + 1;
-			if (*x == '+' || *x == '-')
-				x++;
-			if (!(*x >= '0' && *x <= '9'))
-				return fail(ps, "a number");
-			while (*x >= '0' && *x <= '9')
-				x++;
-			e = x;
-		}
-		if (isident(*e) || *e == '.')
-			return fail(ps, "a number");
-		char *buf = ev_strndup(d, (size_t)(e - d));
-		n = newnode(ps, N_LIT);
-		p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = strtod(buf, NULL) };
-		if (*s == '-')
-			p->n[n].lit.num = -p->n[n].lit.num;
-		free(buf);
-		ps->s = e;
-		return n;
-	}
-	if (*s == '"') {
-		struct val v;
-		if (jqstring(ps, &v) < 0)
-			return -1;
-		n = newnode(ps, N_LIT);
-		p->n[n].lit = v;
-		return n;
-	}
-	if (*s == '$') {
-		const char *k = s + 1, *e = k;
-		while (isident(*e))
-			e++;
-		for (size_t i = ps->nargs; i-- > 0;)
-			if (strlen(ps->args[i].name) == (size_t)(e - k) &&
-			    memcmp(ps->args[i].name, k, (size_t)(e - k)) == 0 && e > k && *e != ':') {
-				struct val v;
-				if (jsonlit(ps, ps->args[i].json, &v) < 0)
-					return fail(ps, "an argument that is not a scalar");
-				n = newnode(ps, N_LIT);
-				p->n[n].lit = v;
-				ps->s = e;
-				return n;
-			}
-		return fail(ps, "an unknown variable");
-	}
-	static const struct { const char *w; enum ev_jtype t; } consts[] = {
-		{ "true", EV_J_TRUE }, { "false", EV_J_FALSE }, { "null", EV_J_NULL } };
 	for (size_t i = 0; i < 3; i++)
 		if (word(ps, consts[i].w)) {
 			n = newnode(ps, N_LIT);
@@ -459,8 +534,6 @@ parseterm(struct parser *ps, int ctx)
 		p->n[n].a = c;
 		return c < 0 ? -1 : n;
 	}
-	static const struct { const char *w; enum nk k; } funcs[] = {
-		{ "select", N_SELECT }, { "startswith", N_STARTS }, { "endswith", N_ENDS } };
 	for (size_t i = 0; i < 3; i++)
 		if (word(ps, funcs[i].w)) {
 			if ((c = ctxnode(ps, &ctx)) < 0)
@@ -473,40 +546,39 @@ parseterm(struct parser *ps, int ctx)
 			p->n[n].b = a;
 			return n;
 		}
-	if (word(ps, "test")) {
+	if (word(ps, "test"))
+		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : testfn(ps, c, ctx);
+	if (word(ps, "has"))
+		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : hasfn(ps, c, ctx);
+	return fail(ps, "an expression of an unsupported shape");
+}
+
+static int
+parseterm(struct parser *ps, int ctx)
+{
+	struct ev_pred *p = ps->p;
+	int n;
+
+	skipws(ps);
+	const char *s = ps->s;
+	if (*s == '(')
+		return parens(ps, ctx);
+	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9')))
+		return pathterm(ps, ctx);
+	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
+	    (s[1] >= '0' && s[1] <= '9'))))
+		return numberlit(ps);
+	if (*s == '"') {
 		struct val v;
-		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
+		if (jqstring(ps, &v) < 0)
 			return -1;
-		const char *r = p->lits.p + (uintptr_t)v.s;
-		for (size_t i = 0; i < v.len; i++)
-			if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
-				return fail(ps, "a regular expression that is not a plain string");
-		n = newnode(ps, N_TEST);
-		p->n[n].a = c;
+		n = newnode(ps, N_LIT);
 		p->n[n].lit = v;
 		return n;
 	}
-	if (word(ps, "has")) {
-		struct val v;
-		if ((c = ctxnode(ps, &ctx)) < 0 || strarg(ps, ctx, &v) < 0)
-			return -1;
-		if (p->n[c].k != N_PATH)
-			return fail(ps, "has() on a computed value");
-		struct ev_buf t = { 0 };
-		ev_buf_adds(&t, ptext(ps, c));
-		ev_buf_adds(&t, "[");
-		ev_buf_addjstr(&t, p->lits.p + (uintptr_t)v.s, v.len);
-		ev_buf_adds(&t, "]");
-		int slot = pathslot(ps, t.p);
-		ev_buf_free(&t);
-		if (slot < 0)
-			return -1;
-		n = newnode(ps, N_HAS);
-		p->n[n].a = c;
-		p->n[n].slot = slot;
-		return n;
-	}
-	return fail(ps, "an expression of an unsupported shape");
+	if (*s == '$')
+		return variable(ps);
+	return wordterm(ps, ctx);
 }
 
 static int
@@ -730,60 +802,124 @@ compare(struct ev_pred *p, const struct val *a, const struct val *b, int *r)
 	}
 }
 
+static int eval(struct ev_pred *p, int i, struct val *out);
+
+/* The value the scan found at a path (a missing one is null, unless jq
+ * would raise an error on the way). */
+static int
+pathval(const struct ev_pred *p, const struct node *n, struct val *out)
+{
+	const struct ev_jval *v = &p->vals[n->slot];
+
+	switch (v->type) {
+	case EV_J_MISSING:
+		if (v->jqerr)
+			return R_ERR;
+		*out = (struct val){ .t = EV_J_NULL };
+		return R_OK;
+	case EV_J_NUMBER:
+		*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
+		return R_OK;
+	case EV_J_STRING:
+		if (v->escaped)
+			*out = (struct val){ .t = EV_J_STRING, .s = v->p, .len = v->len, .raw = 1 };
+		else
+			*out = (struct val){ .t = EV_J_STRING, .s = v->p + 1, .len = v->len - 2 };
+		return R_OK;
+	default:
+		*out = (struct val){ .t = v->type, .s = v->p, .len = v->len };
+		return R_OK;
+	}
+}
+
+static int
+evalcmp(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, b;
+	int ra = eval(p, n->a, &a), rb = eval(p, n->b, &b), c;
+
+	if (ra != R_OK || rb != R_OK) {
+		/* which side jq meets first decides between nothing and an error */
+		if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
+			return R_DEFER;
+		return ra > rb ? ra : rb;
+	}
+	if ((ra = compare(p, &a, &b, &c)) != R_OK)
+		return ra;
+	switch (n->op) {
+	case OP_EQ: c = c == 0; break;
+	case OP_NE: c = c != 0; break;
+	case OP_LT: c = c < 0; break;
+	case OP_LE: c = c <= 0; break;
+	case OP_GT: c = c > 0; break;
+	default: c = c >= 0; break;
+	}
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
+/* startswith, endswith. */
+static int
+evalaffix(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, b;
+	const char *x, *y;
+	size_t m, k;
+	int ra, rb, c;
+
+	if ((ra = eval(p, n->a, &a)) != R_OK)
+		return ra;
+	if ((rb = eval(p, n->b, &b)) != R_OK)
+		return rb;
+	if (a.t != EV_J_STRING || b.t != EV_J_STRING)
+		return R_ERR;
+	strbytes(&a, &p->dec[0], &x, &m);
+	strbytes(&b, &p->dec[1], &y, &k);
+	c = k <= m && memcmp(n->k == N_STARTS ? x : x + m - k, y, k) == 0;
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
+/* test("plain string"), has("key"). */
+static int
+evaltest(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a;
+	const char *x;
+	size_t m;
+	int ra, c;
+
+	if ((ra = eval(p, n->a, &a)) != R_OK)
+		return ra;
+	if (n->k == N_HAS) {
+		if (a.t != EV_J_OBJECT)
+			return R_ERR;
+		c = p->vals[n->slot].type != EV_J_MISSING;
+	} else {
+		if (a.t != EV_J_STRING)
+			return R_ERR;
+		strbytes(&a, &p->dec[0], &x, &m);
+		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
+	}
+	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
 static int
 eval(struct ev_pred *p, int i, struct val *out)
 {
 	const struct node *n = &p->n[i];
 	struct val a, b;
-	int ra, rb, c;
+	int ra, rb;
 
 	switch (n->k) {
-	case N_PATH: {
-		const struct ev_jval *v = &p->vals[n->slot];
-		switch (v->type) {
-		case EV_J_MISSING:
-			if (v->jqerr)
-				return R_ERR;
-			*out = (struct val){ .t = EV_J_NULL };
-			return R_OK;
-		case EV_J_NUMBER:
-			*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
-			return R_OK;
-		case EV_J_STRING:
-			if (v->escaped)
-				*out = (struct val){ .t = EV_J_STRING, .s = v->p, .len = v->len, .raw = 1 };
-			else
-				*out = (struct val){ .t = EV_J_STRING, .s = v->p + 1, .len = v->len - 2 };
-			return R_OK;
-		default:
-			*out = (struct val){ .t = v->type, .s = v->p, .len = v->len };
-			return R_OK;
-		}
-	}
+	case N_PATH:
+		return pathval(p, n, out);
 	case N_LIT:
 		*out = n->lit;
 		return R_OK;
 	case N_CMP:
-		ra = eval(p, n->a, &a);
-		rb = eval(p, n->b, &b);
-		if (ra != R_OK || rb != R_OK) {
-			/* which side jq meets first decides between nothing and an error */
-			if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
-				return R_DEFER;
-			return ra > rb ? ra : rb;
-		}
-		if ((ra = compare(p, &a, &b, &c)) != R_OK)
-			return ra;
-		switch (n->op) {
-		case OP_EQ: c = c == 0; break;
-		case OP_NE: c = c != 0; break;
-		case OP_LT: c = c < 0; break;
-		case OP_LE: c = c <= 0; break;
-		case OP_GT: c = c > 0; break;
-		default: c = c >= 0; break;
-		}
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
+		return evalcmp(p, n, out);
 	case N_AND:
 	case N_OR:
 		if ((ra = eval(p, n->a, &a)) != R_OK)
@@ -817,41 +953,11 @@ eval(struct ev_pred *p, int i, struct val *out)
 			return rb;
 		return truthy(&b) ? R_OK : R_EMPTY;
 	case N_STARTS:
-	case N_ENDS: {
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if ((rb = eval(p, n->b, &b)) != R_OK)
-			return rb;
-		if (a.t != EV_J_STRING || b.t != EV_J_STRING)
-			return R_ERR;
-		const char *x, *y;
-		size_t m, k;
-		strbytes(&a, &p->dec[0], &x, &m);
-		strbytes(&b, &p->dec[1], &y, &k);
-		c = k <= m && memcmp(n->k == N_STARTS ? x : x + m - k, y, k) == 0;
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
-	}
-	case N_TEST: {
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if (a.t != EV_J_STRING)
-			return R_ERR;
-		const char *x;
-		size_t m;
-		strbytes(&a, &p->dec[0], &x, &m);
-		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
-		*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
-		return R_OK;
-	}
+	case N_ENDS:
+		return evalaffix(p, n, out);
+	case N_TEST:
 	case N_HAS:
-		if ((ra = eval(p, n->a, &a)) != R_OK)
-			return ra;
-		if (a.t != EV_J_OBJECT)
-			return R_ERR;
-		*out = (struct val){ .t = p->vals[n->slot].type != EV_J_MISSING ? EV_J_TRUE :
-		    EV_J_FALSE };
-		return R_OK;
+		return evaltest(p, n, out);
 	case N_PIPE:
 		if ((ra = eval(p, n->a, &a)) != R_OK)
 			return ra;

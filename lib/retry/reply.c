@@ -86,8 +86,8 @@ isspool(const char *path, struct ev_buf *tmp)
 	return stat(tmp->p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The reply event, in r->ev. */
-static void
+/* The reply event, in r->ev; -1 when none could be made (reported). */
+static int
 makereply(struct ev_reply *r, const char *out, size_t n)
 {
 	struct ev_attr corr = { "correlationid", NULL, 0 };
@@ -110,7 +110,7 @@ makereply(struct ev_reply *r, const char *out, size_t n)
 			if (r->data.p[i] == '\n' || r->data.p[i] == '\r')
 				r->data.p[i] = ' ';
 		if (ev_event_fill(&r->ev, r->data.p, r->data.len, &e, &why) == 0)
-			return;
+			return 0;
 		ev_buf_reset(&r->ev);
 	}
 	ev_buf_add(&r->type, ".reply", 6);
@@ -124,7 +124,7 @@ makereply(struct ev_reply *r, const char *out, size_t n)
 	} else if (n) {
 		ev_buf_addjstr(&r->data, out, n);
 	}
-	ev_event_build(&r->ev, &e, r->data.len ? r->data.p : NULL, r->data.len);
+	return ev_event_build(&r->ev, &e, r->data.len ? r->data.p : NULL, r->data.len);
 }
 
 int
@@ -140,7 +140,8 @@ ev_reply_send(struct ev_reply *r, const char *req, size_t reqlen, const char *ou
 	}
 	if (!strattr(req, reqlen, "type", &r->type))
 		ev_buf_adds(&r->type, "evkit");
-	makereply(r, out, n);
+	if (makereply(r, out, n) < 0)
+		return -1;
 	/* a name that is not a path is a queue or a reply-to address on the
 	 * input's broker (a direct reply-to address may hold a '/') */
 	if (r->input && ev_amqp_is(r->input) && *r->to.p != '/' && *r->to.p != '.') {

@@ -373,6 +373,37 @@ membercmp(const void *x, const void *y)
 
 static int value(struct ev_jcs *j, struct ev_buf *out, const char *skip);
 
+/* The members written since start, j->m[base..], put in order (skip
+ * left out); duplicate names fail. */
+static int
+sortmembers(struct ev_jcs *j, struct ev_buf *out, size_t base, size_t start)
+{
+	struct member *m = j->m + base;
+	size_t n = j->nm - base;
+	int first = 1;
+
+	for (size_t i = 0; i < n; i++)
+		m[i].k = j->keys.p + m[i].koff;
+	qsort(m, n, sizeof *m, membercmp);
+	for (size_t i = 1; i < n; i++)
+		if (keycmp(m[i - 1].k, m[i - 1].klen, m[i].k, m[i].klen) == 0)
+			return fail(j, "duplicate member name");
+	ev_buf_reset(&j->tmp);
+	ev_buf_add(&j->tmp, out->p + start, out->len - start);
+	out->len = start;
+	ev_buf_addc(out, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].skip)
+			continue;
+		if (!first)
+			ev_buf_addc(out, ',');
+		first = 0;
+		ev_buf_add(out, j->tmp.p + (m[i].moff - start), m[i].mlen);
+	}
+	ev_buf_addc(out, '}');
+	return 0;
+}
+
 static int
 object(struct ev_jcs *j, struct ev_buf *out, const char *skip)
 {
@@ -419,28 +450,8 @@ object(struct ev_jcs *j, struct ev_buf *out, const char *skip)
 		}
 		return fail(j, "expected ',' or '}'");
 	}
-	struct member *m = j->m + base;
-	size_t n = j->nm - base;
-	for (size_t i = 0; i < n; i++)
-		m[i].k = j->keys.p + m[i].koff;
-	qsort(m, n, sizeof *m, membercmp);
-	for (size_t i = 1; i < n; i++)
-		if (keycmp(m[i - 1].k, m[i - 1].klen, m[i].k, m[i].klen) == 0)
-			return fail(j, "duplicate member name");
-	ev_buf_reset(&j->tmp);
-	ev_buf_add(&j->tmp, out->p + start, out->len - start);
-	out->len = start;
-	ev_buf_addc(out, '{');
-	int first = 1;
-	for (size_t i = 0; i < n; i++) {
-		if (m[i].skip)
-			continue;
-		if (!first)
-			ev_buf_addc(out, ',');
-		first = 0;
-		ev_buf_add(out, j->tmp.p + (m[i].moff - start), m[i].mlen);
-	}
-	ev_buf_addc(out, '}');
+	if (sortmembers(j, out, base, start) < 0)
+		return -1;
 	j->nm = base;
 	j->keys.len = keys0;
 	return 0;

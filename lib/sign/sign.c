@@ -137,28 +137,65 @@ base64key(const char *path, size_t no, const char *v, unsigned char *out, size_t
 	return 0;
 }
 
+/* One line of a key file after its keyid: a source, or the key itself.
+ * 0, or -1 (reported). */
+static int
+keyline(const char *path, size_t no, struct key *k, const char *name, const char *v, int secret)
+{
+	if (strcmp(name, "source") == 0 && *v) {
+		k->sources = ev_reallocarray(k->sources, (size_t)k->nsources + 1, sizeof *k->sources);
+		k->sources[k->nsources++] = ev_strdup(v);
+	} else if (strcmp(name, "public-key") == 0 && !secret) {
+		if (base64key(path, no, v, k->pk, sizeof k->pk) < 0)
+			return -1;
+		k->haspk = 1;
+	} else if (strcmp(name, "secret-key") == 0 && secret) {
+		unsigned char seed[crypto_sign_SEEDBYTES];
+		if (base64key(path, no, v, seed, sizeof seed) < 0)
+			return -1;
+		crypto_sign_seed_keypair(k->pk, k->sk, seed);
+		sodium_memzero(seed, sizeof seed);
+		k->haspk = k->hassk = 1;
+	} else {
+		ev_linewarn(path, no, "'%s': not a %s key file line (keyid, source, %s)",
+		    name, secret ? "secret" : "public", secret ? "secret-key" : "public-key");
+		return -1;
+	}
+	return 0;
+}
+
+/* A line split into its name and value (blanks trimmed); 0 for a comment
+ * or a blank line. */
+static int
+splitline(char *line, ssize_t len, char **name, char **v)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
+	    line[len - 1] == ' ' || line[len - 1] == '\t'))
+		line[--len] = '\0';
+	*name = line + strspn(line, " \t");
+	if (**name == '#' || **name == '\0')
+		return 0;
+	*v = *name + strcspn(*name, " \t");
+	if (**v)
+		*(*v)++ = '\0';
+	*v += strspn(*v, " \t");
+	return 1;
+}
+
 /* Read the keys of one file into *keys; secret: a secret key file. */
 static int
 readkeys(const char *path, FILE *f, struct key **keys, int *nkeys, int secret)
 {
-	char *line = NULL;
+	char *line = NULL, *name, *v;
 	size_t cap = 0, no = 0;
 	ssize_t len;
 	struct key *k = NULL;
 	int rc = 0;
 
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		no++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r' ||
-		    line[len - 1] == ' ' || line[len - 1] == '\t'))
-			line[--len] = '\0';
-		char *name = line + strspn(line, " \t");
-		if (*name == '#' || *name == '\0')
+		if (!splitline(line, len, &name, &v))
 			continue;
-		char *v = name + strcspn(name, " \t");
-		if (*v)
-			*v++ = '\0';
-		v += strspn(v, " \t");
 		if (strcmp(name, "keyid") == 0) {
 			if (!keyidok(v)) {
 				ev_linewarn(path, no, "keyid '%s': use 1-64 of A-Z a-z 0-9 . _ -", v);
@@ -169,37 +206,11 @@ readkeys(const char *path, FILE *f, struct key **keys, int *nkeys, int secret)
 			k = &(*keys)[(*nkeys)++];
 			memset(k, 0, sizeof *k);
 			k->id = ev_strdup(v);
-			continue;
-		}
-		if (!k) {
+		} else if (!k) {
 			ev_linewarn(path, no, "'%s' before any keyid line", name);
 			rc = -1;
-			break;
-		}
-		if (strcmp(name, "source") == 0 && *v) {
-			k->sources = ev_reallocarray(k->sources, (size_t)k->nsources + 1,
-			    sizeof *k->sources);
-			k->sources[k->nsources++] = ev_strdup(v);
-		} else if (strcmp(name, "public-key") == 0 && !secret) {
-			if (base64key(path, no, v, k->pk, sizeof k->pk) < 0) {
-				rc = -1;
-				break;
-			}
-			k->haspk = 1;
-		} else if (strcmp(name, "secret-key") == 0 && secret) {
-			unsigned char seed[crypto_sign_SEEDBYTES];
-			if (base64key(path, no, v, seed, sizeof seed) < 0) {
-				rc = -1;
-				break;
-			}
-			crypto_sign_seed_keypair(k->pk, k->sk, seed);
-			sodium_memzero(seed, sizeof seed);
-			k->haspk = k->hassk = 1;
 		} else {
-			ev_linewarn(path, no, "'%s': not a %s key file line (keyid, source, %s)",
-			    name, secret ? "secret" : "public", secret ? "secret-key" : "public-key");
-			rc = -1;
-			break;
+			rc = keyline(path, no, k, name, v, secret);
 		}
 	}
 	if (rc == 0 && ferror(f)) {

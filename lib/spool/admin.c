@@ -23,6 +23,7 @@
 #include "spool/spool.h"
 #include "io/watch.h"
 #include "base/compat.h"
+#include "base/safeopen.h"
 #include "spool/private.h"
 
 /* Status, check and retention. */
@@ -69,23 +70,11 @@ static int
 segcount_get(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t *events)
 {
 	char name[48], buf[64];
-	struct stat st;
 	uintmax_t s, e;
-	ssize_t k;
-	int fd;
 
 	countname(name, sizeof name, base);
-	if ((fd = openat(sp->segdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+	if (!ev_read_small(sp->segdir, name, buf, sizeof buf))
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
-	}
-	k = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (k <= 0)
-		return 0;
-	buf[k] = '\0';
 	if (sscanf(buf, "%ju %ju", &s, &e) != 2 || s != size || e > size)
 		return 0;
 	*events = e;
@@ -109,28 +98,15 @@ segcount_put(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t events)
 		unlinkat(sp->segdir, tmp, 0);
 }
 
-int
-ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
+/* The cursors, with their byte lags (events come later). 0, or -1. */
+static int
+statcursors(struct ev_spool *sp, struct ev_spool_stat *st)
 {
-	struct ev_spool_seg *segs;
 	char **names;
-	size_t n, nc, ci = 0;
-	char *buf;
-	int err;
+	size_t nc;
 
-	memset(st, 0, sizeof *st);
-	st->first_ms = st->last_ms = -1;
-	if (ev_spool_segments(sp, &segs, &n) < 0)
+	if (ev_spool_cursor_list(sp, &names, &nc) < 0)
 		return -1;
-	if (ev_spool_cursor_list(sp, &names, &nc) < 0) {
-		free(segs);
-		return -1;
-	}
-	st->segments = n;
-	st->start = segs[0].base;
-	st->end = spool_segs_end(sp, &segs[n - 1], &err);
-	st->torn = segs[n - 1].base + segs[n - 1].size - st->end;
-	st->bytes = st->end - st->start;
 	st->cursors = ev_calloc(nc + 1, sizeof *st->cursors);
 	for (size_t i = 0; i < nc; i++) {
 		struct ev_spool_cursorstat *c = &st->cursors[st->ncursors];
@@ -146,15 +122,57 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 		st->ncursors++;
 	}
 	ev_cursor_list_free(names);
-	/* One pass over the data counts the events, and those before each cursor
-	 * (kept in lag_events until the end, when it becomes those after it). */
+	return 0;
+}
+
+/* Count the events of [off, hi) in the segment at base, and those before
+ * each cursor from *ci on that falls in it. 0, or -1 (reported). */
+static int
+countseg(struct ev_spool *sp, struct ev_spool_stat *st, uint64_t base, uint64_t off, uint64_t hi,
+    char *buf, size_t *ci)
+{
+	int fd, err = 0;
+
+	if ((fd = spool_openseg(sp, base, O_RDONLY)) < 0)
+		return -1;
+	while (off < hi) {
+		size_t k = hi - off > READBUF ? READBUF : (size_t)(hi - off);
+		if (pread(fd, buf, k, (off_t)(off - base)) != (ssize_t)k) {
+			ev_warn("%s: read:", sp->segpath);
+			err = -1;
+			break;
+		}
+		sp->ctr.bytesread += k;
+		for (; *ci < st->ncursors && st->cursors[*ci].pos <= off + k; (*ci)++) {
+			/* a cursor before off is in a gap between segments (a
+			 * damaged spool, which check reports): its lag counts
+			 * from the segment after the gap */
+			uint64_t before = st->events, pos = st->cursors[*ci].pos;
+			count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
+			st->cursors[*ci].lag_events = before;
+		}
+		count_newlines(buf, k, &st->events);
+		off += k;
+	}
+	close(fd);
+	return err;
+}
+
+/* One pass over the data counts the events, and those before each cursor
+ * (kept in lag_events until the end, when it becomes those after it). */
+static int
+countevents(struct ev_spool *sp, struct ev_spool_stat *st, const struct ev_spool_seg *segs,
+    size_t n)
+{
+	char *buf = ev_malloc(READBUF);
+	size_t ci = 0;
+	int err = 0;
+
 	qsort(st->cursors, st->ncursors, sizeof *st->cursors, cmpcur);
 	while (ci < st->ncursors && st->cursors[ci].pos <= st->start)
 		st->cursors[ci++].lag_events = 0;
-	buf = ev_malloc(READBUF);
 	for (size_t i = 0; i < n && !err; i++) {
 		uint64_t off = segs[i].base, hi = segs[i].base + segs[i].size;
-		int fd;
 
 		if (hi > st->end)
 			hi = st->end;
@@ -169,31 +187,9 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 				st->cursors[ci].lag_events = st->events;
 			continue;
 		}
-		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+		if (countseg(sp, st, segs[i].base, off, hi, buf, &ci) < 0)
 			err = 1;
-			break;
-		}
-		while (off < hi) {
-			size_t k = hi - off > READBUF ? READBUF : (size_t)(hi - off);
-			if (pread(fd, buf, k, (off_t)(off - segs[i].base)) != (ssize_t)k) {
-				ev_warn("%s: read:", sp->segpath);
-				err = 1;
-				break;
-			}
-			sp->ctr.bytesread += k;
-			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
-				/* a cursor before off is in a gap between segments (a
-				 * damaged spool, which check reports): its lag counts
-				 * from the segment after the gap */
-				uint64_t before = st->events, pos = st->cursors[ci].pos;
-				count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
-				st->cursors[ci].lag_events = before;
-			}
-			count_newlines(buf, k, &st->events);
-			off += k;
-		}
-		close(fd);
-		if (sealed && !err)
+		else if (sealed)
 			segcount_put(sp, segs[i].base, segs[i].size, st->events - before);
 	}
 	free(buf);
@@ -202,11 +198,35 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	for (size_t i = 0; i < st->ncursors; i++)
 		st->cursors[i].lag_events = st->events - st->cursors[i].lag_events;
 	qsort(st->cursors, st->ncursors, sizeof *st->cursors, cmpname);
-	free(segs);
-	if (err) {
+	return err ? -1 : 0;
+}
+
+int
+ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
+{
+	struct ev_spool_seg *segs;
+	size_t n;
+	int err;
+
+	memset(st, 0, sizeof *st);
+	st->first_ms = st->last_ms = -1;
+	if (ev_spool_segments(sp, &segs, &n) < 0)
+		return -1;
+	st->segments = n;
+	st->start = segs[0].base;
+	st->end = spool_segs_end(sp, &segs[n - 1], &err);
+	st->torn = segs[n - 1].base + segs[n - 1].size - st->end;
+	st->bytes = st->end - st->start;
+	if (statcursors(sp, st) < 0) {
+		free(segs);
+		return -1;
+	}
+	if (err || countevents(sp, st, segs, n) < 0) {
+		free(segs);
 		ev_spool_stat_free(st);
 		return -1;
 	}
+	free(segs);
 	return 0;
 }
 
@@ -341,12 +361,46 @@ ev_spool_check(struct ev_spool *sp, int repair_tail)
 	return problems;
 }
 
+/* The oldest position a reader still needs: every cursor's, and every
+ * consumer group's committed one. 0, or -1. */
+static int
+oldestread(struct ev_spool *sp, uint64_t *oldest)
+{
+	char **names;
+	size_t nc;
+	uint64_t low;
+	int g;
+
+	if (ev_spool_cursor_list(sp, &names, &nc) < 0)
+		return -1;
+	for (size_t i = 0; i < nc; i++) {
+		uint64_t pos;
+		int got = ev_spool_cursor_get(sp, names[i], &pos);
+		if (got < 0) {
+			/* a consumer whose place we cannot read may not have read
+			 * anything yet: keep all the data for it */
+			ev_warn("%s/%s: retention held back until this cursor can be read "
+			    "(evspool cursor --set or --delete fixes it)", sp->curpath, names[i]);
+			*oldest = 0;
+		} else if (got == 1 && pos < *oldest) {
+			*oldest = pos;
+		}
+	}
+	ev_cursor_list_free(names);
+	/* and every consumer group's committed position (its low-water mark) */
+	if ((g = ev_group_lowest(sp, &low)) < 0)
+		return -1;
+	if (g > 0 && low < *oldest)
+		*oldest = low;
+	return 0;
+}
+
 int
 spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	struct ev_spool_seg *segs;
-	char **names, name[SEGNAME_LEN + 1], name2[48];
-	size_t n, nc;
+	char name[SEGNAME_LEN + 1], name2[48];
+	size_t n;
 	uint64_t total = 0, oldest = UINT64_MAX;
 	int64_t now = ev_now_ms();
 	int r = 0;
@@ -354,34 +408,9 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 	memset(res, 0, sizeof *res);
 	if (ev_spool_segments(sp, &segs, &n) < 0)
 		return -1;
-	if (!force) {
-		if (ev_spool_cursor_list(sp, &names, &nc) < 0) {
-			free(segs);
-			return -1;
-		}
-		for (size_t i = 0; i < nc; i++) {
-			uint64_t pos;
-			int got = ev_spool_cursor_get(sp, names[i], &pos);
-			if (got < 0) {
-				/* a consumer whose place we cannot read may not have read
-				 * anything yet: keep all the data for it */
-				ev_warn("%s/%s: retention held back until this cursor can be read "
-				    "(evspool cursor --set or --delete fixes it)", sp->curpath, names[i]);
-				oldest = 0;
-			} else if (got == 1 && pos < oldest) {
-				oldest = pos;
-			}
-		}
-		ev_cursor_list_free(names);
-		/* and every consumer group's committed position (its low-water mark) */
-		uint64_t low;
-		int g = ev_group_lowest(sp, &low);
-		if (g < 0) {
-			free(segs);
-			return -1;
-		}
-		if (g > 0 && low < oldest)
-			oldest = low;
+	if (!force && oldestread(sp, &oldest) < 0) {
+		free(segs);
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		total += segs[i].size;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/safeopen.h"
 #include "spool/lock.h"
 
 void
@@ -62,17 +63,10 @@ pid_t
 ev_lock_pid(int dirfd, const char *name)
 {
 	char buf[32];
-	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	long v;
 
-	if (fd < 0)
+	if (!ev_read_small(dirfd, name, buf, sizeof buf))
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	v = strtol(buf, NULL, 10);
 	return v > 0 ? (pid_t)v : 0;
 }

@@ -376,65 +376,114 @@ reader_advance(struct ev_spool_reader *r)
 	return 1;
 }
 
+/* The complete line p[0..n) (its newline at p[n]) handed out in l. */
+static void
+handout(struct ev_spool_reader *r, char *p, size_t n, struct ev_line *l)
+{
+	size_t len = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
+	uint64_t full = n + r->dropped;
+
+	l->toolong = 0;
+	if (r->dropping || n > r->max) {
+		/* past --max-event-size: its first max bytes, once */
+		l->toolong = full;
+		len = r->max;
+	}
+	p[len] = '\0';
+	l->p = p;
+	l->len = len;
+	l->partial = 0;
+	l->no = ++r->no;
+	r->start += n + 1;
+	r->pos += full + 1;
+	r->dropping = 0;
+	r->dropped = 0;
+	l->pos = r->pos;
+}
+
+/* Forget the partial line held (its bytes were replaced or truncated). */
+static void
+forget(struct ev_spool_reader *r)
+{
+	r->start = r->end = r->rdmark = 0;
+	r->dropping = 0;
+	r->dropped = 0;
+}
+
+/* Room to read more after the partial line p[0..scanned): past
+ * --max-event-size only its first max bytes are kept; it moves to the
+ * buffer's start, which grows when little is left. The bytes scanned. */
+static size_t
+makeroom(struct ev_spool_reader *r, char *p, size_t scanned)
+{
+	if (scanned > r->max) {
+		/* past the limit: keep the first max bytes, read past the rest */
+		r->dropped += scanned - r->max;
+		r->end = r->start + r->max;
+		if (r->rdmark > r->end)
+			r->rdmark = r->end;
+		r->dropping = 1;
+		scanned = r->max;
+	}
+	if (r->start > 0) {
+		memmove(r->buf, p, scanned);
+		r->rdmark = r->rdmark > r->start ? r->rdmark - r->start : 0;
+		r->end = scanned;
+		r->start = 0;
+	}
+	if (r->cap - r->end < READBUF / 4) {
+		r->cap *= 2;
+		r->buf = ev_realloc(r->buf, r->cap + 1);
+	}
+	return scanned;
+}
+
+/* Nothing more to read at off in this segment: 1 to read again (a torn
+ * tail was truncated, the segment was sealed, or the next one opened; the
+ * bytes to scan again in *scanned), or what ev_spool_reader_next returns
+ * (0: no more now; -1). */
+static int
+atend(struct ev_spool_reader *r, uint64_t off, size_t *scanned)
+{
+	int a;
+
+	if (r->end > 0) {
+		/* An unterminated tail: a write in progress, or torn and about to
+		 * be truncated; if it already was, forget what we hold of it. */
+		struct stat st;
+		if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < off) {
+			forget(r);
+			*scanned = 0;
+			return 1;
+		}
+		return check_sealed(r, r->end + r->dropped);
+	}
+	if ((a = reader_advance(r)) > 0)
+		*scanned = 0;
+	return a;
+}
+
 int
 ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 {
 	size_t scanned = 0;
+	int a;
 
 	for (;;) {
 		char *p = r->buf + r->start;
 		char *nl = memchr(p + scanned, '\n', r->end - r->start - scanned);
 
 		if (nl) {
-			size_t n = (size_t)(nl - p);
 			if (r->start < r->rdmark && !still_there(r)) {
 				/* a torn tail we had buffered was replaced: read the line again */
-				r->start = r->end = r->rdmark = 0;
-				r->dropping = 0;
-				r->dropped = 0;
+				forget(r);
 				scanned = 0;
 				continue;
 			}
-			size_t len = n > 0 && p[n - 1] == '\r' ? n - 1 : n;
-			uint64_t full = n + r->dropped;
-			l->toolong = 0;
-			if (r->dropping || n > r->max) {
-				/* past --max-event-size: its first max bytes, once */
-				l->toolong = full;
-				len = r->max;
-			}
-			p[len] = '\0';
-			l->p = p;
-			l->len = len;
-			l->partial = 0;
-			l->no = ++r->no;
-			r->start += n + 1;
-			r->pos += full + 1;
-			r->dropping = 0;
-			r->dropped = 0;
-			l->pos = r->pos;
+			handout(r, p, (size_t)(nl - p), l);
 			return 1;
 		}
-		scanned = r->end - r->start;
-		if (scanned > r->max) {
-			/* past the limit: keep the first max bytes, read past the rest */
-			r->dropped += scanned - r->max;
-			r->end = r->start + r->max;
-			if (r->rdmark > r->end)
-				r->rdmark = r->end;
-			r->dropping = 1;
-			scanned = r->max;
-		}
-		if (r->start > 0) {
-			memmove(r->buf, p, scanned);
-			r->rdmark = r->rdmark > r->start ? r->rdmark - r->start : 0;
-			r->end = scanned;
-			r->start = 0;
-		}
-		if (r->cap - r->end < READBUF / 4) {
-			r->cap *= 2;
-			r->buf = ev_realloc(r->buf, r->cap + 1);
-		}
+		scanned = makeroom(r, p, r->end - r->start);
 		uint64_t off = r->pos - r->base + r->end + r->dropped;
 		ssize_t got = pread(r->fd, r->buf + r->end, r->cap - r->end, (off_t)off);
 		if (got < 0) {
@@ -449,26 +498,8 @@ ev_spool_reader_next(struct ev_spool_reader *r, struct ev_line *l)
 			r->sp->ctr.bytesread += (size_t)got;
 			continue;
 		}
-		if (r->end > 0) {
-			/* An unterminated tail: a write in progress, or torn and about to
-			 * be truncated; if it already was, forget what we hold of it. */
-			struct stat st;
-			if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < off) {
-				r->end = r->rdmark = 0;
-				r->dropping = 0;
-				r->dropped = 0;
-				scanned = 0;
-				continue;
-			}
-			int c = check_sealed(r, r->end + r->dropped);
-			if (c <= 0)
-				return c;
-			continue;
-		}
-		int a = reader_advance(r);
-		if (a <= 0)
+		if ((a = atend(r, off, &scanned)) <= 0)
 			return a;
-		scanned = 0;
 	}
 }
 

@@ -207,7 +207,7 @@ spsource_counts(const void *impl, struct ev_loc_counts *add)
 
 static const struct ev_source_ops spsource_ops = {
 	.next = spsource_next, .commit = spsource_commit, .close = spsource_close,
-	.counts = spsource_counts
+	.counts = spsource_counts, .seeks_time = 1
 };
 
 /* Where to start, per c->start and the cursor. */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: ISC */
+/* private.h — the fold's insides, shared by fold.c (the cache, opening a
+ * view, the commit), line.c (one event), session.c (session windows). */
+#ifndef EV_FOLD_PRIVATE_H
+#define EV_FOLD_PRIVATE_H
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "fold/fold.h"
+#include "fold/store.h"
+#include "json/jq.h"
+#include "json/jsonscan.h"
+#include "json/key.h"
+
+#define NOSTART INT64_MIN /* the session index of a key */
+
+struct ent {
+	char *key;
+	size_t klen;
+	int64_t start, end;
+	uint64_t h;
+	char *state;               /* jq: the state; NULL: none */
+	size_t slen;
+	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
+	struct ent **sess;         /* NOSTART: the key's open sessions */
+	size_t nsess;
+	struct ev_buf evs;         /* a reducer's open session: its events (see session) */
+	unsigned dirty : 1, open : 1, closed : 1;
+	unsigned fresh : 1;        /* known to have no row in the table */
+};
+
+enum { P_KEY, P_TIME, P_AGG0, NPATHS = P_AGG0 + EV_NAGG };
+
+struct ev_fold {
+	struct ev_fold_conf c;
+	struct ev_store *st;
+	struct ev_vtab *tab;
+	char *name;                /* the table folded into: the view, or its rebuild */
+	int rebuilding, haspos;
+	int complete;              /* every row of the table is in the cache */
+	uint64_t pos;
+	int64_t commits, wm;
+	struct ev_key *keyq;
+	struct ev_jq *red;
+	struct ev_jpath *paths[NPATHS];
+	struct ev_jval v[NPATHS];
+	struct ev_jpath *scan[NPATHS]; /* the paths given, in a row, for the scan */
+	int scanto[NPATHS];            /* which of v each is */
+	size_t nscan;
+	int aggidx[EV_NAGG];
+	char *init;
+	struct ent **tab_;         /* the cache: open addressing */
+	size_t cap, n;
+	struct ent **dirty, **open;
+	size_t ndirty, nopen, dcap, ocap;
+	int64_t minend;
+	struct ev_buf key, keyjson, in, out, err, tmp, aux, ev, acc, evs;
+	struct sessev *sv_;        /* a merge's events */
+	struct ev_row pend[EV_VTAB_PUTN]; /* rows to write together (flushrows) */
+	size_t soff[EV_VTAB_PUTN], aoff[EV_VTAB_PUTN], npend;
+	int hasaux[EV_VTAB_PUTN], pfresh;
+	struct ev_buf pbuf;
+	size_t svcap;
+	uint32_t bseq;             /* events kept in sessions since the last commit */
+	struct ev_fold_stats s;
+};
+
+/* fold.c: the cache. */
+/* The entry of (key, start), made absent when the cache has none; for a
+ * view without windows, a key not in the cache is read from the table.
+ * NULL on a database error (reported). */
+struct ent *fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start);
+/* Set e's state to the JSON text p (NULL: none). */
+void fold_putstate(struct ent *e, const char *p, size_t n);
+/* e is written at the next commit. */
+void fold_markdirty(struct ev_fold *f, struct ent *e);
+/* e is an open window, closed when the watermark passes its end. */
+void fold_addopen(struct ev_fold *f, struct ent *e);
+
+/* line.c: one event. */
+/* The reducer on a state: the new state in f->out (len 0 and *none when
+ * it gave nothing: the state stays; "null" deletes). 0, or -1 with jq's
+ * message in f->err. */
+int fold_reduce(struct ev_fold *f, const struct ent *e, const struct ev_line *l, int *none);
+/* An event too late for its windows: counted, and kept in --late. */
+void fold_late(struct ev_fold *f, struct ev_input *in, const struct ev_line *l);
+
+/* session.c: session windows. */
+/* Fold an event at time t into its key's sessions. 0, or -1 on a failure
+ * that is not the event's (reported). */
+int fold_session(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t t);
+/* A session that ends leaves its key's index of open sessions. */
+void fold_unsession(struct ev_fold *f, struct ent *e);
+
+#endif

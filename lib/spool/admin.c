@@ -27,17 +27,6 @@
 
 /* Status, check and retention. */
 
-static void
-count_newlines(const char *p, size_t n, uint64_t *count)
-{
-	const char *e = p + n;
-
-	while ((p = memchr(p, '\n', (size_t)(e - p)))) {
-		(*count)++;
-		p++;
-	}
-}
-
 static int
 cmpcur(const void *a, const void *b)
 {
@@ -54,59 +43,49 @@ cmpname(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* The events of a sealed segment, kept beside it in segments/.BASE.count
- * ("SIZE EVENTS\n") by the first evspool stat that counted them, so that
- * later ones read a line instead of the segment. A sealed segment never
- * changes; a count whose size is not the segment's is ignored. Writing it
- * is best effort (a reader may not be allowed to), and so it is silent. */
-static void
-countname(char *buf, size_t size, uint64_t base)
-{
-	snprintf(buf, size, ".%016" PRIx64 ".count", base);
-}
-
+/* The events in [lo, hi) of the segment at base, read. */
 static int
-segcount_get(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t *events)
+countrange(struct ev_spool *sp, uint64_t base, uint64_t lo, uint64_t hi, char *buf,
+    uint64_t *events)
 {
-	char name[48], buf[64];
-	struct stat st;
-	uintmax_t s, e;
-	ssize_t k;
 	int fd;
 
-	countname(name, sizeof name, base);
-	if ((fd = openat(sp->segdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
+	if (lo >= hi)
 		return 0;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return 0;
+	if ((fd = spool_openseg(sp, base, O_RDONLY)) < 0)
+		return -1;
+	while (lo < hi) {
+		size_t k = hi - lo > READBUF ? READBUF : (size_t)(hi - lo);
+		if (pread(fd, buf, k, (off_t)(lo - base)) != (ssize_t)k) {
+			ev_warn("%s: read:", sp->segpath);
+			close(fd);
+			return -1;
+		}
+		sp->ctr.bytesread += k;
+		*events += spool_count_newlines(buf, k);
+		lo += k;
 	}
-	k = read(fd, buf, sizeof buf - 1);
 	close(fd);
-	if (k <= 0)
-		return 0;
-	buf[k] = '\0';
-	if (sscanf(buf, "%ju %ju", &s, &e) != 2 || s != size || e > size)
-		return 0;
-	*events = e;
-	return 1;
+	return 0;
 }
 
-static void
-segcount_put(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t events)
+/* The events in the first hi - base bytes of seg: its count record and
+ * a read of what follows it, or a read of it all; a sealed segment read
+ * whole gets a record, so that it is read once in its life. */
+static int
+segevents(struct ev_spool *sp, const struct ev_spool_seg *seg, uint64_t hi, int sealed,
+    char *buf, uint64_t *events)
 {
-	char name[48], tmp[64], buf[64];
-	int fd, len;
+	uint64_t s = 0, e = 0;
 
-	countname(name, sizeof name, base);
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", name, (long)getpid());
-	len = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 "\n", size, events);
-	if ((fd = openat(sp->segdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    sp->conf.mode)) < 0)
-		return;
-	if (write(fd, buf, (size_t)len) != len || close(fd) < 0 ||
-	    renameat(sp->segdir, tmp, sp->segdir, name) < 0)
-		unlinkat(sp->segdir, tmp, 0);
+	if (!spool_segcount_get(sp, seg->base, &s, &e) || seg->base + s > hi)
+		s = e = 0;
+	*events = e;
+	if (countrange(sp, seg->base, seg->base + s, hi, buf, events) < 0)
+		return -1;
+	if (sealed && s != hi - seg->base)
+		spool_segcount_put(sp, seg->base, hi - seg->base, *events);
+	return 0;
 }
 
 int
@@ -146,55 +125,38 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 		st->ncursors++;
 	}
 	ev_cursor_list_free(names);
-	/* One pass over the data counts the events, and those before each cursor
-	 * (kept in lag_events until the end, when it becomes those after it). */
+	/* Each segment's events come from its count record (segcount.c) and
+	 * what follows it; a cursor inside a segment costs a read of the rest
+	 * of that segment (its events before the cursor are those of the
+	 * segment less those after it). lag_events holds the events before
+	 * each cursor until the end, when it becomes those after it. */
 	qsort(st->cursors, st->ncursors, sizeof *st->cursors, cmpcur);
 	while (ci < st->ncursors && st->cursors[ci].pos <= st->start)
 		st->cursors[ci++].lag_events = 0;
 	buf = ev_malloc(READBUF);
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t off = segs[i].base, hi = segs[i].base + segs[i].size;
-		int fd;
+		uint64_t lo = segs[i].base, hi = segs[i].base + segs[i].size, in = 0;
 
 		if (hi > st->end)
 			hi = st->end;
-		if (off >= hi)
+		if (lo >= hi)
 			continue;
-		/* A sealed segment with no cursor inside: its count, if kept. */
-		int sealed = i + 1 < n && (ci == st->ncursors || st->cursors[ci].pos >= hi);
-		uint64_t kept, before = st->events;
-		if (sealed && segcount_get(sp, segs[i].base, segs[i].size, &kept)) {
-			st->events += kept;
-			for (; ci < st->ncursors && st->cursors[ci].pos <= hi; ci++)
-				st->cursors[ci].lag_events = st->events;
-			continue;
-		}
-		if ((fd = spool_openseg(sp, segs[i].base, O_RDONLY)) < 0) {
+		if (segevents(sp, &segs[i], hi, i + 1 < n, buf, &in) < 0) {
 			err = 1;
 			break;
 		}
-		while (off < hi) {
-			size_t k = hi - off > READBUF ? READBUF : (size_t)(hi - off);
-			if (pread(fd, buf, k, (off_t)(off - segs[i].base)) != (ssize_t)k) {
-				ev_warn("%s: read:", sp->segpath);
+		for (; ci < st->ncursors && st->cursors[ci].pos <= hi; ci++) {
+			/* a cursor before lo is in a gap between segments (a damaged
+			 * spool, which check reports): its lag counts from the
+			 * segment after the gap */
+			uint64_t pos = st->cursors[ci].pos, after = 0;
+			if (pos > lo && countrange(sp, segs[i].base, pos, hi, buf, &after) < 0) {
 				err = 1;
 				break;
 			}
-			sp->ctr.bytesread += k;
-			for (; ci < st->ncursors && st->cursors[ci].pos <= off + k; ci++) {
-				/* a cursor before off is in a gap between segments (a
-				 * damaged spool, which check reports): its lag counts
-				 * from the segment after the gap */
-				uint64_t before = st->events, pos = st->cursors[ci].pos;
-				count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
-				st->cursors[ci].lag_events = before;
-			}
-			count_newlines(buf, k, &st->events);
-			off += k;
+			st->cursors[ci].lag_events = st->events + (pos > lo ? in - after : 0);
 		}
-		close(fd);
-		if (sealed && !err)
-			segcount_put(sp, segs[i].base, segs[i].size, st->events - before);
+		st->events += in;
 	}
 	free(buf);
 	for (; ci < st->ncursors; ci++)
@@ -207,30 +169,6 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 		ev_spool_stat_free(st);
 		return -1;
 	}
-	return 0;
-}
-
-/* The events in [lo, hi) of the segment at base, read. */
-static int
-countrange(struct ev_spool *sp, uint64_t base, uint64_t lo, uint64_t hi, char *buf,
-    uint64_t *events)
-{
-	int fd = spool_openseg(sp, base, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while (lo < hi) {
-		size_t k = hi - lo > READBUF ? READBUF : (size_t)(hi - lo);
-		if (pread(fd, buf, k, (off_t)(lo - base)) != (ssize_t)k) {
-			ev_warn("%s: read:", sp->segpath);
-			close(fd);
-			return -1;
-		}
-		sp->ctr.bytesread += k;
-		count_newlines(buf, k, events);
-		lo += k;
-	}
-	close(fd);
 	return 0;
 }
 
@@ -250,17 +188,13 @@ ev_spool_events_after(struct ev_spool *sp, uint64_t pos, uint64_t *events)
 	for (size_t i = 0; i < n && !err; i++) {
 		uint64_t base = segs[i].base, lo = pos > base ? pos : base;
 		uint64_t hi = base + segs[i].size < end ? base + segs[i].size : end, c = 0;
-		int whole = i + 1 < n && lo == base;
 		if (lo >= hi)
 			continue;
-		if (whole && segcount_get(sp, base, segs[i].size, &c)) {
-			*events += c;
-			continue;
-		}
-		err = countrange(sp, base, lo, hi, buf, &c) < 0;
+		if (lo == base)
+			err = segevents(sp, &segs[i], hi, i + 1 < n, buf, &c) < 0;
+		else
+			err = countrange(sp, base, lo, hi, buf, &c) < 0;
 		*events += c;
-		if (whole && !err)
-			segcount_put(sp, base, segs[i].size, c);
 	}
 	free(buf);
 	free(segs);
@@ -345,7 +279,7 @@ int
 spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	struct ev_spool_seg *segs;
-	char **names, name[SEGNAME_LEN + 1], name2[48];
+	char **names, name[SEGNAME_LEN + 1];
 	size_t n, nc;
 	uint64_t total = 0, oldest = UINT64_MAX;
 	int64_t now = ev_now_ms();
@@ -400,8 +334,7 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 			r = -1;
 			break;
 		}
-		countname(name2, sizeof name2, segs[i].base);
-		unlinkat(sp->segdir, name2, 0); /* its kept count (see ev_spool_stat), if any */
+		spool_segcount_unlink(sp, segs[i].base); /* its count record, if any */
 		res->segments++;
 		res->bytes += segs[i].size;
 		total -= segs[i].size;

@@ -28,17 +28,6 @@
 
 /* Status, check and retention. */
 
-static void
-count_newlines(const char *p, size_t n, uint64_t *count)
-{
-	const char *e = p + n;
-
-	while ((p = memchr(p, '\n', (size_t)(e - p)))) {
-		(*count)++;
-		p++;
-	}
-}
-
 static int
 cmpcur(const void *a, const void *b)
 {
@@ -53,49 +42,6 @@ cmpname(const void *a, const void *b)
 	const struct ev_spool_cursorstat *x = a, *y = b;
 
 	return strcmp(x->name, y->name);
-}
-
-/* The events of a sealed segment, kept beside it in segments/.BASE.count
- * ("SIZE EVENTS\n") by the first evspool stat that counted them, so that
- * later ones read a line instead of the segment. A sealed segment never
- * changes; a count whose size is not the segment's is ignored. Writing it
- * is best effort (a reader may not be allowed to), and so it is silent. */
-static void
-countname(char *buf, size_t size, uint64_t base)
-{
-	snprintf(buf, size, ".%016" PRIx64 ".count", base);
-}
-
-static int
-segcount_get(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t *events)
-{
-	char name[48], buf[64];
-	uintmax_t s, e;
-
-	countname(name, sizeof name, base);
-	if (!ev_read_small(sp->segdir, name, buf, sizeof buf))
-		return 0;
-	if (sscanf(buf, "%ju %ju", &s, &e) != 2 || s != size || e > size)
-		return 0;
-	*events = e;
-	return 1;
-}
-
-static void
-segcount_put(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t events)
-{
-	char name[48], tmp[64], buf[64];
-	int fd, len;
-
-	countname(name, sizeof name, base);
-	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", name, (long)getpid());
-	len = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64 "\n", size, events);
-	if ((fd = openat(sp->segdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    sp->conf.mode)) < 0)
-		return;
-	if (write(fd, buf, (size_t)len) != len || close(fd) < 0 ||
-	    renameat(sp->segdir, tmp, sp->segdir, name) < 0)
-		unlinkat(sp->segdir, tmp, 0);
 }
 
 /* The cursors, with their byte lags (events come later). 0, or -1. */
@@ -125,41 +71,78 @@ statcursors(struct ev_spool *sp, struct ev_spool_stat *st)
 	return 0;
 }
 
-/* Count the events of [off, hi) in the segment at base, and those before
- * each cursor from *ci on that falls in it. 0, or -1 (reported). */
+/* The events in [lo, hi) of the segment at base, read. */
 static int
-countseg(struct ev_spool *sp, struct ev_spool_stat *st, uint64_t base, uint64_t off, uint64_t hi,
-    char *buf, size_t *ci)
+countrange(struct ev_spool *sp, uint64_t base, uint64_t lo, uint64_t hi, char *buf,
+    uint64_t *events)
 {
-	int fd, err = 0;
+	int fd;
 
+	if (lo >= hi)
+		return 0;
 	if ((fd = spool_openseg(sp, base, O_RDONLY)) < 0)
 		return -1;
-	while (off < hi) {
-		size_t k = hi - off > READBUF ? READBUF : (size_t)(hi - off);
-		if (pread(fd, buf, k, (off_t)(off - base)) != (ssize_t)k) {
+	while (lo < hi) {
+		size_t k = hi - lo > READBUF ? READBUF : (size_t)(hi - lo);
+		if (pread(fd, buf, k, (off_t)(lo - base)) != (ssize_t)k) {
 			ev_warn("%s: read:", sp->segpath);
-			err = -1;
-			break;
+			close(fd);
+			return -1;
 		}
 		sp->ctr.bytesread += k;
-		for (; *ci < st->ncursors && st->cursors[*ci].pos <= off + k; (*ci)++) {
-			/* a cursor before off is in a gap between segments (a
-			 * damaged spool, which check reports): its lag counts
-			 * from the segment after the gap */
-			uint64_t before = st->events, pos = st->cursors[*ci].pos;
-			count_newlines(buf, pos > off ? (size_t)(pos - off) : 0, &before);
-			st->cursors[*ci].lag_events = before;
-		}
-		count_newlines(buf, k, &st->events);
-		off += k;
+		*events += spool_count_newlines(buf, k);
+		lo += k;
 	}
 	close(fd);
-	return err;
+	return 0;
 }
 
-/* One pass over the data counts the events, and those before each cursor
- * (kept in lag_events until the end, when it becomes those after it). */
+/* The events in the first hi - base bytes of seg: its count record
+ * (segcount.c) and a read of what follows it, or a read of it all; a
+ * sealed segment read whole gets a record, so it is read once in its life. */
+static int
+segevents(struct ev_spool *sp, const struct ev_spool_seg *seg, uint64_t hi, int sealed,
+    char *buf, uint64_t *events)
+{
+	uint64_t s = 0, e = 0;
+
+	if (!spool_segcount_get(sp, seg->base, &s, &e) || seg->base + s > hi)
+		s = e = 0;
+	*events = e;
+	if (countrange(sp, seg->base, seg->base + s, hi, buf, events) < 0)
+		return -1;
+	if (sealed && s != hi - seg->base)
+		spool_segcount_put(sp, seg->base, hi - seg->base, *events);
+	return 0;
+}
+
+/* The events of segment i, and those before each cursor from *ci on that
+ * falls in it: the segment's count less the events after the cursor (a
+ * read of the rest of the segment). 0, or -1 (reported). */
+static int
+countseg(struct ev_spool *sp, struct ev_spool_stat *st, const struct ev_spool_seg *seg,
+    uint64_t hi, int sealed, char *buf, size_t *ci)
+{
+	uint64_t lo = seg->base, in = 0;
+
+	if (segevents(sp, seg, hi, sealed, buf, &in) < 0)
+		return -1;
+	for (; *ci < st->ncursors && st->cursors[*ci].pos <= hi; (*ci)++) {
+		/* a cursor before lo is in a gap between segments (a damaged
+		 * spool, which check reports): its lag counts from the
+		 * segment after the gap */
+		uint64_t pos = st->cursors[*ci].pos, after = 0;
+		if (pos > lo && countrange(sp, seg->base, pos, hi, buf, &after) < 0)
+			return -1;
+		st->cursors[*ci].lag_events = st->events + (pos > lo ? in - after : 0);
+	}
+	st->events += in;
+	return 0;
+}
+
+/* The events, and those before each cursor (kept in lag_events until the
+ * end, when it becomes those after it), reading only what no count
+ * record covers and the segments' tails after cursors. */
 static int
 countevents(struct ev_spool *sp, struct ev_spool_stat *st, const struct ev_spool_seg *segs,
     size_t n)
@@ -172,25 +155,12 @@ countevents(struct ev_spool *sp, struct ev_spool_stat *st, const struct ev_spool
 	while (ci < st->ncursors && st->cursors[ci].pos <= st->start)
 		st->cursors[ci++].lag_events = 0;
 	for (size_t i = 0; i < n && !err; i++) {
-		uint64_t off = segs[i].base, hi = segs[i].base + segs[i].size;
+		uint64_t hi = segs[i].base + segs[i].size;
 
 		if (hi > st->end)
 			hi = st->end;
-		if (off >= hi)
-			continue;
-		/* A sealed segment with no cursor inside: its count, if kept. */
-		int sealed = i + 1 < n && (ci == st->ncursors || st->cursors[ci].pos >= hi);
-		uint64_t kept, before = st->events;
-		if (sealed && segcount_get(sp, segs[i].base, segs[i].size, &kept)) {
-			st->events += kept;
-			for (; ci < st->ncursors && st->cursors[ci].pos <= hi; ci++)
-				st->cursors[ci].lag_events = st->events;
-			continue;
-		}
-		if (countseg(sp, st, segs[i].base, off, hi, buf, &ci) < 0)
+		if (segs[i].base < hi && countseg(sp, st, &segs[i], hi, i + 1 < n, buf, &ci) < 0)
 			err = 1;
-		else if (sealed)
-			segcount_put(sp, segs[i].base, segs[i].size, st->events - before);
 	}
 	free(buf);
 	for (; ci < st->ncursors; ci++)
@@ -230,30 +200,6 @@ ev_spool_stat(struct ev_spool *sp, struct ev_spool_stat *st)
 	return 0;
 }
 
-/* The events in [lo, hi) of the segment at base, read. */
-static int
-countrange(struct ev_spool *sp, uint64_t base, uint64_t lo, uint64_t hi, char *buf,
-    uint64_t *events)
-{
-	int fd = spool_openseg(sp, base, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while (lo < hi) {
-		size_t k = hi - lo > READBUF ? READBUF : (size_t)(hi - lo);
-		if (pread(fd, buf, k, (off_t)(lo - base)) != (ssize_t)k) {
-			ev_warn("%s: read:", sp->segpath);
-			close(fd);
-			return -1;
-		}
-		sp->ctr.bytesread += k;
-		count_newlines(buf, k, events);
-		lo += k;
-	}
-	close(fd);
-	return 0;
-}
-
 int
 ev_spool_events_after(struct ev_spool *sp, uint64_t pos, uint64_t *events)
 {
@@ -270,17 +216,13 @@ ev_spool_events_after(struct ev_spool *sp, uint64_t pos, uint64_t *events)
 	for (size_t i = 0; i < n && !err; i++) {
 		uint64_t base = segs[i].base, lo = pos > base ? pos : base;
 		uint64_t hi = base + segs[i].size < end ? base + segs[i].size : end, c = 0;
-		int whole = i + 1 < n && lo == base;
 		if (lo >= hi)
 			continue;
-		if (whole && segcount_get(sp, base, segs[i].size, &c)) {
-			*events += c;
-			continue;
-		}
-		err = countrange(sp, base, lo, hi, buf, &c) < 0;
+		if (lo == base)
+			err = segevents(sp, &segs[i], hi, i + 1 < n, buf, &c) < 0;
+		else
+			err = countrange(sp, base, lo, hi, buf, &c) < 0;
 		*events += c;
-		if (whole && !err)
-			segcount_put(sp, base, segs[i].size, c);
 	}
 	free(buf);
 	free(segs);
@@ -399,7 +341,7 @@ int
 spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 {
 	struct ev_spool_seg *segs;
-	char name[SEGNAME_LEN + 1], name2[48];
+	char name[SEGNAME_LEN + 1];
 	size_t n;
 	uint64_t total = 0, oldest = UINT64_MAX;
 	int64_t now = ev_now_ms();
@@ -429,8 +371,7 @@ spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res)
 			r = -1;
 			break;
 		}
-		countname(name2, sizeof name2, segs[i].base);
-		unlinkat(sp->segdir, name2, 0); /* its kept count (see ev_spool_stat), if any */
+		spool_segcount_unlink(sp, segs[i].base); /* its count record, if any */
 		res->segments++;
 		res->bytes += segs[i].size;
 		total -= segs[i].size;

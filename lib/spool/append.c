@@ -241,6 +241,7 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 		goto fail;
 	}
 	kick(sp, size + len, len);
+	spool_segcount_append(sp, size, len, spool_count_newlines(buf, len));
 	sp->wend = sp->wbase + size + len;
 	if (spool_lock(sp, LOCK_UN) < 0)
 		return -1;

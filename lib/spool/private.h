@@ -28,6 +28,9 @@ struct ev_spool {
 	int slotfd[GSYNC_SLOTS]; /* SPOOL/sync.K, or -1 */
 	enum { GSYNC_UNTRIED, GSYNC_FRESH, GSYNC_SHARED, GSYNC_ALONE } gstate;
 	uint64_t wkick; /* bytes written since writeback was last started */
+	int cfd;        /* the active segment's count record (segcount.c), or -1 */
+	uint64_t cbase, csize, cevents; /* its segment, and what we last wrote */
+	int cknown;     /* csize and cevents hold for the segment as it is */
 	struct ev_loc_counts ctr; /* ev_spool_counts */
 };
 
@@ -52,5 +55,16 @@ int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
  * the spool's other writers (gsync.c); call without holding the lock. */
 int spool_gsync(struct ev_spool *sp);
 void spool_gsync_close(struct ev_spool *sp);
+/* Counts of events per segment (segcount.c): the record of the segment at
+ * base (1 with the prefix *size it counts and its *events, else 0); a
+ * record for a sealed segment a reader counted; the record's removal; a
+ * writer's append of len bytes holding events events at offset size of
+ * the active segment, holding the lock. */
+int spool_segcount_get(struct ev_spool *sp, uint64_t base, uint64_t *size, uint64_t *events);
+void spool_segcount_put(struct ev_spool *sp, uint64_t base, uint64_t size, uint64_t events);
+void spool_segcount_unlink(struct ev_spool *sp, uint64_t base);
+void spool_segcount_append(struct ev_spool *sp, uint64_t size, uint64_t len, uint64_t events);
+void spool_segcount_close(struct ev_spool *sp);
+uint64_t spool_count_newlines(const char *p, size_t n);
 
 #endif

@@ -395,7 +395,7 @@ ev_spool_open(const char *dir, int flags)
 	ssize_t n;
 	int fd;
 
-	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = sp->syncfd = -1;
+	sp->dirfd = sp->segdir = sp->curdir = sp->lockfd = sp->wfd = sp->syncfd = sp->cfd = -1;
 	sp->nosync = (flags & EV_SPOOL_NOSYNC) != 0;
 	sp->path = ev_strdup(dir);
 	ev_buf_printf(&b, "%s/segments", dir);
@@ -455,6 +455,7 @@ ev_spool_close(struct ev_spool *sp)
 		return;
 	if (sp->wfd >= 0)
 		close(sp->wfd);
+	spool_segcount_close(sp);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
 	spool_gsync_close(sp);

@@ -900,48 +900,48 @@ boundsend(int fd, size_t n)
 static void ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
     size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh);
 
-static enum MHD_Result
-subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
+/* A subscriber of the served spool from the request's position and
+ * filters, or NULL with q->err set. */
+static struct sub *
+subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 {
 	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
 	const char *upgrade = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
-	struct query q = { 0 };
-	struct MHD_Response *rs;
-	struct sub *s;
+	struct sub *s = ev_calloc(1, sizeof *s);
 	uint64_t pos = 0;
-	enum MHD_Result r;
 
-	if (!h->c.serve)
-		return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
-	s = ev_calloc(1, sizeof *s);
 	s->h = h;
 	s->pipe[0] = s->pipe[1] = -1;
-	q.s = s;
+	q->s = s;
 	peername(conn, s->peer, sizeof s->peer);
 	s->kind = upgrade && strcasecmp(upgrade, "websocket") == 0 ? WS :
 	    accept && strstr(accept, "text/event-stream") ? SSE : NDJSON;
-	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q.msg)))
-		q.err = "internal";
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, &q);
-	if (!q.err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
-		q.err = "cannot open the spool";
-	if (!q.err && startpos(s, &q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Last-Event-ID"), &pos) < 0 && !q.err)
-		q.err = "cannot find the spool's end";
-	if (!q.err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
-		q.err = "cannot read the spool";
-	if (!q.err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q->msg)))
+		q->err = "internal";
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, q);
+	if (!q->err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
+		q->err = "cannot open the spool";
+	if (!q->err && startpos(s, q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Last-Event-ID"), &pos) < 0 && !q->err)
+		q->err = "cannot find the spool's end";
+	if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
+		q->err = "cannot read the spool";
+	if (!q->err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))
-		q.err = "out of descriptors";
-	if (q.err) {
-		r = jsonerr(conn, 400, q.err, NULL);
-		ev_buf_free(&q.msg);
+		q->err = "out of descriptors";
+	if (q->err) {
 		sub_free(s);
-		return r;
+		return NULL;
 	}
-	ev_buf_free(&q.msg);
 	s->pos = pos;
+	return s;
+}
+
+/* Add s to the subscribers the writer wakes. */
+static void
+subjoin(struct ev_httpd *h, struct sub *s)
+{
 	pthread_mutex_lock(&h->submu);
 	if (h->nsubs == h->subcap) {
 		h->subcap = h->subcap ? 2 * h->subcap : 16;
@@ -950,38 +950,48 @@ subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
 	h->subs[h->nsubs++] = s;
 	pthread_mutex_unlock(&h->submu);
 	count(h, &h->st.subscribers, 1);
+}
 
-	if (s->kind == WS) {
-		const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    "Sec-WebSocket-Key");
-		const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    "Sec-WebSocket-Version");
-		char acc[29];
+/* The WebSocket handshake's answer; the session runs in ws_run. */
+static enum MHD_Result
+ws_upgrade(struct MHD_Connection *conn, struct sub *s)
+{
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+	const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    "Sec-WebSocket-Version");
+	struct MHD_Response *rs;
+	enum MHD_Result r;
+	char acc[29];
 
-		if (!key || !ver || strcmp(ver, "13") != 0 || ev_ws_accept(key, acc) < 0) {
-			sub_free(s);
-			return jsonerr(conn, 400, "a WebSocket handshake needs Sec-WebSocket-Key "
-			    "and Sec-WebSocket-Version: 13", NULL);
-		}
-		if (!(rs = MHD_create_response_for_upgrade(ws_run, s))) {
-			sub_free(s);
-			return MHD_NO;
-		}
-		MHD_add_response_header(rs, "Upgrade", "websocket");
-		MHD_add_response_header(rs, "Sec-WebSocket-Accept", acc);
-		r = MHD_queue_response(conn, 101, rs);
-		MHD_destroy_response(rs);
-		if (r != MHD_YES)
-			sub_free(s);
-		return r;
+	if (!key || !ver || strcmp(ver, "13") != 0 || ev_ws_accept(key, acc) < 0) {
+		sub_free(s);
+		return jsonerr(conn, 400, "a WebSocket handshake needs Sec-WebSocket-Key "
+		    "and Sec-WebSocket-Version: 13", NULL);
 	}
-	{
-		const union MHD_ConnectionInfo *ci =
-		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-
-		if (ci && !h->c.tls_cert)
-			boundsend(ci->connect_fd, h->c.sub_buffer);
+	if (!(rs = MHD_create_response_for_upgrade(ws_run, s))) {
+		sub_free(s);
+		return MHD_NO;
 	}
+	MHD_add_response_header(rs, "Upgrade", "websocket");
+	MHD_add_response_header(rs, "Sec-WebSocket-Accept", acc);
+	r = MHD_queue_response(conn, 101, rs);
+	MHD_destroy_response(rs);
+	if (r != MHD_YES)
+		sub_free(s);
+	return r;
+}
+
+/* An SSE or NDJSON stream, fed by sub_read. */
+static enum MHD_Result
+stream(struct ev_httpd *h, struct MHD_Connection *conn, struct sub *s)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct MHD_Response *rs;
+	enum MHD_Result r;
+
+	if (ci && !h->c.tls_cert)
+		boundsend(ci->connect_fd, h->c.sub_buffer);
 	rs = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, sub_read, s, sub_done);
 	if (!rs) {
 		sub_free(s);
@@ -996,6 +1006,25 @@ subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
 	r = MHD_queue_response(conn, 200, rs);
 	MHD_destroy_response(rs);
 	return r;
+}
+
+static enum MHD_Result
+subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
+{
+	struct query q = { 0 };
+	struct sub *s;
+	enum MHD_Result r;
+
+	if (!h->c.serve)
+		return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
+	if (!(s = subopen(h, conn, &q))) {
+		r = jsonerr(conn, 400, q.err, NULL);
+		ev_buf_free(&q.msg);
+		return r;
+	}
+	ev_buf_free(&q.msg);
+	subjoin(h, s);
+	return s->kind == WS ? ws_upgrade(conn, s) : stream(h, conn, s);
 }
 
 /* ---- WebSocket sessions -------------------------------------------------- */
@@ -1031,106 +1060,137 @@ ws_closewith(struct sub *s, int fd, unsigned code, const char *reason)
 	ws_send(s, fd);
 }
 
+/* A WebSocket session's state between turns of ws_run. */
+struct wsconn {
+	struct ev_buf in, payload;   /* bytes received, not yet a frame; a frame's */
+	int64_t lastping, lastpong, ka, idle;
+	char reason[160];
+};
+
+/* Feed the client, and keep it alive or drop it: 1 when the session ends,
+ * 2 when a ping was queued (send it before waiting), else 0. */
+static int
+ws_tick(struct sub *s, int sock, struct wsconn *w)
+{
+	struct ev_httpd *h = s->h;
+	int64_t now;
+
+	drain(s->pipe[0]);
+	if (s->out.len - s->off < h->c.sub_buffer && fill(s) < 0) {
+		snprintf(w->reason, sizeof w->reason,
+		    "reading the spool failed; position=%" PRIu64, s->pos);
+		ws_closewith(s, sock, 1011, w->reason);
+		return 1;
+	}
+	if (ws_send(s, sock) < 0)
+		return 1;
+	now = nowms();
+	if (s->off < s->out.len && now - s->lastsend > w->idle) {
+		snprintf(w->reason, sizeof w->reason, "too slow: nothing read for %" PRId64 " s",
+		    w->idle / 1000);
+		ev_warn("%s: WebSocket subscriber dropped: %s", s->peer, w->reason);
+		count(h, &h->st.dropped, 1);
+		ws_closewith(s, sock, 1008, w->reason);
+		return 1;
+	}
+	if (now - w->lastpong > 2 * w->ka + 1000) {
+		ws_closewith(s, sock, 1001, "no pong");
+		return 1;
+	}
+	if (now - w->lastping >= w->ka) {
+		ev_ws_frame(&s->out, EV_WS_PING, "ka", 2);
+		w->lastping = now;
+		return 2;
+	}
+	return 0;
+}
+
+/* Answer the frames received whole: 1 when the session ends. */
+static int
+ws_frames(struct sub *s, int sock, struct wsconn *w)
+{
+	while (w->in.len) {
+		const char *why;
+		int op, fin;
+		long used;
+
+		ev_buf_reset(&w->payload);
+		used = ev_ws_parse((const unsigned char *)w->in.p, w->in.len, 4096, &op, &fin,
+		    &w->payload, &why);
+		if (used < 0) {
+			ws_closewith(s, sock, 1002, why);
+			return 1;
+		}
+		if (used == 0)
+			return 0;
+		memmove(w->in.p, w->in.p + used, w->in.len - (size_t)used);
+		w->in.len -= (size_t)used;
+		if (op == EV_WS_PING) {
+			ev_ws_frame(&s->out, EV_WS_PONG, w->payload.p, w->payload.len);
+		} else if (op == EV_WS_PONG) {
+			w->lastpong = nowms();
+		} else if (op == EV_WS_CLOSE) {
+			ev_buf_reset(&s->out);
+			s->off = 0;
+			ev_ws_frame(&s->out, EV_WS_CLOSE, w->payload.p, w->payload.len >= 2 ? 2 : 0);
+			ws_send(s, sock);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Wait for the client or the writer, and read what the client sent: 1 when
+ * the session ends. */
+static int
+ws_wait(struct sub *s, int sock, struct wsconn *w)
+{
+	struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
+		{ .fd = s->pipe[0], .events = POLLIN } };
+	char buf[4096];
+	ssize_t n;
+
+	if (s->off < s->out.len)
+		pfd[0].events |= POLLOUT;
+	if (w->in.len == 0 && poll(pfd, 2, 1000) < 0 && errno != EINTR)
+		return 1;
+	if (!w->in.len && !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	n = w->in.len ? 0 : recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n == 0 && !w->in.len)
+		return 1;
+	if (n > 0)
+		ev_buf_add(&w->in, buf, (size_t)n);
+	return ws_frames(s, sock, w);
+}
+
 static void
 ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
     size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
 	struct sub *s = cls;
 	struct ev_httpd *h = s->h;
-	struct ev_buf in = { 0 }, payload = { 0 };
-	int64_t lastping = nowms(), lastpong = nowms();
-	int64_t ka = (int64_t)h->c.keepalive_s * 1000, idle = (int64_t)h->c.idle_timeout_s * 1000;
-	char reason[160];
+	struct wsconn w = { .lastping = nowms(), .lastpong = nowms(),
+		.ka = (int64_t)h->c.keepalive_s * 1000, .idle = (int64_t)h->c.idle_timeout_s * 1000 };
+	int r;
 
 	(void)conn;
 	(void)con_cls;
-	ev_buf_add(&in, extra, extra_size);
+	ev_buf_add(&w.in, extra, extra_size);
 	boundsend(sock, h->c.sub_buffer);
 	s->lastsend = nowms();
-	reason[0] = '\0';
 	while (!h->stopping) {
-		struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
-			{ .fd = s->pipe[0], .events = POLLIN } };
-		int64_t now;
-
-		drain(s->pipe[0]);
-		if (s->out.len - s->off < h->c.sub_buffer && fill(s) < 0) {
-			snprintf(reason, sizeof reason, "reading the spool failed; position=%" PRIu64,
-			    s->pos);
-			ws_closewith(s, sock, 1011, reason);
+		if ((r = ws_tick(s, sock, &w)) == 1)
 			break;
-		}
-		if (ws_send(s, sock) < 0)
+		if (r == 0 && ws_wait(s, sock, &w))
 			break;
-		now = nowms();
-		if (s->off < s->out.len && now - s->lastsend > idle) {
-			snprintf(reason, sizeof reason, "too slow: nothing read for %" PRId64 " s",
-			    idle / 1000);
-			ev_warn("%s: WebSocket subscriber dropped: %s", s->peer, reason);
-			count(h, &h->st.dropped, 1);
-			ws_closewith(s, sock, 1008, reason);
-			break;
-		}
-		if (now - lastpong > 2 * ka + 1000) {
-			ws_closewith(s, sock, 1001, "no pong");
-			break;
-		}
-		if (now - lastping >= ka) {
-			ev_ws_frame(&s->out, EV_WS_PING, "ka", 2);
-			lastping = now;
-			continue;
-		}
-		if (s->off < s->out.len)
-			pfd[0].events |= POLLOUT;
-		if (in.len == 0 && poll(pfd, 2, 1000) < 0 && errno != EINTR)
-			break;
-		if (in.len || (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			char buf[4096];
-			ssize_t n = in.len ? 0 : recv(sock, buf, sizeof buf, MSG_DONTWAIT);
-			long used;
-			int op, fin, done = 0;
-			const char *why;
-
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n == 0 && !in.len)
-				break;
-			if (n > 0)
-				ev_buf_add(&in, buf, (size_t)n);
-			while (!done && in.len) {
-				ev_buf_reset(&payload);
-				used = ev_ws_parse((const unsigned char *)in.p, in.len, 4096, &op, &fin,
-				    &payload, &why);
-				if (used < 0) {
-					ws_closewith(s, sock, 1002, why);
-					done = 2;
-					break;
-				}
-				if (used == 0)
-					break;
-				memmove(in.p, in.p + used, in.len - (size_t)used);
-				in.len -= (size_t)used;
-				if (op == EV_WS_PING) {
-					ev_ws_frame(&s->out, EV_WS_PONG, payload.p, payload.len);
-				} else if (op == EV_WS_PONG) {
-					lastpong = nowms();
-				} else if (op == EV_WS_CLOSE) {
-					ev_buf_reset(&s->out);
-					s->off = 0;
-					ev_ws_frame(&s->out, EV_WS_CLOSE, payload.p,
-					    payload.len >= 2 ? 2 : 0);
-					ws_send(s, sock);
-					done = 2;
-				}
-			}
-			if (done)
-				break;
-		}
 	}
 	if (h->stopping)
 		ws_closewith(s, sock, 1001, "the server is stopping");
-	ev_buf_free(&in);
-	ev_buf_free(&payload);
+	ev_buf_free(&w.in);
+	ev_buf_free(&w.payload);
 	sub_free(s);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }

@@ -144,7 +144,8 @@ utf8len(const unsigned char *s, const unsigned char *e)
 
 /* Skip the body of a string; s is just after its opening quote. Returns
  * the position after the closing quote, or NULL with *msg set and *s0 at
- * the problem. */
+ * the problem. One function on purpose, though longer than a screen: it
+ * is the scanner's inner loop over string bytes (see ev_json_scan). */
 static __attribute__((noinline)) const unsigned char *
 skipstr_slow(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
     const unsigned char **bad)
@@ -402,6 +403,9 @@ indexmatch(struct follow *f, uint64_t live)
 	return want;
 }
 
+/* Longer than a screen on purpose: this is the hot loop every event goes
+ * through; its states jump to one another (goto), and cutting it into
+ * functions would cost the calls and the state they would pass. */
 int
 ev_json_scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
     struct ev_jval *vals, struct ev_jerr *err)
@@ -836,6 +840,73 @@ pathstr(const char **pp, struct ev_buf *out)
 	return 0;
 }
 
+/* A key step whose text pathstr or a bare name gives, into keys. */
+static void
+keystep(struct step *st, size_t *keyoff, const struct ev_buf *keys, size_t from)
+{
+	*keyoff = from;
+	st->key = "";
+	st->len = keys->len - from;
+}
+
+/* The step in brackets at *sp ("[" just seen): ["key"] or [N]. 0, or -1. */
+static int
+bracketstep(const char **sp, struct step *st, size_t *keyoff, struct ev_buf *keys)
+{
+	const char *s = *sp;
+	int r = -1;
+
+	do
+		s++;
+	while (*s == ' ');
+	if (*s == '"') {
+		size_t from = keys->len;
+		if (pathstr(&s, keys) < 0)
+			goto out;
+		keystep(st, keyoff, keys, from);
+	} else if (*s >= '0' && *s <= '9') {
+		char *end;
+		unsigned long long x = strtoull(s, &end, 10);
+		if (x > SIZE_MAX / 2)
+			goto out;
+		st->key = NULL;
+		st->len = (size_t)x;
+		s = end;
+	} else
+		goto out;
+	while (*s == ' ')
+		s++;
+	r = *s++ == ']' ? 0 : -1;
+out:
+	*sp = s; /* where it stopped, for the message */
+	return r;
+}
+
+/* One step at *sp, after a dot (dot) or not. 0, or -1. */
+static int
+pathstep(const char **sp, int dot, struct step *st, size_t *keyoff, struct ev_buf *keys)
+{
+	const char *s = *sp;
+	size_t from = keys->len;
+
+	if (*s == '[')
+		return bracketstep(sp, st, keyoff, keys);
+	if (dot && *s == '"') {
+		if (pathstr(sp, keys) < 0)
+			return -1;
+		keystep(st, keyoff, keys, from);
+		return 0;
+	}
+	if (!dot || !(*s == '_' || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z')))
+		return -1;
+	while (*s == '_' || isdigit_((unsigned char)*s) || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
+		s++;
+	ev_buf_add(keys, *sp, (size_t)(s - *sp));
+	keystep(st, keyoff, keys, from);
+	*sp = s;
+	return 0;
+}
+
 struct ev_jpath *
 ev_jpath_compile(const char *path, struct ev_buf *err)
 {
@@ -843,56 +914,14 @@ ev_jpath_compile(const char *path, struct ev_buf *err)
 	struct step st[256];
 	size_t nst = 0, keyoff[256];
 	const char *s = path;
-	int dot;
+	int dot = 1;
 
 	if (err)
 		ev_buf_reset(err);
 	if (*s++ != '.')
 		goto bad;
-	dot = 1;
 	while (*s) {
-		if (nst == sizeof st / sizeof st[0])
-			goto bad;
-		if (*s == '[') {
-			do
-				s++;
-			while (*s == ' ');
-			if (*s == '"') {
-				keyoff[nst] = keys.len;
-				if (pathstr(&s, &keys) < 0)
-					goto bad;
-				st[nst].key = "";
-				st[nst].len = keys.len - keyoff[nst];
-			} else if (*s >= '0' && *s <= '9') {
-				char *end;
-				unsigned long long x = strtoull(s, &end, 10);
-				if (x > SIZE_MAX / 2)
-					goto bad;
-				st[nst].key = NULL;
-				st[nst].len = (size_t)x;
-				s = end;
-			} else
-				goto bad;
-			while (*s == ' ')
-				s++;
-			if (*s++ != ']')
-				goto bad;
-		} else if (dot && *s == '"') {
-			keyoff[nst] = keys.len;
-			if (pathstr(&s, &keys) < 0)
-				goto bad;
-			st[nst].key = "";
-			st[nst].len = keys.len - keyoff[nst];
-		} else if (dot && (*s == '_' || ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))) {
-			const char *k = s;
-			while (*s == '_' || isdigit_((unsigned char)*s) ||
-			    ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'z'))
-				s++;
-			keyoff[nst] = keys.len;
-			ev_buf_add(&keys, k, (size_t)(s - k));
-			st[nst].key = "";
-			st[nst].len = (size_t)(s - k);
-		} else
+		if (nst == sizeof st / sizeof st[0] || pathstep(&s, dot, &st[nst], &keyoff[nst], &keys) < 0)
 			goto bad;
 		nst++;
 		dot = 0;

@@ -139,49 +139,94 @@ promseries(void *arg, struct ev_prom *p, const char *const *lab)
 	ev_router_prom(st->rt, &st->in, p);
 }
 
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "file", required_argument, NULL, 'f' },
-		{ "first", no_argument, NULL, OPT_FIRST },
-		{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
-		EV_COMMON_LONGOPTS,
-		EV_READER_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
-	};
-	static struct state st;
-	struct ev_line l;
-	int ch, r, status;
+static const struct option longopts[] = {
+	{ "file", required_argument, NULL, 'f' },
+	{ "first", no_argument, NULL, OPT_FIRST },
+	{ "otherwise", required_argument, NULL, OPT_OTHERWISE },
+	EV_COMMON_LONGOPTS,
+	EV_READER_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
 
-	ev_setprog(argv[0]);
-	ev_opts_init(&st.o, SYNOPSIS);
-	ev_opts_doc(&st.o, "Send each event to every destination whose rule matches it.", longopts, docs);
-	st.files = ev_calloc((size_t)argc, sizeof *st.files);
+static void
+parseopts(struct state *st, int argc, char *argv[])
+{
+	int ch;
+
+	ev_opts_init(&st->o, SYNOPSIS);
+	ev_opts_doc(&st->o, "Send each event to every destination whose rule matches it.", longopts, docs);
+	st->files = ev_calloc((size_t)argc, sizeof *st->files);
 	while ((ch = getopt_long(argc, argv, "f:" EV_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		if (tool_option(&st.o, ch, optarg))
+		if (tool_option(&st->o, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'f':
-			st.files[st.nfiles++] = optarg;
+			st->files[st->nfiles++] = optarg;
 			break;
 		case OPT_FIRST:
-			st.conf.first = 1;
+			st->conf.first = 1;
 			break;
 		case OPT_OTHERWISE:
-			st.conf.otherwise = optarg;
+			st->conf.otherwise = optarg;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	st.rules = argv;
-	st.nrules = argc;
-	st.conf.output = st.o.output;
-	st.conf.sync = st.o.sync;
+	st->rules = argv + optind;
+	st->nrules = argc - optind;
+	st->conf.output = st->o.output;
+	st->conf.sync = st->o.sync;
+}
 
+/* Route every event: 0 at the input's end, -1 when a destination failed. */
+static int
+route(struct state *st)
+{
+	struct ev_line l;
+	int r;
+
+	while ((r = ev_input_next(&st->in, &l)) > 0)
+		if (ev_router_route(st->rt, &st->in, &l) < 0)
+			return -1;
+	return r;
+}
+
+/* What is left to say at the end, and the exit status. */
+static int
+finish(struct state *st, int r)
+{
+	int status;
+	uintmax_t unmatched;
+
+	if (r < 0) {
+		/* A destination failed: keep the input position where it was, so
+		 * that a restart delivers everything since the last commit again. */
+		st->in.manual = 1;
+		ev_warn("stopped at %s:%ju: a destination failed; the input position was not "
+		    "advanced past the last commit", st->in.name, st->in.nlines);
+	}
+	ev_input_end(&st->in);
+	if (ev_router_close(st->rt) < 0)
+		ev_input_fail(&st->in, ev_errstatus(errno));
+	if ((unmatched = ev_router_unmatched(st->rt)) > 0 && !st->conf.otherwise)
+		ev_warn("%ju event%s matched no rule and %s dropped (--otherwise DEST keeps them)",
+		    unmatched, unmatched == 1 ? "" : "s", unmatched == 1 ? "was" : "were");
+	ev_router_stats(st->rt, &st->in, st->o.stats, stderr);
+	status = st->in.status;
+	if (r < 0 && status == 0)
+		status = EV_TEMPFAIL;
+	return status;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct state st;
+	int status;
+
+	ev_setprog(argv[0]);
+	parseopts(&st, argc, argv);
 	/* Every rule is read and every destination opened before any input. */
 	if (!(st.rt = build(&st)))
 		exit(EV_ERROR);
@@ -193,31 +238,7 @@ main(int argc, char *argv[])
 	ev_input_set_counts(&st.in, counts, &st);
 	ev_input_set_report(&st.in, report, &st);
 	ev_input_set_reload(&st.in, reload, &st);
-
-	while ((r = ev_input_next(&st.in, &l)) > 0) {
-		if (ev_router_route(st.rt, &st.in, &l) < 0) {
-			r = -1;
-			break;
-		}
-	}
-	if (r < 0) {
-		/* A destination failed: keep the input position where it was, so
-		 * that a restart delivers everything since the last commit again. */
-		st.in.manual = 1;
-		ev_warn("stopped at %s:%ju: a destination failed; the input position was not "
-		    "advanced past the last commit", st.in.name, st.in.nlines);
-	}
-	status = ev_input_end(&st.in);
-	if (ev_router_close(st.rt) < 0)
-		ev_input_fail(&st.in, ev_errstatus(errno));
-	if (ev_router_unmatched(st.rt) > 0 && !st.conf.otherwise)
-		ev_warn("%ju event%s matched no rule and %s dropped (--otherwise DEST keeps them)",
-		    ev_router_unmatched(st.rt), ev_router_unmatched(st.rt) == 1 ? "" : "s",
-		    ev_router_unmatched(st.rt) == 1 ? "was" : "were");
-	ev_router_stats(st.rt, &st.in, st.o.stats, stderr);
-	status = st.in.status;
-	if (r < 0 && status == 0)
-		status = EV_TEMPFAIL;
+	status = finish(&st, route(&st));
 	ev_router_free(st.rt);
 	free(st.files);
 	return status;

@@ -11,7 +11,7 @@
  * have reached the disk, so a retrying sender may cause a duplicate, never a
  * gap). Too many bytes waiting for the writer answers 429.
  *
- * Subscriptions. Each subscriber reads the served spool with a reader of its
+ * Subscriptions (subscribe.c). Each subscriber reads the served spool with a reader of its
  * own, at its own pace, so a slow one holds back nobody. One watcher thread
  * sees the spool grow (watch.h) and pokes every subscriber through a pipe;
  * ingest into the same spool pokes them at once. A subscriber whose client
@@ -55,57 +55,12 @@
 #include "route/topic.h"
 #include "spool/spool.h"
 
-#define MAXMATCH 8      /* attribute globs per subscriber */
 #define MAXHDRS 128     /* headers looked at per request */
-#define PEERMAX (NI_MAXHOST + NI_MAXSERV + 2)
 
-struct req {
-	struct ev_buf ev;    /* event lines, each ending in '\n' */
-	size_t n;
-	int status;          /* 0 while waiting */
-	struct req *next;
-};
+#include "http/httpd.h"
 
-struct lane {
-	struct ev_httpd *h;
-	char *dest;
-	struct ev_sink *sink;
-	pthread_mutex_t mu;
-	pthread_cond_t work, done;
-	struct req *head, **tail;
-	size_t queued;
-	int64_t failed_until; /* ms: 503 until then */
-	int stop, status;
-	pthread_t th;
-	int serves;           /* this lane writes the served spool */
-};
-
-struct sub;
-
-struct ev_httpd {
-	struct ev_httpd_conf c;
-	struct MHD_Daemon *d;
-	struct lane *lanes;
-	size_t nlanes;
-	size_t *routelane;    /* lane of each route */
-	struct ev_sink *rejects;
-	pthread_mutex_t rejmu;
-	char *cert, *key;     /* PEM text */
-	/* subscribers */
-	pthread_mutex_t submu;
-	struct sub **subs;
-	size_t nsubs, subcap;
-	pthread_t watcher;
-	int watching;
-	atomic_int stopping;
-	struct ev_watch *watch;
-	pthread_mutex_t statmu;
-	struct ev_httpd_stats st;
-	unsigned port;
-};
-
-static int64_t
-nowms(void)
+int64_t
+httpd_nowms(void)
 {
 	struct timespec ts;
 
@@ -122,8 +77,8 @@ nowns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void
-count(struct ev_httpd *h, uintmax_t *field, uintmax_t n)
+void
+httpd_count(struct ev_httpd *h, uintmax_t *field, uintmax_t n)
 {
 	pthread_mutex_lock(&h->statmu);
 	*field += n;
@@ -156,77 +111,6 @@ ev_httpd_conf_default(struct ev_httpd_conf *c)
 	c->max_queue = 64 << 20;
 	c->sub_buffer = 64 << 10;
 	c->keepalive_s = 15;
-}
-
-/* ---- subscribers: wake-ups ------------------------------------------- */
-
-struct filter {
-	struct ev_topic *type;
-	char *attr[MAXMATCH], *glob[MAXMATCH];
-	int nmatch;
-	struct ev_jpath *paths[1 + MAXMATCH];
-	struct ev_jq *jq;
-};
-
-struct sub {
-	struct ev_httpd *h;
-	int pipe[2];          /* poked when the spool may have grown */
-	struct ev_spool *sp;
-	struct ev_spool_reader *rd;
-	struct filter f;
-	enum { SSE, NDJSON, WS } kind;
-	struct ev_buf out, tmp, err;
-	size_t off;           /* bytes of out already handed to the connection */
-	uint64_t pos;         /* after the last event put in out */
-	int64_t lastsend;     /* ms */
-	int ended;
-	char peer[PEERMAX];
-};
-
-static void
-poke(int fd)
-{
-	char c = 1;
-
-	if (write(fd, &c, 1) < 0 && errno != EAGAIN) {
-		/* a full pipe is already a wake-up */
-	}
-}
-
-static void
-pokeall(struct ev_httpd *h)
-{
-	pthread_mutex_lock(&h->submu);
-	for (size_t i = 0; i < h->nsubs; i++)
-		poke(h->subs[i]->pipe[1]);
-	pthread_mutex_unlock(&h->submu);
-}
-
-static void
-drain(int fd)
-{
-	char buf[64];
-
-	while (read(fd, buf, sizeof buf) > 0)
-		;
-}
-
-static void *
-watcher(void *arg)
-{
-	struct ev_httpd *h = arg;
-
-	while (!h->stopping) {
-		int r = ev_watch_wait(h->watch, 1000);
-
-		if (r < 0 && errno != EINTR) {
-			ev_warn("%s: watching for new events:", h->c.serve);
-			break;
-		}
-		if (r > 0)
-			pokeall(h);
-	}
-	return NULL;
 }
 
 /* ---- ingest ------------------------------------------------------------ */
@@ -263,7 +147,7 @@ lane_writer(void *arg)
 		ln->tail = &ln->head;
 		pthread_mutex_unlock(&ln->mu);
 
-		if (!ln->sink && nowms() >= ln->failed_until)
+		if (!ln->sink && httpd_nowms() >= ln->failed_until)
 			ln->sink = ev_sink_open(ln->dest, ln->h->c.sync);
 		if (!ln->sink)
 			status = 503;
@@ -283,12 +167,12 @@ lane_writer(void *arg)
 			if (ln->sink)
 				ev_sink_close(ln->sink); /* the failure is reported; reopen later */
 			ln->sink = NULL;
-			ln->failed_until = nowms() + 1000;
+			ln->failed_until = httpd_nowms() + 1000;
 			ln->status = EV_TEMPFAIL;
 		} else {
-			count(ln->h, &ln->h->st.events, events);
+			httpd_count(ln->h, &ln->h->st.events, events);
 			if (ln->serves)
-				pokeall(ln->h);
+				httpd_pokeall(ln->h);
 		}
 		lane_settle(ln, list, status);
 		pthread_mutex_lock(&ln->mu);
@@ -304,7 +188,7 @@ lane_submit(struct lane *ln, struct req *r)
 	int st;
 
 	pthread_mutex_lock(&ln->mu);
-	if (ln->stop || nowms() < ln->failed_until) {
+	if (ln->stop || httpd_nowms() < ln->failed_until) {
 		pthread_mutex_unlock(&ln->mu);
 		return 503;
 	}
@@ -376,8 +260,8 @@ respond(struct MHD_Connection *conn, unsigned status, const char *ctype, const c
 	return r;
 }
 
-static enum MHD_Result
-jsonerr(struct MHD_Connection *conn, unsigned status, const char *msg, const char *retry)
+enum MHD_Result
+httpd_jsonerr(struct MHD_Connection *conn, unsigned status, const char *msg, const char *retry)
 {
 	struct ev_buf b = { 0 };
 	enum MHD_Result r;
@@ -390,8 +274,8 @@ jsonerr(struct MHD_Connection *conn, unsigned status, const char *msg, const cha
 	return r;
 }
 
-static void
-peername(struct MHD_Connection *conn, char *buf, size_t n)
+void
+httpd_peername(struct MHD_Connection *conn, char *buf, size_t n)
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -463,9 +347,9 @@ accepted(struct ev_httpd *h, struct MHD_Connection *conn, int st, size_t n)
 		len = snprintf(ok, sizeof ok, "{\"accepted\":%zu}\n", n);
 		return respond(conn, 200, "application/json", ok, (size_t)len, NULL);
 	}
-	count(h, &h->st.refused, 1);
+	httpd_count(h, &h->st.refused, 1);
 	snprintf(ra, sizeof ra, "%d", st == 429 ? 1 : 5);
-	return jsonerr(conn, (unsigned)st, st == 429 ?
+	return httpd_jsonerr(conn, (unsigned)st, st == 429 ?
 	    "the output is behind: too many events wait for a commit" :
 	    "the output failed (disk full?): nothing of this request was acknowledged", ra);
 }
@@ -481,14 +365,14 @@ parse(struct ev_httpd *h, struct MHD_Connection *conn, const struct ev_httpd_rou
 	int st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
 
 	if (st) {
-		peername(conn, peer, sizeof peer);
+		httpd_peername(conn, peer, sizeof peer);
 		if (!ev_quiet)
 			ev_warn("%s: %s: %u: %s", peer, rt->path, st, err.p);
 		if (st == 400) {
-			count(h, &h->st.rejected, 1);
+			httpd_count(h, &h->st.rejected, 1);
 			keepreject(h, ir->body, ir->len);
 		}
-		*res = jsonerr(conn, (unsigned)st, err.p, NULL);
+		*res = httpd_jsonerr(conn, (unsigned)st, err.p, NULL);
 	}
 	ev_buf_free(&err);
 	return st;
@@ -507,13 +391,13 @@ ingest(struct ev_httpd *h, struct MHD_Connection *conn, size_t route, struct con
 	enum MHD_Result res;
 	int st;
 
-	count(h, &h->st.requests, 1);
-	count(h, &h->st.bytes_in, cs->body.len);
+	httpd_count(h, &h->st.requests, 1);
+	httpd_count(h, &h->st.bytes_in, cs->body.len);
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect, &hs);
 	if ((why = badsignature(h, &hs, cs))) {
-		peername(conn, peer, sizeof peer);
+		httpd_peername(conn, peer, sizeof peer);
 		ev_warn("%s: %s: refused: %s", peer, rt->path, why);
-		return jsonerr(conn, 401, why, NULL);
+		return httpd_jsonerr(conn, 401, why, NULL);
 	}
 	if (h->c.type_header && (t = ev_hdr_get(hs.h, hs.n, h->c.type_header)) && *t)
 		ir.type = t;
@@ -568,7 +452,7 @@ stat_json(struct ev_httpd *h, struct MHD_Connection *conn)
 	if (!sp || ev_spool_stat(sp, &st) < 0) {
 		if (sp)
 			ev_spool_close(sp);
-		return jsonerr(conn, 500, "cannot read the spool's status", NULL);
+		return httpd_jsonerr(conn, 500, "cannot read the spool's status", NULL);
 	}
 	ev_spool_stat_json(&b, h->c.serve, &st);
 	ev_spool_stat_free(&st);
@@ -576,623 +460,6 @@ stat_json(struct ev_httpd *h, struct MHD_Connection *conn)
 	r = respond(conn, 200, "application/json", b.p, b.len, NULL);
 	ev_buf_free(&b);
 	return r;
-}
-
-/* ---- subscriptions -------------------------------------------------------- */
-
-struct query {
-	struct sub *s;
-	const char *err;
-	const char *position, *from;
-	struct ev_buf msg;
-};
-
-/* An attribute a glob may read: 1-20 lowercase letters or digits (the
- * standard attributes and the extensions). */
-static int
-attrname(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > 20)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
-			return 0;
-	return 1;
-}
-
-static enum MHD_Result
-queryarg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	struct query *q = cls;
-	struct filter *f = &q->s->f;
-	struct ev_buf err = { 0 };
-	size_t col;
-
-	(void)kind;
-	if (q->err)
-		return MHD_NO;
-	if (!value)
-		value = "";
-	if (strcmp(key, "type") == 0) {
-		if (f->type) {
-			q->err = "type: give one pattern";
-		} else if (!(f->type = ev_topic_compile(value, strlen(value), &err, &col))) {
-			ev_buf_printf(&q->msg, "type %s: %s", value, err.p);
-			q->err = q->msg.p;
-		}
-	} else if (strcmp(key, "match") == 0) {
-		const char *colon = strchr(value, ':');
-
-		if (!colon || colon == value) {
-			q->err = "match: ATTRIBUTE:GLOB";
-		} else if (f->nmatch == MAXMATCH) {
-			q->err = "match: too many";
-		} else {
-			char *name = ev_strndup(value, (size_t)(colon - value));
-
-			ev_buf_printf(&err, ".%s", name);
-			if (attrname(name) &&
-			    (f->paths[1 + f->nmatch] = ev_jpath_compile(err.p, &q->msg))) {
-				f->attr[f->nmatch] = name;
-				f->glob[f->nmatch++] = ev_strdup(colon + 1);
-			} else {
-				free(name);
-				q->err = "match: not an attribute name";
-			}
-		}
-	} else if (strcmp(key, "jq") == 0) {
-		if (!q->s->h->c.allow_jq) {
-			q->err = "jq filters are not allowed here (evhttp --allow-jq)";
-		} else if (f->jq) {
-			q->err = "jq: give one expression";
-		} else if (!(f->jq = ev_jq_compile(value, NULL, &err))) {
-			ev_buf_printf(&q->msg, "jq: %s", err.p);
-			q->err = q->msg.p;
-		}
-	} else if (strcmp(key, "position") == 0) {
-		q->position = value;
-	} else if (strcmp(key, "from") == 0) {
-		q->from = value;
-	} else {
-		ev_buf_printf(&q->msg, "%s: not a parameter (type, match, jq, position, from)", key);
-		q->err = q->msg.p;
-	}
-	ev_buf_free(&err);
-	return q->err ? MHD_NO : MHD_YES;
-}
-
-static int
-matches(struct sub *s, const char *p, size_t n)
-{
-	struct filter *f = &s->f;
-	struct ev_jval v[1 + MAXMATCH];
-
-	if (f->type || f->nmatch) {
-		if (ev_json_scan(p, n, f->paths, 1 + (size_t)f->nmatch, v, NULL) < 0)
-			return 0;
-		if (f->type && (v[0].type != EV_J_STRING || v[0].escaped ||
-		    !ev_topic_match(f->type, v[0].p + 1, v[0].len - 2)))
-			return 0;
-		for (int i = 0; i < f->nmatch; i++) {
-			ev_buf_reset(&s->tmp);
-			if (v[1 + i].type == EV_J_STRING)
-				ev_jval_str(&v[1 + i], &s->tmp);
-			else if (v[1 + i].type == EV_J_MISSING || v[1 + i].type == EV_J_NULL ||
-			    v[1 + i].type == EV_J_OBJECT || v[1 + i].type == EV_J_ARRAY)
-				return 0;
-			else
-				ev_buf_add(&s->tmp, v[1 + i].p, v[1 + i].len);
-			if (fnmatch(f->glob[i], s->tmp.p ? s->tmp.p : "", 0) != 0)
-				return 0;
-		}
-	}
-	if (f->jq)
-		return ev_jq_run(f->jq, p, n, EV_JQ_TEST, NULL, &s->err) == 1;
-	return 1;
-}
-
-static void
-filter_free(struct filter *f)
-{
-	ev_topic_free(f->type);
-	for (int i = 0; i < 1 + MAXMATCH; i++)
-		if (f->paths[i])
-			ev_jpath_free(f->paths[i]);
-	for (int i = 0; i < f->nmatch; i++) {
-		free(f->attr[i]);
-		free(f->glob[i]);
-	}
-	if (f->jq)
-		ev_jq_free(f->jq);
-}
-
-static void
-sub_free(struct sub *s)
-{
-	struct ev_httpd *h = s->h;
-
-	pthread_mutex_lock(&h->submu);
-	for (size_t i = 0; i < h->nsubs; i++)
-		if (h->subs[i] == s) {
-			h->subs[i] = h->subs[--h->nsubs];
-			break;
-		}
-	pthread_mutex_unlock(&h->submu);
-	if (s->rd)
-		ev_spool_reader_free(s->rd);
-	if (s->sp)
-		ev_spool_close(s->sp);
-	filter_free(&s->f);
-	close(s->pipe[0]);
-	close(s->pipe[1]);
-	ev_buf_free(&s->out);
-	ev_buf_free(&s->tmp);
-	ev_buf_free(&s->err);
-	free(s);
-}
-
-/* Append one event in the subscriber's framing. */
-static void
-frame(struct sub *s, const struct ev_line *l)
-{
-	char pos[32];
-
-	snprintf(pos, sizeof pos, "%" PRIu64, l->pos);
-	switch (s->kind) {
-	case SSE:
-		ev_buf_printf(&s->out, "id: %s\ndata: ", pos);
-		ev_buf_add(&s->out, l->p, l->len);
-		ev_buf_adds(&s->out, "\n\n");
-		break;
-	case NDJSON:
-		if (ev_event_setattr(&s->out, l->p, l->len, "evposition", pos) < 0)
-			ev_buf_add(&s->out, l->p, l->len);
-		ev_buf_addc(&s->out, '\n');
-		break;
-	case WS:
-		ev_buf_reset(&s->tmp);
-		if (ev_event_setattr(&s->tmp, l->p, l->len, "evposition", pos) < 0)
-			ev_buf_add(&s->tmp, l->p, l->len);
-		ev_ws_frame(&s->out, EV_WS_TEXT, s->tmp.p, s->tmp.len);
-		break;
-	}
-}
-
-/* Read matching events into s->out until it holds about a buffer's worth
- * or the spool has no more for now. 1: something is in out; 0: nothing new;
- * -1: the reader failed (reported). */
-static int
-fill(struct sub *s)
-{
-	struct ev_line l;
-	int r;
-
-	while (s->out.len - s->off < s->h->c.sub_buffer / 2) {
-		if ((r = ev_spool_reader_next(s->rd, &l)) < 0)
-			return -1;
-		if (r == 0)
-			break;
-		s->pos = l.pos;
-		if (matches(s, l.p, l.len))
-			frame(s, &l);
-	}
-	return s->out.len > s->off;
-}
-
-static void
-compact(struct sub *s)
-{
-	if (s->off == s->out.len) {
-		ev_buf_reset(&s->out);
-		s->off = 0;
-	} else if (s->off > s->out.len / 2 && s->off > 4096) {
-		memmove(s->out.p, s->out.p + s->off, s->out.len - s->off);
-		s->out.len -= s->off;
-		s->off = 0;
-	}
-}
-
-/* The content of an SSE or NDJSON response: blocks (thread per connection)
- * until there is something to send, a keep-alive is due, or the server stops. */
-static ssize_t
-sub_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct sub *s = cls;
-	int64_t deadline = nowms() + (int64_t)s->h->c.keepalive_s * 1000;
-
-	(void)pos;
-	compact(s);
-	while (s->out.len == s->off) {
-		int r;
-
-		if (s->ended || s->h->stopping) {
-			if (!s->ended && s->kind == SSE)
-				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"the server "
-				    "is stopping\",\"position\":%" PRIu64 "}\n\n", s->pos);
-			s->ended = 1;
-			if (s->out.len == s->off)
-				return MHD_CONTENT_READER_END_OF_STREAM;
-			break;
-		}
-		drain(s->pipe[0]);
-		if ((r = fill(s)) < 0) {
-			if (s->kind == SSE)
-				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"reading the "
-				    "spool failed\",\"position\":%" PRIu64 "}\n\n", s->pos);
-			s->ended = 1;
-			continue;
-		}
-		if (r > 0)
-			break;
-		{
-			struct pollfd pfd = { .fd = s->pipe[0], .events = POLLIN };
-			int64_t left = deadline - nowms();
-
-			if (left <= 0) {
-				if (s->kind == SSE)
-					ev_buf_adds(&s->out, ": keep-alive\n\n");
-				else
-					ev_buf_addc(&s->out, '\n');
-				break;
-			}
-			poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
-		}
-	}
-	if (max > s->out.len - s->off)
-		max = s->out.len - s->off;
-	memcpy(buf, s->out.p + s->off, max);
-	s->off += max;
-	count(s->h, &s->h->st.bytes_out, max);
-	return (ssize_t)max;
-}
-
-static void
-sub_done(void *cls)
-{
-	sub_free(cls);
-}
-
-/* Where a subscription starts: position=N (resume after the event whose
- * id was N), Last-Event-ID, from=start|end (default end). */
-static int
-startpos(struct sub *s, struct query *q, const char *lastid, uint64_t *pos)
-{
-	const char *p = q->position ? q->position : lastid;
-
-	if (p && *p) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(p, &end, 10);
-		if (errno || *end || *p < '0' || *p > '9') {
-			q->err = "position: not a spool position";
-			return -1;
-		}
-		*pos = v;
-		if (ev_spool_pos_check(s->sp, *pos, NULL) < 0) {
-			q->err = "position: not the start of an event in this spool";
-			return -1;
-		}
-		return 0;
-	}
-	if (!q->from || strcmp(q->from, "end") == 0)
-		return ev_spool_pos_end(s->sp, pos);
-	if (strcmp(q->from, "start") == 0)
-		return ev_spool_pos_start(s->sp, pos);
-	q->err = "from: start or end";
-	return -1;
-}
-
-/* The kernel's part of a subscriber's bounded buffer: a client that stops
- * reading stalls us after about this much, and is then dropped. */
-static void
-boundsend(int fd, size_t n)
-{
-	int v = (int)(n / 2); /* Linux doubles it */
-
-	if (fd >= 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
-}
-
-static void ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
-    size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh);
-
-/* A subscriber of the served spool from the request's position and
- * filters, or NULL with q->err set. */
-static struct sub *
-subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
-{
-	const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept");
-	const char *upgrade = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
-	struct sub *s = ev_calloc(1, sizeof *s);
-	uint64_t pos = 0;
-
-	s->h = h;
-	s->pipe[0] = s->pipe[1] = -1;
-	q->s = s;
-	peername(conn, s->peer, sizeof s->peer);
-	s->kind = upgrade && strcasecmp(upgrade, "websocket") == 0 ? WS :
-	    accept && strstr(accept, "text/event-stream") ? SSE : NDJSON;
-	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q->msg)))
-		q->err = "internal";
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, q);
-	if (!q->err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
-		q->err = "cannot open the spool";
-	if (!q->err && startpos(s, q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Last-Event-ID"), &pos) < 0 && !q->err)
-		q->err = "cannot find the spool's end";
-	if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
-		q->err = "cannot read the spool";
-	if (!q->err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
-	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))
-		q->err = "out of descriptors";
-	if (q->err) {
-		sub_free(s);
-		return NULL;
-	}
-	s->pos = pos;
-	return s;
-}
-
-/* Add s to the subscribers the writer wakes. */
-static void
-subjoin(struct ev_httpd *h, struct sub *s)
-{
-	pthread_mutex_lock(&h->submu);
-	if (h->nsubs == h->subcap) {
-		h->subcap = h->subcap ? 2 * h->subcap : 16;
-		h->subs = ev_reallocarray(h->subs, h->subcap, sizeof *h->subs);
-	}
-	h->subs[h->nsubs++] = s;
-	pthread_mutex_unlock(&h->submu);
-	count(h, &h->st.subscribers, 1);
-}
-
-/* The WebSocket handshake's answer; the session runs in ws_run. */
-static enum MHD_Result
-ws_upgrade(struct MHD_Connection *conn, struct sub *s)
-{
-	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
-	const char *ver = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    "Sec-WebSocket-Version");
-	struct MHD_Response *rs;
-	enum MHD_Result r;
-	char acc[29];
-
-	if (!key || !ver || strcmp(ver, "13") != 0 || ev_ws_accept(key, acc) < 0) {
-		sub_free(s);
-		return jsonerr(conn, 400, "a WebSocket handshake needs Sec-WebSocket-Key "
-		    "and Sec-WebSocket-Version: 13", NULL);
-	}
-	if (!(rs = MHD_create_response_for_upgrade(ws_run, s))) {
-		sub_free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(rs, "Upgrade", "websocket");
-	MHD_add_response_header(rs, "Sec-WebSocket-Accept", acc);
-	r = MHD_queue_response(conn, 101, rs);
-	MHD_destroy_response(rs);
-	if (r != MHD_YES)
-		sub_free(s);
-	return r;
-}
-
-/* An SSE or NDJSON stream, fed by sub_read. */
-static enum MHD_Result
-stream(struct ev_httpd *h, struct MHD_Connection *conn, struct sub *s)
-{
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	struct MHD_Response *rs;
-	enum MHD_Result r;
-
-	if (ci && !h->c.tls_cert)
-		boundsend(ci->connect_fd, h->c.sub_buffer);
-	rs = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, sub_read, s, sub_done);
-	if (!rs) {
-		sub_free(s);
-		return MHD_NO;
-	}
-	MHD_add_response_header(rs, "Content-Type", s->kind == SSE ? "text/event-stream" :
-	    "application/x-ndjson");
-	MHD_add_response_header(rs, "Cache-Control", "no-cache");
-	MHD_add_response_header(rs, "X-Accel-Buffering", "no");
-	if (s->kind == SSE)
-		ev_buf_adds(&s->out, "retry: 1000\n\n");
-	r = MHD_queue_response(conn, 200, rs);
-	MHD_destroy_response(rs);
-	return r;
-}
-
-static enum MHD_Result
-subscribe(struct ev_httpd *h, struct MHD_Connection *conn)
-{
-	struct query q = { 0 };
-	struct sub *s;
-	enum MHD_Result r;
-
-	if (!h->c.serve)
-		return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
-	if (!(s = subopen(h, conn, &q))) {
-		r = jsonerr(conn, 400, q.err, NULL);
-		ev_buf_free(&q.msg);
-		return r;
-	}
-	ev_buf_free(&q.msg);
-	subjoin(h, s);
-	return s->kind == WS ? ws_upgrade(conn, s) : stream(h, conn, s);
-}
-
-/* ---- WebSocket sessions -------------------------------------------------- */
-
-static int
-ws_send(struct sub *s, int fd)
-{
-	while (s->off < s->out.len) {
-		ssize_t n = send(fd, s->out.p + s->off, s->out.len - s->off,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0)
-			return -1;
-		s->off += (size_t)n;
-		s->lastsend = nowms();
-		count(s->h, &s->h->st.bytes_out, (size_t)n);
-	}
-	compact(s);
-	return 0;
-}
-
-/* A last frame, best effort: the client may not be reading. */
-static void
-ws_closewith(struct sub *s, int fd, unsigned code, const char *reason)
-{
-	ev_buf_reset(&s->out);
-	s->off = 0;
-	ev_ws_close(&s->out, code, reason);
-	ws_send(s, fd);
-}
-
-/* A WebSocket session's state between turns of ws_run. */
-struct wsconn {
-	struct ev_buf in, payload;   /* bytes received, not yet a frame; a frame's */
-	int64_t lastping, lastpong, ka, idle;
-	char reason[160];
-};
-
-/* Feed the client, and keep it alive or drop it: 1 when the session ends,
- * 2 when a ping was queued (send it before waiting), else 0. */
-static int
-ws_tick(struct sub *s, int sock, struct wsconn *w)
-{
-	struct ev_httpd *h = s->h;
-	int64_t now;
-
-	drain(s->pipe[0]);
-	if (s->out.len - s->off < h->c.sub_buffer && fill(s) < 0) {
-		snprintf(w->reason, sizeof w->reason,
-		    "reading the spool failed; position=%" PRIu64, s->pos);
-		ws_closewith(s, sock, 1011, w->reason);
-		return 1;
-	}
-	if (ws_send(s, sock) < 0)
-		return 1;
-	now = nowms();
-	if (s->off < s->out.len && now - s->lastsend > w->idle) {
-		snprintf(w->reason, sizeof w->reason, "too slow: nothing read for %" PRId64 " s",
-		    w->idle / 1000);
-		ev_warn("%s: WebSocket subscriber dropped: %s", s->peer, w->reason);
-		count(h, &h->st.dropped, 1);
-		ws_closewith(s, sock, 1008, w->reason);
-		return 1;
-	}
-	if (now - w->lastpong > 2 * w->ka + 1000) {
-		ws_closewith(s, sock, 1001, "no pong");
-		return 1;
-	}
-	if (now - w->lastping >= w->ka) {
-		ev_ws_frame(&s->out, EV_WS_PING, "ka", 2);
-		w->lastping = now;
-		return 2;
-	}
-	return 0;
-}
-
-/* Answer the frames received whole: 1 when the session ends. */
-static int
-ws_frames(struct sub *s, int sock, struct wsconn *w)
-{
-	while (w->in.len) {
-		const char *why;
-		int op, fin;
-		long used;
-
-		ev_buf_reset(&w->payload);
-		used = ev_ws_parse((const unsigned char *)w->in.p, w->in.len, 4096, &op, &fin,
-		    &w->payload, &why);
-		if (used < 0) {
-			ws_closewith(s, sock, 1002, why);
-			return 1;
-		}
-		if (used == 0)
-			return 0;
-		memmove(w->in.p, w->in.p + used, w->in.len - (size_t)used);
-		w->in.len -= (size_t)used;
-		if (op == EV_WS_PING) {
-			ev_ws_frame(&s->out, EV_WS_PONG, w->payload.p, w->payload.len);
-		} else if (op == EV_WS_PONG) {
-			w->lastpong = nowms();
-		} else if (op == EV_WS_CLOSE) {
-			ev_buf_reset(&s->out);
-			s->off = 0;
-			ev_ws_frame(&s->out, EV_WS_CLOSE, w->payload.p, w->payload.len >= 2 ? 2 : 0);
-			ws_send(s, sock);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Wait for the client or the writer, and read what the client sent: 1 when
- * the session ends. */
-static int
-ws_wait(struct sub *s, int sock, struct wsconn *w)
-{
-	struct pollfd pfd[2] = { { .fd = sock, .events = POLLIN },
-		{ .fd = s->pipe[0], .events = POLLIN } };
-	char buf[4096];
-	ssize_t n;
-
-	if (s->off < s->out.len)
-		pfd[0].events |= POLLOUT;
-	if (w->in.len == 0 && poll(pfd, 2, 1000) < 0 && errno != EINTR)
-		return 1;
-	if (!w->in.len && !(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-		return 0;
-	n = w->in.len ? 0 : recv(sock, buf, sizeof buf, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n == 0 && !w->in.len)
-		return 1;
-	if (n > 0)
-		ev_buf_add(&w->in, buf, (size_t)n);
-	return ws_frames(s, sock, w);
-}
-
-static void
-ws_run(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
-    size_t extra_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
-{
-	struct sub *s = cls;
-	struct ev_httpd *h = s->h;
-	struct wsconn w = { .lastping = nowms(), .lastpong = nowms(),
-		.ka = (int64_t)h->c.keepalive_s * 1000, .idle = (int64_t)h->c.idle_timeout_s * 1000 };
-	int r;
-
-	(void)conn;
-	(void)con_cls;
-	ev_buf_add(&w.in, extra, extra_size);
-	boundsend(sock, h->c.sub_buffer);
-	s->lastsend = nowms();
-	while (!h->stopping) {
-		if ((r = ws_tick(s, sock, &w)) == 1)
-			break;
-		if (r == 0 && ws_wait(s, sock, &w))
-			break;
-	}
-	if (h->stopping)
-		ws_closewith(s, sock, 1001, "the server is stopping");
-	ev_buf_free(&w.in);
-	ev_buf_free(&w.payload);
-	sub_free(s);
-	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 /* ---- dispatch --------------------------------------------------------------- */
@@ -1214,20 +481,20 @@ newrequest(struct ev_httpd *h, struct MHD_Connection *conn, const char *method, 
 	struct conn *cs = ev_calloc(1, sizeof *cs);
 	const char *cl;
 
-	cs->start = nowms();
+	cs->start = httpd_nowms();
 	cs->start_ns = nowns();
 	*con_cls = cs;
 	if (strcmp(method, "OPTIONS") == 0)
 		return MHD_YES;
 	if (!authorized(h, conn)) {
 		cs->state = C_DONE;
-		return jsonerr(conn, 401, "a valid bearer token is required", NULL);
+		return httpd_jsonerr(conn, 401, "a valid bearer token is required", NULL);
 	}
 	if (strcmp(method, "POST") == 0 && route >= 0 &&
 	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
 	    strtoull(cl, NULL, 10) > h->c.max_body) {
 		cs->state = C_DONE;
-		return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
 	}
 	return MHD_YES;
 }
@@ -1237,10 +504,10 @@ static enum MHD_Result
 upload(struct ev_httpd *h, struct MHD_Connection *conn, const char *url, const char *method,
     long route, struct conn *cs, const char *data, size_t *size)
 {
-	if (nowms() - cs->start > (int64_t)h->c.request_timeout_s * 1000) {
+	if (httpd_nowms() - cs->start > (int64_t)h->c.request_timeout_s * 1000) {
 		char peer[PEERMAX];
 
-		peername(conn, peer, sizeof peer);
+		httpd_peername(conn, peer, sizeof peer);
 		ev_warn("%s: %s: a request body too slow to arrive: closed", peer, url);
 		return MHD_NO;
 	}
@@ -1276,16 +543,16 @@ getpath(struct ev_httpd *h, struct MHD_Connection *conn, const char *url, const 
 {
 	if ((strcmp(url, "/events") != 0 || !h->c.serve) && strcmp(url, "/stat") != 0 &&
 	    strcmp(url, "/") != 0)
-		return jsonerr(conn, 404, "no such path", NULL);
+		return httpd_jsonerr(conn, 404, "no such path", NULL);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return notallowed(h, conn, url, -1);
 	if (strcmp(url, "/events") == 0) {
 		cs->subscriber = 1;
-		return subscribe(h, conn);
+		return httpd_subscribe(h, conn);
 	}
 	if (strcmp(url, "/stat") == 0) {
 		if (!h->c.serve)
-			return jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
+			return httpd_jsonerr(conn, 404, "no spool is served here (evhttp -i SPOOL)", NULL);
 		return stat_json(h, conn);
 	}
 	return respond(conn, 200, "text/html; charset=utf-8", ev_http_page, ev_http_page_len, NULL);
@@ -1313,14 +580,14 @@ handler(void *cls, struct MHD_Connection *conn, const char *url, const char *met
 		return handshake(conn);
 	if (route >= 0 && strcmp(method, "GET") == 0 && strcmp(url, "/events") == 0 && h->c.serve) {
 		cs->subscriber = 1;
-		return subscribe(h, conn);
+		return httpd_subscribe(h, conn);
 	}
 	if (route < 0)
 		return getpath(h, conn, url, method, cs);
 	if (strcmp(method, "POST") != 0)
 		return notallowed(h, conn, url, route);
 	if (cs->toobig)
-		return jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
 	return ingest(h, conn, (size_t)route, cs);
 }
 
@@ -1351,9 +618,9 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED && cs && cs->subscriber) {
 		char peer[PEERMAX];
 
-		peername(conn, peer, sizeof peer);
+		httpd_peername(conn, peer, sizeof peer);
 		ev_warn("%s: subscriber dropped: nothing read for %u s", peer, h->c.idle_timeout_s);
-		count(h, &h->st.dropped, 1);
+		httpd_count(h, &h->st.dropped, 1);
 	}
 	if (cs) {
 		measured(h, conn, cs);
@@ -1588,7 +855,7 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : 0;
 	if (h->watch) {
-		pthread_create(&h->watcher, NULL, watcher, h);
+		pthread_create(&h->watcher, NULL, httpd_watcher, h);
 		h->watching = 1;
 	}
 	return h;
@@ -1606,7 +873,7 @@ ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st)
 	int status = 0;
 
 	h->stopping = 1;
-	pokeall(h);
+	httpd_pokeall(h);
 	if (h->d)
 		MHD_stop_daemon(h->d);
 	if (h->watching)

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: ISC */
+/* httpd.h — what evhttp's server (server.c: ingest, dispatch, start and
+ * stop) and its subscriptions (subscribe.c: SSE, NDJSON, WebSocket) share;
+ * private to lib/http. */
+#ifndef EV_HTTPD_H
+#define EV_HTTPD_H
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "http/server.h"
+#include "io/loc.h"
+#include "io/watch.h"
+
+#define PEERMAX (NI_MAXHOST + NI_MAXSERV + 2)
+
+struct req {
+	struct ev_buf ev;    /* event lines, each ending in '\n' */
+	size_t n;
+	int status;          /* 0 while waiting */
+	struct req *next;
+};
+
+struct lane {
+	struct ev_httpd *h;
+	char *dest;
+	struct ev_sink *sink;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	struct req *head, **tail;
+	size_t queued;
+	int64_t failed_until; /* ms: 503 until then */
+	int stop, status;
+	pthread_t th;
+	int serves;           /* this lane writes the served spool */
+};
+
+struct sub;
+
+struct ev_httpd {
+	struct ev_httpd_conf c;
+	struct MHD_Daemon *d;
+	struct lane *lanes;
+	size_t nlanes;
+	size_t *routelane;    /* lane of each route */
+	struct ev_sink *rejects;
+	pthread_mutex_t rejmu;
+	char *cert, *key;     /* PEM text */
+	/* subscribers */
+	pthread_mutex_t submu;
+	struct sub **subs;
+	size_t nsubs, subcap;
+	pthread_t watcher;
+	int watching;
+	atomic_int stopping;
+	struct ev_watch *watch;
+	pthread_mutex_t statmu;
+	struct ev_httpd_stats st;
+	unsigned port;
+};
+
+int64_t httpd_nowms(void);
+/* Add n to a counter of h's stats. */
+void httpd_count(struct ev_httpd *h, uintmax_t *field, uintmax_t n);
+/* An error answer: {"error": msg}, with Retry-After when retry is set. */
+enum MHD_Result httpd_jsonerr(struct MHD_Connection *conn, unsigned status, const char *msg,
+    const char *retry);
+void httpd_peername(struct MHD_Connection *conn, char *buf, size_t n);
+/* subscribe.c: wake every subscriber (the served spool grew); the thread
+ * that watches the served spool; GET of the events. */
+void httpd_pokeall(struct ev_httpd *h);
+void *httpd_watcher(void *arg);
+enum MHD_Result httpd_subscribe(struct ev_httpd *h, struct MHD_Connection *conn);
+
+#endif

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "json/jsonscan.h"
+#include "json/utf8.h"
 
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -85,27 +86,6 @@ static int
 isdigit_(unsigned char c)
 {
 	return (unsigned)(c - '0') < 10;
-}
-
-static int
-hex(unsigned char c)
-{
-	if (isdigit_(c))
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* The four hex digits at s (e - s >= 4 checked by the caller), or -1. */
-static long
-hex4(const unsigned char *s)
-{
-	int a = hex(s[0]), b = hex(s[1]), c = hex(s[2]), d = hex(s[3]);
-	if ((a | b | c | d) < 0)
-		return -1;
-	return (long)a << 12 | b << 8 | c << 4 | d;
 }
 
 /* Length of the valid UTF-8 sequence at s (s[0] >= 0x80), or 0. */
@@ -216,11 +196,11 @@ stop:
 			long u;
 			if (e - s < 6) {
 				for (const unsigned char *h = s + 2; h < e; h++)
-					if (hex(*h) < 0)
+					if (ev_hexval(*h) < 0)
 						goto badu;
 				goto eof;
 			}
-			if ((u = hex4(s + 2)) < 0) {
+			if ((u = ev_hex4(s + 2)) < 0) {
 badu:
 				*msg = "invalid \\u escape";
 				*bad = s;
@@ -228,7 +208,7 @@ badu:
 			}
 			if (u >= 0xd800 && u <= 0xdbff) {
 				long l;
-				if (e - s < 12 || s[6] != '\\' || s[7] != 'u' || (l = hex4(s + 8)) < 0xdc00 ||
+				if (e - s < 12 || s[6] != '\\' || s[7] != 'u' || (l = ev_hex4(s + 8)) < 0xdc00 ||
 				    l > 0xdfff) {
 					*msg = "lone high surrogate";
 					*bad = s;
@@ -636,21 +616,16 @@ decode1(const unsigned char **ps, const unsigned char *e, unsigned char u[4])
 		*ps = s + 1;
 		return 1;
 	}
-	switch (s[1]) {
-	case 'b': c = '\b'; break;
-	case 'f': c = '\f'; break;
-	case 'n': c = '\n'; break;
-	case 'r': c = '\r'; break;
-	case 't': c = '\t'; break;
-	case 'u':
-		if (e - s < 6 || (c = hex4(s + 2)) < 0) {
-			c = 0xfffd;
-			break;
-		}
+	if (s[1] != 'u') {
+		if ((c = ev_json_esc1(s[1])) < 0)
+			c = s[1];
+	} else if (e - s < 6 || (c = ev_hex4(s + 2)) < 0) {
+		c = 0xfffd;
+	} else {
 		s += 4;
 		if (c >= 0xd800 && c <= 0xdbff) {
 			long l;
-			if (e - s >= 8 && s[2] == '\\' && s[3] == 'u' && (l = hex4(s + 4)) >= 0xdc00 &&
+			if (e - s >= 8 && s[2] == '\\' && s[3] == 'u' && (l = ev_hex4(s + 4)) >= 0xdc00 &&
 			    l <= 0xdfff) {
 				c = 0x10000 + ((c - 0xd800) << 10 | (l - 0xdc00));
 				s += 6;
@@ -658,30 +633,9 @@ decode1(const unsigned char **ps, const unsigned char *e, unsigned char u[4])
 				c = 0xfffd;
 		} else if (c >= 0xdc00 && c <= 0xdfff)
 			c = 0xfffd;
-		break;
-	default: c = s[1]; break;
 	}
 	*ps = s + 2;
-	if (c < 0x80) {
-		u[0] = (unsigned char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		u[0] = (unsigned char)(0xc0 | c >> 6);
-		u[1] = (unsigned char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | c >> 12);
-		u[1] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
-		u[2] = (unsigned char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	u[0] = (unsigned char)(0xf0 | c >> 18);
-	u[1] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
-	u[2] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
-	u[3] = (unsigned char)(0x80 | (c & 0x3f));
-	return 4;
+	return ev_utf8_put(u, (uint32_t)c);
 }
 
 static int

@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "json/jsonscan.h"
 #include "sign/jcs.h"
+#include "json/utf8.h"
 
 #define MAXDEPTH EV_JSON_MAXDEPTH
 
@@ -65,29 +66,9 @@ ws(struct ev_jcs *j)
 static void
 addutf8(struct ev_buf *b, uint32_t c)
 {
-	char u[4];
-	size_t n;
+	unsigned char u[4];
 
-	if (c < 0x80) {
-		u[0] = (char)c;
-		n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xC0 | c >> 6);
-		u[1] = (char)(0x80 | (c & 0x3F));
-		n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xE0 | c >> 12);
-		u[1] = (char)(0x80 | (c >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (c & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | c >> 18);
-		u[1] = (char)(0x80 | (c >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (c >> 6 & 0x3F));
-		u[3] = (char)(0x80 | (c & 0x3F));
-		n = 4;
-	}
-	ev_buf_add(b, u, n);
+	ev_buf_add(b, (const char *)u, ev_utf8_put(u, c));
 }
 
 /* One character in its canonical string form. */
@@ -116,20 +97,10 @@ addcanon(struct ev_buf *b, uint32_t c)
 static int
 hex4(const char *p, uint32_t *v)
 {
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		*v <<= 4;
-		if (c >= '0' && c <= '9')
-			*v |= (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			*v |= (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			*v |= (uint32_t)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	return 0;
+	long x = ev_hex4((const unsigned char *)p);
+
+	*v = (uint32_t)x;
+	return x < 0 ? -1 : 0;
 }
 
 /* One raw UTF-8 character at j->p (valid, shortest form, no surrogate). */
@@ -198,16 +169,12 @@ string(struct ev_jcs *j, struct ev_buf *raw, struct ev_buf *canon)
 				return fail(j, "unterminated string");
 			char esc = j->p[1];
 			j->p += 2;
-			switch (esc) {
-			case '"': c = '"'; break;
-			case '\\': c = '\\'; break;
-			case '/': c = '/'; break;
-			case 'b': c = '\b'; break;
-			case 'f': c = '\f'; break;
-			case 'n': c = '\n'; break;
-			case 'r': c = '\r'; break;
-			case 't': c = '\t'; break;
-			case 'u':
+			int one = ev_json_esc1((unsigned char)esc);
+			if (one >= 0) {
+				c = (uint32_t)one;
+			} else if (esc != 'u') {
+				return fail(j, "bad escape");
+			} else {
 				if (j->e - j->p < 4 || hex4(j->p, &c) < 0)
 					return fail(j, "bad \\u escape");
 				j->p += 4;
@@ -220,9 +187,6 @@ string(struct ev_jcs *j, struct ev_buf *raw, struct ev_buf *canon)
 					j->p += 6;
 					c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
 				}
-				break;
-			default:
-				return fail(j, "bad escape");
 			}
 		}
 		if (raw)

@@ -118,17 +118,7 @@ wopen_last(struct ev_spool *sp)
 static int
 sealsync(struct ev_spool *sp)
 {
-	char name[SEGNAME_LEN + 1];
-
-	if (sp->nosync || sp->wfd < 0)
-		return 0;
-	if (fdatasync(sp->wfd) < 0) {
-		spool_segname(name, sp->wbase);
-		ev_warn("%s/%s: fdatasync:", sp->segpath, name);
-		return -1;
-	}
-	sp->ctr.syncs++;
-	return 0;
+	return sp->nosync || sp->wfd < 0 ? 0 : spool_syncseg(sp);
 }
 
 /* Start writing back what the last appends wrote, without waiting for it,

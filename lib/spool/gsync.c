@@ -205,9 +205,8 @@ spool_gsync_close(struct ev_spool *sp)
 			close(sp->slotfd[k]);
 }
 
-/* fdatasync of our segment, counted. */
-static int
-syncseg(struct ev_spool *sp)
+int
+spool_syncseg(struct ev_spool *sp)
 {
 	char name[SEGNAME_LEN + 1];
 
@@ -254,7 +253,7 @@ syncbefore(struct ev_spool *sp, uint64_t s)
 static int
 alone(struct ev_spool *sp)
 {
-	if (syncseg(sp) < 0)
+	if (spool_syncseg(sp) < 0)
 		return -1;
 	sp->known = sp->wend;
 	return 0;
@@ -324,7 +323,7 @@ lead(struct ev_spool *sp, int k)
 	}
 	if (s <= sp->wbase && syncbefore(sp, s) < 0)
 		return -1;
-	if (syncseg(sp) < 0)
+	if (spool_syncseg(sp) < 0)
 		return -1;
 	if (setval(sp, 0, t, 0, &s) < 0) /* durable all the same */
 		s = t, sp->gstate = GSYNC_ALONE;

@@ -55,6 +55,8 @@ int spool_gc_locked(struct ev_spool *sp, int force, struct ev_spool_gc *res);
  * the spool's other writers (gsync.c); call without holding the lock. */
 int spool_gsync(struct ev_spool *sp);
 void spool_gsync_close(struct ev_spool *sp);
+/* fdatasync of the segment this writer appends to, counted (gsync.c). */
+int spool_syncseg(struct ev_spool *sp);
 /* Counts of events per segment (segcount.c): the record of the segment at
  * base (1 with the prefix *size it counts and its *events, else 0); a
  * record for a sealed segment a reader counted; the record's removal; a

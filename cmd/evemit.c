@@ -18,7 +18,6 @@
 #include "json/obj.h"
 #include "base/opts.h"
 #include "amqp/request.h"
-#include "amqp/url.h"
 #include "event/uuid.h"
 #include "trace/trace.h"
 #include "tool.h"
@@ -353,7 +352,7 @@ requestroute(const struct ev_opts *o, const char *replyto)
 
 	if (!o->output)
 		ev_die(EV_ERROR, "--request: -o names where the request goes (a broker or a spool)");
-	broker = ev_amqp_is(o->output);
+	broker = ev_sink_replies_direct(o->output);
 	if (broker && replyto)
 		ev_die(EV_ERROR, "--reply-to: a broker's reply comes by direct reply-to, not a spool");
 	if (!broker && !replyto)

@@ -223,6 +223,12 @@ ev_source_isspool(const char *loc)
 	return strcmp(loc, "-") != 0 && !ev_amqp_is(loc) && !ev_http_is(loc) && isdir(loc);
 }
 
+int
+ev_sink_replies_direct(const char *dest)
+{
+	return ev_amqp_is(dest);
+}
+
 struct ev_source *
 ev_source_open_many(char *const *locs, int n, const struct ev_source_conf *c, int priority)
 {

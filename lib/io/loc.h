@@ -111,6 +111,9 @@ struct ev_source *ev_source_open_many(char *const *locs, int n, const struct ev_
     int priority);
 /* Is loc a spool directory (an input ev_source_open_many takes)? */
 int ev_source_isspool(const char *loc);
+/* Whether a request sent to dest gets its reply without a reply location
+ * (a broker's direct reply-to, amqp/request.h), or needs one (--reply-to). */
+int ev_sink_replies_direct(const char *dest);
 /* Does its commit move a position kept outside the process (a broker's
  * acks)? The outputs must then be durable before it does. */
 int ev_source_acks(const struct ev_source *s);

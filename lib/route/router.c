@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* router.c — evroute's rules (see router.h for the syntax).
+/* router.c — evroute's rules (see router.h for the syntax). Over a
+ * thousand lines on purpose: reading a rule, the shared scan and the order
+ * of matches all work on one rule table (route/topicset.c holds the trie).
  *
  * How a rule is read. Its first word (up to a blank or '>') is a pattern
  * when it is NAME:GLOB (NAME an attribute name: 1-20 lowercase letters or

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* group.c — consumer groups: the on-disk state that lets any number of
  * processes share one spool's events, each event to one live member.
+ * (Over a thousand lines on purpose: the ledger's format, joining, claims,
+ * commits and redelivery are one crash-safety argument, read in one place.)
  *
  * The state (ev-spool(5) says the same, and the two agree) lives in
  * groups/NAME/ inside the spool:

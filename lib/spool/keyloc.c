@@ -183,7 +183,7 @@ setcursor(struct ksource *s, int k, uint64_t pos)
 static uint32_t
 delivered(struct ksource *s, int k, uint64_t pos)
 {
-	char name[16], buf[96], word[8];
+	char name[24], buf[96], word[8];
 	uint64_t at;
 	uint32_t n;
 	ssize_t len;
@@ -204,7 +204,7 @@ delivered(struct ksource *s, int k, uint64_t pos)
 static int
 mark(struct ksource *s, int k, uint64_t pos, uint32_t n, int dirty)
 {
-	char name[16], buf[64];
+	char name[24], buf[64];
 	int len = snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu32 " %s\n", pos, n,
 	    dirty ? "dirty" : "clean");
 

@@ -210,6 +210,13 @@ spool_active(struct ev_spool *sp, uint64_t *size)
 int
 ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 {
+	return ev_spool_append_lines(sp, buf, len, spool_count_newlines(buf, len), nosync);
+}
+
+int
+ev_spool_append_lines(struct ev_spool *sp, const char *buf, size_t len, uint64_t nlines,
+    int nosync)
+{
 	uint64_t size;
 	size_t off = 0;
 	int err;
@@ -231,7 +238,7 @@ ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync)
 		goto fail;
 	}
 	kick(sp, size + len, len);
-	spool_segcount_append(sp, size, len, spool_count_newlines(buf, len));
+	spool_segcount_append(sp, size, len, nlines);
 	sp->wend = sp->wbase + size + len;
 	if (spool_lock(sp, LOCK_UN) < 0)
 		return -1;

@@ -37,10 +37,13 @@
 uint64_t
 spool_count_newlines(const char *p, size_t n)
 {
+	const char *e = p + n;
 	uint64_t c = 0;
 
-	for (size_t i = 0; i < n; i++) /* vectorized by the compiler */
-		c += p[i] == '\n';
+	while ((p = memchr(p, '\n', (size_t)(e - p)))) {
+		c++;
+		p++;
+	}
 	return c;
 }
 

@@ -49,6 +49,10 @@ const struct ev_spool_conf *ev_spool_getconf(const struct ev_spool *sp);
  * spool's other writers (one fdatasync for all: ev_spool_sync). A failed
  * write leaves the spool ending at a line boundary. */
 int ev_spool_append(struct ev_spool *sp, const char *buf, size_t len, int nosync);
+/* The same, from a caller that knows how many lines buf holds (the spool
+ * keeps each segment's count of events; ev_spool_append counts them). */
+int ev_spool_append_lines(struct ev_spool *sp, const char *buf, size_t len, uint64_t nlines,
+    int nosync);
 /* Make everything appended through sp durable (after nosync appends):
  * wait for a sync in progress that covers it, or lead one that covers
  * every writer's bytes so far (group commit across processes). */

@@ -25,6 +25,7 @@
 #include "spool/lock.h"
 #include "spool/spool.h"
 #include "base/compat.h"
+#include "spool/private.h"
 
 #define SINK_BYTES (1 << 20)
 
@@ -32,6 +33,7 @@ struct spsink {
 	struct ev_spool *sp;
 	enum ev_sync sync;
 	struct ev_buf buf;
+	uint64_t n; /* lines in buf */
 	int failed; /* errno of a failed append: the sink refuses more */
 };
 
@@ -42,11 +44,12 @@ flush(struct spsink *k, int nosync)
 		errno = k->failed;
 		return -1;
 	}
-	if (ev_spool_append(k->sp, k->buf.p, k->buf.len, nosync) < 0) {
+	if (ev_spool_append_lines(k->sp, k->buf.p, k->buf.len, k->n, nosync) < 0) {
 		k->failed = errno;
 		return -1;
 	}
 	ev_buf_reset(&k->buf);
+	k->n = 0;
 	return 0;
 }
 
@@ -77,6 +80,7 @@ spsink_write(void *impl, const char *line, size_t len)
 	memcpy(k->buf.p + k->buf.len, line, len);
 	k->buf.p[k->buf.len + len] = '\n';
 	k->buf.len += len + 1;
+	k->n += 1 + (memchr(line, '\n', len) ? spool_count_newlines(line, len) : 0);
 	if (k->sync == EV_SYNC_ALWAYS)
 		return flush(k, 0);
 	if (k->buf.len >= SINK_BYTES)

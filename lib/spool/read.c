@@ -277,9 +277,9 @@ ev_spool_reader_free(struct ev_spool_reader *r)
 
 /* Are the buffered bytes [start, rdmark) still what the file holds? */
 static int
-still_there(struct ev_spool_reader *r)
+still_there_upto(struct ev_spool_reader *r, size_t upto)
 {
-	size_t k = r->rdmark - r->start;
+	size_t k = upto - r->start;
 	ssize_t got;
 
 	ev_buf_reset(&r->vbuf);
@@ -287,6 +287,13 @@ still_there(struct ev_spool_reader *r)
 	got = pread(r->fd, r->vbuf.p, k, (off_t)(r->pos - r->base));
 	r->sp->ctr.bytesread += got > 0 ? (size_t)got : 0;
 	return got == (ssize_t)k && memcmp(r->vbuf.p, r->buf + r->start, k) == 0;
+}
+
+/* Are the buffered bytes read before the last read still what the file holds? */
+static int
+still_there(struct ev_spool_reader *r)
+{
+	return still_there_upto(r, r->rdmark);
 }
 
 /* 1 and the base of the first segment after base, 0 when there is none, -1. */
@@ -451,7 +458,10 @@ atend(struct ev_spool_reader *r, uint64_t off, size_t *scanned)
 		/* An unterminated tail: a write in progress, or torn and about to
 		 * be truncated; if it already was, forget what we hold of it. */
 		struct stat st;
-		if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < off) {
+		if (fstat(r->fd, &st) == 0 && ((uint64_t)st.st_size < off ||
+		    !still_there_upto(r, r->end))) {
+			/* truncated, or truncated and written again to the same
+			 * size (a whole line where the torn one was) */
 			forget(r);
 			*scanned = 0;
 			return 1;

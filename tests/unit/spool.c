@@ -789,3 +789,31 @@ Test(spool, sync_none_does_not_sync_at_roll_over)
 	cr_expect_gt(ev_spool_counts(sp)->syncs, 0, "a syncing writer seals what it rolls over");
 	ev_spool_close(sp);
 }
+
+/* A torn tail the reader holds, cut by the next writer and replaced by a
+ * whole line of the same length: the file's size is what it was, and the
+ * reader must still notice and hand out the new line. */
+Test(spool, a_torn_tail_replaced_by_a_line_of_its_length_is_read)
+{
+	mkspool(0);
+	struct ev_spool *sp = openw();
+	struct ev_spool_reader *r = ev_spool_reader_new(sp, 0, 0);
+	struct ev_line l;
+	char seg[256];
+
+	cr_assert_eq(ev_spool_append(sp, "{\"a\":1}\n", 8, 1), 0);
+	lastseg(sp, seg, sizeof seg);
+	rawappend(seg, "{\"b\":22}"); /* 8 bytes, no newline: a writer died */
+	cr_assert_eq(ev_spool_reader_next(r, &l), 1);
+	cr_expect_str_eq(l.p, "{\"a\":1}");
+	cr_assert_eq(ev_spool_reader_next(r, &l), 0, "the torn tail is not a line");
+	struct ev_spool *w = ev_spool_open(dir, EV_SPOOL_WRITE);
+	cr_assert_not_null(w);
+	cr_assert_eq(ev_spool_append(w, "{\"c\":3}\n", 8, 1), 0); /* cuts it, writes 8 bytes */
+	ev_spool_close(w);
+	cr_assert_eq(ev_spool_reader_next(r, &l), 1, "the new line was not seen");
+	cr_expect_str_eq(l.p, "{\"c\":3}");
+	ev_spool_reader_free(r);
+	ev_spool_close(sp);
+	rmspool();
+}

@@ -247,20 +247,25 @@ spool_lines() {
 @test "the durable hop: evfilter --cursor c -o B EXPR A, killed at random, loses nothing" {
 	evspool init "$T/A"; evspool init "$T/B"
 	events 20000 | evfilter true -o "$T/A"
-	# How long one uninterrupted run takes, on copies.
-	cp -r "$T/A" "$T/A2"; evspool init "$T/B2"
-	t0=$(date +%s%N)
-	evfilter --cursor c --no-follow -o "$T/B2" '.k == 0' "$T/A2"
-	ms=$((($(date +%s%N) - t0) / 1000000))
+	# How long one uninterrupted run takes, on copies, warm: the shorter of
+	# two (a slow first run would put the kills after the end of the runs)
+	ms=
+	for c in 2 3; do
+		cp -r "$T/A" "$T/A$c"; evspool init "$T/B$c"
+		t0=$(date +%s%N)
+		evfilter --cursor c --no-follow -o "$T/B$c" '.k == 0' "$T/A$c"
+		t=$((($(date +%s%N) - t0) / 1000000))
+		[ -n "$ms" ] && [ "$ms" -le "$t" ] || ms=$t
+	done
 	: > "$T/restarts"
 	done=0
 	for i in $(seq 1 200); do
 		bg evfilter --cursor c --no-follow -o "$T/B" '.k == 0' "$T/A" 2>/dev/null
 		pid=$BGPID
-		# killed at random within a quarter of what one run takes, later
+		# killed at random within an eighth of what one run takes, later
 		# and later, so that it gets through in the end
 		sleep "$(awk -v r="$RANDOM" -v ms="$ms" -v i="$i" \
-			'BEGIN { printf "%.3f", r / 32768 * (ms + 20) / 4 * (1 + i / 8) / 1000 }')"
+			'BEGIN { printf "%.3f", r / 32768 * (ms + 20) / 8 * (1 + i / 8) / 1000 }')"
 		if kill -9 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null || true
 			spool_lines "$T/B" | wc -l >> "$T/restarts"

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@ struct fdsink {
 	struct ev_buf buf;
 	int failed;
 	int durable;    /* EV_SYNC_AUTO syncs too (ev_sink_durable) */
+	int appending;  /* a regular file in O_APPEND mode whose end is not yet checked */
 };
 
 /* Split "cmd 'a b' c\ d" into words: sh(1) quoting, no expansion. */
@@ -133,6 +135,36 @@ fail:
 	return -1;
 }
 
+/* A file we append to may end in part of a line: a writer before us was
+ * killed in the middle of a write. Our first line would be glued to it and
+ * both lost to whoever reads the file, so we end that part with a newline
+ * first. It is not ours to cut: the file has no lock, and the part may be
+ * another writer's line arriving. Said once; the next reader reports the
+ * part as the bad line it is. */
+static int
+endtorn(struct fdsink *k)
+{
+	struct stat st;
+	char c, path[32];
+	int rfd;
+	ssize_t n;
+
+	k->appending = 0;
+	if (fstat(k->fd, &st) < 0 || st.st_size == 0)
+		return 0;
+	/* Our descriptor is write-only: read the end through another. */
+	snprintf(path, sizeof path, "/dev/fd/%d", k->fd);
+	if ((rfd = open(k->isstdout ? path : k->name, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = pread(rfd, &c, 1, st.st_size - 1);
+	close(rfd);
+	if (n != 1 || c == '\n')
+		return 0;
+	ev_warn("%s: ends in part of a line (a writer killed while it wrote?); "
+	    "ending it with a newline before appending", k->name);
+	return ev_write_all(k->fd, "\n", 1, NULL);
+}
+
 static int
 flushbuf(struct fdsink *k)
 {
@@ -140,7 +172,8 @@ flushbuf(struct fdsink *k)
 		errno = k->failed;
 		return -1;
 	}
-	if (ev_write_all(k->fd, k->buf.p, k->buf.len, NULL) < 0) {
+	if ((k->appending && k->buf.len && endtorn(k) < 0) ||
+	    ev_write_all(k->fd, k->buf.p, k->buf.len, NULL) < 0) {
 		if (errno == EPIPE && k->isstdout) {
 			signal(SIGPIPE, SIG_DFL);
 			raise(SIGPIPE);
@@ -260,6 +293,7 @@ ev_fd_sink_open(const char *dest, enum ev_sync sync, const struct ev_sink_ops **
 		goto fail;
 	}
 	k->isreg = fstat(k->fd, &st) == 0 && S_ISREG(st.st_mode);
+	k->appending = k->isreg && (fcntl(k->fd, F_GETFL) & O_APPEND);
 	*ops = &fdsink_ops;
 	return k;
 fail:

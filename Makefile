@@ -30,7 +30,8 @@ GROUP_KILLS  = 100
 # their header. Looked up when make reads this file: that is why demo, check
 # and bench build in a new make once deps has installed them.
 PKGS    := libxxhash:libxxhash-dev librabbitmq:librabbitmq-dev libsodium:libsodium-dev sqlite3:libsqlite3-dev \
-	libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev libsystemd:libsystemd-dev
+	libcurl:libcurl4-openssl-dev libmicrohttpd:libmicrohttpd-dev gnutls:libgnutls28-dev libsystemd:libsystemd-dev \
+	oniguruma:libonig-dev
 HDRS    := jq.h:libjq-dev $(if $(filter yes,$(CSV)),csv.h:libcsv-dev)
 name     = $(firstword $(subst :, ,$1))
 MISSING := $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(call name,$p) 2>/dev/null && echo y),,$p)) \

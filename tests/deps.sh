@@ -3,7 +3,7 @@
 # Install the Debian packages evkit needs to build and test; only what is missing.
 # Works as root, or through sudo.
 set -e
-pkgs="gcc make git pkg-config libjq-dev jq libcriterion-dev libcsv-dev libxxhash-dev libsqlite3-dev sqlite3 librabbitmq-dev libcurl4-openssl-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev rabbitmq-server curl wrk chromium python3-websocket python3-pika amqp-tools openssl bats parallel mandoc python3 systemd strace clang libclang-rt-14-dev time"
+pkgs="gcc make git pkg-config libjq-dev libonig-dev jq libcriterion-dev libcsv-dev libxxhash-dev libsqlite3-dev sqlite3 librabbitmq-dev libcurl4-openssl-dev libsodium-dev libmicrohttpd-dev libgnutls28-dev libsystemd-dev rabbitmq-server curl wrk chromium python3-websocket python3-pika amqp-tools openssl bats parallel mandoc python3 systemd strace clang libclang-rt-14-dev time"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

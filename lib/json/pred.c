@@ -14,16 +14,20 @@
  * doubles) < strings (bytewise on UTF-8) < arrays < objects; equality is
  * that order's 0. A missing field is null.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "json/pred.h"
+#include "json/regex.h"
 
 enum nk { N_PATH, N_LIT, N_CMP, N_AND, N_OR, N_ALT, N_NOT, N_SELECT, N_STARTS, N_ENDS,
-	N_TEST, N_HAS, N_PIPE };
+	N_TEST, N_HAS, N_PIPE, N_ANY, N_ALL, N_ITER, N_ITERCMP, N_LENGTH, N_LOWER, N_UPPER,
+	N_ARITH };
 enum { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
 enum { R_OK, R_EMPTY, R_ERR, R_DEFER }; /* in that order of precedence for combine() */
 
 struct val {
@@ -38,7 +42,11 @@ struct node {
 	enum nk k;
 	int op, a, b;     /* operator; children (node indexes) */
 	int slot;         /* N_PATH, N_HAS: the path's index */
-	struct val lit;   /* N_LIT; N_TEST: the substring */
+	int flip;         /* N_ITERCMP: the literal is on the left */
+	struct val lit;   /* N_LIT; N_TEST: the substring; N_ITERCMP: the literal */
+	struct ev_regex *re;  /* N_TEST: the regex, or NULL for a plain substring */
+	struct ev_pred *sub;  /* N_ANY, N_ALL: the condition, on each element */
+	struct ev_buf buf;    /* N_LOWER, N_UPPER: the result */
 };
 
 struct ev_pred {
@@ -62,7 +70,7 @@ struct parser {
 	size_t nargs;
 	struct ev_buf *why;
 	int failed;
-	struct ev_buf tmp;
+	int sub;          /* parsing the condition of any() or all() */
 };
 
 static int
@@ -303,6 +311,8 @@ pathsteps(struct parser *ps, struct ev_buf *out)
 					return fail(ps, "recursion or a number");
 			} else
 				break;
+		} else if (*s == '[' && s[1] == ']') {
+			break; /* .path[]: an iteration, the caller's business */
 		} else if (*s == '[') {
 			if (bracketstep(ps, &s, out) < 0)
 				return -1;
@@ -464,23 +474,107 @@ variable(struct parser *ps)
 	return fail(ps, "an unknown variable");
 }
 
-/* test("plain string") on the context c. */
+/* A literal string argument, or null when nullok (then v->t is EV_J_NULL). */
+static int
+litarg(struct parser *ps, int ctx, struct val *v, int nullok)
+{
+	int a = parsepipe(ps, ctx);
+	if (a < 0)
+		return -1;
+	const struct node *n = &ps->p->n[a];
+	if (n->k != N_LIT || !(n->lit.t == EV_J_STRING || (nullok && n->lit.t == EV_J_NULL)))
+		return fail(ps, "an argument that is not a literal string");
+	*v = n->lit;
+	return 0;
+}
+
+/* test(re), test(re; flags) on the context c: a regex with no special
+ * character and no flags is a substring (memmem); any other is compiled
+ * once with Oniguruma as jq 1.6 compiles it on each call (json/regex.h). */
 static int
 testfn(struct parser *ps, int c, int ctx)
 {
 	struct ev_pred *p = ps->p;
-	struct val v;
-	int n;
+	struct val v, f = { .t = EV_J_NULL };
+	int n, plain = 1;
 
-	if (strarg(ps, ctx, &v) < 0)
+	if (!punct(ps, "("))
+		return fail(ps, "a function without its argument");
+	if (litarg(ps, ctx, &v, 0) < 0)
 		return -1;
+	if (punct(ps, ";") && litarg(ps, ctx, &f, 1) < 0)
+		return -1;
+	if (!punct(ps, ")"))
+		return fail(ps, "more than two arguments");
 	const char *r = p->lits.p + (uintptr_t)v.s;
 	for (size_t i = 0; i < v.len; i++)
 		if (strchr("\\^$.|?*+()[]{}", r[i]) || (unsigned char)r[i] < 0x20)
-			return fail(ps, "a regular expression that is not a plain string");
+			plain = 0;
 	n = newnode(ps, N_TEST);
 	p->n[n].a = c;
 	p->n[n].lit = v;
+	if (plain && f.t == EV_J_NULL)
+		return n;
+	struct ev_buf why = { 0 };
+	const char *fl = f.t == EV_J_STRING ? p->lits.p + (uintptr_t)f.s : NULL;
+	p->n[n].re = ev_regex_compile(r, v.len, fl, f.len, &why);
+	if (!p->n[n].re) {
+		fail(ps, why.p);
+		ev_buf_free(&why);
+		return -1;
+	}
+	ev_buf_free(&why);
+	return n;
+}
+
+static int finish(struct parser *ps);
+
+/* The condition of any(GEN; COND) or all(GEN; COND): a predicate of its
+ * own, on each element, with the paths it reads relative to the element. */
+static struct ev_pred *
+subpred(struct parser *ps)
+{
+	struct ev_pred *sub = ev_calloc(1, sizeof *sub);
+	struct parser cs = { .p = sub, .s = ps->s, .start = ps->start, .args = ps->args,
+		.nargs = ps->nargs, .why = ps->why, .sub = 1 };
+
+	sub->root = parsepipe(&cs, -1);
+	ps->s = cs.s;
+	if (cs.failed || finish(&cs) < 0) {
+		ps->failed = 1;
+		ev_pred_free(sub);
+		return NULL;
+	}
+	return sub;
+}
+
+/* any(.path[]; cond), all(.path[]; cond) on the context. */
+static int
+anyall(struct parser *ps, int ctx, enum nk k)
+{
+	int g, n;
+
+	if (!punct(ps, "("))
+		return fail(ps, "a function without its argument");
+	skipws(ps);
+	if (*ps->s != '.')
+		return fail(ps, "a generator that is not .path[]");
+	if ((g = pathterm(ps, ctx)) < 0)
+		return -1;
+	if (ps->p->n[g].k != N_PATH || !punct(ps, "[]"))
+		return fail(ps, "a generator that is not .path[]");
+	if (!punct(ps, ";"))
+		return fail(ps, "any or all without a condition");
+	struct ev_pred *sub = subpred(ps);
+	if (!sub)
+		return -1;
+	if (!punct(ps, ")")) {
+		ev_pred_free(sub);
+		return fail(ps, "more than two arguments");
+	}
+	n = newnode(ps, k);
+	ps->p->n[n].a = g;
+	ps->p->n[n].sub = sub;
 	return n;
 }
 
@@ -548,6 +642,20 @@ wordterm(struct parser *ps, int ctx)
 		}
 	if (word(ps, "test"))
 		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : testfn(ps, c, ctx);
+	if (word(ps, "any"))
+		return anyall(ps, ctx, N_ANY);
+	if (word(ps, "all"))
+		return anyall(ps, ctx, N_ALL);
+	static const struct { const char *w; enum nk k; } unary[] = {
+		{ "length", N_LENGTH }, { "ascii_downcase", N_LOWER }, { "ascii_upcase", N_UPPER } };
+	for (size_t i = 0; i < 3; i++)
+		if (word(ps, unary[i].w)) {
+			if ((c = ctxnode(ps, &ctx)) < 0)
+				return -1;
+			n = newnode(ps, unary[i].k);
+			p->n[n].a = c;
+			return n;
+		}
 	if (word(ps, "has"))
 		return (c = ctxnode(ps, &ctx)) < 0 ? -1 : hasfn(ps, c, ctx);
 	return fail(ps, "an expression of an unsupported shape");
@@ -563,8 +671,18 @@ parseterm(struct parser *ps, int ctx)
 	const char *s = ps->s;
 	if (*s == '(')
 		return parens(ps, ctx);
-	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9')))
-		return pathterm(ps, ctx);
+	if ((*s == '.' && !(s[1] >= '0' && s[1] <= '9'))) {
+		if ((n = pathterm(ps, ctx)) < 0 || strncmp(ps->s, "[]", 2) != 0)
+			return n;
+		/* .path[]: only compared with a literal (parsecmp), and only where
+		 * "some output is true" is what counts (finish) */
+		if (p->n[n].k != N_PATH || ps->s[2] == '.' || ps->s[2] == '[' || ps->s[2] == '?')
+			return fail(ps, "an iteration of an unsupported shape");
+		ps->s += 2;
+		int it = newnode(ps, N_ITER);
+		p->n[it].a = n;
+		return it;
+	}
 	if ((*s >= '0' && *s <= '9') || *s == '.' || (*s == '-' && (s[1] == '.' ||
 	    (s[1] >= '0' && s[1] <= '9'))))
 		return numberlit(ps);
@@ -581,13 +699,66 @@ parseterm(struct parser *ps, int ctx)
 	return wordterm(ps, ctx);
 }
 
+/* An arithmetic operator at ps->s among those of ops ("+-" or "*\/"),
+ * not an update (+=) nor the alternative (//). */
+static int
+arithop(struct parser *ps, const char *ops)
+{
+	skipws(ps);
+	const char *s = ps->s;
+	if (!*s || !strchr(ops, *s) || s[1] == '=' || (*s == '/' && s[1] == '/'))
+		return -1;
+	ps->s++;
+	switch (*s) {
+	case '+': return OP_ADD;
+	case '-': return OP_SUB;
+	case '*': return OP_MUL;
+	default: return OP_DIV;
+	}
+}
+
+static int
+parsemul(struct parser *ps, int ctx)
+{
+	int l = parseterm(ps, ctx), op;
+	while (l >= 0 && (op = arithop(ps, "*/")) >= 0) {
+		int r = parseterm(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_ARITH);
+		ps->p->n[n].op = op;
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		l = n;
+	}
+	return l;
+}
+
+static int
+parseadd(struct parser *ps, int ctx)
+{
+	int l = parsemul(ps, ctx), op;
+	while (l >= 0 && (op = arithop(ps, "+-")) >= 0) {
+		int r = parsemul(ps, ctx);
+		if (r < 0)
+			return -1;
+		int n = newnode(ps, N_ARITH);
+		ps->p->n[n].op = op;
+		ps->p->n[n].a = l;
+		ps->p->n[n].b = r;
+		l = n;
+	}
+	return l;
+}
+
 static int
 parsecmp(struct parser *ps, int ctx)
 {
 	static const struct { const char *t; int op; } ops[] = {
 		{ "==", OP_EQ }, { "!=", OP_NE }, { "<=", OP_LE }, { ">=", OP_GE },
 		{ "<", OP_LT }, { ">", OP_GT } };
-	int l = parseterm(ps, ctx);
+	struct ev_pred *p = ps->p;
+	int l = parseadd(ps, ctx);
 	if (l < 0)
 		return -1;
 	for (size_t i = 0; i < 6; i++) {
@@ -596,13 +767,24 @@ parsecmp(struct parser *ps, int ctx)
 		    (ops[i].t[1] == 0 && ps->s[1] == '='))
 			continue;
 		ps->s += strlen(ops[i].t);
-		int r = parseterm(ps, ctx);
+		int r = parseadd(ps, ctx);
 		if (r < 0)
 			return -1;
 		int n = newnode(ps, N_CMP);
-		ps->p->n[n].op = ops[i].op;
-		ps->p->n[n].a = l;
-		ps->p->n[n].b = r;
+		p->n[n].op = ops[i].op;
+		p->n[n].a = l;
+		p->n[n].b = r;
+		/* .path[] OP literal, literal OP .path[] */
+		int it = p->n[l].k == N_ITER ? l : p->n[r].k == N_ITER ? r : -1;
+		int lit = it == l ? r : l;
+		if (it >= 0 && p->n[lit].k == N_LIT) {
+			p->n[n].k = N_ITERCMP;
+			p->n[n].flip = it == r;
+			p->n[n].a = p->n[it].a;
+			p->n[n].lit = p->n[lit].lit;
+			p->n[it] = (struct node){ .k = N_LIT, .a = -1, .b = -1, .slot = -1,
+				.lit = { .t = EV_J_NULL } }; /* unused */
+		}
 		return n;
 	}
 	return l;
@@ -674,6 +856,39 @@ parsepipe(struct parser *ps, int ctx)
 	return l;
 }
 
+/* May the iteration node i stand where it is? Only where its outputs are
+ * the predicate's: the root, or select's condition at the root. */
+static int
+iterplace(const struct parser *ps, int i)
+{
+	const struct ev_pred *p = ps->p;
+	const struct node *r = &p->n[p->root];
+
+	if (ps->sub)
+		return 0;
+	return i == p->root || (r->k == N_SELECT && r->b == i && p->n[r->a].k == N_PATH &&
+	    strcmp(p->pathtext[p->n[r->a].slot], ".") == 0);
+}
+
+/* The end of a parse: iterations only where they may be; literal strings
+ * were stored as offsets while the store grew. */
+static int
+finish(struct parser *ps)
+{
+	struct ev_pred *p = ps->p;
+
+	if (p->root < 0)
+		return -1;
+	for (size_t i = 0; i < p->nn; i++) {
+		if (p->n[i].k == N_ITER || (p->n[i].k == N_ITERCMP && !iterplace(ps, (int)i)))
+			return fail(ps, "an iteration outside any(), all() or a comparison at the top");
+	}
+	for (size_t i = 0; i < p->nn; i++)
+		if (p->n[i].lit.t == EV_J_STRING)
+			p->n[i].lit.s = p->lits.p + (uintptr_t)p->n[i].lit.s;
+	return 0;
+}
+
 struct ev_pred *
 ev_pred_compile(const char *expr, const struct ev_predarg *args, size_t nargs,
     struct ev_buf *why)
@@ -687,14 +902,10 @@ ev_pred_compile(const char *expr, const struct ev_predarg *args, size_t nargs,
 	skipws(&ps);
 	if (p->root >= 0 && *ps.s)
 		fail(&ps, "an expression of an unsupported shape");
-	if (ps.failed) {
+	if (ps.failed || finish(&ps) < 0) {
 		ev_pred_free(p);
 		return NULL;
 	}
-	/* literal strings were stored as offsets while the store grew */
-	for (size_t i = 0; i < p->nn; i++)
-		if (p->n[i].lit.t == EV_J_STRING)
-			p->n[i].lit.s = p->lits.p + (uintptr_t)p->n[i].lit.s;
 	return p;
 }
 
@@ -706,6 +917,11 @@ ev_pred_free(struct ev_pred *p)
 	for (size_t i = 0; i < p->npaths; i++) {
 		ev_jpath_free(p->paths[i]);
 		free(p->pathtext[i]);
+	}
+	for (size_t i = 0; i < p->nn; i++) {
+		ev_regex_free(p->n[i].re);
+		ev_pred_free(p->n[i].sub);
+		ev_buf_free(&p->n[i].buf);
 	}
 	free(p->n);
 	ev_buf_free(&p->lits);
@@ -803,6 +1019,7 @@ compare(struct ev_pred *p, const struct val *a, const struct val *b, int *r)
 }
 
 static int eval(struct ev_pred *p, int i, struct val *out);
+static int operands(struct ev_pred *p, const struct node *n, struct val *a, struct val *b);
 
 /* The value the scan found at a path (a missing one is null, unless jq
  * would raise an error on the way). */
@@ -836,14 +1053,10 @@ static int
 evalcmp(struct ev_pred *p, const struct node *n, struct val *out)
 {
 	struct val a, b;
-	int ra = eval(p, n->a, &a), rb = eval(p, n->b, &b), c;
+	int ra = operands(p, n, &a, &b), c;
 
-	if (ra != R_OK || rb != R_OK) {
-		/* which side jq meets first decides between nothing and an error */
-		if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
-			return R_DEFER;
-		return ra > rb ? ra : rb;
-	}
+	if (ra != R_OK)
+		return ra;
 	if ((ra = compare(p, &a, &b, &c)) != R_OK)
 		return ra;
 	switch (n->op) {
@@ -880,7 +1093,7 @@ evalaffix(struct ev_pred *p, const struct node *n, struct val *out)
 	return R_OK;
 }
 
-/* test("plain string"), has("key"). */
+/* test(re), has("key"). */
 static int
 evaltest(struct ev_pred *p, const struct node *n, struct val *out)
 {
@@ -899,9 +1112,261 @@ evaltest(struct ev_pred *p, const struct node *n, struct val *out)
 		if (a.t != EV_J_STRING)
 			return R_ERR;
 		strbytes(&a, &p->dec[0], &x, &m);
-		c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
+		if (n->re) {
+			if ((c = ev_regex_test(n->re, x, m)) < 0)
+				return R_ERR; /* Oniguruma gave up: jq raises an error */
+		} else
+			c = n->lit.len == 0 || memmem(x, m, n->lit.s, n->lit.len) != NULL;
 	}
 	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	return R_OK;
+}
+
+/* The text of an element of a valid array, a value with no space around it
+ * at *pp (after '[' or ','); *pp moves past it and its comma. 0 at ']'. */
+static int
+nextelem(const char **pp, const char **e, size_t *n)
+{
+	const char *s = *pp;
+	int depth = 0;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (*s == ']')
+		return 0;
+	*e = s;
+	do {
+		if (*s == '"') {
+			for (s++; *s != '"'; s++)
+				if (*s == '\\')
+					s++;
+		} else if (*s == '[' || *s == '{') {
+			depth++;
+		} else if (*s == ']' || *s == '}') {
+			depth--;
+		} else if (depth == 0) {
+			while (!strchr(",] \t\r\n", *s))
+				s++;
+			break;
+		}
+		s++;
+	} while (depth > 0);
+	*n = (size_t)(s - *e);
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	if (*s == ',')
+		s++;
+	*pp = s;
+	return 1;
+}
+
+/* An element's text (valid JSON, as nextelem gives it) as a value. */
+static void
+elemval(const char *e, size_t n, struct val *v)
+{
+	switch (*e) {
+	case 'n': *v = (struct val){ .t = EV_J_NULL }; break;
+	case 't': *v = (struct val){ .t = EV_J_TRUE }; break;
+	case 'f': *v = (struct val){ .t = EV_J_FALSE }; break;
+	case '[': *v = (struct val){ .t = EV_J_ARRAY, .s = e, .len = n }; break;
+	case '{': *v = (struct val){ .t = EV_J_OBJECT, .s = e, .len = n }; break;
+	case '"':
+		if (memchr(e, '\\', n))
+			*v = (struct val){ .t = EV_J_STRING, .s = e, .len = n, .raw = 1 };
+		else
+			*v = (struct val){ .t = EV_J_STRING, .s = e + 1, .len = n - 2 };
+		break;
+	default: {
+		struct ev_jval jv = { EV_J_NUMBER, e, n, 0, 0 };
+		*v = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(&jv) };
+	}
+	}
+}
+
+/* The value .path[] iterates: an array (an object's values come in jq's
+ * hash order, not replicated: defer; anything else is a jq error). */
+static int
+iterable(struct ev_pred *p, int i, struct val *a)
+{
+	int r = eval(p, i, a);
+	if (r != R_OK)
+		return r;
+	if (a->t == EV_J_OBJECT)
+		return R_DEFER;
+	return a->t == EV_J_ARRAY ? R_OK : R_ERR;
+}
+
+/* any(.path[]; cond), all(.path[]; cond), as jq 1.6 defines them: the
+ * condition on each element in turn until one decides; an element for which
+ * the condition gives nothing is skipped; an error on the way is the
+ * result. */
+static int
+evalanyall(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct ev_pred *sub = n->sub;
+	struct val a, c;
+	const char *it, *e;
+	size_t len;
+	int r, any = n->k == N_ANY;
+
+	if ((r = iterable(p, n->a, &a)) != R_OK)
+		return r;
+	for (it = a.s + 1; nextelem(&it, &e, &len);) {
+		if (ev_json_scan(e, len, sub->paths, sub->npaths, sub->vals, NULL) < 0)
+			return R_DEFER; /* cannot happen: the line was valid */
+		r = eval(sub, sub->root, &c);
+		if (r == R_EMPTY)
+			continue;
+		if (r != R_OK)
+			return r;
+		if (truthy(&c) == any) {
+			*out = (struct val){ .t = any ? EV_J_TRUE : EV_J_FALSE };
+			return R_OK;
+		}
+	}
+	*out = (struct val){ .t = any ? EV_J_FALSE : EV_J_TRUE };
+	return R_OK;
+}
+
+/* .path[] OP literal where "some output is true" is the answer: is it so
+ * for some element? */
+static int
+evalitercmp(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, v;
+	const char *it, *e;
+	size_t len;
+	int r, c;
+
+	if ((r = iterable(p, n->a, &a)) != R_OK)
+		return r;
+	for (it = a.s + 1; nextelem(&it, &e, &len);) {
+		elemval(e, len, &v);
+		if ((r = n->flip ? compare(p, &n->lit, &v, &c) : compare(p, &v, &n->lit, &c)) != R_OK)
+			return r;
+		switch (n->op) {
+		case OP_EQ: c = c == 0; break;
+		case OP_NE: c = c != 0; break;
+		case OP_LT: c = c < 0; break;
+		case OP_LE: c = c <= 0; break;
+		case OP_GT: c = c > 0; break;
+		default: c = c >= 0; break;
+		}
+		if (c) {
+			*out = (struct val){ .t = EV_J_TRUE };
+			return R_OK;
+		}
+	}
+	*out = (struct val){ .t = EV_J_FALSE };
+	return R_OK;
+}
+
+/* length (jq 1.6's f_length): codepoints of a string, elements of an
+ * array, |n| of a number, 0 for null; an object's keys (duplicates count
+ * once in jq) defer; a boolean is an error. */
+static int
+evallength(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a;
+	const char *x, *e;
+	size_t m, len, k = 0;
+	int r;
+
+	if ((r = eval(p, n->a, &a)) != R_OK)
+		return r;
+	switch (a.t) {
+	case EV_J_NULL:
+		break;
+	case EV_J_NUMBER:
+		*out = (struct val){ .t = EV_J_NUMBER, .num = fabs(a.num) };
+		return R_OK;
+	case EV_J_STRING:
+		strbytes(&a, &p->dec[0], &x, &m);
+		for (size_t i = 0; i < m; i++)
+			k += ((unsigned char)x[i] & 0xc0) != 0x80;
+		break;
+	case EV_J_ARRAY:
+		for (x = a.s + 1; nextelem(&x, &e, &len);)
+			k++;
+		break;
+	case EV_J_OBJECT:
+		return R_DEFER;
+	default:
+		return R_ERR;
+	}
+	*out = (struct val){ .t = EV_J_NUMBER, .num = (double)k };
+	return R_OK;
+}
+
+/* ascii_downcase, ascii_upcase: A-Z or a-z only, the rest as it is. */
+static int
+evalcase(struct ev_pred *p, struct node *n, struct val *out)
+{
+	struct val a;
+	const char *x;
+	size_t m;
+	int r;
+	char lo = n->k == N_LOWER ? 'A' : 'a', d = n->k == N_LOWER ? 32 : -32;
+
+	if ((r = eval(p, n->a, &a)) != R_OK)
+		return r;
+	if (a.t != EV_J_STRING)
+		return R_ERR;
+	strbytes(&a, &p->dec[0], &x, &m);
+	ev_buf_reset(&n->buf);
+	ev_buf_add(&n->buf, x, m);
+	for (size_t i = 0; i < m; i++)
+		if (n->buf.p[i] >= lo && n->buf.p[i] <= lo + 25)
+			n->buf.p[i] = (char)(n->buf.p[i] + d);
+	*out = (struct val){ .t = EV_J_STRING, .s = n->buf.p, .len = m };
+	return R_OK;
+}
+
+/* Two operands, as jq meets them: a result only when both are values. */
+static int
+operands(struct ev_pred *p, const struct node *n, struct val *a, struct val *b)
+{
+	int ra = eval(p, n->a, a), rb = eval(p, n->b, b);
+
+	if (ra == R_OK && rb == R_OK)
+		return R_OK;
+	/* which side jq meets first decides between nothing and an error */
+	if ((ra == R_EMPTY && rb == R_ERR) || (ra == R_ERR && rb == R_EMPTY))
+		return R_DEFER;
+	if (ra == R_OK)
+		return rb;
+	if (rb == R_OK)
+		return ra;
+	return ra > rb ? ra : rb;
+}
+
+/* + - * / on numbers (and null + x, x + null), as doubles as in jq 1.6;
+ * strings, arrays and objects defer; a division by zero is an error. */
+static int
+evalarith(struct ev_pred *p, const struct node *n, struct val *out)
+{
+	struct val a, b;
+	int r = operands(p, n, &a, &b);
+
+	if (r != R_OK)
+		return r;
+	if (n->op == OP_ADD && (a.t == EV_J_NULL || b.t == EV_J_NULL)) {
+		*out = a.t == EV_J_NULL ? b : a;
+		return R_OK;
+	}
+	if (a.t != EV_J_NUMBER || b.t != EV_J_NUMBER)
+		return R_DEFER;
+	double x = a.num, y = b.num;
+	switch (n->op) {
+	case OP_ADD: x += y; break;
+	case OP_SUB: x -= y; break;
+	case OP_MUL: x *= y; break;
+	default:
+		if (y == 0)
+			return R_ERR;
+		x /= y;
+	}
+	*out = (struct val){ .t = EV_J_NUMBER, .num = x };
 	return R_OK;
 }
 
@@ -962,6 +1427,20 @@ eval(struct ev_pred *p, int i, struct val *out)
 		if ((ra = eval(p, n->a, &a)) != R_OK)
 			return ra;
 		return eval(p, n->b, out);
+	case N_ANY:
+	case N_ALL:
+		return evalanyall(p, n, out);
+	case N_ITERCMP:
+		return evalitercmp(p, n, out);
+	case N_LENGTH:
+		return evallength(p, n, out);
+	case N_LOWER:
+	case N_UPPER:
+		return evalcase(p, &p->n[i], out);
+	case N_ARITH:
+		return evalarith(p, n, out);
+	case N_ITER:
+		return R_DEFER;
 	}
 	return R_DEFER;
 }

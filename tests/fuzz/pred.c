@@ -38,11 +38,16 @@ static const char *lits[] = {
 };
 static const char *strs[] = { "\"a\"", "\"\"", "\"ab\"", "\"é\"", "$s", "\"\\u0000\"" };
 static const char *ops[] = { " == ", " != ", " < ", " <= ", " > ", " >= " };
+static const char *regexes[] = { "\"^a\"", "\"b$\"", "\"a|b\"", "\"^.$\"", "\"\\\\d+\"",
+	"\"(?i)A\"", "\"é\"", "\"^$\"", "\"\\\\.\"", "\"a b\"" };
+static const char *flags[] = { "\"\"", "\"i\"", "\"x\"", "\"n\"", "\"g\"", "\"l\"", "null" };
+static const char *arith[] = { " + ", " - ", " * ", " / " };
+static const char *unary[] = { " | length", " | ascii_downcase", " | ascii_upcase" };
 
 static void
 expr(struct gen *g, int depth)
 {
-	switch (pick(g, depth > 0 ? 14 : 6)) {
+	switch (pick(g, depth > 0 ? 19 : 6)) {
 	case 0: ADD(g, paths); break;
 	case 1: ADD(g, lits); break;
 	case 2: ADD(g, paths); ev_buf_adds(g->b, " | startswith("); ADD(g, strs); ev_buf_adds(g->b, ")"); break;
@@ -55,6 +60,18 @@ expr(struct gen *g, int depth)
 	case 10: expr(g, depth - 1); ev_buf_adds(g->b, " // "); expr(g, depth - 1); break;
 	case 11: ev_buf_adds(g->b, "("); expr(g, depth - 1); ev_buf_adds(g->b, ")"); break;
 	case 12: expr(g, depth - 1); ev_buf_adds(g->b, " | "); expr(g, depth - 1); break;
+	case 13:
+		ADD(g, paths); ev_buf_adds(g->b, " | test("); ADD(g, regexes);
+		if (pick(g, 2)) { ev_buf_adds(g->b, "; "); ADD(g, flags); }
+		ev_buf_adds(g->b, ")");
+		break;
+	case 14:
+		ev_buf_adds(g->b, pick(g, 2) ? "any(" : "all(");
+		ADD(g, paths); ev_buf_adds(g->b, "[]; "); expr(g, depth - 1); ev_buf_adds(g->b, ")");
+		break;
+	case 15: ev_buf_adds(g->b, "("); expr(g, depth - 1); ADD(g, arith); expr(g, depth - 1); ev_buf_adds(g->b, ")"); break;
+	case 16: ev_buf_adds(g->b, "("); ADD(g, paths); ADD(g, unary); ev_buf_adds(g->b, ")"); break;
+	case 17: ADD(g, paths); ev_buf_adds(g->b, "[]"); ADD(g, ops); ADD(g, lits); break;
 	default:
 		ev_buf_adds(g->b, pick(g, 2) ? "select(" : "(");
 		expr(g, depth - 1);
@@ -113,6 +130,8 @@ static const char *edge[] = {
 	"{\"a\":{\"b\":\"x\"},\"a\":5}", "{\"s\":\"\\u00e9\"}", "{\"s\":\"a\\u0000b\"}",
 	"{\"b\":\"ab\",\"a\":\"a\"}", "[1,\"a\"]", "\"ab\"", "1", "null",
 	"{\"data\":{\"amount\":501}}", "{\"a\":[{\"b\":2}],\"b\":\"\"}",
+	"{\"a\":[1,\"é\",null,[2],{\"b\":\"a,]\\\"\"}],\"s\":\"A b\"}", "{\"a\":[],\"b\":[\"B\",\"12\"]}",
+	"{\"a\":\"Éa\",\"b\":\"a\\nb\"}",
 };
 
 int

@@ -18,12 +18,24 @@ row evfilter-amount "jq -c 'select(.data.amount > 500 and .type != \"x\")'" "$SL
 	"jq -c 'select(.data.amount > 500 and .type != \"x\")'"
 row evfilter-amount "evfilter '.data.amount > 500 and .type != \"x\"'" "$EVENTS" \
 	"evfilter '.data.amount > 500 and .type != \"x\"'"
-# Arithmetic is not on the fast path: evfilter runs libjq, on as many events
-# as jq.
-row evfilter-libjq "jq -c 'select((.data.amount // 0) * 1.2 > 600)'" "$SLOW" \
+# A regex (Oniguruma, as jq compiles it) and any() over an array, on the
+# fast path (issue 19); grep -E finds the same events by the line's text.
+REGEX_ANY='(.type | test("^order\\.(placed|paid)$")) and any(.data.items[]; .qty > 2)'
+row evfilter-regex-any "jq -c 'select($REGEX_ANY)'" "$SLOW" \
+	"jq -c 'select($REGEX_ANY)'"
+row evfilter-regex-any "grep -E '\"type\":\"order\\.(placed|paid)\".*\"qty\":([3-9]|[1-9][0-9]+)[,}]'" \
+	"$EVENTS" "grep -E '\"type\":\"order\\.(placed|paid)\".*\"qty\":([3-9]|[1-9][0-9]+)[,}]'"
+row evfilter-regex-any "evfilter '$REGEX_ANY'" "$EVENTS" "evfilter '$REGEX_ANY'"
+# Arithmetic, on the fast path since issue 19.
+row evfilter-arith "jq -c 'select((.data.amount // 0) * 1.2 > 600)'" "$SLOW" \
 	"jq -c 'select((.data.amount // 0) * 1.2 > 600)'"
-row evfilter-libjq "evfilter '(.data.amount // 0) * 1.2 > 600'" "$SLOW" \
+row evfilter-arith "evfilter '(.data.amount // 0) * 1.2 > 600'" "$EVENTS" \
 	"evfilter '(.data.amount // 0) * 1.2 > 600'"
+# Not on the fast path (map, add): evfilter runs libjq, on as many events as jq.
+row evfilter-libjq "jq -c 'select((.data.items // []) | map(.qty) | add > 6)'" "$SLOW" \
+	"jq -c 'select((.data.items // []) | map(.qty) | add > 6)'"
+row evfilter-libjq "evfilter '(.data.items // []) | map(.qty) | add > 6'" "$SLOW" \
+	"evfilter '(.data.items // []) | map(.qty) | add > 6'"
 # `true` reads no field: evfilter -c true is the scanner's validation of each
 # line alone, next to jq checking the same lines.
 row validate "jq -c ." "$SLOW" "jq -c ."

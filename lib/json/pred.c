@@ -1019,6 +1019,27 @@ compare(struct ev_pred *p, const struct val *a, const struct val *b, int *r)
 }
 
 static int eval(struct ev_pred *p, int i, struct val *out);
+
+/* A number's text as jq reads it: an integer of at most 15 digits is exact
+ * as a double, so it is computed here (strtod costs more than the rest of
+ * a comparison); anything else by ev_jval_num. */
+static double
+numval(const struct ev_jval *v)
+{
+	const char *s = v->p, *e = v->p + v->len;
+	int neg = *s == '-';
+	double x = 0;
+
+	s += neg;
+	if (e - s > 15 || s == e)
+		return ev_jval_num(v);
+	for (; s < e; s++) {
+		if (*s < '0' || *s > '9')
+			return ev_jval_num(v);
+		x = x * 10 + (*s - '0');
+	}
+	return neg ? -x : x;
+}
 static int operands(struct ev_pred *p, const struct node *n, struct val *a, struct val *b);
 
 /* The value the scan found at a path (a missing one is null, unless jq
@@ -1035,7 +1056,7 @@ pathval(const struct ev_pred *p, const struct node *n, struct val *out)
 		*out = (struct val){ .t = EV_J_NULL };
 		return R_OK;
 	case EV_J_NUMBER:
-		*out = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(v) };
+		*out = (struct val){ .t = EV_J_NUMBER, .num = numval(v) };
 		return R_OK;
 	case EV_J_STRING:
 		if (v->escaped)
@@ -1178,7 +1199,7 @@ elemval(const char *e, size_t n, struct val *v)
 		break;
 	default: {
 		struct ev_jval jv = { EV_J_NUMBER, e, n, 0, 0 };
-		*v = (struct val){ .t = EV_J_NUMBER, .num = ev_jval_num(&jv) };
+		*v = (struct val){ .t = EV_J_NUMBER, .num = numval(&jv) };
 	}
 	}
 }

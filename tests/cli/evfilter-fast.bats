@@ -10,7 +10,7 @@ load helpers
 }
 
 @test "evfilter --explain says why an expression goes to libjq" {
-	run evfilter --explain '.data.amount * 2 > 100'
+	run evfilter --explain '.data.amount % 2 == 0'
 	[ "$status" -eq 0 ]
 	[[ "$output" == "libjq: "*"column 14" ]]
 	run evfilter --explain -m '.type'
@@ -66,4 +66,25 @@ load helpers
 		want=$(jq -c "select($e)" "$CORPUS/github-events.ndjson" | wc -l)
 		[ "$got" = "$want" ] || { echo "$e: $got vs $want"; return 1; }
 	done
+}
+
+@test "evfilter fast path: regexes with flags, any/all, iteration, length, arithmetic" {
+	for e in '(.type | test("^push|^watch"; "i")) and any(.payload.commits[]; .distinct)' \
+		'.actor.login | test("^[a-z]+\\d*$")' '(.payload.commits | length) > 1' \
+		'all(.payload.commits[]; .message | ascii_downcase | test("fix") | not)' \
+		'(.payload.size // 0) * 2 - 1 > 3' 'select(.payload.pages[] != null)'; do
+		run evfilter --explain "$e"
+		[[ "$output" == "fast path:"* ]] || { echo "$e: $output"; return 1; }
+		got=$(evfilter -c "$e" "$CORPUS/github-events.ndjson" 2>/dev/null || true)
+		want=$(jq -c "select($e)" "$CORPUS/github-events.ndjson" 2>/dev/null | wc -l)
+		[ "$got" = "$want" ] || { echo "$e: $got vs $want"; return 1; }
+	done
+}
+
+@test "evfilter fast path: an iteration over null is jq's error, reported" {
+	printf '%s\n' '{"items":[1,5]}' '{"items":null}' '{"items":[0]}' > "$T/in"
+	run evfilter 'any(.items[]; . > 2)' "$T/in" -o "$T/out.ndjson"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *":2: Cannot iterate over null"* ]]
+	[ "$(cat "$T/out.ndjson")" = '{"items":[1,5]}' ]
 }

@@ -4,16 +4,24 @@
  *
  * Shapes: paths (.a, .a.b, .a[0], ."k", .["k"]) and literals (numbers,
  * strings, true, false, null, $named arguments that are scalars, -N);
- * comparisons == != < <= > >= between them; and, or, //; parentheses;
- * pipes whose right side reads its input (`.data | .amount > 5`,
- * `(.a == 1) | not`); not, select(e), startswith(e), endswith(e),
- * test("literal") (a regex with no special characters: a substring),
- * has("k"). Everything else is not compiled: the caller uses libjq.
+ * + - * / between them; comparisons == != < <= > >= between them; and, or,
+ * //; parentheses; pipes whose right side reads its input (`.data |
+ * .amount > 5`, `(.a == 1) | not`); not, select(e), startswith(e),
+ * endswith(e), has("k"), length, ascii_downcase, ascii_upcase, test(re) and
+ * test(re; flags) with literal strings (a plain substring by memmem, any
+ * other regex compiled once by Oniguruma as jq 1.6 compiles it: regex.h);
+ * any(.path[]; cond) and all(.path[]; cond), cond a predicate of these
+ * shapes on each element; `.path[] OP literal` as the whole predicate or as
+ * select()'s condition at the top, where "some output is true" is the
+ * answer. Everything else is not compiled: the caller uses libjq.
  *
  * At run time a case whose jq semantics are not replicated here comes back
  * as EV_PRED_DEFER, and the caller asks libjq: a jq error (a path through
- * a number, startswith on a non-string, has on a non-object) and a
- * comparison of two arrays or two objects. */
+ * a number, startswith, test or ascii_downcase on a non-string, has on a
+ * non-object, .path[] on anything but an array or object, a division by
+ * zero), a comparison of two arrays or two objects, an iteration over an
+ * object or its length (jq's key order and duplicate keys), and + - * /
+ * on anything but numbers (and null + x). */
 #ifndef EV_PRED_H
 #define EV_PRED_H
 #include <stddef.h>

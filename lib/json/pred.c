@@ -717,6 +717,38 @@ arithop(struct parser *ps, const char *ops)
 	}
 }
 
+/* l op r. jq 1.6 folds an operation on two constants when it parses it
+ * (null + c is c; numbers as doubles), and refuses a division whose folded
+ * result is infinite ("Division by zero?"): so do we, and we leave a NaN
+ * (0/0) to libjq rather than compare it as jq compares constants. */
+static int
+arithnode(struct parser *ps, int op, int l, int r)
+{
+	struct ev_pred *p = ps->p;
+	const struct val *a = &p->n[l].lit, *b = &p->n[r].lit;
+
+	if (p->n[l].k == N_LIT && p->n[r].k == N_LIT) {
+		if (op == OP_ADD && (a->t == EV_J_NULL || b->t == EV_J_NULL))
+			return a->t == EV_J_NULL ? r : l;
+		if (a->t == EV_J_NUMBER && b->t == EV_J_NUMBER) {
+			double x = a->num, y = b->num;
+			x = op == OP_ADD ? x + y : op == OP_SUB ? x - y : op == OP_MUL ? x * y : x / y;
+			if (op == OP_DIV && isinf(x))
+				return fail(ps, "a division by zero");
+			if (isnan(x))
+				return fail(ps, "a constant that is not a number");
+			int n = newnode(ps, N_LIT);
+			p->n[n].lit = (struct val){ .t = EV_J_NUMBER, .num = x };
+			return n;
+		}
+	}
+	int n = newnode(ps, N_ARITH);
+	p->n[n].op = op;
+	p->n[n].a = l;
+	p->n[n].b = r;
+	return n;
+}
+
 static int
 parsemul(struct parser *ps, int ctx)
 {
@@ -725,11 +757,7 @@ parsemul(struct parser *ps, int ctx)
 		int r = parseterm(ps, ctx);
 		if (r < 0)
 			return -1;
-		int n = newnode(ps, N_ARITH);
-		ps->p->n[n].op = op;
-		ps->p->n[n].a = l;
-		ps->p->n[n].b = r;
-		l = n;
+		l = arithnode(ps, op, l, r);
 	}
 	return l;
 }
@@ -742,11 +770,7 @@ parseadd(struct parser *ps, int ctx)
 		int r = parsemul(ps, ctx);
 		if (r < 0)
 			return -1;
-		int n = newnode(ps, N_ARITH);
-		ps->p->n[n].op = op;
-		ps->p->n[n].a = l;
-		ps->p->n[n].b = r;
-		l = n;
+		l = arithnode(ps, op, l, r);
 	}
 	return l;
 }

@@ -236,8 +236,15 @@ differ(const struct corpus *c, char **lines, size_t nlines, int nexpr, unsigned 
 			gen(&expr, c, 3);
 		}
 		struct ev_jq *q = ev_jq_compile(expr.p, ja, &err);
-		cr_assert(q, "jq rejects %s: %s", expr.p, err.p);
 		struct ev_pred *p = ev_pred_compile(expr.p, pargs, 2, &err);
+		if (!q) { /* a constant division by zero: neither may take it */
+			cr_assert(!p, "the fast path takes %s, jq does not", expr.p);
+			continue;
+		}
+		if (!p && (strstr(err.p, "division by zero") || strstr(err.p, "not a number"))) {
+			ev_jq_free(q); /* 0/0, $n/0: jq's error at run time, left to it */
+			continue;
+		}
 		cr_assert(p, "no fast path for %s: %s", expr.p, err.p);
 		for (size_t j = 0; j < nlines; j++) {
 			struct ev_jerr jerr;
@@ -470,6 +477,7 @@ Test(pred, shapes)
 		"(.type | test(\"^order\\\\.(placed|paid)$\")) and any(.data.items[]; .qty > 2)",
 		"all(.a[]; .b | test(\"x\"; null))", "select(.a.b[] >= 2)", "1 < .a[]",
 		".a * 2 - .b / 4 > 10", "any(.a[]; any(.b[]; . == 1))", "(.a | length) + 1 == 3",
+		"1 / 2 < .a", ".a / 0 > 1", "(1e308 * 10) > .a", "null + 1 == .a",
 	};
 	static const char *slow[] = {
 		".a == [1]", ".a, .b", "(.a | .b) // .c | has(\"x\")", ".a? == 1", "..",
@@ -480,6 +488,8 @@ Test(pred, shapes)
 		".type | test(\"(\")", ".type | test(\"a\"; \"q\")", ".type | test(.a)",
 		".a % 2 == 0", ".a += 1", "any(.a; . > 1)", "any(.a[])", "all(.[]; . > 1; 2)",
 		".a | length(1)", ".a[] * 2 > 1", "-.a > 1", ".type | match(\"a\")",
+		"1 / 0 > .a", "(1 + 2) / 0 == .a", "1e1000 / 1 == .a", "0 / 0 == .a",
+		".a + (1 - 1) / 0", "(null + 1e400) / 1 > .a",
 	};
 	static const struct ev_predarg a[] = { { "s", "\"x\"" } };
 	struct ev_buf why = { 0 };

@@ -57,6 +57,11 @@ struct ev_pred {
 	char *pathtext[EV_JPATH_MAX];
 	struct ev_jval vals[EV_JPATH_MAX];
 	size_t npaths;
+	/* A condition of any() or all() that reads only "." and keys with no
+	 * escape (["qty"]): each element's values are found by elemfind. */
+	int simple;
+	const char *key[EV_JPATH_MAX]; /* path i's key as it stands in JSON, or NULL for "." */
+	size_t keylen[EV_JPATH_MAX];
 	struct ev_buf lits;   /* decoded literal strings (offsets fixed at the end) */
 	struct ev_buf dec[2]; /* decoded escaped strings, per comparison side */
 };
@@ -544,6 +549,20 @@ subpred(struct parser *ps)
 		ps->failed = 1;
 		ev_pred_free(sub);
 		return NULL;
+	}
+	sub->simple = 1;
+	for (size_t i = 0; i < sub->npaths; i++) {
+		const char *t = sub->pathtext[i];
+		size_t n = strlen(t);
+		if (strcmp(t, ".") == 0)
+			continue;
+		/* .["key"], one step, no escape */
+		if (n >= 5 && t[1] == '[' && t[2] == '"' && t[n - 2] == '"' && t[n - 1] == ']' &&
+		    !memchr(t + 3, '"', n - 5) && !memchr(t + 3, '\\', n - 5)) {
+			sub->key[i] = t + 3;
+			sub->keylen[i] = n - 5;
+		} else
+			sub->simple = 0;
 	}
 	return sub;
 }
@@ -1190,7 +1209,7 @@ nextelem(const char **pp, const char **e, size_t *n)
 		} else if (*s == ']' || *s == '}') {
 			depth--;
 		} else if (depth == 0) {
-			while (!strchr(",] \t\r\n", *s))
+			while (!strchr(",]} \t\r\n", *s))
 				s++;
 			break;
 		}
@@ -1203,6 +1222,53 @@ nextelem(const char **pp, const char **e, size_t *n)
 		s++;
 	*pp = s;
 	return 1;
+}
+
+/* A value's text (valid JSON, no space around) as the scanner finds it. */
+static struct ev_jval
+jvalof(const char *e, size_t n)
+{
+	static const enum ev_jtype first[256] = { ['n'] = EV_J_NULL, ['t'] = EV_J_TRUE,
+		['f'] = EV_J_FALSE, ['"'] = EV_J_STRING, ['['] = EV_J_ARRAY, ['{'] = EV_J_OBJECT };
+	enum ev_jtype t = first[(unsigned char)*e] ? first[(unsigned char)*e] : EV_J_NUMBER;
+	return (struct ev_jval){ t, e, n, t == EV_J_STRING && memchr(e, '\\', n) != NULL, 0 };
+}
+
+/* The values a simple condition reads (see struct ev_pred) in an element,
+ * as ev_json_scan would find them in it, without validating it again (the
+ * line was). -1: a key with an escape, ask ev_json_scan. */
+static int
+elemfind(struct ev_pred *sub, const char *e, size_t n)
+{
+	const char *s = e + 1, *k, *v;
+	size_t klen, vlen;
+
+	for (size_t i = 0; i < sub->npaths; i++) {
+		if (!sub->key[i])
+			sub->vals[i] = jvalof(e, n);
+		else /* a key of null is null; of anything else but an object, an error */
+			sub->vals[i] = (struct ev_jval){ .type = EV_J_MISSING, .jqerr = *e != 'n' && *e != '{' };
+	}
+	if (*e != '{')
+		return 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == ',')
+			s++;
+		if (*s == '}')
+			return 0;
+		for (k = ++s; *s != '"'; s++)
+			if (*s == '\\')
+				return -1;
+		klen = (size_t)(s - k);
+		for (s++; *s != ':'; s++)
+			;
+		s++;
+		if (!nextelem(&s, &v, &vlen))
+			return -1; /* cannot happen: a member has a value */
+		for (size_t i = 0; i < sub->npaths; i++)
+			if (sub->key[i] && sub->keylen[i] == klen && memcmp(sub->key[i], k, klen) == 0)
+				sub->vals[i] = jvalof(v, vlen); /* the last occurrence counts, as in jq */
+	}
 }
 
 /* An element's text (valid JSON, as nextelem gives it) as a value. */
@@ -1257,7 +1323,8 @@ evalanyall(struct ev_pred *p, const struct node *n, struct val *out)
 	if ((r = iterable(p, n->a, &a)) != R_OK)
 		return r;
 	for (it = a.s + 1; nextelem(&it, &e, &len);) {
-		if (ev_json_scan(e, len, sub->paths, sub->npaths, sub->vals, NULL) < 0)
+		if ((!sub->simple || elemfind(sub, e, len) < 0) &&
+		    ev_json_scan(e, len, sub->paths, sub->npaths, sub->vals, NULL) < 0)
 			return R_DEFER; /* cannot happen: the line was valid */
 		r = eval(sub, sub->root, &c);
 		if (r == R_EMPTY)

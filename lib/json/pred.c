@@ -1271,6 +1271,41 @@ elemfind(struct ev_pred *sub, const char *e, size_t n)
 	}
 }
 
+/* The number of distinct keys of a valid object's text (jq keeps the last
+ * of equal keys); -1 for a key with an escape or more than 64 members. */
+static int
+objlength(const char *s)
+{
+	const char *key[64], *k, *v;
+	size_t klen[64], vlen;
+	int n = 0;
+
+	s++;
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' || *s == ',')
+			s++;
+		if (*s == '}')
+			return n;
+		for (k = ++s; *s != '"'; s++)
+			if (*s == '\\')
+				return -1;
+		int dup = 0;
+		for (int i = 0; i < n && !dup; i++)
+			dup = klen[i] == (size_t)(s - k) && memcmp(key[i], k, klen[i]) == 0;
+		if (!dup) {
+			if (n == 64)
+				return -1;
+			key[n] = k;
+			klen[n++] = (size_t)(s - k);
+		}
+		for (s++; *s != ':'; s++)
+			;
+		s++;
+		if (!nextelem(&s, &v, &vlen))
+			return -1; /* cannot happen: a member has a value */
+	}
+}
+
 /* An element's text (valid JSON, as nextelem gives it) as a value. */
 static void
 elemval(const char *e, size_t n, struct val *v)
@@ -1374,8 +1409,8 @@ evalitercmp(struct ev_pred *p, const struct node *n, struct val *out)
 }
 
 /* length (jq 1.6's f_length): codepoints of a string, elements of an
- * array, |n| of a number, 0 for null; an object's keys (duplicates count
- * once in jq) defer; a boolean is an error. */
+ * array, distinct keys of an object, |n| of a number, 0 for null; a
+ * boolean is an error. */
 static int
 evallength(struct ev_pred *p, const struct node *n, struct val *out)
 {
@@ -1401,8 +1436,13 @@ evallength(struct ev_pred *p, const struct node *n, struct val *out)
 		for (x = a.s + 1; nextelem(&x, &e, &len);)
 			k++;
 		break;
-	case EV_J_OBJECT:
-		return R_DEFER;
+	case EV_J_OBJECT: {
+		int keys = objlength(a.s);
+		if (keys < 0)
+			return R_DEFER;
+		k = (size_t)keys;
+		break;
+	}
 	default:
 		return R_ERR;
 	}

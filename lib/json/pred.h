@@ -20,8 +20,8 @@
  * a number, startswith, test or ascii_downcase on a non-string, has on a
  * non-object, .path[] on anything but an array or object, a division by
  * zero), a comparison of two arrays or two objects, an iteration over an
- * object or its length (jq's key order and duplicate keys), and + - * /
- * on anything but numbers (and null + x). */
+ * object (jq's key order), the length of an object with an escaped key or
+ * more than 64 members, and + - * / on anything but numbers (and null + x). */
 #ifndef EV_PRED_H
 #define EV_PRED_H
 #include <stddef.h>

@@ -308,6 +308,7 @@ static const char *edgevals[] = {
 	"[1,\"x\",null,[2],{\"a\":1}]", "[ 1 , 2 , 3 ]", "[\"a,]\\\"\", \"b\"]",
 	"[[1,[2]],{\"a\":[3]}]", "[true,false]", "[\"\\u00e9\",\"é\"]", "[{\"b\":{\"c\":1}}]",
 	"[-0, 0.5, 1e400]", "[\"order.paid\"]", "{\"qty\":3,\"sku\":\"Z\"}",
+	"{\"b\":1,\"b\":2}", "{\"\\u0062\":1,\"b\":2,\"c\":{}}", "{ \"x\" : [ ] , \"y\" : \"}\" }",
 };
 static const char *edgekeys[] = { "a", "b", "s", "n", "c", "data", "type", "items" };
 
@@ -431,6 +432,7 @@ Test(pred, real_filters)
 		{ ".data.amount - 1 > 100", 1000 }, /* null - 1: jq's error */
 		{ "(.data.items | length) > 2", 0 },
 		{ "(.subject | length) >= 20", 0 },
+		{ "(.data | length) > 4", 0 },
 		{ "select(.data.items[] != null)", 1000 }, /* null[] elsewhere: jq's error */
 	};
 	FILE *f = popen("sh tests/gen-events.sh 1000 0 5", "r");

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "json/jq.h"
 #include "json/pred.h"
+#include "json/regex.h"
 
 static unsigned long long rng;
 
@@ -342,13 +344,14 @@ static size_t
 readlines(FILE *f, char ***out)
 {
 	char *line = NULL, **v = NULL;
-	size_t cap = 0, n = 0;
+	size_t cap = 0, n = 0, vcap = 0;
 	ssize_t len;
 
 	while ((len = getline(&line, &cap, f)) > 0) {
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
-		v = ev_reallocarray(v, n + 1, sizeof *v);
+		if (n == vcap) /* doubling: ASan's realloc always copies */
+			v = ev_reallocarray(v, vcap = vcap ? 2 * vcap : 64, sizeof *v);
 		v[n++] = ev_strdup(line);
 	}
 	free(line);
@@ -545,4 +548,104 @@ Test(pred, dump)
 	ev_buf_free(&got);
 	ev_buf_free(&want);
 	ev_buf_free(&line);
+}
+
+/* A decoded JSON string (text j) appended to out; 0 if j is not a string. */
+static int
+jstr(const char *j, struct ev_buf *out)
+{
+	struct ev_buf err = { 0 };
+	struct ev_jpath *dot = ev_jpath_compile(".", &err);
+	struct ev_jval v;
+	int ok = ev_json_scan(j, strlen(j), &dot, 1, &v, NULL) == 0 && v.type == EV_J_STRING;
+	if (ok)
+		ev_jval_str(&v, out);
+	ev_jpath_free(dot);
+	ev_buf_free(&err);
+	return ok;
+}
+
+/* json/regex.h against jq 1.6 itself: every regex with every modifier
+ * string on strings with escapes, NULs, newlines, case and non-ASCII
+ * letters; jq's answer (true, false, or an error) from one jq run over the
+ * table. */
+Test(pred, regex_table)
+{
+	static const char *subjects[] = { "\"\"", "\"a\"", "\"ab\"", "\"a b\"", "\"A B\"", "\"abc\"",
+		"\"order.placed\"", "\"order.paid\"", "\"Order.Paid\"", "\"order.placed\\n\"",
+		"\"x\\norder.paid\"", "\"orderXplaced\"", "\"USD\"", "\"usd\"", "\"é\"", "\"É\"",
+		"\"\\u00e9\"", "\"école\"", "\"ÉCOLE\"", "\"a\\u0000b\"", "\"\\u0000\"", "\"x\\u0000\"",
+		"\"\\ud83d\\ude00\"", "\"😀x\"", "\"\\\\\"", "\"a\\\\b\"", "\"123\"", "\"x12345\"",
+		"\"   \"", "\"\\t\\n\"", "\"Push Event\"", "\"placed\"", "\"b\\nplaced\"", "\"\\udc00\"",
+		"\"ab\\u00e9\"", "\"xé\"", "\"ée\"", "\"placedd\"", "\"ba\"", "\"aab\"" };
+	static const char *table_regexes[] = {
+		"\"^order\\\\.(placed|paid)$\"", "\"^o\"", "\"d$\"", "\"[0-9]+\"", "\"\\\\d{3}\"",
+		"\"^$\"", "\"é\"", "\"\\u00e9\"", "\"(?i)usd\"", "\"a|b\"", "\"^.{3}$\"", "\"^.$\"",
+		"\"\\\\\\\\\"", "\"x*\"", "\"(a)(?<n>b)\\\\1\"", "\"(a)b\\\\1\"", "\"\\\\.\"",
+		"\"[[:upper:]]\"", "\"\\\\bplaced\\\\b\"", "\"P.*E\"", "\"a b\"", "\"^\\\\s*$\"",
+		"\"\\\\p{L}+$\"", "\"placed$\"", "\"^x.\"", "\".\\u0000\"", "\"É\"", "\"^.b\"",
+		"\"a.b\"", "\"(\"", "\"[\"", "\"a{2,1}\"", "\"(?<x>a)\\\\k<x>\"", "\"^\\\\w+$\"",
+		"\"(?i)é\"", "\"\\\\A\\\\z\"", "\"b\\\\Z\"", "\"e$\"", "\"a++\"", "\"(?=a)\"", "\"\\\\x{e9}\"",
+	};
+	static const char *table_flags[] = { "null", "\"\"", "\"i\"", "\"x\"", "\"g\"", "\"n\"",
+		"\"s\"", "\"l\"", "\"p\"", "\"m\"", "\"ix\"", "\"gin\"", "\"q\"", "\"I\"", "\"é\"" };
+	enum { NS = sizeof subjects / sizeof subjects[0], NR = sizeof table_regexes / sizeof table_regexes[0],
+		NF = sizeof table_flags / sizeof table_flags[0] };
+	char path[] = "/tmp/evkit-regex-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
+	FILE *in = fdopen(fd, "w");
+	for (size_t r = 0; r < NR; r++)
+		for (size_t f = 0; f < NF; f++)
+			for (size_t i = 0; i < NS; i++)
+				fprintf(in, "{\"s\":%s,\"re\":%s,\"fl\":%s}\n", subjects[i], table_regexes[r],
+				    table_flags[f]);
+	cr_assert(fclose(in) == 0);
+	struct ev_buf cmd = { 0 }, re = { 0 }, fl = { 0 }, subj = { 0 }, why = { 0 };
+	ev_buf_printf(&cmd, "jq -c '. as $o | try ($o.s | test($o.re; $o.fl)) catch \"error\"' %s",
+	    path);
+	FILE *out = popen(cmd.p, "r");
+	cr_assert_not_null(out, "jq: %s", strerror(errno));
+	char **answers;
+	size_t n = readlines(out, &answers);
+	pclose(out);
+	unlink(path);
+	cr_assert_eq(n, (size_t)NR * NF * NS, "jq gave %zu answers", n);
+	size_t k = 0, errors = 0, matches = 0;
+	for (size_t r = 0; r < NR; r++)
+		for (size_t f = 0; f < NF; f++) {
+			ev_buf_reset(&re);
+			ev_buf_reset(&fl);
+			cr_assert(jstr(table_regexes[r], &re));
+			int hasfl = strcmp(table_flags[f], "null") != 0;
+			cr_assert(!hasfl || jstr(table_flags[f], &fl));
+			struct ev_regex *x = ev_regex_compile(re.p ? re.p : "", re.len,
+			    hasfl ? (fl.p ? fl.p : "") : NULL, fl.len, &why);
+			for (size_t i = 0; i < NS; i++, k++) {
+				const char *want = answers[k], *got;
+				ev_buf_reset(&subj);
+				jstr(subjects[i], &subj); /* literal strings: always decoded */
+				if (!x)
+					got = "\"error\"";
+				else {
+					int m = ev_regex_test(x, subj.p ? subj.p : "", subj.len);
+					got = m < 0 ? "\"error\"" : m ? "true" : "false";
+				}
+				errors += strcmp(want, "\"error\"") == 0;
+				matches += strcmp(want, "true") == 0;
+				if (strcmp(got, want) != 0) /* one assertion a pair costs seconds */
+					cr_expect_fail("%s | test(%s; %s): ours %s, jq %s", subjects[i],
+					    table_regexes[r], table_flags[f], got, want);
+			}
+			ev_regex_free(x);
+		}
+	cr_log_info("%zu tests against jq: %zu true, %zu errors", k, matches, errors);
+	cr_expect_gt(matches, 1000);
+	cr_expect_gt(errors, 1000);
+	freelines(answers, n);
+	ev_buf_free(&cmd);
+	ev_buf_free(&re);
+	ev_buf_free(&fl);
+	ev_buf_free(&subj);
+	ev_buf_free(&why);
 }

@@ -231,6 +231,7 @@ static __attribute__((noinline)) const unsigned char *
 skipstr_slow(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
     const unsigned char **bad, int way)
 {
+	(void)way; /* unused in a portable build */
 	for (;;) {
 #ifdef HAVE_AVX2
 		if (way == IMPL_AVX2 && e - s >= 32) {
@@ -353,6 +354,7 @@ static inline const unsigned char *
 skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
     const unsigned char **bad, int way)
 {
+	(void)way;
 #ifdef HAVE_SSE2
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
 		      space = _mm_set1_epi8(0x20);

@@ -16,8 +16,10 @@
  * a statement; a state that has no row yet is inserted, not upserted.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "base/time.h"
@@ -28,22 +30,74 @@
 
 /* The cache. */
 
-static uint64_t
-hashkey(const char *k, size_t n, int64_t start)
+/* Memory in huge pages where the system has them: the cache and its entries
+ * are read at random, one event after another, and with pages of 4 KiB
+ * nearly every lookup would miss the TLB as well as the caches. */
+#define HUGE (2u << 20)
+
+static void *
+bigzero(size_t n)
 {
-	return XXH3_64bits_withSeed(k, n, (uint64_t)start);
+	void *p;
+
+	if (n < HUGE)
+		return ev_calloc(1, n);
+	n = (n + HUGE - 1) / HUGE * HUGE;
+	if ((errno = posix_memalign(&p, HUGE, n)) != 0)
+		ev_die(EV_TEMPFAIL, "out of memory");
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: where it fails, small pages */
+	memset(p, 0, n);
+	return p;
 }
 
-static struct ent **
+/* The entries of built-in folds without windows (aggin), taken from large
+ * chunks one after another: they are all dropped together (trim) or at the
+ * end, never one by one. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	max_align_t mem[];
+};
+
+static void *
+arenazero(struct ev_fold *f, size_t n)
+{
+	struct chunk *c = f->arena;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (!c || c->size - c->used < n) {
+		size_t size = n + sizeof *c < HUGE ? HUGE : n + sizeof *c;
+		c = bigzero(size);
+		c->size = size - sizeof *c;
+		c->next = f->arena;
+		f->arena = c;
+	}
+	p = (char *)c->mem + c->used;
+	c->used += n;
+	return p;
+}
+
+static void
+arenafree(struct ev_fold *f)
+{
+	while (f->arena) {
+		struct chunk *c = f->arena;
+		f->arena = c->next;
+		free(c);
+	}
+}
+
+static struct slot *
 slot(struct ev_fold *f, const char *k, size_t n, int64_t start, uint64_t h)
 {
 	size_t i = h & (f->cap - 1);
 
 	for (;; i = (i + 1) & (f->cap - 1)) {
-		struct ent *e = f->tab_[i];
-		if (!e || (e->h == h && e->start == start && e->klen == n &&
-		    memcmp(e->key, k, n) == 0))
-			return &f->tab_[i];
+		struct slot *s = &f->tab_[i];
+		if (!s->e || (s->h == h && s->e->start == start && s->e->klen == n &&
+		    memcmp(s->e->key, k, n) == 0))
+			return s;
 	}
 }
 
@@ -52,25 +106,43 @@ insert(struct ev_fold *f, struct ent *e)
 {
 	size_t i = e->h & (f->cap - 1);
 
-	while (f->tab_[i])
+	while (f->tab_[i].e)
 		i = (i + 1) & (f->cap - 1);
-	f->tab_[i] = e;
+	f->tab_[i] = (struct slot){ e->h, e };
 	f->n++;
 }
 
 static void
 grow(struct ev_fold *f, size_t cap)
 {
-	struct ent **old = f->tab_;
+	struct slot *old = f->tab_;
 	size_t oldcap = f->cap;
 
-	f->tab_ = ev_calloc(cap, sizeof *f->tab_);
+	f->tab_ = bigzero(cap * sizeof *f->tab_);
 	f->cap = cap;
 	f->n = 0;
 	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			insert(f, old[i]);
+		if (old[i].e)
+			insert(f, old[i].e);
 	free(old);
+}
+
+/* Where in e's block the room for a built-in state is (see struct ent). */
+static size_t
+aggroom(size_t klen)
+{
+	size_t a = _Alignof(struct ev_aggstate);
+
+	return (sizeof(struct ent) + klen + 1 + a - 1) / a * a;
+}
+
+struct ev_aggstate *
+fold_agg(struct ent *e)
+{
+	if (!e->agg)
+		e->agg = e->aggin ? (struct ev_aggstate *)((char *)e + aggroom(e->klen)) :
+		    ev_calloc(1, sizeof *e->agg);
+	return e->agg;
 }
 
 static void
@@ -78,12 +150,36 @@ entfree(struct ent *e)
 {
 	if (e->agg)
 		ev_agg_free(e->agg);
-	free(e->agg);
+	if (!e->aggin)
+		free(e->agg);
 	free(e->state);
 	free(e->sess);
 	ev_buf_free(&e->evs);
-	free(e->key);
-	free(e);
+	if (!e->aggin) /* else in the arena */
+		free(e);
+}
+
+void
+fold_prefetch(struct ev_fold *f, uint64_t h, size_t klen, int stage)
+{
+	const struct slot *s = &f->tab_[h & (f->cap - 1)];
+
+	if (stage == 0) {
+		__builtin_prefetch(s);
+		return;
+	}
+	for (size_t i = h & (f->cap - 1); s->e; i = (i + 1) & (f->cap - 1), s = &f->tab_[i])
+		if (s->h == h) {
+			/* the entry and its key, and the room for its state up to its
+			 * sum; not reading the entry, which is not here yet */
+			const char *p = (const char *)s->e;
+			size_t end = !f->c.reducer && !f->c.win.kind ? aggroom(klen) +
+			    offsetof(struct ev_aggstate, sum) + sizeof(double) : sizeof(struct ent) + klen;
+			for (size_t o = 0; o < end; o += 64)
+				__builtin_prefetch(p + o);
+			__builtin_prefetch(p + end - 1);
+			return;
+		}
 }
 
 void
@@ -106,16 +202,22 @@ loadagg(struct ev_fold *f, struct ev_aggstate *a, const struct ev_row *r)
 struct ent *
 fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 {
-	uint64_t h = hashkey(k, n, start);
-	struct ent **sp = slot(f, k, n, start, h), *e;
+	uint64_t h = fold_hash(k, n, start);
+	struct slot *sp = slot(f, k, n, start, h);
+	struct ent *e;
+	/* a built-in state without windows lives in the entry's block */
+	int aggin = !f->c.reducer && !f->c.win.kind;
 
-	if (*sp)
-		return *sp;
-	e = ev_calloc(1, sizeof *e);
-	e->key = ev_strndup(k, n);
+	if (sp->e)
+		return sp->e;
+	e = aggin ? arenazero(f, aggroom(n) + sizeof(struct ev_aggstate)) :
+	    ev_calloc(1, sizeof *e + n + 1);
+	memcpy(e->key, k, n);
+	e->key[n] = '\0';
 	e->klen = n;
 	e->start = start;
 	e->h = h;
+	e->aggin = aggin;
 	if (!f->c.win.kind && f->complete) {
 		e->fresh = 1;
 	} else if (!f->c.win.kind) {
@@ -130,8 +232,7 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 		if (got && f->c.reducer) {
 			fold_putstate(e, r.state, r.slen);
 		} else if (got) {
-			e->agg = ev_calloc(1, sizeof *e->agg);
-			if (loadagg(f, e->agg, &r) < 0) {
+			if (loadagg(f, fold_agg(e), &r) < 0) {
 				ev_warn("%s: view %s: key %.*s: the state's internals (aux) are not "
 				    "evfold's; --rebuild makes them anew", ev_store_path(f->st), f->name,
 				    (int)n, k);
@@ -141,7 +242,7 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 			}
 		}
 	}
-	*sp = e;
+	*sp = (struct slot){ h, e };
 	f->n++;
 	if (f->n * 2 > f->cap)
 		grow(f, f->cap * 2);
@@ -192,7 +293,7 @@ trim(struct ev_fold *f)
 	if (!f->c.win.kind && f->n <= f->c.maxkeys && !f->c.shared)
 		return;
 	for (size_t i = 0; i < f->cap; i++) {
-		struct ent *e = f->tab_[i];
+		struct ent *e = f->tab_[i].e;
 		if (!e)
 			continue;
 		int stay = f->c.win.kind && (e->open || (e->start == NOSTART && e->nsess));
@@ -201,9 +302,11 @@ trim(struct ev_fold *f)
 			continue;
 		}
 		entfree(e);
-		f->tab_[i] = NULL;
+		f->tab_[i].e = NULL;
 		f->complete = 0;
 	}
+	if (!keep)
+		arenafree(f); /* every entry in it is gone */
 	size_t cap = 1024;
 	while (cap < keep * 2 + 2)
 		cap *= 2;
@@ -285,8 +388,7 @@ loadopen(void *arg, const struct ev_row *r)
 			return -1;
 		}
 	} else {
-		e->agg = ev_calloc(1, sizeof *e->agg);
-		if (loadagg(f, e->agg, r) < 0) {
+		if (loadagg(f, fold_agg(e), r) < 0) {
 			ev_warn("%s: view %s: a window's internals (aux) are not evfold's",
 			    ev_store_path(f->st), f->name);
 			return -1;
@@ -624,9 +726,10 @@ ev_fold_close(struct ev_fold *f)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->cap; i++)
-		if (f->tab_[i])
-			entfree(f->tab_[i]);
+		if (f->tab_[i].e)
+			entfree(f->tab_[i].e);
 	free(f->tab_);
+	arenafree(f);
 	free(f->dirty);
 	free(f->open);
 	ev_vtab_close(f->tab);

@@ -34,6 +34,13 @@ struct ent {
 	char key[];                /* klen bytes and a NUL */
 };
 
+/* A dirty state, with the first bytes of its key (big-endian, zeros after
+ * the key) that put most of them in key order without reading the entry. */
+struct dref {
+	uint64_t pre;
+	struct ent *e;
+};
+
 /* The cache's slots: the hash beside the entry, so that a probe reads the
  * entry only when the hash is its. */
 struct slot {
@@ -64,8 +71,10 @@ struct ev_fold {
 	struct slot *tab_;         /* the cache: open addressing */
 	struct chunk *arena;       /* where entries with aggin are (fold.c) */
 	size_t cap, n;
-	struct ent **dirty, **open;
-	size_t ndirty, nopen, dcap, ocap;
+	struct dref *dirty[2];     /* the dirty states: [1] fresh, [0] the others */
+	size_t ndirty[2], dcap[2];
+	struct ent **open;
+	size_t nopen, ocap;
 	int64_t minend;
 	struct ev_buf key, keyjson, in, out, err, tmp, aux, ev, acc, evs;
 	struct sessev *sv_;        /* a merge's events */

@@ -102,13 +102,13 @@ slot(struct ev_fold *f, const char *k, size_t n, int64_t start, uint64_t h)
 }
 
 static void
-insert(struct ev_fold *f, struct ent *e)
+insert(struct ev_fold *f, uint64_t h, struct ent *e)
 {
-	size_t i = e->h & (f->cap - 1);
+	size_t i = h & (f->cap - 1);
 
 	while (f->tab_[i].e)
 		i = (i + 1) & (f->cap - 1);
-	f->tab_[i] = (struct slot){ e->h, e };
+	f->tab_[i] = (struct slot){ h, e };
 	f->n++;
 }
 
@@ -123,15 +123,17 @@ grow(struct ev_fold *f, size_t cap)
 	f->n = 0;
 	for (size_t i = 0; i < oldcap; i++)
 		if (old[i].e)
-			insert(f, old[i].e);
+			insert(f, old[i].h, old[i].e);
 	free(old);
 }
 
-/* Where in e's block the room for a built-in state is (see struct ent). */
+/* Where in an entry's block the room for a built-in state or its entx is
+ * (see struct ent). */
 static size_t
 aggroom(size_t klen)
 {
-	size_t a = _Alignof(struct ev_aggstate);
+	size_t a = _Alignof(struct ev_aggstate) > _Alignof(struct entx) ?
+	    _Alignof(struct ev_aggstate) : _Alignof(struct entx);
 
 	return (sizeof(struct ent) + klen + 1 + a - 1) / a * a;
 }
@@ -153,8 +155,10 @@ entfree(struct ent *e)
 	if (!e->aggin)
 		free(e->agg);
 	free(e->state);
-	free(e->sess);
-	ev_buf_free(&e->evs);
+	if (e->x) {
+		free(e->x->sess);
+		ev_buf_free(&e->x->evs);
+	}
 	if (!e->aggin) /* else in the arena */
 		free(e);
 }
@@ -211,12 +215,13 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 	if (sp->e)
 		return sp->e;
 	e = aggin ? arenazero(f, aggroom(n) + sizeof(struct ev_aggstate)) :
-	    ev_calloc(1, sizeof *e + n + 1);
+	    ev_calloc(1, aggroom(n) + sizeof(struct entx));
+	if (!aggin)
+		e->x = (struct entx *)((char *)e + aggroom(n));
 	memcpy(e->key, k, n);
 	e->key[n] = '\0';
 	e->klen = n;
 	e->start = start;
-	e->h = h;
 	e->aggin = aggin;
 	if (!f->c.win.kind && f->complete) {
 		e->fresh = 1;
@@ -286,7 +291,7 @@ static int
 present(const struct ent *e)
 {
 	/* a reducer's open session stays while it has events, even with a null state */
-	return e->state || e->agg || e->evs.len;
+	return e->state || e->agg || (e->x && e->x->evs.len);
 }
 
 /* Whether the entries own nothing but their room in the arena: built-in
@@ -321,7 +326,7 @@ trim(struct ev_fold *f)
 		struct ent *e = f->tab_[i].e;
 		if (!e)
 			continue;
-		int stay = f->c.win.kind && (e->open || (e->start == NOSTART && e->nsess));
+		int stay = f->c.win.kind && (e->open || (e->start == NOSTART && e->x && e->x->nsess));
 		if (stay) {
 			keep++;
 			continue;
@@ -407,7 +412,7 @@ loadopen(void *arg, const struct ev_row *r)
 	if (f->c.reducer) {
 		if (r->slen != 4 || memcmp(r->state, "null", 4) != 0)
 			fold_putstate(e, r->state, r->slen);
-		if (f->c.win.kind == EV_WIN_SESSION && !sessaux(r->aux, r->auxlen, &e->evs)) {
+		if (f->c.win.kind == EV_WIN_SESSION && !sessaux(r->aux, r->auxlen, &e->x->evs)) {
 			ev_warn("%s: view %s: a session's events (aux) are not evfold's; "
 			    "--rebuild makes them anew", ev_store_path(f->st), f->name);
 			return -1;
@@ -422,8 +427,8 @@ loadopen(void *arg, const struct ev_row *r)
 	fold_addopen(f, e);
 	if (f->c.win.kind == EV_WIN_SESSION) {
 		struct ent *ix = fold_lookup(f, r->key, r->klen, NOSTART);
-		ix->sess = ev_reallocarray(ix->sess, ix->nsess + 1, sizeof *ix->sess);
-		ix->sess[ix->nsess++] = e;
+		ix->x->sess = ev_reallocarray(ix->x->sess, ix->x->nsess + 1, sizeof *ix->x->sess);
+		ix->x->sess[ix->x->nsess++] = e;
 	}
 	return 0;
 }
@@ -656,10 +661,10 @@ addrow(struct ev_fold *f, struct ent *e)
 	if (f->c.reducer) {
 		e->state ? ev_buf_add(&f->pbuf, e->state, e->slen) : ev_buf_adds(&f->pbuf, "null");
 		r->slen = f->pbuf.len - f->soff[i];
-		if (e->evs.len) {
+		if (e->x && e->x->evs.len) {
 			f->aoff[i] = f->pbuf.len;
 			ev_buf_add(&f->pbuf, SESSMAGIC, sizeof SESSMAGIC);
-			ev_buf_add(&f->pbuf, e->evs.p, e->evs.len);
+			ev_buf_add(&f->pbuf, e->x->evs.p, e->x->evs.len);
 			r->auxlen = f->pbuf.len - f->aoff[i];
 			f->hasaux[i] = 1;
 		}

@@ -187,7 +187,8 @@ closewindows(struct ev_fold *f)
 		char id[64];
 		e->open = 0;
 		e->closed = 1;
-		ev_buf_free(&e->evs); /* a closed session is merged no more */
+		if (e->x) /* a closed session is merged no more */
+			ev_buf_free(&e->x->evs);
 		fold_markdirty(f, e);
 		if (f->c.win.kind == EV_WIN_SESSION)
 			fold_unsession(f, e);

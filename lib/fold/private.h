@@ -15,22 +15,28 @@
 
 #define NOSTART INT64_MIN /* the session index of a key */
 
-/* One state. Allocated in one block with its key (and, for built-in folds
- * without windows, room for its state: agg then points there once set), the
- * fields read on every event first. */
-struct ent {
-	uint64_t h;
-	int64_t start, end;
-	size_t klen;
-	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
-	char *state;               /* jq: the state; NULL: none */
-	size_t slen;
-	unsigned dirty : 1, open : 1, closed : 1;
-	unsigned fresh : 1;        /* known to have no row in the table */
-	unsigned aggin : 1;        /* agg's room is in this block (aggroom) */
+/* What a state of a windowed view or of a reducer has besides (session
+ * windows, their events). */
+struct entx {
 	struct ent **sess;         /* NOSTART: the key's open sessions */
 	size_t nsess;
 	struct ev_buf evs;         /* a reducer's open session: its events (see session) */
+};
+
+/* One state. Allocated in one block with its key and then either room for
+ * a built-in state (built-in folds without windows: agg then points there
+ * once set) or its entx (x); what every event reads in the first bytes. */
+struct ent {
+	int64_t start;
+	size_t klen;
+	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
+	unsigned dirty : 1, open : 1, closed : 1;
+	unsigned fresh : 1;        /* known to have no row in the table */
+	unsigned aggin : 1;        /* agg's room is in this block */
+	int64_t end;
+	char *state;               /* jq: the state; NULL: none */
+	size_t slen;
+	struct entx *x;            /* NULL when aggin */
 	char key[];                /* klen bytes and a NUL */
 };
 

@@ -75,7 +75,7 @@ struct ev_otlp {
 	pthread_cond_t wake;
 	pthread_t exporter;
 	struct ev_buf spans;     /* under mu */
-	struct ev_buf sending, req; /* the exporter's */
+	struct ev_buf sending;   /* the exporter's */
 	size_t nspans, dropped;
 	int want, stop;
 	int failed;              /* a send failed (the exporter's, read after join) */
@@ -415,20 +415,22 @@ ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
 	return 0;
 }
 
-/* The request's envelope around the spans (see the top). */
+/* The request's head, before the spans (see the top): each buffer of spans
+ * starts with it, and gets its tail when it is sent, so that the spans are
+ * never copied. */
 static void
-envelope(struct ev_buf *req, const struct ev_buf *spans)
+envelope_head(struct ev_buf *b)
 {
-	ev_buf_reset(req);
-	ev_buf_adds(req, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
+	ev_buf_reset(b);
+	ev_buf_adds(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
 	    "\"service.name\",\"value\":{\"stringValue\":");
-	ev_buf_addjstr(req, ev_prog(), strlen(ev_prog()));
-	ev_buf_adds(req, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
-	ev_buf_addjstr(req, EV_VERSION, strlen(EV_VERSION));
-	ev_buf_adds(req, "},\"spans\":[");
-	ev_buf_add(req, spans->p, spans->len);
-	ev_buf_adds(req, "]}]}]}\n");
+	ev_buf_addjstr(b, ev_prog(), strlen(ev_prog()));
+	ev_buf_adds(b, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
+	ev_buf_addjstr(b, EV_VERSION, strlen(EV_VERSION));
+	ev_buf_adds(b, "},\"spans\":[");
 }
+
+#define ENVELOPE_TAIL "]}]}]}\n"
 
 static int
 collector_init(struct ev_otlp *o, const char *dest)
@@ -466,6 +468,7 @@ ev_otlp_open(const char *dest)
 		return NULL;
 	}
 	o->dest = ev_strdup(dest);
+	envelope_head(&o->spans);
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->wake, NULL);
 	pthread_once(&sampler.once, sampler_init);
@@ -593,7 +596,8 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* The request in o->req to the file or the collector: 0, or -1 reported. */
+/* The request in o->sending to the file or the collector: 0, or -1
+ * reported. */
 static int
 send_req(struct ev_otlp *o)
 {
@@ -601,13 +605,13 @@ send_req(struct ev_otlp *o)
 	CURLcode cc;
 
 	if (o->fd >= 0) {
-		if (ev_write_all(o->fd, o->req.p, o->req.len, NULL) == 0)
+		if (ev_write_all(o->fd, o->sending.p, o->sending.len, NULL) == 0)
 			return 0;
 		ev_warn("%s: write:", o->dest);
 		return -1;
 	}
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->req.p);
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->req.len);
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->sending.p);
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->sending.len);
 	curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, discard);
 	cc = curl_easy_perform(o->curl);
 	if (cc == CURLE_OK)
@@ -628,7 +632,7 @@ exporter(void *arg)
 	struct ev_otlp *o = arg;
 	struct ev_buf t;
 	struct timespec until;
-	size_t dropped;
+	size_t dropped, n;
 	int last;
 
 	pthread_mutex_lock(&o->mu);
@@ -645,17 +649,18 @@ exporter(void *arg)
 		t = o->sending;
 		o->sending = o->spans;
 		o->spans = t;
-		ev_buf_reset(&o->spans);
+		envelope_head(&o->spans);
+		n = o->nspans;
 		o->nspans = 0;
 		pthread_mutex_unlock(&o->mu);
 		if (dropped)
 			ev_warn("%s: %zu spans dropped: more than %d waited to be sent",
 			    o->dest, dropped, DROP_MAX);
-		if (o->sending.len && last && o->failed) {
+		if (n && last && o->failed) {
 			/* at exit, after a send failed: no second wait for it */
 			ev_warn("%s: the last spans not sent", o->dest);
-		} else if (o->sending.len) {
-			envelope(&o->req, &o->sending);
+		} else if (n) {
+			ev_buf_adds(&o->sending, ENVELOPE_TAIL);
 			if (send_req(o) < 0)
 				o->failed = 1;
 		}
@@ -708,7 +713,6 @@ ev_otlp_close(struct ev_otlp *o)
 	pthread_cond_destroy(&o->wake);
 	ev_buf_free(&o->spans);
 	ev_buf_free(&o->sending);
-	ev_buf_free(&o->req);
 	free(o->dest);
 	free(o);
 	return rc;

@@ -142,12 +142,8 @@ static int
 folddone(void *arg, const struct ev_line *l, void *res, size_t n)
 {
 	struct folding *fo = arg;
-	size_t sz = ev_fold_scansize(fo->f);
 
-	for (size_t i = 0; i < n; i++)
-		if (ev_fold_scanned(fo->f, fo->in, &l[i], (char *)res + i * sz) < 0)
-			return -1;
-	return 0;
+	return ev_fold_scannedn(fo->f, fo->in, l, res, n);
 }
 
 /* With --group the members fold into one view, each batch in a transaction

@@ -16,8 +16,10 @@
  * a statement; a state that has no row yet is inserted, not upserted.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "base/time.h"
@@ -28,49 +30,121 @@
 
 /* The cache. */
 
-static uint64_t
-hashkey(const char *k, size_t n, int64_t start)
+/* Memory in huge pages where the system has them: the cache and its entries
+ * are read at random, one event after another, and with pages of 4 KiB
+ * nearly every lookup would miss the TLB as well as the caches. */
+#define HUGE (2u << 20)
+
+static void *
+bigzero(size_t n)
 {
-	return XXH3_64bits_withSeed(k, n, (uint64_t)start);
+	void *p;
+
+	if (n < HUGE)
+		return ev_calloc(1, n);
+	n = (n + HUGE - 1) / HUGE * HUGE;
+	if ((errno = posix_memalign(&p, HUGE, n)) != 0)
+		ev_die(EV_TEMPFAIL, "out of memory");
+	madvise(p, n, MADV_HUGEPAGE); /* a hint: where it fails, small pages */
+	memset(p, 0, n);
+	return p;
 }
 
-static struct ent **
+/* The entries of built-in folds without windows (aggin), taken from large
+ * chunks one after another: they are all dropped together (trim) or at the
+ * end, never one by one. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	max_align_t mem[];
+};
+
+static void *
+arenazero(struct ev_fold *f, size_t n)
+{
+	struct chunk *c = f->arena;
+	void *p;
+
+	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	if (!c || c->size - c->used < n) {
+		size_t size = n + sizeof *c < HUGE ? HUGE : n + sizeof *c;
+		c = bigzero(size);
+		c->size = size - sizeof *c;
+		c->next = f->arena;
+		f->arena = c;
+	}
+	p = (char *)c->mem + c->used;
+	c->used += n;
+	return p;
+}
+
+static void
+arenafree(struct ev_fold *f)
+{
+	while (f->arena) {
+		struct chunk *c = f->arena;
+		f->arena = c->next;
+		free(c);
+	}
+}
+
+static struct slot *
 slot(struct ev_fold *f, const char *k, size_t n, int64_t start, uint64_t h)
 {
 	size_t i = h & (f->cap - 1);
 
 	for (;; i = (i + 1) & (f->cap - 1)) {
-		struct ent *e = f->tab_[i];
-		if (!e || (e->h == h && e->start == start && e->klen == n &&
-		    memcmp(e->key, k, n) == 0))
-			return &f->tab_[i];
+		struct slot *s = &f->tab_[i];
+		if (!s->e || (s->h == h && s->e->start == start && s->e->klen == n &&
+		    memcmp(s->e->key, k, n) == 0))
+			return s;
 	}
 }
 
 static void
-insert(struct ev_fold *f, struct ent *e)
+insert(struct ev_fold *f, uint64_t h, struct ent *e)
 {
-	size_t i = e->h & (f->cap - 1);
+	size_t i = h & (f->cap - 1);
 
-	while (f->tab_[i])
+	while (f->tab_[i].e)
 		i = (i + 1) & (f->cap - 1);
-	f->tab_[i] = e;
+	f->tab_[i] = (struct slot){ h, e };
 	f->n++;
 }
 
 static void
 grow(struct ev_fold *f, size_t cap)
 {
-	struct ent **old = f->tab_;
+	struct slot *old = f->tab_;
 	size_t oldcap = f->cap;
 
-	f->tab_ = ev_calloc(cap, sizeof *f->tab_);
+	f->tab_ = bigzero(cap * sizeof *f->tab_);
 	f->cap = cap;
 	f->n = 0;
 	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			insert(f, old[i]);
+		if (old[i].e)
+			insert(f, old[i].h, old[i].e);
 	free(old);
+}
+
+/* Where in an entry's block the room for a built-in state or its entx is
+ * (see struct ent). */
+static size_t
+aggroom(size_t klen)
+{
+	size_t a = _Alignof(struct ev_aggstate) > _Alignof(struct entx) ?
+	    _Alignof(struct ev_aggstate) : _Alignof(struct entx);
+
+	return (sizeof(struct ent) + klen + 1 + a - 1) / a * a;
+}
+
+struct ev_aggstate *
+fold_agg(struct ent *e)
+{
+	if (!e->agg)
+		e->agg = e->aggin ? (struct ev_aggstate *)((char *)e + aggroom(e->klen)) :
+		    ev_calloc(1, sizeof *e->agg);
+	return e->agg;
 }
 
 static void
@@ -78,12 +152,38 @@ entfree(struct ent *e)
 {
 	if (e->agg)
 		ev_agg_free(e->agg);
-	free(e->agg);
+	if (!e->aggin)
+		free(e->agg);
 	free(e->state);
-	free(e->sess);
-	ev_buf_free(&e->evs);
-	free(e->key);
-	free(e);
+	if (e->x) {
+		free(e->x->sess);
+		ev_buf_free(&e->x->evs);
+	}
+	if (!e->aggin) /* else in the arena */
+		free(e);
+}
+
+void
+fold_prefetch(struct ev_fold *f, uint64_t h, size_t klen, int stage)
+{
+	const struct slot *s = &f->tab_[h & (f->cap - 1)];
+
+	if (stage == 0) {
+		__builtin_prefetch(s);
+		return;
+	}
+	for (size_t i = h & (f->cap - 1); s->e; i = (i + 1) & (f->cap - 1), s = &f->tab_[i])
+		if (s->h == h) {
+			/* the entry and its key, and the room for its state up to its
+			 * sum; not reading the entry, which is not here yet */
+			const char *p = (const char *)s->e;
+			size_t end = !f->c.reducer && !f->c.win.kind ? aggroom(klen) +
+			    offsetof(struct ev_aggstate, sum) + sizeof(double) : sizeof(struct ent) + klen;
+			for (size_t o = 0; o < end; o += 64)
+				__builtin_prefetch(p + o);
+			__builtin_prefetch(p + end - 1);
+			return;
+		}
 }
 
 void
@@ -106,16 +206,23 @@ loadagg(struct ev_fold *f, struct ev_aggstate *a, const struct ev_row *r)
 struct ent *
 fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 {
-	uint64_t h = hashkey(k, n, start);
-	struct ent **sp = slot(f, k, n, start, h), *e;
+	uint64_t h = fold_hash(k, n, start);
+	struct slot *sp = slot(f, k, n, start, h);
+	struct ent *e;
+	/* a built-in state without windows lives in the entry's block */
+	int aggin = !f->c.reducer && !f->c.win.kind;
 
-	if (*sp)
-		return *sp;
-	e = ev_calloc(1, sizeof *e);
-	e->key = ev_strndup(k, n);
+	if (sp->e)
+		return sp->e;
+	e = aggin ? arenazero(f, aggroom(n) + sizeof(struct ev_aggstate)) :
+	    ev_calloc(1, aggroom(n) + sizeof(struct entx));
+	if (!aggin)
+		e->x = (struct entx *)((char *)e + aggroom(n));
+	memcpy(e->key, k, n);
+	e->key[n] = '\0';
 	e->klen = n;
 	e->start = start;
-	e->h = h;
+	e->aggin = aggin;
 	if (!f->c.win.kind && f->complete) {
 		e->fresh = 1;
 	} else if (!f->c.win.kind) {
@@ -130,8 +237,7 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 		if (got && f->c.reducer) {
 			fold_putstate(e, r.state, r.slen);
 		} else if (got) {
-			e->agg = ev_calloc(1, sizeof *e->agg);
-			if (loadagg(f, e->agg, &r) < 0) {
+			if (loadagg(f, fold_agg(e), &r) < 0) {
 				ev_warn("%s: view %s: key %.*s: the state's internals (aux) are not "
 				    "evfold's; --rebuild makes them anew", ev_store_path(f->st), f->name,
 				    (int)n, k);
@@ -141,7 +247,7 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 			}
 		}
 	}
-	*sp = e;
+	*sp = (struct slot){ h, e };
 	f->n++;
 	if (f->n * 2 > f->cap)
 		grow(f, f->cap * 2);
@@ -151,14 +257,19 @@ fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start)
 void
 fold_markdirty(struct ev_fold *f, struct ent *e)
 {
+	int fr = e->fresh;
+	uint64_t pre = 0;
+
 	if (e->dirty)
 		return;
 	e->dirty = 1;
-	if (f->ndirty == f->dcap) {
-		f->dcap = f->dcap ? f->dcap * 2 : 1024;
-		f->dirty = ev_reallocarray(f->dirty, f->dcap, sizeof *f->dirty);
+	if (f->ndirty[fr] == f->dcap[fr]) {
+		f->dcap[fr] = f->dcap[fr] ? f->dcap[fr] * 2 : 1024;
+		f->dirty[fr] = ev_reallocarray(f->dirty[fr], f->dcap[fr], sizeof *f->dirty[fr]);
 	}
-	f->dirty[f->ndirty++] = e;
+	for (size_t i = 0; i < 8; i++)
+		pre = pre << 8 | (i < e->klen ? (unsigned char)e->key[i] : 0);
+	f->dirty[fr][f->ndirty[fr]++] = (struct dref){ pre, e };
 }
 
 void
@@ -180,7 +291,17 @@ static int
 present(const struct ent *e)
 {
 	/* a reducer's open session stays while it has events, even with a null state */
-	return e->state || e->agg || e->evs.len;
+	return e->state || e->agg || (e->x && e->x->evs.len);
+}
+
+/* Whether the entries own nothing but their room in the arena: built-in
+ * folds without windows that keep no JSON values or registers. Then they
+ * are dropped all at once, without reading each (a miss in the caches). */
+static int
+bare(const struct ev_fold *f)
+{
+	return !f->c.reducer && !f->c.win.kind && !(f->c.aggs & ((1u << EV_AGG_FIRST) |
+	    (1u << EV_AGG_LAST) | (1u << EV_AGG_DISTINCT)));
 }
 
 /* After a commit: drop what need not stay (see the top of the file). */
@@ -191,19 +312,31 @@ trim(struct ev_fold *f)
 
 	if (!f->c.win.kind && f->n <= f->c.maxkeys && !f->c.shared)
 		return;
+	if (bare(f)) {
+		if (f->n)
+			f->complete = 0;
+		arenafree(f);
+		free(f->tab_);
+		f->cap = 1024;
+		f->tab_ = bigzero(f->cap * sizeof *f->tab_);
+		f->n = 0;
+		return;
+	}
 	for (size_t i = 0; i < f->cap; i++) {
-		struct ent *e = f->tab_[i];
+		struct ent *e = f->tab_[i].e;
 		if (!e)
 			continue;
-		int stay = f->c.win.kind && (e->open || (e->start == NOSTART && e->nsess));
+		int stay = f->c.win.kind && (e->open || (e->start == NOSTART && e->x && e->x->nsess));
 		if (stay) {
 			keep++;
 			continue;
 		}
 		entfree(e);
-		f->tab_[i] = NULL;
+		f->tab_[i].e = NULL;
 		f->complete = 0;
 	}
+	if (!keep)
+		arenafree(f); /* every entry in it is gone */
 	size_t cap = 1024;
 	while (cap < keep * 2 + 2)
 		cap *= 2;
@@ -279,14 +412,13 @@ loadopen(void *arg, const struct ev_row *r)
 	if (f->c.reducer) {
 		if (r->slen != 4 || memcmp(r->state, "null", 4) != 0)
 			fold_putstate(e, r->state, r->slen);
-		if (f->c.win.kind == EV_WIN_SESSION && !sessaux(r->aux, r->auxlen, &e->evs)) {
+		if (f->c.win.kind == EV_WIN_SESSION && !sessaux(r->aux, r->auxlen, &e->x->evs)) {
 			ev_warn("%s: view %s: a session's events (aux) are not evfold's; "
 			    "--rebuild makes them anew", ev_store_path(f->st), f->name);
 			return -1;
 		}
 	} else {
-		e->agg = ev_calloc(1, sizeof *e->agg);
-		if (loadagg(f, e->agg, r) < 0) {
+		if (loadagg(f, fold_agg(e), r) < 0) {
 			ev_warn("%s: view %s: a window's internals (aux) are not evfold's",
 			    ev_store_path(f->st), f->name);
 			return -1;
@@ -295,8 +427,8 @@ loadopen(void *arg, const struct ev_row *r)
 	fold_addopen(f, e);
 	if (f->c.win.kind == EV_WIN_SESSION) {
 		struct ent *ix = fold_lookup(f, r->key, r->klen, NOSTART);
-		ix->sess = ev_reallocarray(ix->sess, ix->nsess + 1, sizeof *ix->sess);
-		ix->sess[ix->nsess++] = e;
+		ix->x->sess = ev_reallocarray(ix->x->sess, ix->x->nsess + 1, sizeof *ix->x->sess);
+		ix->x->sess[ix->x->nsess++] = e;
 	}
 	return 0;
 }
@@ -473,7 +605,11 @@ ev_fold_rebuilding(const struct ev_fold *f)
 static int
 bykey(const void *a, const void *b)
 {
-	const struct ent *x = *(struct ent *const *)a, *y = *(struct ent *const *)b;
+	const struct dref *p = a, *q = b;
+	const struct ent *x = p->e, *y = q->e;
+
+	if (p->pre != q->pre)
+		return p->pre < q->pre ? -1 : 1;
 	size_t n = x->klen < y->klen ? x->klen : y->klen;
 	int c = memcmp(x->key, y->key, n);
 
@@ -525,10 +661,10 @@ addrow(struct ev_fold *f, struct ent *e)
 	if (f->c.reducer) {
 		e->state ? ev_buf_add(&f->pbuf, e->state, e->slen) : ev_buf_adds(&f->pbuf, "null");
 		r->slen = f->pbuf.len - f->soff[i];
-		if (e->evs.len) {
+		if (e->x && e->x->evs.len) {
 			f->aoff[i] = f->pbuf.len;
 			ev_buf_add(&f->pbuf, SESSMAGIC, sizeof SESSMAGIC);
-			ev_buf_add(&f->pbuf, e->evs.p, e->evs.len);
+			ev_buf_add(&f->pbuf, e->x->evs.p, e->x->evs.len);
 			r->auxlen = f->pbuf.len - f->aoff[i];
 			f->hasaux[i] = 1;
 		}
@@ -546,44 +682,73 @@ addrow(struct ev_fold *f, struct ent *e)
 	return 0;
 }
 
+/* The bytes of e that the commit reads (its key not much longer than
+ * usual), asked for ahead of it. */
+static void
+prefetchent(const struct ev_fold *f, const struct ent *e)
+{
+	size_t end = !f->c.reducer && !f->c.win.kind ? aggroom(32) + sizeof(struct ev_aggstate) :
+	    sizeof *e + 32;
+
+	for (size_t o = 0; e && o < end; o += 64)
+		__builtin_prefetch((const char *)e + o);
+}
+
+/* The states of dirty[fresh][0, n), marked written before the commit
+ * failed: dirty again, and as fresh as they were. */
+static void
+redirty(struct ev_fold *f, int fresh, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		f->dirty[fresh][i].e->dirty = 1;
+		f->dirty[fresh][i].e->fresh = fresh;
+	}
+}
+
 int
 ev_fold_keep(void *arg, uint64_t pos)
 {
 	struct ev_fold *f = arg;
 	int rc = 0;
+	size_t done[2] = { 0, 0 };
 
 	if (ev_store_begin(f->st) < 0)
 		return -1;
-	if (f->ndirty > 1)
-		qsort(f->dirty, f->ndirty, sizeof *f->dirty, bykey);
 	f->npend = 0;
 	ev_buf_reset(&f->pbuf);
 	/* keys are unique here, so the order of the writes does not matter:
 	 * the new rows first, then the others (rows that go together are all
-	 * new or all not) */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < f->ndirty && rc == 0; i++) {
-			struct ent *e = f->dirty[i];
-			if (e->fresh != !pass)
-				continue;
+	 * new or all not); each in key order */
+	for (int fresh = 1; fresh >= 0 && rc == 0; fresh--) {
+		struct dref *d = f->dirty[fresh];
+		size_t n = f->ndirty[fresh];
+		if (n > 1)
+			qsort(d, n, sizeof *d, bykey);
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			struct ent *e = d[i].e;
+			prefetchent(f, i + 8 < n ? d[i + 8].e : NULL);
 			if (!present(e))
-				rc = e->fresh ? 0 : ev_vtab_del(f->tab, e->key, e->klen, e->start);
+				rc = fresh ? 0 : ev_vtab_del(f->tab, e->key, e->klen, e->start);
 			else
 				rc = addrow(f, e);
+			/* the entry is at hand now: its flags as after the commit
+			 * (undone below if the commit fails) */
+			e->dirty = 0;
+			e->fresh = fresh && !present(e);
+			done[fresh]++;
 		}
+	}
 	if (rc == 0 && f->npend)
 		rc = flushrows(f);
 	if (rc < 0) {
 		/* nothing was written; the states stay dirty */
 		ev_store_rollback(f->st);
 		f->npend = 0;
+		redirty(f, 1, done[1]);
+		redirty(f, 0, done[0]);
 		return -1;
 	}
-	for (size_t i = 0; i < f->ndirty; i++)
-		f->dirty[i]->dirty = 0;
-	for (size_t i = 0; i < f->ndirty; i++)
-		f->dirty[i]->fresh = !present(f->dirty[i]) && f->dirty[i]->fresh;
-	f->ndirty = 0;
+	f->ndirty[0] = f->ndirty[1] = 0;
 	if (ev_store_commit(f->st, f->name, f->c.input != NULL, pos, f->wm, &f->commits,
 	    f->c.shared) < 0)
 		return -1;
@@ -623,11 +788,13 @@ ev_fold_close(struct ev_fold *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->cap; i++)
-		if (f->tab_[i])
-			entfree(f->tab_[i]);
+	for (size_t i = 0; i < f->cap && !bare(f); i++)
+		if (f->tab_[i].e)
+			entfree(f->tab_[i].e);
 	free(f->tab_);
-	free(f->dirty);
+	arenafree(f);
+	free(f->dirty[0]);
+	free(f->dirty[1]);
 	free(f->open);
 	ev_vtab_close(f->tab);
 	ev_store_close(f->st);

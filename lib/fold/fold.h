@@ -65,6 +65,11 @@ size_t ev_fold_scansize(const struct ev_fold *f);
 void ev_fold_scan(void *f, const struct ev_line *l, void *res);
 int ev_fold_scanned(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
     const void *res);
+/* ev_fold_scanned on n lines in order, their results at res + i *
+ * ev_fold_scansize(f): faster, as it reads ahead what the lines to come
+ * will look up. */
+int ev_fold_scannedn(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
+    const void *res, size_t n);
 /* The commit: every changed state and pos in one transaction. A hook for
  * ev_input_keep_pos. */
 int ev_fold_keep(void *f, uint64_t pos);

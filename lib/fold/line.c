@@ -187,7 +187,8 @@ closewindows(struct ev_fold *f)
 		char id[64];
 		e->open = 0;
 		e->closed = 1;
-		ev_buf_free(&e->evs); /* a closed session is merged no more */
+		if (e->x) /* a closed session is merged no more */
+			ev_buf_free(&e->x->evs);
 		fold_markdirty(f, e);
 		if (f->c.win.kind == EV_WIN_SESSION)
 			fold_unsession(f, e);
@@ -235,8 +236,7 @@ windows(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t
 			continue;
 		e->end = end;
 		if (!f->c.reducer) {
-			e->agg = e->agg ? e->agg : ev_calloc(1, sizeof *e->agg);
-			ev_agg_apply(f->c.aggs, e->agg, &f->v[P_AGG0], &f->tmp);
+			ev_agg_apply(f->c.aggs, fold_agg(e), &f->v[P_AGG0], &f->tmp);
 		} else {
 			if (fold_reduce(f, e, l, &none) < 0) {
 				/* undo the windows done before this one: recompute is not
@@ -290,9 +290,13 @@ dryrun(struct ev_fold *f, struct ev_input *in, const struct ev_line *l, int64_t 
 }
 
 /* What the scan of a line finds (ev_fold_scan): sv has a value for each
- * path scanned, nscan of them. */
+ * path scanned, nscan of them; hashed when h is the hash of the line's key
+ * in the cache (a view without windows, a key read by the scan that is a
+ * string without escapes), for fold_prefetch. */
 struct scanned {
-	int r;
+	int r, hashed;
+	uint64_t h;
+	size_t klen;
 	struct ev_jerr jerr;
 	struct ev_jval sv[];
 };
@@ -310,6 +314,40 @@ ev_fold_scan(void *arg, const struct ev_line *l, void *res)
 	struct scanned *sc = res;
 
 	sc->r = ev_json_scan(l->p, l->len, f->scan, f->nscan, sc->sv, &sc->jerr);
+	sc->hashed = 0;
+	if (sc->r == 0 && f->paths[P_KEY] && !f->c.win.kind) {
+		/* the key is the first path scanned (see compile) */
+		const struct ev_jval *v = &sc->sv[0];
+		if (v->type == EV_J_STRING && !v->escaped) {
+			sc->klen = v->len - 2;
+			sc->h = fold_hash(v->p + 1, sc->klen, 0);
+			sc->hashed = 1;
+		}
+	}
+}
+
+/* How many lines ahead a batch asks for the slots of their keys, and then
+ * for their entries: a lookup in a cache larger than the CPU's caches would
+ * otherwise wait on the memory twice for every event. */
+#define AHEAD 8
+
+int
+ev_fold_scannedn(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
+    const void *res, size_t n)
+{
+	size_t sz = ev_fold_scansize(f);
+	const char *r = res;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct scanned *a;
+		if (i + 2 * AHEAD < n && (a = (const void *)(r + (i + 2 * AHEAD) * sz))->hashed)
+			fold_prefetch(f, a->h, a->klen, 0);
+		if (i + AHEAD < n && (a = (const void *)(r + (i + AHEAD) * sz))->hashed)
+			fold_prefetch(f, a->h, a->klen, 1);
+		if (ev_fold_scanned(f, in, &l[i], r + i * sz) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int

@@ -4,6 +4,7 @@
 #ifndef EV_FOLD_PRIVATE_H
 #define EV_FOLD_PRIVATE_H
 #include <stdint.h>
+#include <xxhash.h>
 
 #include "base/buf.h"
 #include "fold/fold.h"
@@ -14,19 +15,43 @@
 
 #define NOSTART INT64_MIN /* the session index of a key */
 
-struct ent {
-	char *key;
-	size_t klen;
-	int64_t start, end;
-	uint64_t h;
-	char *state;               /* jq: the state; NULL: none */
-	size_t slen;
-	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
+/* What a state of a windowed view or of a reducer has besides (session
+ * windows, their events). */
+struct entx {
 	struct ent **sess;         /* NOSTART: the key's open sessions */
 	size_t nsess;
 	struct ev_buf evs;         /* a reducer's open session: its events (see session) */
+};
+
+/* One state. Allocated in one block with its key and then either room for
+ * a built-in state (built-in folds without windows: agg then points there
+ * once set) or its entx (x); what every event reads in the first bytes. */
+struct ent {
+	int64_t start;
+	size_t klen;
+	struct ev_aggstate *agg;   /* built-ins: the state; NULL: none */
 	unsigned dirty : 1, open : 1, closed : 1;
 	unsigned fresh : 1;        /* known to have no row in the table */
+	unsigned aggin : 1;        /* agg's room is in this block */
+	int64_t end;
+	char *state;               /* jq: the state; NULL: none */
+	size_t slen;
+	struct entx *x;            /* NULL when aggin */
+	char key[];                /* klen bytes and a NUL */
+};
+
+/* A dirty state, with the first bytes of its key (big-endian, zeros after
+ * the key) that put most of them in key order without reading the entry. */
+struct dref {
+	uint64_t pre;
+	struct ent *e;
+};
+
+/* The cache's slots: the hash beside the entry, so that a probe reads the
+ * entry only when the hash is its. */
+struct slot {
+	uint64_t h;
+	struct ent *e;
 };
 
 enum { P_KEY, P_TIME, P_AGG0, NPATHS = P_AGG0 + EV_NAGG };
@@ -49,10 +74,13 @@ struct ev_fold {
 	size_t nscan;
 	int aggidx[EV_NAGG];
 	char *init;
-	struct ent **tab_;         /* the cache: open addressing */
+	struct slot *tab_;         /* the cache: open addressing */
+	struct chunk *arena;       /* where entries with aggin are (fold.c) */
 	size_t cap, n;
-	struct ent **dirty, **open;
-	size_t ndirty, nopen, dcap, ocap;
+	struct dref *dirty[2];     /* the dirty states: [1] fresh, [0] the others */
+	size_t ndirty[2], dcap[2];
+	struct ent **open;
+	size_t nopen, ocap;
 	int64_t minend;
 	struct ev_buf key, keyjson, in, out, err, tmp, aux, ev, acc, evs;
 	struct sessev *sv_;        /* a merge's events */
@@ -72,6 +100,18 @@ struct ev_fold {
 struct ent *fold_lookup(struct ev_fold *f, const char *k, size_t n, int64_t start);
 /* Set e's state to the JSON text p (NULL: none). */
 void fold_putstate(struct ent *e, const char *p, size_t n);
+/* e's built-in state, made empty when it has none. */
+struct ev_aggstate *fold_agg(struct ent *e);
+/* The hash of (key, window start) in the cache. */
+static inline uint64_t
+fold_hash(const char *k, size_t n, int64_t start)
+{
+	return XXH3_64bits_withSeed(k, n, (uint64_t)start);
+}
+/* Ask the memory for what a lookup of the key of hash h (klen bytes) will
+ * read, ahead of it: stage 0, its slot; stage 1 (once the slot has come),
+ * its entry. */
+void fold_prefetch(struct ev_fold *f, uint64_t h, size_t klen, int stage);
 /* e is written at the next commit. */
 void fold_markdirty(struct ev_fold *f, struct ent *e);
 /* e is an open window, closed when the watermark passes its end. */

@@ -118,8 +118,8 @@ joined(struct ev_fold *f, struct ent *ix, int64_t t, struct ent *join[64])
 {
 	size_t nj = 0;
 
-	for (size_t i = 0; i < ix->nsess && nj < 64; i++) {
-		struct ent *e = ix->sess[i];
+	for (size_t i = 0; i < ix->x->nsess && nj < 64; i++) {
+		struct ent *e = ix->x->sess[i];
 		if (t > e->start - f->c.win.size && t < e->end)
 			join[nj++] = e;
 	}
@@ -136,7 +136,7 @@ refoldmerged(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
 	size_t n = 0;
 
 	for (size_t i = 0; i < nj; i++)
-		if (sessevs(join[i]->evs.p, join[i]->evs.len, &f->sv_, &n, &f->svcap) < 0) {
+		if (sessevs(join[i]->x->evs.p, join[i]->x->evs.len, &f->sv_, &n, &f->svcap) < 0) {
 			ev_warn("%s: view %s: key %.*s: a session's events (aux) are not "
 			    "evfold's; --rebuild makes them anew", ev_store_path(f->st), f->name,
 			    (int)f->key.len, f->key.p);
@@ -188,7 +188,7 @@ reducedstate(struct ev_fold *f, struct ev_input *in, const struct ev_line *l,
 		}
 		ev_buf_reset(&f->evs);
 		if (nj)
-			ev_buf_add(&f->evs, join[0]->evs.p, join[0]->evs.len);
+			ev_buf_add(&f->evs, join[0]->x->evs.p, join[0]->x->evs.len);
 	} else if ((r = refoldmerged(f, in, l, join, nj, has)) != 0) {
 		return r;
 	}
@@ -226,7 +226,7 @@ endjoined(struct ev_fold *f, struct ent **join, size_t nj, struct ev_aggstate *a
 			lo->agg = NULL;
 		} else {
 			fold_putstate(lo, NULL, 0);
-			ev_buf_reset(&lo->evs);
+			ev_buf_reset(&lo->x->evs);
 		}
 		lo->open = 0;
 		fold_unsession(f, lo);
@@ -263,13 +263,13 @@ holdall(struct ev_fold *f, struct ent *ix, int64_t start, int64_t end, struct ev
 		e->agg = acc;
 	} else {
 		has ? fold_putstate(e, f->acc.p, f->acc.len) : fold_putstate(e, NULL, 0);
-		ev_buf_reset(&e->evs);
-		ev_buf_add(&e->evs, f->evs.p, f->evs.len);
+		ev_buf_reset(&e->x->evs);
+		ev_buf_add(&e->x->evs, f->evs.p, f->evs.len);
 	}
 	e->end = end;
 	e->closed = 0;
-	ix->sess = ev_reallocarray(ix->sess, ix->nsess + 1, sizeof *ix->sess);
-	ix->sess[ix->nsess++] = e;
+	ix->x->sess = ev_reallocarray(ix->x->sess, ix->x->nsess + 1, sizeof *ix->x->sess);
+	ix->x->sess[ix->x->nsess++] = e;
 	fold_markdirty(f, e);
 	e->open = 0;
 	fold_addopen(f, e);
@@ -319,9 +319,9 @@ fold_unsession(struct ev_fold *f, struct ent *e)
 {
 	struct ent *ix = fold_lookup(f, e->key, e->klen, NOSTART);
 
-	for (size_t i = 0; ix && i < ix->nsess; i++)
-		if (ix->sess[i] == e) {
-			ix->sess[i] = ix->sess[--ix->nsess];
+	for (size_t i = 0; ix && i < ix->x->nsess; i++)
+		if (ix->x->sess[i] == e) {
+			ix->x->sess[i] = ix->x->sess[--ix->x->nsess];
 			break;
 		}
 }

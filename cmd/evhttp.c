@@ -37,7 +37,7 @@ enum {
 };
 
 static const struct ev_optdoc docs[] = {
-	{ "input", "spool", "serve this spool at GET /events and /stat" },
+	{ "input", "loc", "serve this spool or file at GET /events (a spool: and /stat)" },
 	{ "listen", "addr", "listen on host:port (default 127.0.0.1:8080)" },
 	{ "output", "dest", "where POST /events writes" },
 	{ "source", "source", "the source of events that have none" },
@@ -314,8 +314,8 @@ setroutes(struct args *a)
 				a->routes[i].type = a->type;
 	}
 	c->serve = a->o.input ? a->o.input : a->o.output && isdir(a->o.output) ? a->o.output : NULL;
-	if (c->serve && !isdir(c->serve))
-		ev_die(EV_ERROR, "-i %s: subscribers are served a spool directory", c->serve);
+	if (a->o.input && ev_httpd_servable(a->o.input) < 0)
+		exit(EV_ERROR);
 	if (!a->nroutes && !c->serve)
 		ev_die(EV_ERROR, "nothing to do: -o or --path to take events in, -i to serve a spool");
 	c->routes = a->routes;

@@ -20,7 +20,9 @@
 struct req {
 	struct ev_buf ev;    /* event lines, each ending in '\n' */
 	size_t n;
-	int status;          /* 0 while waiting */
+	int status;          /* 0 while waiting; set under mu */
+	pthread_mutex_t mu;  /* its own, so that a commit wakes only the requests */
+	pthread_cond_t cv;   /* it settled, and they take no shared lock to wake */
 	struct req *next;
 };
 
@@ -29,7 +31,8 @@ struct lane {
 	char *dest;
 	struct ev_sink *sink;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
+	int waiting;          /* the writer waits for work */
 	struct req *head, **tail;
 	size_t queued;
 	int64_t failed_until; /* ms: 503 until then */
@@ -60,6 +63,7 @@ struct ev_httpd {
 	pthread_mutex_t statmu;
 	struct ev_httpd_stats st;
 	unsigned port;
+	int servefile;        /* c.serve is a regular file, followed, not a spool */
 };
 
 int64_t httpd_nowms(void);

@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /* subscribe.c — evhttp's subscriptions: GET /events as Server-Sent Events,
- * NDJSON or a WebSocket, each subscriber reading the served spool at its
- * own pace (server.c says how they are woken and dropped).
+ * NDJSON or a WebSocket, each subscriber reading the served spool or file
+ * at its own pace (server.c says how they are woken and dropped).
+ *
+ * Positions. In a spool an event's position is the spool's byte offset just
+ * after it (ev-spool(5)). In a served regular file it is the file's byte
+ * offset just after the event's line, that is the start of the next line:
+ * a subscriber resumes there, and a position given back is taken only if it
+ * is 0 or follows a newline within the file as it is now. The file is
+ * followed like tail -F (io/fdloc.c): truncated, it is read again from 0;
+ * replaced (rotated), the new one is read from 0. Positions then count from
+ * the new start, so one from before cannot name the same event: evhttp(1)
+ * says so, and a spool is what to serve when resuming must be exact forever.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +68,7 @@ struct sub {
 	int pipe[2];          /* poked when the spool may have grown */
 	struct ev_spool *sp;
 	struct ev_spool_reader *rd;
+	struct ev_source *src;  /* a served file, followed (instead of sp and rd) */
 	struct filter f;
 	enum { SSE, NDJSON, WS } kind;
 	struct ev_buf out, tmp, err;
@@ -257,6 +269,8 @@ sub_free(struct sub *s)
 	pthread_mutex_unlock(&h->submu);
 	if (s->rd)
 		ev_spool_reader_free(s->rd);
+	if (s->src)
+		ev_source_close(s->src);
 	if (s->sp)
 		ev_spool_close(s->sp);
 	filter_free(&s->f);
@@ -295,6 +309,23 @@ frame(struct sub *s, const struct ev_line *l)
 	}
 }
 
+/* The next event of the spool or file, without waiting: 1, 0 (none for
+ * now), -1 (reported). */
+static int
+subnext(struct sub *s, struct ev_line *l)
+{
+	if (s->rd)
+		return ev_spool_reader_next(s->rd, l);
+	switch (ev_source_next(s->src, l, 0)) {
+	case EV_SRC_LINE:
+		return 1;
+	case EV_SRC_ERR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
 /* Read matching events into s->out until it holds about a buffer's worth
  * or the spool has no more for now. 1: something is in out; 0: nothing new;
  * -1: the reader failed (reported). */
@@ -305,7 +336,7 @@ fill(struct sub *s)
 	int r;
 
 	while (s->out.len - s->off < s->h->c.sub_buffer / 2) {
-		if ((r = ev_spool_reader_next(s->rd, &l)) < 0)
+		if ((r = subnext(s, &l)) < 0)
 			return -1;
 		if (r == 0)
 			break;
@@ -355,7 +386,8 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if ((r = fill(s)) < 0) {
 			if (s->kind == SSE)
 				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"reading the "
-				    "spool failed\",\"position\":%" PRIu64 "}\n\n", s->pos);
+				    "%s failed\",\"position\":%" PRIu64 "}\n\n",
+				    s->src ? "file" : "spool", s->pos);
 			s->ended = 1;
 			continue;
 		}
@@ -389,6 +421,65 @@ sub_done(void *cls)
 	sub_free(cls);
 }
 
+/* In a served file: the offset just after the last newline at or before
+ * size, or of the newline that ends at pos when checking (check: 1 when
+ * pos starts a line, else 0). -1 on a read error. */
+static int
+filelinestart(int fd, uint64_t size, uint64_t *pos, int check)
+{
+	char buf[4096];
+	uint64_t hi = check ? *pos : size;
+
+	if (check)
+		return *pos == 0 ? 1 : *pos > size ? 0 :
+		    pread(fd, buf, 1, (off_t)*pos - 1) == 1 ? buf[0] == '\n' : -1;
+	while (hi > 0) {
+		size_t k = hi > sizeof buf ? sizeof buf : (size_t)hi;
+		const char *nl;
+
+		if (pread(fd, buf, k, (off_t)(hi - k)) != (ssize_t)k)
+			return -1;
+		if ((nl = memrchr(buf, '\n', k))) {
+			*pos = hi - k + (uint64_t)(nl - buf) + 1;
+			return 1;
+		}
+		hi -= k;
+	}
+	*pos = 0;
+	return 1;
+}
+
+/* startpos for a served file (positions: see the top of this file). */
+static int
+filestart(struct sub *s, struct query *q, const char *p, uint64_t *pos)
+{
+	int fd = open(s->h->c.serve, O_RDONLY | O_CLOEXEC), r = -1;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		q->err = "cannot open the file served";
+	} else if (p) {
+		if ((r = filelinestart(fd, (uint64_t)st.st_size, pos, 1)) == 0)
+			q->err = "position: not the start of a line in the file (was it truncated "
+			    "or replaced since?)";
+		else if (r < 0)
+			q->err = "cannot read the file served";
+		r = r == 1 ? 0 : -1;
+	} else if (!q->from || strcmp(q->from, "end") == 0) {
+		if ((r = filelinestart(fd, (uint64_t)st.st_size, pos, 0)) < 0)
+			q->err = "cannot read the file served";
+		r = r == 1 ? 0 : -1;
+	} else if (strcmp(q->from, "start") == 0) {
+		*pos = 0;
+		r = 0;
+	} else {
+		q->err = "from: start or end";
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 /* Where a subscription starts: position=N (resume after the event whose
  * id was N), Last-Event-ID, from=start|end (default end). */
 static int
@@ -403,16 +494,21 @@ startpos(struct sub *s, struct query *q, const char *lastid, uint64_t *pos)
 		errno = 0;
 		v = strtoull(p, &end, 10);
 		if (errno || *end || *p < '0' || *p > '9') {
-			q->err = "position: not a spool position";
+			q->err = s->h->servefile ? "position: not a byte offset in the file" :
+			    "position: not a spool position";
 			return -1;
 		}
 		*pos = v;
+		if (s->h->servefile)
+			return filestart(s, q, p, pos);
 		if (ev_spool_pos_check(s->sp, *pos, NULL) < 0) {
 			q->err = "position: not the start of an event in this spool";
 			return -1;
 		}
 		return 0;
 	}
+	if (s->h->servefile)
+		return filestart(s, q, NULL, pos);
 	if (!q->from || strcmp(q->from, "end") == 0)
 		return ev_spool_pos_end(s->sp, pos);
 	if (strcmp(q->from, "start") == 0)
@@ -454,13 +550,19 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q->msg)))
 		q->err = "internal";
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, q);
-	if (!q->err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
+	if (!q->err && !h->servefile && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
 		q->err = "cannot open the spool";
 	if (!q->err && startpos(s, q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "Last-Event-ID"), &pos) < 0 && !q->err)
 		q->err = "cannot find the spool's end";
-	if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
+	if (!q->err && h->servefile) {
+		struct ev_source_conf sc = { .follow = 1, .start = EV_START_POS, .pos = pos };
+
+		if (!(s->src = ev_source_open(h->c.serve, &sc)))
+			q->err = "cannot read the file served";
+	} else if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0))) {
 		q->err = "cannot read the spool";
+	}
 	if (!q->err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))

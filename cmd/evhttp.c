@@ -21,7 +21,7 @@
 #include "trace/trace.h"
 #include "tool.h"
 
-#define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
+#define SYNOPSIS "[-q] [-i src] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
 	"[--bearer secret] [--github-secret secret] [--idle-timeout dur] [--keepalive dur] " \
 	"[--max-body size] [--max-conns n] [--max-header size] [--max-queue size] " \
 	"[--otlp dest] [--path path[:type]=dest] [--prometheus file] [--rejects dest] " \
@@ -37,7 +37,7 @@ enum {
 };
 
 static const struct ev_optdoc docs[] = {
-	{ "input", "loc", "serve this spool or file at GET /events (a spool: and /stat)" },
+	{ "input", "src", "serve this spool or followed file at GET /events" },
 	{ "listen", "addr", "listen on host:port (default 127.0.0.1:8080)" },
 	{ "output", "dest", "where POST /events writes" },
 	{ "source", "source", "the source of events that have none" },

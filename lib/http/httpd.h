@@ -43,6 +43,26 @@ struct lane {
 
 struct sub;
 
+/* The served spool's newest events, read once for every subscriber
+ * (subscribe.c): entry i is the line at buf + off[i], len[i] bytes
+ * (NUL-terminated), whose position is pos[i]; the first starts at base. */
+struct feed_entry {
+	uint64_t pos;
+	size_t off, len;
+};
+
+struct feed {
+	pthread_rwlock_t lk;     /* subscribers read under it, the updater appends */
+	pthread_mutex_t upd;     /* one updater at a time */
+	int on;
+	struct ev_spool *sp;
+	struct ev_spool_reader *rd; /* the updater's */
+	struct ev_buf buf, stage;
+	struct feed_entry *e, *se;
+	size_t n, ecap, sn, secap;
+	uint64_t base, end;      /* the positions it covers: [base, end] */
+};
+
 struct ev_httpd {
 	struct ev_httpd_conf c;
 	struct MHD_Daemon *d;
@@ -60,6 +80,7 @@ struct ev_httpd {
 	int watching;
 	atomic_int stopping;
 	struct ev_watch *watch;
+	struct feed feed;
 	pthread_mutex_t statmu;
 	struct ev_httpd_stats st;
 	unsigned port;
@@ -76,6 +97,10 @@ void httpd_peername(struct MHD_Connection *conn, char *buf, size_t n);
 /* subscribe.c: wake every subscriber (the served spool grew); the thread
  * that watches the served spool; GET of the events. */
 void httpd_pokeall(struct ev_httpd *h);
+/* The shared feed of a served spool: 0 (also when there is none to make),
+ * or -1 reported; freed with httpd_feed_free. */
+int httpd_feed_open(struct ev_httpd *h);
+void httpd_feed_free(struct ev_httpd *h);
 void *httpd_watcher(void *arg);
 enum MHD_Result httpd_subscribe(struct ev_httpd *h, struct MHD_Connection *conn);
 

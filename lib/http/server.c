@@ -824,7 +824,7 @@ openrest(struct ev_httpd *h, const struct ev_httpd_conf *c)
 	}
 	h->watch = ev_watch_new(seg.p);
 	ev_buf_free(&seg);
-	return h->watch ? 0 : -1;
+	return h->watch && httpd_feed_open(h) == 0 ? 0 : -1;
 }
 
 /* libmicrohttpd's options (at most 16) and flags: 0, or -1 reported. */
@@ -873,6 +873,7 @@ unmake(struct ev_httpd *h)
 		ev_sink_close(h->rejects);
 	if (h->watch)
 		ev_watch_free(h->watch);
+	httpd_feed_free(h);
 	free(h->lanes);
 	free(h->routelane);
 	free(h->cert);
@@ -897,6 +898,8 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	pthread_mutex_init(&h->rejmu, NULL);
 	pthread_mutex_init(&h->submu, NULL);
 	pthread_mutex_init(&h->statmu, NULL);
+	pthread_rwlock_init(&h->feed.lk, NULL);
+	pthread_mutex_init(&h->feed.upd, NULL);
 	if (sodium_init() < 0) {
 		ev_warn("libsodium cannot start");
 		free(h);
@@ -962,6 +965,7 @@ ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st)
 		ev_httpd_getstats(h, st);
 	if (h->watch)
 		ev_watch_free(h->watch);
+	httpd_feed_free(h);
 	free(h->subs);
 	free(h->lanes);
 	free(h->routelane);

@@ -12,6 +12,17 @@
  * replaced (rotated), the new one is read from 0. Positions then count from
  * the new start, so one from before cannot name the same event: evhttp(1)
  * says so, and a spool is what to serve when resuming must be exact forever.
+ *
+ * The feed. A thousand subscribers of a spool, each reading every new event
+ * with a reader of its own, would each read the segment, look for the next
+ * one and stat it at every wake-up. Instead the newest FEEDMAX bytes of
+ * events are read once, by whoever wakes the subscribers (httpd_pokeall:
+ * the watcher, the ingest lane), into a shared window of whole lines with
+ * their positions; a subscriber whose position lies inside the window takes
+ * its events from there under a read lock, one further behind (from=start,
+ * or slow enough to be passed) reads the spool with its own reader until it
+ * reaches the window. Subscribers with a jq filter always read their own
+ * (an expression may take its time, and must not hold up the window).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,6 +63,7 @@
 #include "spool/spool.h"
 
 #define MAXMATCH 8      /* attribute globs per subscriber */
+#define FEEDMAX (1 << 20) /* bytes of events the shared window keeps */
 
 /* ---- subscribers: wake-ups ------------------------------------------- */
 
@@ -69,6 +81,7 @@ struct sub {
 	struct ev_spool *sp;
 	struct ev_spool_reader *rd;
 	struct ev_source *src;  /* a served file, followed (instead of sp and rd) */
+	int rdstale;          /* rd is not at pos (the feed moved it on) */
 	struct filter f;
 	enum { SSE, NDJSON, WS } kind;
 	struct ev_buf out, tmp, err;
@@ -89,9 +102,125 @@ poke(int fd)
 	}
 }
 
+/* ---- the feed ----------------------------------------------------------- */
+
+int
+httpd_feed_open(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+	uint64_t pos;
+
+	if (!h->c.serve || h->servefile)
+		return 0;
+	if (!(f->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)) ||
+	    ev_spool_pos_end(f->sp, &pos) < 0 || !(f->rd = ev_spool_reader_new(f->sp, pos, 0)))
+		return -1;
+	f->base = f->end = pos;
+	f->on = 1;
+	return 0;
+}
+
+void
+httpd_feed_free(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+
+	if (f->rd)
+		ev_spool_reader_free(f->rd);
+	if (f->sp)
+		ev_spool_close(f->sp);
+	ev_buf_free(&f->buf);
+	ev_buf_free(&f->stage);
+	free(f->e);
+	free(f->se);
+	pthread_rwlock_destroy(&f->lk);
+	pthread_mutex_destroy(&f->upd);
+}
+
+/* Drop the oldest entries until the window holds at most `keep` bytes, and
+ * move what is left to the front. */
+static void
+feed_trim(struct feed *f, size_t keep)
+{
+	size_t i = 0, cut;
+
+	while (i < f->n && f->buf.len - f->e[i].off > keep)
+		i++;
+	if (i == 0)
+		return;
+	f->base = f->e[i - 1].pos;
+	cut = i < f->n ? f->e[i].off : f->buf.len;
+	memmove(f->buf.p, f->buf.p + cut, f->buf.len - cut);
+	f->buf.len -= cut;
+	memmove(f->e, f->e + i, (f->n - i) * sizeof *f->e);
+	f->n -= i;
+	for (size_t j = 0; j < f->n; j++)
+		f->e[j].off -= cut;
+}
+
+/* Append the staged entries to the window, the oldest dropped to make room. */
+static void
+feed_publish(struct feed *f)
+{
+	pthread_rwlock_wrlock(&f->lk);
+	if (f->buf.len + f->stage.len > FEEDMAX)
+		feed_trim(f, f->stage.len >= FEEDMAX ? 0 : (FEEDMAX - f->stage.len) / 4 * 3);
+	if (f->n == 0 && f->sn > 0) /* emptied (or never filled): it starts here */
+		f->base = f->end;
+	if (f->n + f->sn > f->ecap) {
+		f->ecap = (f->n + f->sn) * 2;
+		f->e = ev_reallocarray(f->e, f->ecap, sizeof *f->e);
+	}
+	for (size_t j = 0; j < f->sn; j++) {
+		f->e[f->n] = f->se[j];
+		f->e[f->n++].off += f->buf.len;
+	}
+	ev_buf_add(&f->buf, f->stage.p, f->stage.len);
+	if (f->sn)
+		f->end = f->se[f->sn - 1].pos;
+	pthread_rwlock_unlock(&f->lk);
+	ev_buf_reset(&f->stage);
+	f->sn = 0;
+}
+
+/* Read what the spool gained into the window, outside its lock. A reader
+ * that fails turns the feed off: every subscriber reads its own again. */
+static void
+feed_update(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+	struct ev_line l;
+	int r = 1;
+
+	if (!f->on)
+		return;
+	pthread_mutex_lock(&f->upd);
+	while (f->on && r > 0) {
+		while (f->stage.len < FEEDMAX / 2 && (r = ev_spool_reader_next(f->rd, &l)) > 0) {
+			if (f->sn == f->secap) {
+				f->secap = f->secap ? 2 * f->secap : 256;
+				f->se = ev_reallocarray(f->se, f->secap, sizeof *f->se);
+			}
+			f->se[f->sn++] = (struct feed_entry){ l.pos, f->stage.len, l.len };
+			ev_buf_add(&f->stage, l.p, l.len);
+			ev_buf_addc(&f->stage, '\0');
+		}
+		if (r < 0) {
+			pthread_rwlock_wrlock(&f->lk);
+			f->on = 0;
+			pthread_rwlock_unlock(&f->lk);
+			break;
+		}
+		feed_publish(f);
+	}
+	pthread_mutex_unlock(&f->upd);
+}
+
 void
 httpd_pokeall(struct ev_httpd *h)
 {
+	if (!h->stopping)
+		feed_update(h);
 	pthread_mutex_lock(&h->submu);
 	for (size_t i = 0; i < h->nsubs; i++)
 		poke(h->subs[i]->pipe[1]);
@@ -326,6 +455,43 @@ subnext(struct sub *s, struct ev_line *l)
 	}
 }
 
+/* Take events from the shared window, if it holds s->pos: 1 when it did
+ * (s->out may still be empty: nothing matched, or nothing is new), else 0. */
+static int
+fromfeed(struct sub *s)
+{
+	struct feed *f = &s->h->feed;
+	size_t lo, hi;
+
+	if (s->f.jq)
+		return 0;
+	pthread_rwlock_rdlock(&f->lk);
+	if (!f->on || s->pos < f->base || s->pos > f->end) {
+		pthread_rwlock_unlock(&f->lk);
+		return 0;
+	}
+	/* the first entry after s->pos */
+	for (lo = 0, hi = f->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->e[mid].pos <= s->pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < f->n && s->out.len - s->off < s->h->c.sub_buffer / 2; lo++) {
+		struct ev_line l = { .p = f->buf.p + f->e[lo].off, .len = f->e[lo].len,
+			.pos = f->e[lo].pos };
+
+		s->pos = l.pos;
+		if (matches(s, l.p, l.len))
+			frame(s, &l);
+	}
+	pthread_rwlock_unlock(&f->lk);
+	s->rdstale = 1;
+	return 1;
+}
+
 /* Read matching events into s->out until it holds about a buffer's worth
  * or the spool has no more for now. 1: something is in out; 0: nothing new;
  * -1: the reader failed (reported). */
@@ -335,6 +501,15 @@ fill(struct sub *s)
 	struct ev_line l;
 	int r;
 
+	if (s->sp && fromfeed(s))
+		return s->out.len > s->off;
+	if (s->rdstale) {
+		/* passed by the window: on with a reader of its own from here */
+		ev_spool_reader_free(s->rd);
+		if (!(s->rd = ev_spool_reader_new(s->sp, s->pos, 0)))
+			return -1;
+		s->rdstale = 0;
+	}
 	while (s->out.len - s->off < s->h->c.sub_buffer / 2) {
 		if ((r = subnext(s, &l)) < 0)
 			return -1;

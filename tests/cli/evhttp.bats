@@ -283,6 +283,28 @@ events() {
 	stop
 }
 
+@test "many subscribers share one read of new events; one passed by them reads its own, nothing missing or repeated" {
+	mkspool
+	seq 1 5 | sed 's/.*/{"type":"n","n":&}/' | evemit -f -o "$T/s"
+	start -i "$T/s" --sub-buffer 16K
+	# from the start: the older events from its own reader, then the shared ones
+	$PY "$CLIENT" sse "$URL/events?from=start" 3006 > "$T/a" &
+	a=$!
+	# from the end, then stalled while more than the shared window (1 MiB) passes
+	$PY "$CLIENT" sse "$URL/events" 3001 "" 4 > "$T/b" &
+	b=$!
+	subscribed() { kill -USR1 "$HPID"; grep -q 'subscribers 2,' "$T/log"; }
+	wait_for 10 subscribed
+	echo '{"type":"n","n":6}' | evemit -f -o "$T/s"
+	wait_for 10 has_lines "$T/b" 1
+	awk 'BEGIN { for (i = 7; i <= 3006; i++) printf "{\"type\":\"n\",\"n\":%d,\"pad\":\"%0500d\"}\n", i, 0 }' | evfilter true -o "$T/s"
+	wait "$a" "$b"
+	[ "$(cut -d' ' -f2- "$T/a" | jq -s -c 'map(.n)')" = "$(seq 1 3006 | jq -s -c .)" ]
+	[ "$(cut -d' ' -f2- "$T/b" | jq -s -c 'map(.n)')" = "$(seq 6 3006 | jq -s -c .)" ]
+	[ "$(tail -1 "$T/b" | cut -d' ' -f1)" = "$(evspool stat --json "$T/s" | jq .end)" ]
+	stop
+}
+
 @test "a followed file: SSE resumes by byte offset, WebSocket by position=, nothing missing or repeated" {
 	seq 1 30 | sed 's/.*/{"type":"n","n":&}/' > "$T/f.ndjson"
 	start -i "$T/f.ndjson"

@@ -81,6 +81,7 @@ struct ev_httpd {
 	atomic_int stopping;
 	struct ev_watch *watch;
 	struct feed feed;
+	pthread_condattr_t monotonic; /* subscribers' conditions time out by CLOCK_MONOTONIC */
 	pthread_mutex_t statmu;
 	struct ev_httpd_stats st;
 	unsigned port;

@@ -899,6 +899,8 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	pthread_mutex_init(&h->submu, NULL);
 	pthread_mutex_init(&h->statmu, NULL);
 	pthread_rwlock_init(&h->feed.lk, NULL);
+	pthread_condattr_init(&h->monotonic);
+	pthread_condattr_setclock(&h->monotonic, CLOCK_MONOTONIC);
 	pthread_mutex_init(&h->feed.upd, NULL);
 	if (sodium_init() < 0) {
 		ev_warn("libsodium cannot start");

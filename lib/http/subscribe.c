@@ -77,7 +77,10 @@ struct filter {
 
 struct sub {
 	struct ev_httpd *h;
-	int pipe[2];          /* poked when the spool may have grown */
+	int pipe[2];          /* a WebSocket's: poked when the spool may have grown */
+	pthread_mutex_t mu;   /* the others': poked set, cv signalled, when it may have */
+	pthread_cond_t cv;
+	int poked;
 	struct ev_spool *sp;
 	struct ev_spool_reader *rd;
 	struct ev_source *src;  /* a served file, followed (instead of sp and rd) */
@@ -221,18 +224,62 @@ httpd_pokeall(struct ev_httpd *h)
 {
 	if (!h->stopping)
 		feed_update(h);
+	/* An SSE or NDJSON subscriber waits on a condition of its own (a
+	 * signal costs less than a pipe's write, poll and read, and one
+	 * broadcast to all would have them queue for its mutex); a
+	 * WebSocket also waits for its client, so on a pipe. */
 	pthread_mutex_lock(&h->submu);
-	for (size_t i = 0; i < h->nsubs; i++)
-		poke(h->subs[i]->pipe[1]);
+	for (size_t i = 0; i < h->nsubs; i++) {
+		struct sub *s = h->subs[i];
+
+		if (s->pipe[1] >= 0) {
+			poke(s->pipe[1]);
+			continue;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->poked = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
 	pthread_mutex_unlock(&h->submu);
+}
+
+/* From now on, a wake-up is news to s. */
+static void
+unpoke(struct sub *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->poked = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait until s is woken (httpd_pokeall) since unpoke, the server stops, or
+ * ms pass. */
+static void
+subwait(struct sub *s, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->poked && !s->h->stopping)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void
 drain(int fd)
 {
-	char buf[64];
+	char buf[256];
 
-	while (read(fd, buf, sizeof buf) > 0)
+	while (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
 		;
 }
 
@@ -403,11 +450,15 @@ sub_free(struct sub *s)
 	if (s->sp)
 		ev_spool_close(s->sp);
 	filter_free(&s->f);
-	close(s->pipe[0]);
-	close(s->pipe[1]);
+	if (s->pipe[0] >= 0) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
 	ev_buf_free(&s->out);
 	ev_buf_free(&s->tmp);
 	ev_buf_free(&s->err);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
@@ -548,6 +599,7 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 	while (s->out.len == s->off) {
 		int r;
 
+		unpoke(s);
 		if (s->ended || s->h->stopping) {
 			if (!s->ended && s->kind == SSE)
 				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"the server "
@@ -557,7 +609,6 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
-		drain(s->pipe[0]);
 		if ((r = fill(s)) < 0) {
 			if (s->kind == SSE)
 				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"reading the "
@@ -569,7 +620,6 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (r > 0)
 			break;
 		{
-			struct pollfd pfd = { .fd = s->pipe[0], .events = POLLIN };
 			int64_t left = deadline - httpd_nowms();
 
 			if (left <= 0) {
@@ -579,7 +629,7 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 					ev_buf_addc(&s->out, '\n');
 				break;
 			}
-			poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+			subwait(s, left > 1000 ? 1000 : left);
 		}
 	}
 	if (max > s->out.len - s->off)
@@ -718,6 +768,8 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 
 	s->h = h;
 	s->pipe[0] = s->pipe[1] = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, &h->monotonic);
 	q->s = s;
 	httpd_peername(conn, s->peer, sizeof s->peer);
 	s->kind = upgrade && strcasecmp(upgrade, "websocket") == 0 ? WS :
@@ -738,7 +790,7 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 	} else if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0))) {
 		q->err = "cannot read the spool";
 	}
-	if (!q->err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	if (!q->err && s->kind == WS && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))
 		q->err = "out of descriptors";

@@ -506,6 +506,19 @@ subnext(struct sub *s, struct ev_line *l)
 	}
 }
 
+/* Does the shared window hold pos? */
+static int
+feedholds(struct ev_httpd *h, uint64_t pos)
+{
+	struct feed *f = &h->feed;
+	int r;
+
+	pthread_rwlock_rdlock(&f->lk);
+	r = f->on && pos >= f->base && pos <= f->end;
+	pthread_rwlock_unlock(&f->lk);
+	return r;
+}
+
 /* Take events from the shared window, if it holds s->pos: 1 when it did
  * (s->out may still be empty: nothing matched, or nothing is new), else 0. */
 static int
@@ -555,8 +568,9 @@ fill(struct sub *s)
 	if (s->sp && fromfeed(s))
 		return s->out.len > s->off;
 	if (s->rdstale) {
-		/* passed by the window: on with a reader of its own from here */
-		ev_spool_reader_free(s->rd);
+		/* passed by the window (or never in it): a reader of its own */
+		if (s->rd)
+			ev_spool_reader_free(s->rd);
 		if (!(s->rd = ev_spool_reader_new(s->sp, s->pos, 0)))
 			return -1;
 		s->rdstale = 0;
@@ -787,6 +801,8 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 
 		if (!(s->src = ev_source_open(h->c.serve, &sc)))
 			q->err = "cannot read the file served";
+	} else if (!q->err && feedholds(h, pos)) {
+		s->rdstale = 1; /* no reader (256 KiB) unless it falls behind */
 	} else if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0))) {
 		q->err = "cannot read the spool";
 	}

@@ -302,6 +302,13 @@ events() {
 	[ "$(cut -d' ' -f2- "$T/a" | jq -s -c 'map(.n)')" = "$(seq 1 3006 | jq -s -c .)" ]
 	[ "$(cut -d' ' -f2- "$T/b" | jq -s -c 'map(.n)')" = "$(seq 6 3006 | jq -s -c .)" ]
 	[ "$(tail -1 "$T/b" | cut -d' ' -f1)" = "$(evspool stat --json "$T/s" | jq .end)" ]
+	# resuming inside the window: at an event's end, not inside one
+	id=$(sed -n 3000p "$T/a" | cut -d' ' -f1)
+	run $PY "$CLIENT" sse "$URL/events" 3 "$id"
+	[ "$(cut -d' ' -f2- <<<"$output" | jq -s -c 'map(.n)')" = '[3001,3002,3003]' ]
+	run curl -s -w '\n%{http_code}' "$URL/events?position=$((id - 1))"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"not the start of an event"* ]]
 	stop
 }
 

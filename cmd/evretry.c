@@ -105,25 +105,11 @@ static void
 promseries(void *arg, struct ev_prom *p, const char *const *lab)
 {
 	const struct ev_runner_stats *st = ((struct counts *)arg)->st;
-	const char *blab[] = { lab[0], lab[1], "le", NULL, NULL };
-	char le[32];
-	uintmax_t cum = 0;
 
 	ev_prom_help(p, "evretry_inflight_handlers", "gauge", "Handler attempts under way.");
 	ev_prom_count(p, "evretry_inflight_handlers", lab, (uintmax_t)st->inflight);
-	ev_prom_help(p, "evretry_handler_seconds", "histogram",
-	    "How long handler attempts took, from start to outcome.");
-	for (int b = 0; b <= EV_LAT_NB; b++) {
-		cum += st->lat[b];
-		if (b < EV_LAT_NB)
-			snprintf(le, sizeof le, "%g", ev_lat_bounds[b]);
-		else
-			snprintf(le, sizeof le, "+Inf");
-		blab[3] = le;
-		ev_prom_count(p, "evretry_handler_seconds_bucket", blab, cum);
-	}
-	ev_prom_gauge(p, "evretry_handler_seconds_sum", lab, st->latsum);
-	ev_prom_count(p, "evretry_handler_seconds_count", lab, st->latn);
+	ev_prom_histogram(p, "evretry_handler_seconds",
+	    "How long handler attempts took, from start to outcome.", lab, &st->lat);
 }
 
 static const struct option longopts[] = {

@@ -2,23 +2,27 @@
 # SPDX-License-Identifier: ISC
 """tests/otlpcollector.py — a tiny OpenTelemetry collector for the tests.
 
-    otlpcollector.py DIR [--lifetime SECONDS]
+    otlpcollector.py DIR [--lifetime SECONDS] [--stall]
 
 Listens on 127.0.0.1 on a port the kernel chooses, writes the port to
 DIR/port once it listens, and appends the body of each POST to /v1/traces
 (OTLP/JSON, Content-Type application/json) as one line to DIR/spans.otlp,
 answering 200 with {} (an ExportTraceServiceResponse). Anything else gets
-404 or 415. Exits after --lifetime seconds (default 60) whatever happens.
+404 or 415. With --stall it reads each request and never answers (a
+collector that hangs). Exits after --lifetime seconds (default 60)
+whatever happens.
 """
 import argparse
 import http.server
 import json
 import os
 import threading
+import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("dir")
 ap.add_argument("--lifetime", type=float, default=60)
+ap.add_argument("--stall", action="store_true")
 args = ap.parse_args()
 lock = threading.Lock()
 
@@ -35,6 +39,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if args.stall:
+            time.sleep(args.lifetime)
+            return
         if self.path != "/v1/traces":
             return self.answer(404)
         if self.headers.get("Content-Type", "").split(";")[0] != "application/json":

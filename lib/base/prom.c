@@ -91,7 +91,7 @@ ev_prom_instname(const char *path, struct ev_buf *b)
 }
 
 const double ev_promhist_bounds[EV_PROMHIST_NB] = {
-	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 };
 
 void

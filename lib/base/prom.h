@@ -44,8 +44,10 @@ void ev_prom_free(struct ev_prom *p);
 void ev_prom_instname(const char *path, struct ev_buf *b);
 
 /* A latency histogram, in seconds: counts per bucket (not cumulative; the
- * last above every bound), their number and sum. */
-#define EV_PROMHIST_NB 13
+ * last above every bound), their number and sum. One set of buckets, 1 ms
+ * to 30 s, for every tool (evhttp's requests, evretry's handlers), so that
+ * dashboards can put them side by side. */
+#define EV_PROMHIST_NB 14
 extern const double ev_promhist_bounds[EV_PROMHIST_NB];
 struct ev_promhist {
 	uintmax_t b[EV_PROMHIST_NB + 1];

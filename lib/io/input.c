@@ -562,7 +562,7 @@ beginspan(struct ev_input *in, const struct ev_line *l)
 	const char *id;
 	size_t n;
 
-	if (!ev_trace_fromline(l->p, l->len, &in->spanparent) || !ev_trace_keeps(&in->spanparent))
+	if (!ev_trace_spanparent(l->p, l->len, &in->spanparent))
 		return;
 	ev_trace_child(&in->spanparent, &in->span.ctx);
 	in->span.parent = in->spanparent.span;

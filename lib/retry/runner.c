@@ -481,10 +481,6 @@ later(struct runner *r, int32_t i)
 	heappush(r, i);
 }
 
-const double ev_lat_bounds[EV_LAT_NB] = {
-	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
-};
-
 static int64_t
 mono_us(void)
 {
@@ -500,7 +496,6 @@ static void
 timed(struct runner *r, struct slot *s, int failed)
 {
 	double sec = (double)(mono_us() - s->started) / 1e6;
-	int b = 0;
 
 	if (s->traced && ev_otlp_default) {
 		struct ev_span sp = { .ctx = s->tctx, .parent = s->tparent.span,
@@ -511,11 +506,7 @@ timed(struct runner *r, struct slot *s, int failed)
 		ev_otlp_span(ev_otlp_default, &sp);
 	}
 
-	while (b < EV_LAT_NB && sec > ev_lat_bounds[b])
-		b++;
-	r->st->lat[b]++;
-	r->st->latn++;
-	r->st->latsum += sec;
+	ev_promhist_add(&r->st->lat, sec);
 	r->st->inflight = r->h->inflight(r);
 }
 

@@ -6,6 +6,7 @@
 #define EV_RUNNER_H
 #include <stdint.h>
 
+#include "base/prom.h"
 #include "io/input.h"
 #include "json/key.h"
 #include "io/loc.h"
@@ -54,19 +55,11 @@ struct ev_runner_conf {
 #define EV_BREAKER_DEFAULT 50
 #define EV_BREAKER_MAX 2048       /* held events fit the ring (WINDOW_MIN / 2) */
 
-/* Handler latency: the upper bounds (seconds) of the histogram's buckets,
- * as Prometheus' histograms count them (cumulative: le). */
-#define EV_LAT_NB 12
-extern const double ev_lat_bounds[EV_LAT_NB];
-
 struct ev_runner_stats {
 	uintmax_t done, dead, retried, attempts, abandoned;
 	uintmax_t noreply;        /* replies that could not be sent */
 	int inflight;             /* attempts under way */
-	uintmax_t lat[EV_LAT_NB + 1]; /* finished attempts per bucket (not cumulative;
-	                           * the last: above every bound) */
-	uintmax_t latn;           /* finished attempts */
-	double latsum;            /* their durations, seconds */
+	struct ev_promhist lat;   /* finished attempts by duration */
 	int signo;                /* the signal that stopped the run, or 0 */
 };
 

@@ -24,6 +24,10 @@ int ev_trace_parse(const char *s, size_t n, struct ev_tracectx *c);
 /* The event line's "traceparent" attribute: 1 and c, 0 when it has none
  * or not a valid one. */
 int ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c);
+/* The same, when a span that is its child is to be recorded (the sampler
+ * keeps it): 1 and c, else 0. Cheaper than ev_trace_fromline then
+ * ev_trace_keeps on the events the sampler drops. */
+int ev_trace_spanparent(const char *line, size_t len, struct ev_tracectx *c);
 void ev_trace_format(const struct ev_tracectx *c, char out[EV_TRACEPARENT_LEN + 1]);
 /* A new span: in parent's trace (a new trace when parent is NULL), with a
  * new random span id, sampled as the sampler says (trace.c: by the parent's
@@ -72,12 +76,17 @@ extern struct ev_otlp *ev_otlp_default;
 /* dest: a file (appended, one OTLP/JSON request a line) or an http(s) URL
  * of a collector (POSTed, application/json). NULL after reporting. */
 struct ev_otlp *ev_otlp_open(const char *dest);
-/* Keep a span for the next flush (flushed at once when many are held);
- * nothing when its context is not sampled. Any thread. */
+/* Keep a span to be sent (nothing when its context is not sampled). Any
+ * thread; it never waits for the file or the collector: an exporter thread
+ * sends what is held when HOLD_MAX spans are, at a flush, and every couple
+ * of seconds, and past DROP_MAX held spans (a collector that cannot keep
+ * up) drops them, counted and reported, as OpenTelemetry SDKs do. */
 void ev_otlp_span(struct ev_otlp *o, const struct ev_span *s);
-/* Send what is held as one ExportTraceServiceRequest. A failure is
- * reported (spans are telemetry: the events go on) and -1 returned. */
-int ev_otlp_flush(struct ev_otlp *o);
+/* Have what is held sent now, without waiting for it (a commit). */
+void ev_otlp_flush(struct ev_otlp *o);
+/* Send what is held, wait for it, and close: 0, or -1 when any send
+ * failed (each failure was reported; spans are telemetry, the events go
+ * on). */
 int ev_otlp_close(struct ev_otlp *o);
 /* --otlp DEST: open ev_otlp_default, flushed and closed at exit; -1 when
  * it cannot be opened (reported). */

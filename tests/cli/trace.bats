@@ -95,6 +95,28 @@ tp() {
 	run -2 evfilter --otlp "$T/no/such/dir/s.otlp" true "$T/ev"
 }
 
+@test "--otlp URL: a collector that does not answer holds up no event" {
+	python3 "$COLLECTOR" "$T" --lifetime 60 --stall &
+	echo $! >> "$T/bg.pids"
+	wait_for 10 test -s "$T/port"
+	url="http://127.0.0.1:$(cat "$T/port")/v1/traces"
+	for i in 1 2 3; do evemit --otlp /dev/null -s /shop --id "e$i" a; done > "$T/ev"
+	mkfifo "$T/in"
+	bg evfilter --otlp "$url" true "$T/in" > "$T/out" 2> "$T/err"
+	pid=$BGPID
+	exec 5> "$T/in"
+	# each event is committed alone, and each commit sends its span: a tool
+	# that waited for the collector would hold the next event 5 s
+	for i in 1 2 3; do
+		sed -n "${i}p" "$T/ev" >&5
+		wait_for 4 test "$(wc -l < "$T/out")" -ge "$i"
+	done
+	exec 5>&-
+	wait "$pid"
+	cmp "$T/out" "$T/ev"
+	grep -q "spans not sent" "$T/err"
+}
+
 # evhttp on a free loopback port, its stderr in $T/log; sets URL, HPID.
 evhttp_start() {
 	bg evhttp -l 127.0.0.1:0 "$@" 2> "$T/log"

@@ -90,6 +90,59 @@ Test(trace, fromline_finds_it_anywhere_at_the_top)
 	}
 }
 
+/* The look for the name goes 32 bytes at a time: it must find the member
+ * at every offset from a block's start, in lines of every length around
+ * the block sizes, spelled plainly or with an escape, and lines that only
+ * come near it (the word in data, a \u elsewhere) must parse as before. */
+Test(trace, fromline_at_every_offset_and_length)
+{
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	static const char *keys[] = { "traceparent", "trace\\u0070arent", "\\u0074raceparent",
+		"traceparenT", "tracepar", "xtraceparent" };
+	static const int found[] = { 1, 1, 1, 0, 0, 0 };
+	char line[512], pad[128];
+	struct ev_tracectx c;
+
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+		for (size_t n = 0; n < 80; n++) {
+			memset(pad, 'x', n);
+			pad[n] = '\0';
+			/* the member first, after n bytes of another, then last */
+			snprintf(line, sizeof line, "{\"a\":\"%s\",\"%s\":\"%s\"}", pad, keys[k], tp);
+			cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), found[k], "%s", line);
+			snprintf(line, sizeof line, "{\"%s\":\"%s\",\"a\":\"%s\"}", keys[k], tp, pad);
+			cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), found[k], "%s", line);
+			/* not a member of the event: nested, or a value */
+			snprintf(line, sizeof line, "{\"a\":\"%s\",\"d\":{\"%s\":\"%s\"}}", pad, keys[k], tp);
+			cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), 0, "%s", line);
+			snprintf(line, sizeof line, "{\"a\":\"%s%s\",\"b\":\"%s\"}", pad, keys[k], tp);
+			cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), 0, "%s", line);
+		}
+}
+
+/* The sampler's look at a line (ev_trace_spanparent) answers as
+ * ev_trace_fromline then ev_trace_keeps, flags 01 kept and 00 not. */
+Test(trace, spanparent_is_fromline_and_keeps)
+{
+	static const char *lines[] = {
+		"{\"id\":\"1\",\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\"}",
+		"{\"id\":\"1\",\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00\"}",
+		"{\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03\",\"id\":\"1\"}",
+		"{\"id\":\"1\",\"traceparent\":\"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0x\"}",
+		"{\"id\":\"1\",\"traceparent\":\"00-00000000000000000000000000000000-b7ad6b7169203331-01\"}",
+		"{\"id\":\"1\"}",
+	};
+	struct ev_tracectx a, b;
+
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		size_t n = strlen(lines[i]);
+		int want = ev_trace_fromline(lines[i], n, &a) && ev_trace_keeps(&a);
+		cr_expect_eq(ev_trace_spanparent(lines[i], n, &b), want, "%s", lines[i]);
+		if (want)
+			cr_expect_eq(memcmp(&a, &b, sizeof a), 0, "%s", lines[i]);
+	}
+}
+
 Test(trace, ingest_stamps_events_with_the_requests_span)
 {
 	static const char *body = "{\"type\":\"a\",\"id\":\"1\"}\n"

@@ -182,10 +182,11 @@ lane_writer(void *arg)
 			ln->status = EV_TEMPFAIL;
 		} else {
 			httpd_count(ln->h, &ln->h->st.events, events);
-			if (ln->serves)
-				httpd_pokeall(ln->h);
 		}
 		lane_settle(ln, list, status);
+		/* the answers first: subscribers are told after */
+		if (status == 200 && ln->serves)
+			httpd_pokeall(ln->h);
 		pthread_mutex_lock(&ln->mu);
 	}
 	pthread_mutex_unlock(&ln->mu);

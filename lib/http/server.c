@@ -382,7 +382,12 @@ parse(struct ev_httpd *h, struct MHD_Connection *conn, const struct ev_httpd_rou
 {
 	struct ev_buf err = { 0 };
 	char peer[PEERMAX];
-	int st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
+	int st;
+
+	/* the events are the body and what completing them adds: grown once,
+	 * not doubled from nothing through a copy of each size */
+	ev_buf_grow(&r->ev, ir->len + ir->len / 4 + 4096);
+	st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
 
 	if (st) {
 		httpd_peername(conn, peer, sizeof peer);
@@ -515,10 +520,15 @@ newrequest(struct ev_httpd *h, struct MHD_Connection *conn, const char *method, 
 		return httpd_jsonerr(conn, 401, "a valid bearer token is required", NULL);
 	}
 	if (strcmp(method, "POST") == 0 && route >= 0 &&
-	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
-	    strtoull(cl, NULL, 10) > h->c.max_body) {
-		cs->state = C_DONE;
-		return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"))) {
+		unsigned long long len = strtoull(cl, NULL, 10);
+
+		if (len > h->c.max_body) {
+			cs->state = C_DONE;
+			return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		}
+		if (len > 0)
+			ev_buf_grow(&cs->body, (size_t)len); /* taken in one piece */
 	}
 	return MHD_YES;
 }

@@ -527,8 +527,10 @@ newrequest(struct ev_httpd *h, struct MHD_Connection *conn, const char *method, 
 			cs->state = C_DONE;
 			return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
 		}
+		/* taken in one piece; a length claimed, not yet sent, reserves
+		 * at most a megabyte */
 		if (len > 0)
-			ev_buf_grow(&cs->body, (size_t)len); /* taken in one piece */
+			ev_buf_grow(&cs->body, len < (1 << 20) ? (size_t)len : 1 << 20);
 	}
 	return MHD_YES;
 }

@@ -3,9 +3,15 @@
  *
  * One loop over the bytes, a goto state machine (value, key, after-value)
  * with an explicit stack of container kinds: no recursion, no allocation.
- * String bodies are skipped eight bytes at a time: a word is examined for
- * '"', '\\', a byte below 0x20 or a byte from 0x80 with a few integer
- * operations, and only a word holding one of those is looked at bytewise.
+ * String bodies are skipped many bytes at a time: a block is examined for
+ * '"', '\\', a byte below 0x20 or a byte from 0x80 (the "stop" bytes),
+ * and only from the first stop byte on is the body looked at bytewise.
+ * Three ways, which give the same answers: 32 bytes at a time with AVX2
+ * (where the CPU has it, chosen at run time), 16 with SSE2 (all of
+ * x86-64), and portable 8-byte words (SWAR). EVKIT_JSONSCAN=scalar|sse2|avx2
+ * or ev_json_scan_impl() chooses another, -DEV_JSONSCAN_SCALAR builds the
+ * portable one alone; the tests run every case through each. No way reads
+ * past the end of the text: a block is only loaded whole.
  *
  * Paths are followed in the same pass. Path i is "live" in the container
  * at depth lvl[i] when the keys and indexes leading to that container match
@@ -23,9 +29,18 @@
 #include "json/jsonscan.h"
 #include "json/utf8.h"
 
-#ifdef __SSE2__
+#if defined(__SSE2__) && !defined(EV_JSONSCAN_SCALAR)
+#define HAVE_SSE2 1
 #include <emmintrin.h>
+#if defined(__GNUC__) && defined(__x86_64__)
+#define HAVE_AVX2 1
+#include <immintrin.h>
 #endif
+#endif
+
+enum { IMPL_SCALAR, IMPL_SSE2, IMPL_AVX2 };
+static const char *const implnames[] = { "scalar", "sse2", "avx2" };
+static int impl; /* set when the library is loaded (impl_init) */
 
 struct step {
 	const char *key; /* decoded; NULL for an index */
@@ -122,21 +137,115 @@ utf8len(const unsigned char *s, const unsigned char *e)
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
+static int
+impl_ok(int i)
+{
+	switch (i) {
+	case IMPL_SCALAR:
+		return 1;
+#ifdef HAVE_SSE2
+	case IMPL_SSE2:
+		return 1;
+#endif
+#ifdef HAVE_AVX2
+	case IMPL_AVX2:
+		return __builtin_cpu_supports("avx2");
+#endif
+	default:
+		return 0;
+	}
+}
+
+static int
+impl_best(void)
+{
+	const char *env = getenv("EVKIT_JSONSCAN");
+	int i;
+
+	for (i = IMPL_AVX2; i > IMPL_SCALAR; i--)
+		if (env && strcmp(env, implnames[i]) == 0)
+			break;
+	if (i > IMPL_SCALAR && impl_ok(i))
+		return i; /* as asked, when this machine can */
+	if (env && strcmp(env, "scalar") == 0)
+		return IMPL_SCALAR;
+	for (i = IMPL_AVX2; !impl_ok(i); i--)
+		;
+	return i;
+}
+
+__attribute__((constructor)) static void
+impl_init(void)
+{
+	impl = impl_best();
+}
+
+int
+ev_json_scan_impl(const char *name)
+{
+	if (!name) {
+		impl = impl_best();
+		return 0;
+	}
+	for (int i = IMPL_SCALAR; i <= IMPL_AVX2; i++)
+		if (strcmp(name, implnames[i]) == 0 && impl_ok(i)) {
+			impl = i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+ev_json_scan_implname(void)
+{
+	return implnames[impl];
+}
+
+#ifdef HAVE_AVX2
+/* The first stop byte from s, 32 bytes at a time; or where fewer than 32
+ * bytes are left, all of those before it checked. */
+__attribute__((target("avx2"))) static const unsigned char *
+skip32(const unsigned char *s, const unsigned char *e)
+{
+	const __m256i quote = _mm256_set1_epi8('"'), bslash = _mm256_set1_epi8('\\'),
+		      space = _mm256_set1_epi8(0x20);
+	while (e - s >= 32) {
+		__m256i w = _mm256_loadu_si256((const __m256i *)(const void *)s);
+		/* a signed compare: below 0x20, and from 0x80 */
+		unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+		    _mm256_or_si256(_mm256_cmpeq_epi8(w, quote), _mm256_cmpeq_epi8(w, bslash)),
+		    _mm256_cmpgt_epi8(space, w)));
+		if (m)
+			return s + __builtin_ctz(m);
+		s += 32;
+	}
+	return s;
+}
+#endif
+
 /* Skip the body of a string; s is just after its opening quote. Returns
  * the position after the closing quote, or NULL with *msg set and *s0 at
  * the problem. One function on purpose, though longer than a screen: it
  * is the scanner's inner loop over string bytes (see ev_json_scan). */
 static __attribute__((noinline)) const unsigned char *
 skipstr_slow(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
-    const unsigned char **bad)
+    const unsigned char **bad, int way)
 {
+	(void)way; /* unused in a portable build */
 	for (;;) {
-#ifdef __SSE2__
+#ifdef HAVE_AVX2
+		if (way == IMPL_AVX2 && e - s >= 32) {
+			s = skip32(s, e);
+			if (s < e && strstop[*s])
+				goto stop;
+		}
+#endif
+#ifdef HAVE_SSE2
 		/* sixteen bytes at a time: '"', '\\', and (a signed compare) every
 		 * byte below 0x20 or from 0x80 */
 		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
 			      space = _mm_set1_epi8(0x20);
-		while (e - s >= 16) {
+		while (way != IMPL_SCALAR && e - s >= 16) {
 			__m128i w = _mm_loadu_si128((const __m128i *)(const void *)s);
 			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
 			    _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
@@ -239,15 +348,17 @@ eof:
 }
 
 /* The same, with the common case inline: a string with no escape and no
- * non-ASCII byte that ends at least sixteen bytes before the line does. */
+ * non-ASCII byte that ends at least sixteen bytes before the line does.
+ * way: IMPL_SCALAR, or a SIMD way. */
 static inline const unsigned char *
 skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char **msg,
-    const unsigned char **bad)
+    const unsigned char **bad, int way)
 {
-#ifdef __SSE2__
+	(void)way;
+#ifdef HAVE_SSE2
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
 		      space = _mm_set1_epi8(0x20);
-	while (e - s >= 16) {
+	while (way != IMPL_SCALAR && e - s >= 16) {
 		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)s);
 		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
 		    _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)),
@@ -261,7 +372,7 @@ skipstr(const unsigned char *s, const unsigned char *e, int *escaped, const char
 		s += 16;
 	}
 #endif
-	return skipstr_slow(s, e, escaped, msg, bad);
+	return skipstr_slow(s, e, escaped, msg, bad, way);
 }
 
 /* Does the raw string body [s, e) (escapes allowed) decode to k? */
@@ -393,7 +504,7 @@ ev_json_scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t n
 	const unsigned char *base = (const unsigned char *)text, *s = base, *e = base + n;
 	const unsigned char *v = NULL, *bad = NULL;
 	unsigned char kind[EV_JSON_MAXDEPTH + 1]; /* 'o' or 'a' per open container */
-	int depth = 0, weight = 0, escaped = 0;
+	int depth = 0, weight = 0, escaped = 0, way = impl;
 	uint64_t live = 0, want = 0;
 	struct follow f;
 	const char *msg;
@@ -456,7 +567,7 @@ value1:
 		goto value1;
 	case '"':
 		escaped = 0;
-		if (!(s = skipstr(s + 1, e, &escaped, &msg, &bad))) {
+		if (!(s = skipstr(s + 1, e, &escaped, &msg, &bad, way))) {
 			s = bad ? bad : v;
 			goto fail;
 		}
@@ -568,7 +679,7 @@ key:
 		goto unexp;
 	v = s;
 	escaped = 0;
-	if (!(s = skipstr(s + 1, e, &escaped, &msg, &bad))) {
+	if (!(s = skipstr(s + 1, e, &escaped, &msg, &bad, way))) {
 		s = bad ? bad : v;
 		goto fail;
 	}

@@ -98,4 +98,13 @@ int ev_jval_streq(const struct ev_jval *v, const char *s, size_t n);
  * NaN for a value that is not a number. Uses strtod: keep LC_NUMERIC "C". */
 double ev_jval_num(const struct ev_jval *v);
 
+/* How string bodies are skipped (see jsonscan.c): "avx2", "sse2" or
+ * "scalar", all giving the same answers. The best this CPU has is used,
+ * unless the environment variable EVKIT_JSONSCAN names another (or the
+ * library is built with -DEV_JSONSCAN_SCALAR). ev_json_scan_impl chooses
+ * one (NULL: the default again): -1 when this build or CPU lacks it. For
+ * tests and benchmarks, before other threads scan. */
+int ev_json_scan_impl(const char *name);
+const char *ev_json_scan_implname(void);
+
 #endif

@@ -75,7 +75,7 @@ struct ev_otlp {
 	pthread_cond_t wake;
 	pthread_t exporter;
 	struct ev_buf spans;     /* under mu */
-	struct ev_buf sending, req; /* the exporter's */
+	struct ev_buf sending;   /* the exporter's */
 	size_t nspans, dropped;
 	int want, stop;
 	int failed;              /* a send failed (the exporter's, read after join) */
@@ -185,37 +185,31 @@ inratio(const uint8_t trace[16])
 	return (double)(x >> 11) < sampler.ratio * 9007199254740992.0; /* 2^53 */
 }
 
-/* Whether the line at q (rem bytes left) starts with the word traceparent
- * or a \u escape. */
+/* Whether the \u escape at p[i] is in a key: the string it is in is
+ * followed by a colon. (Starting inside a string at a backslash before a
+ * 'u', escapes pair up as a parse from the string's start pairs them.) */
 static int
-tpat(const char *q, size_t rem)
+inkey(const char *p, size_t n, size_t i)
 {
-	return (rem >= 11 && q[0] == 't' && memcmp(q, "traceparent", 11) == 0) ||
-	    (rem >= 2 && q[0] == '\\' && q[1] == 'u');
+	while (i < n && p[i] != '"')
+		i += p[i] == '\\' ? 2 : 1;
+	for (i++; i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'); i++)
+		;
+	return i < n && p[i] == ':';
 }
 
 /* Whether a line may have a member named traceparent: it has the word, or
- * a \u escape (the only escape that can spell a letter). In one pass, 32
- * bytes at a time (GCC and Clang vectors: AVX2 where the CPU has it, chosen
- * at load time on x86-64 Linux, else SSE2, NEON or plain words): a 't' with
- * a 'p' five bytes on and a 't' ten bytes on, or a backslash before a 'u',
- * is a place to look at. The last block overlaps the one before rather than
- * leave a tail to a byte loop. Every event without a trace is looked
- * through on each --otlp run, so this is its whole cost (memmem and memchr
- * took 12% of evfilter's time on such events). */
+ * a key with a \u escape (the only escape that can spell a letter). Every
+ * event without a trace is looked through on each --otlp run, so this is
+ * its whole cost: memmem and memchr took 12% of evfilter's time on such
+ * events. Here, one pass 32 bytes at a time (GCC and Clang vectors: AVX2
+ * where the CPU has it, chosen at load time on x86-64 Linux, else SSE2,
+ * NEON or plain words) gathers the places to look at: a 't' with a 'p'
+ * five bytes on and a 't' ten bytes on, or a backslash before a 'u'. Most
+ * lines have neither (one test for the whole line). A \u is usually in a
+ * value: only one in a key has the line parsed. The last block overlaps
+ * the one before rather than leave a tail to a byte loop. */
 #define BLOCK 32
-
-/* The lane of the lowest hit in a word of byte lanes, one bit each. */
-static inline size_t
-lane(uint64_t w)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return 7 - (size_t)__builtin_ctzll(w) / 8;
-#else
-	return (size_t)__builtin_ctzll(w) / 8;
-#endif
-}
-
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
@@ -223,38 +217,45 @@ static int
 maynametp(const char *p, size_t n)
 {
 	typedef unsigned char vec __attribute__((vector_size(BLOCK)));
-	size_t i = 0;
+	vec a, b, c, d, anyt = { 0 }, anyu = { 0 };
+	uint64_t w[2 * BLOCK / 8], t = 0, u = 0;
+	const char *q;
 
 	if (n < BLOCK + 10) {
-		for (; i < n; i++)
-			if (tpat(p + i, n - i))
-				return 1;
-		return 0;
+		if (memmem(p, n, "traceparent", 11))
+			return 1;
+		goto escapes;
 	}
-	for (;;) {
-		vec a, b, c, d;
-		uint64_t w[BLOCK / 8], any;
+	for (size_t i = 0;; i += BLOCK) {
 		if (i > n - BLOCK - 10)
 			i = n - BLOCK - 10;
 		memcpy(&a, p + i, BLOCK);
 		memcpy(&b, p + i + 1, BLOCK);
 		memcpy(&c, p + i + 5, BLOCK);
 		memcpy(&d, p + i + 10, BLOCK);
-		__typeof__(a == b) m = ((a == 't') & (c == 'p') & (d == 't')) |
-		    ((a == '\\') & (b == 'u'));
-		memcpy(w, &m, sizeof w);
-		for (size_t k = 0; k < BLOCK / 8; k++)
-			for (any = w[k] & 0x0101010101010101u; any; any &= any - 1) {
-				size_t j = i + 8 * k + lane(any);
-				if (tpat(p + j, n - j))
-					return 1;
-			}
+		anyt |= (vec)((a == 't') & (c == 'p') & (d == 't'));
+		anyu |= (vec)((a == '\\') & (b == 'u'));
 		if (i == n - BLOCK - 10)
 			break;
-		i += BLOCK;
 	}
+	memcpy(w, &anyt, sizeof anyt);
+	memcpy(w + BLOCK / 8, &anyu, sizeof anyu);
+	for (size_t k = 0; k < BLOCK / 8; k++) {
+		t |= w[k];
+		u |= w[BLOCK / 8 + k];
+	}
+	if (t)
+		return 1;
 	/* the last ten bytes can hold a \u but not the word */
-	return memmem(p + n - 10, 10, "\\u", 2) != NULL;
+	for (size_t i = n - 10; i + 1 < n; i++)
+		u |= p[i] == '\\' && p[i + 1] == 'u';
+	if (!u)
+		return 0;
+escapes:
+	for (q = p; (q = memchr(q, '\\', (size_t)(p + n - q))) && q + 1 < p + n; q += 2)
+		if (q[1] == 'u' && inkey(p, n, (size_t)(q - p)))
+			return 1;
+	return 0;
 }
 
 /* The line's traceparent value, of EV_TRACEPARENT_LEN bytes (not yet
@@ -414,20 +415,22 @@ ev_trace_stamp(struct ev_buf *out, const char *line, size_t len,
 	return 0;
 }
 
-/* The request's envelope around the spans (see the top). */
+/* The request's head, before the spans (see the top): each buffer of spans
+ * starts with it, and gets its tail when it is sent, so that the spans are
+ * never copied. */
 static void
-envelope(struct ev_buf *req, const struct ev_buf *spans)
+envelope_head(struct ev_buf *b)
 {
-	ev_buf_reset(req);
-	ev_buf_adds(req, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
+	ev_buf_reset(b);
+	ev_buf_adds(b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":"
 	    "\"service.name\",\"value\":{\"stringValue\":");
-	ev_buf_addjstr(req, ev_prog(), strlen(ev_prog()));
-	ev_buf_adds(req, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
-	ev_buf_addjstr(req, EV_VERSION, strlen(EV_VERSION));
-	ev_buf_adds(req, "},\"spans\":[");
-	ev_buf_add(req, spans->p, spans->len);
-	ev_buf_adds(req, "]}]}]}\n");
+	ev_buf_addjstr(b, ev_prog(), strlen(ev_prog()));
+	ev_buf_adds(b, "}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"evkit\",\"version\":");
+	ev_buf_addjstr(b, EV_VERSION, strlen(EV_VERSION));
+	ev_buf_adds(b, "},\"spans\":[");
 }
+
+#define ENVELOPE_TAIL "]}]}]}\n"
 
 static int
 collector_init(struct ev_otlp *o, const char *dest)
@@ -465,6 +468,7 @@ ev_otlp_open(const char *dest)
 		return NULL;
 	}
 	o->dest = ev_strdup(dest);
+	envelope_head(&o->spans);
 	pthread_mutex_init(&o->mu, NULL);
 	pthread_cond_init(&o->wake, NULL);
 	pthread_once(&sampler.once, sampler_init);
@@ -592,7 +596,8 @@ discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* The request in o->req to the file or the collector: 0, or -1 reported. */
+/* The request in o->sending to the file or the collector: 0, or -1
+ * reported. */
 static int
 send_req(struct ev_otlp *o)
 {
@@ -600,13 +605,13 @@ send_req(struct ev_otlp *o)
 	CURLcode cc;
 
 	if (o->fd >= 0) {
-		if (ev_write_all(o->fd, o->req.p, o->req.len, NULL) == 0)
+		if (ev_write_all(o->fd, o->sending.p, o->sending.len, NULL) == 0)
 			return 0;
 		ev_warn("%s: write:", o->dest);
 		return -1;
 	}
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->req.p);
-	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->req.len);
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDS, o->sending.p);
+	curl_easy_setopt(o->curl, CURLOPT_POSTFIELDSIZE, (long)o->sending.len);
 	curl_easy_setopt(o->curl, CURLOPT_WRITEFUNCTION, discard);
 	cc = curl_easy_perform(o->curl);
 	if (cc == CURLE_OK)
@@ -627,7 +632,7 @@ exporter(void *arg)
 	struct ev_otlp *o = arg;
 	struct ev_buf t;
 	struct timespec until;
-	size_t dropped;
+	size_t dropped, n;
 	int last;
 
 	pthread_mutex_lock(&o->mu);
@@ -644,17 +649,18 @@ exporter(void *arg)
 		t = o->sending;
 		o->sending = o->spans;
 		o->spans = t;
-		ev_buf_reset(&o->spans);
+		envelope_head(&o->spans);
+		n = o->nspans;
 		o->nspans = 0;
 		pthread_mutex_unlock(&o->mu);
 		if (dropped)
 			ev_warn("%s: %zu spans dropped: more than %d waited to be sent",
 			    o->dest, dropped, DROP_MAX);
-		if (o->sending.len && last && o->failed) {
+		if (n && last && o->failed) {
 			/* at exit, after a send failed: no second wait for it */
 			ev_warn("%s: the last spans not sent", o->dest);
-		} else if (o->sending.len) {
-			envelope(&o->req, &o->sending);
+		} else if (n) {
+			ev_buf_adds(&o->sending, ENVELOPE_TAIL);
 			if (send_req(o) < 0)
 				o->failed = 1;
 		}
@@ -707,7 +713,6 @@ ev_otlp_close(struct ev_otlp *o)
 	pthread_cond_destroy(&o->wake);
 	ev_buf_free(&o->spans);
 	ev_buf_free(&o->sending);
-	ev_buf_free(&o->req);
 	free(o->dest);
 	free(o);
 	return rc;

@@ -4,7 +4,9 @@
  * jsonscan.h adds (jq's nesting limit, no lone high surrogate), and never
  * a text libjq rejects. Values: every path gives what libjq's jv_getpath
  * gives on libjq's own parse (same type, same decoded string bytes, the
- * same double bit for bit, a jq error where jq raises one). */
+ * same double bit for bit, a jq error where jq raises one). And every way
+ * of skipping strings (AVX2, SSE2, portable: ev_json_scan_impl) gives the
+ * same answer, offset and message included. */
 #include <jq.h>
 #include <stdint.h>
 #include <string.h>
@@ -298,6 +300,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > INT32_MAX)
 		return 0;
 	mine = ev_json_scan(text, size, paths, NP, vals, &e);
+	static const char *const ways[] = { "scalar", "sse2", "avx2" };
+	for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
+		struct ev_jval o[NP];
+		struct ev_jerr oe = { 0, NULL };
+		if (ev_json_scan_impl(ways[w]) < 0)
+			continue;
+		int r = ev_json_scan(text, size, paths, NP, o, &oe);
+		FUZZ_ASSERT(r == mine, "%s: %d, the default way %d", ways[w], r, mine);
+		if (r < 0)
+			FUZZ_ASSERT(oe.off == e.off && strcmp(oe.msg, e.msg) == 0,
+			    "%s: %s at %zu, the default way %s at %zu", ways[w], oe.msg, oe.off, e.msg,
+			    e.off);
+		else
+			for (size_t i = 0; i < NP; i++)
+				FUZZ_ASSERT(o[i].type == vals[i].type && o[i].p == vals[i].p &&
+				    o[i].len == vals[i].len && o[i].escaped == vals[i].escaped &&
+				    o[i].jqerr == vals[i].jqerr, "%s: %s differs", ways[w], names[i]);
+	}
+	ev_json_scan_impl(NULL);
 	ref = ref_valid(text, size);
 	FUZZ_ASSERT((ev_json_valid(text, size, NULL) == 0) == (mine == 0), "scan and valid differ");
 	FUZZ_ASSERT(mine == ref, "the scanner %s, the reference %s", mine ? "rejects" : "accepts",

@@ -11,10 +11,12 @@
  * have reached the disk, so a retrying sender may cause a duplicate, never a
  * gap). Too many bytes waiting for the writer answers 429.
  *
- * Subscriptions (subscribe.c). Each subscriber reads the served spool with a reader of its
- * own, at its own pace, so a slow one holds back nobody. One watcher thread
- * sees the spool grow (watch.h) and pokes every subscriber through a pipe;
- * ingest into the same spool pokes them at once. A subscriber whose client
+ * Subscriptions (subscribe.c). Each subscriber reads the served spool or
+ * file at its own pace, so a slow one holds back nobody: near the spool's
+ * end from a window of its newest events shared by all, further behind
+ * with a reader of its own. One watcher thread sees it grow (watch.h) and
+ * pokes every subscriber (a condition of its own; a WebSocket's pipe);
+ * ingest into the same spool pokes them once its requests are answered. A subscriber whose client
  * stops reading fills its bounded buffer and is dropped after the idle
  * timeout, with the reason logged (and, on a WebSocket, in the close frame);
  * it resumes by position.

@@ -53,7 +53,9 @@ else
 	cat > "$W/curlcfg.awk" <<'EOF2'
 NR > 1 { print "next" }
 {
-	gsub(/\\/, "\\\\"); gsub(/"/, "\\\"")
+	# each backslash doubled, then each quote escaped (as POSIX awk reads
+	# "&" and "\\\\&" in a replacement: mawk and gawk alike)
+	gsub(/\\/, "&&"); gsub(/"/, "\\\\&")
 	printf "url = \"%s\"\nheader = \"Content-Type: application/cloudevents+json\"\n", u
 	printf "data-binary = \"%s\"\noutput = /dev/null\n", $0
 }

@@ -21,7 +21,7 @@
 #include "trace/trace.h"
 #include "tool.h"
 
-#define SYNOPSIS "[-q] [-i spool] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
+#define SYNOPSIS "[-q] [-i src] [-l addr] [-o dest] [-s source] [-t type] [--allow-jq] " \
 	"[--bearer secret] [--github-secret secret] [--idle-timeout dur] [--keepalive dur] " \
 	"[--max-body size] [--max-conns n] [--max-header size] [--max-queue size] " \
 	"[--otlp dest] [--path path[:type]=dest] [--prometheus file] [--rejects dest] " \
@@ -37,7 +37,7 @@ enum {
 };
 
 static const struct ev_optdoc docs[] = {
-	{ "input", "spool", "serve this spool at GET /events and /stat" },
+	{ "input", "src", "serve this spool or followed file at GET /events" },
 	{ "listen", "addr", "listen on host:port (default 127.0.0.1:8080)" },
 	{ "output", "dest", "where POST /events writes" },
 	{ "source", "source", "the source of events that have none" },
@@ -314,8 +314,8 @@ setroutes(struct args *a)
 				a->routes[i].type = a->type;
 	}
 	c->serve = a->o.input ? a->o.input : a->o.output && isdir(a->o.output) ? a->o.output : NULL;
-	if (c->serve && !isdir(c->serve))
-		ev_die(EV_ERROR, "-i %s: subscribers are served a spool directory", c->serve);
+	if (a->o.input && ev_httpd_servable(a->o.input) < 0)
+		exit(EV_ERROR);
 	if (!a->nroutes && !c->serve)
 		ev_die(EV_ERROR, "nothing to do: -o or --path to take events in, -i to serve a spool");
 	c->routes = a->routes;

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 # fish completion for evhttp(1)
-complete -c evhttp -s i -l input -r -d 'Serve this spool to subscribers'
+complete -c evhttp -s i -l input -r -d 'Serve this spool or file to subscribers'
 complete -c evhttp -s l -l listen -x -d 'Listen on HOST:PORT'
 complete -c evhttp -s o -l output -r -d 'Where POST /events writes'
 complete -c evhttp -s s -l source -x -d 'Source of events that have none'

@@ -20,7 +20,9 @@
 struct req {
 	struct ev_buf ev;    /* event lines, each ending in '\n' */
 	size_t n;
-	int status;          /* 0 while waiting */
+	int status;          /* 0 while waiting; set under mu */
+	pthread_mutex_t mu;  /* its own, so that a commit wakes only the requests */
+	pthread_cond_t cv;   /* it settled, and they take no shared lock to wake */
 	struct req *next;
 };
 
@@ -29,7 +31,8 @@ struct lane {
 	char *dest;
 	struct ev_sink *sink;
 	pthread_mutex_t mu;
-	pthread_cond_t work, done;
+	pthread_cond_t work;
+	int waiting;          /* the writer waits for work */
 	struct req *head, **tail;
 	size_t queued;
 	int64_t failed_until; /* ms: 503 until then */
@@ -39,6 +42,26 @@ struct lane {
 };
 
 struct sub;
+
+/* The served spool's newest events, read once for every subscriber
+ * (subscribe.c): entry i is the line at buf + off[i], len[i] bytes
+ * (NUL-terminated), whose position is pos[i]; the first starts at base. */
+struct feed_entry {
+	uint64_t pos;
+	size_t off, len;
+};
+
+struct feed {
+	pthread_rwlock_t lk;     /* subscribers read under it, the updater appends */
+	pthread_mutex_t upd;     /* one updater at a time */
+	int on;
+	struct ev_spool *sp;
+	struct ev_spool_reader *rd; /* the updater's */
+	struct ev_buf buf, stage;
+	struct feed_entry *e, *se;
+	size_t n, ecap, sn, secap;
+	uint64_t base, end;      /* the positions it covers: [base, end] */
+};
 
 struct ev_httpd {
 	struct ev_httpd_conf c;
@@ -57,9 +80,12 @@ struct ev_httpd {
 	int watching;
 	atomic_int stopping;
 	struct ev_watch *watch;
+	struct feed feed;
+	pthread_condattr_t monotonic; /* subscribers' conditions time out by CLOCK_MONOTONIC */
 	pthread_mutex_t statmu;
 	struct ev_httpd_stats st;
 	unsigned port;
+	int servefile;        /* c.serve is a regular file, followed, not a spool */
 };
 
 int64_t httpd_nowms(void);
@@ -72,6 +98,10 @@ void httpd_peername(struct MHD_Connection *conn, char *buf, size_t n);
 /* subscribe.c: wake every subscriber (the served spool grew); the thread
  * that watches the served spool; GET of the events. */
 void httpd_pokeall(struct ev_httpd *h);
+/* The shared feed of a served spool: 0 (also when there is none to make),
+ * or -1 reported; freed with httpd_feed_free. */
+int httpd_feed_open(struct ev_httpd *h);
+void httpd_feed_free(struct ev_httpd *h);
 void *httpd_watcher(void *arg);
 enum MHD_Result httpd_subscribe(struct ev_httpd *h, struct MHD_Connection *conn);
 

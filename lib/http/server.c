@@ -11,10 +11,12 @@
  * have reached the disk, so a retrying sender may cause a duplicate, never a
  * gap). Too many bytes waiting for the writer answers 429.
  *
- * Subscriptions (subscribe.c). Each subscriber reads the served spool with a reader of its
- * own, at its own pace, so a slow one holds back nobody. One watcher thread
- * sees the spool grow (watch.h) and pokes every subscriber through a pipe;
- * ingest into the same spool pokes them at once. A subscriber whose client
+ * Subscriptions (subscribe.c). Each subscriber reads the served spool or
+ * file at its own pace, so a slow one holds back nobody: near the spool's
+ * end from a window of its newest events shared by all, further behind
+ * with a reader of its own. One watcher thread sees it grow (watch.h) and
+ * pokes every subscriber (a condition of its own; a WebSocket's pipe);
+ * ingest into the same spool pokes them once its requests are answered. A subscriber whose client
  * stops reading fills its bounded buffer and is dropped after the idle
  * timeout, with the reason logged (and, on a WebSocket, in the close frame);
  * it resumes by position.
@@ -35,6 +37,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,16 +118,24 @@ ev_httpd_conf_default(struct ev_httpd_conf *c)
 
 /* ---- ingest ------------------------------------------------------------ */
 
+/* Answer the requests of a batch, each through its own lock and condition:
+ * a commit wakes just the threads whose requests it settled. */
 static void
 lane_settle(struct lane *ln, struct req *list, int status)
 {
+	struct req *next;
+
 	pthread_mutex_lock(&ln->mu);
-	for (struct req *r = list; r; r = r->next) {
-		r->status = status;
+	for (struct req *r = list; r; r = r->next)
 		ln->queued -= r->ev.len;
-	}
-	pthread_cond_broadcast(&ln->done);
 	pthread_mutex_unlock(&ln->mu);
+	for (struct req *r = list; r; r = next) {
+		next = r->next; /* r is its thread's once it sees its status */
+		pthread_mutex_lock(&r->mu);
+		r->status = status;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+	}
 }
 
 static void *
@@ -138,8 +149,10 @@ lane_writer(void *arg)
 		int status = 200;
 		uintmax_t events = 0;
 
+		ln->waiting = 1;
 		while (!ln->head && !ln->stop)
 			pthread_cond_wait(&ln->work, &ln->mu);
+		ln->waiting = 0;
 		if (!ln->head)
 			break;
 		list = ln->head;
@@ -171,10 +184,11 @@ lane_writer(void *arg)
 			ln->status = EV_TEMPFAIL;
 		} else {
 			httpd_count(ln->h, &ln->h->st.events, events);
-			if (ln->serves)
-				httpd_pokeall(ln->h);
 		}
 		lane_settle(ln, list, status);
+		/* the answers first: subscribers are told after */
+		if (status == 200 && ln->serves)
+			httpd_pokeall(ln->h);
 		pthread_mutex_lock(&ln->mu);
 	}
 	pthread_mutex_unlock(&ln->mu);
@@ -198,14 +212,22 @@ lane_submit(struct lane *ln, struct req *r)
 	}
 	r->status = 0;
 	r->next = NULL;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
 	*ln->tail = r;
 	ln->tail = &r->next;
 	ln->queued += r->ev.len;
-	pthread_cond_signal(&ln->work);
-	while (!r->status)
-		pthread_cond_wait(&ln->done, &ln->mu);
-	st = r->status;
+	/* a writer that is writing takes every request queued when it is done */
+	if (ln->waiting)
+		pthread_cond_signal(&ln->work);
 	pthread_mutex_unlock(&ln->mu);
+	pthread_mutex_lock(&r->mu);
+	while (!r->status)
+		pthread_cond_wait(&r->cv, &r->mu);
+	st = r->status;
+	pthread_mutex_unlock(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
 	return st;
 }
 
@@ -362,7 +384,12 @@ parse(struct ev_httpd *h, struct MHD_Connection *conn, const struct ev_httpd_rou
 {
 	struct ev_buf err = { 0 };
 	char peer[PEERMAX];
-	int st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
+	int st;
+
+	/* the events are the body and what completing them adds: grown once,
+	 * not doubled from nothing through a copy of each size */
+	ev_buf_grow(&r->ev, ir->len + ir->len / 4 + 4096);
+	st = ev_ingest_parse(ir, &r->ev, &r->n, &err);
 
 	if (st) {
 		httpd_peername(conn, peer, sizeof peer);
@@ -444,11 +471,15 @@ handshake(struct MHD_Connection *conn)
 static enum MHD_Result
 stat_json(struct ev_httpd *h, struct MHD_Connection *conn)
 {
-	struct ev_spool *sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY);
+	struct ev_spool *sp;
 	struct ev_spool_stat st;
 	struct ev_buf b = { 0 };
 	enum MHD_Result r;
 
+	if (h->servefile)
+		return httpd_jsonerr(conn, 404, "a file is served here, not a spool: no status "
+		    "(evspool stat)", NULL);
+	sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY);
 	if (!sp || ev_spool_stat(sp, &st) < 0) {
 		if (sp)
 			ev_spool_close(sp);
@@ -491,10 +522,17 @@ newrequest(struct ev_httpd *h, struct MHD_Connection *conn, const char *method, 
 		return httpd_jsonerr(conn, 401, "a valid bearer token is required", NULL);
 	}
 	if (strcmp(method, "POST") == 0 && route >= 0 &&
-	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length")) &&
-	    strtoull(cl, NULL, 10) > h->c.max_body) {
-		cs->state = C_DONE;
-		return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+	    (cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length"))) {
+		unsigned long long len = strtoull(cl, NULL, 10);
+
+		if (len > h->c.max_body) {
+			cs->state = C_DONE;
+			return httpd_jsonerr(conn, 413, "the body is larger than --max-body", NULL);
+		}
+		/* taken in one piece; a length claimed, not yet sent, reserves
+		 * at most a megabyte */
+		if (len > 0)
+			ev_buf_grow(&cs->body, len < (1 << 20) ? (size_t)len : 1 << 20);
 	}
 	return MHD_YES;
 }
@@ -735,32 +773,73 @@ openlanes(struct ev_httpd *h, const struct ev_httpd_conf *c)
 		ln->serves = c->serve && samedest(ln->dest, c->serve);
 		pthread_mutex_init(&ln->mu, NULL);
 		pthread_cond_init(&ln->work, NULL);
-		pthread_cond_init(&ln->done, NULL);
 		if (!(ln->sink = ev_sink_open(ln->dest, c->sync)))
 			return -1;
 	}
 	return 0;
 }
 
-/* The rejects and the spool served, watched: 0, or -1 reported. */
+/* What a subscriber may be served: a spool, or a regular file followed as
+ * tail -F follows it (subscribe.c says what a position in it is). Anything
+ * else is read once, by one reader, and cannot be replayed to each
+ * subscriber from a position of its own. 0 a spool, 1 a file, -1 reported. */
+int
+ev_httpd_servable(const char *loc)
+{
+	struct stat st;
+
+	if (ev_source_isspool(loc))
+		return 0;
+	if (stat(loc, &st) < 0) {
+		ev_warn("-i %s: cannot serve it:", loc);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode))
+		return 1;
+	ev_warn("-i %s: not a spool directory or a regular file: a FIFO, stdin or a queue is "
+	    "read once, by one reader, so subscribers could not each start at a position of "
+	    "their own", loc);
+	return -1;
+}
+
+/* The rejects and the spool or file served, watched: 0, or -1 reported. */
 static int
 openrest(struct ev_httpd *h, const struct ev_httpd_conf *c)
 {
 	struct ev_spool *sp;
 	struct ev_buf seg = { 0 };
+	int fd;
 
 	if (c->rejects && !(h->rejects = ev_sink_open(c->rejects, c->sync)))
 		return -1;
 	ev_sink_nosign(h->rejects);
 	if (!c->serve)
 		return 0;
-	if (!(sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY)))
+	if ((h->servefile = ev_httpd_servable(c->serve)) < 0)
 		return -1;
-	ev_spool_close(sp);
-	ev_buf_printf(&seg, "%s/segments", c->serve);
+	if (h->servefile) {
+		const char *slash = strrchr(c->serve, '/');
+
+		if ((fd = open(c->serve, O_RDONLY | O_CLOEXEC)) < 0) {
+			ev_warn("%s: cannot open for reading:", c->serve);
+			return -1;
+		}
+		close(fd);
+		/* inotify sees writes to the file, its truncation and its
+		 * replacement through its directory */
+		if (slash)
+			ev_buf_add(&seg, c->serve, slash == c->serve ? 1 : (size_t)(slash - c->serve));
+		else
+			ev_buf_adds(&seg, ".");
+	} else {
+		if (!(sp = ev_spool_open(c->serve, EV_SPOOL_RDONLY)))
+			return -1;
+		ev_spool_close(sp);
+		ev_buf_printf(&seg, "%s/segments", c->serve);
+	}
 	h->watch = ev_watch_new(seg.p);
 	ev_buf_free(&seg);
-	return h->watch ? 0 : -1;
+	return h->watch && httpd_feed_open(h) == 0 ? 0 : -1;
 }
 
 /* libmicrohttpd's options (at most 16) and flags: 0, or -1 reported. */
@@ -809,6 +888,7 @@ unmake(struct ev_httpd *h)
 		ev_sink_close(h->rejects);
 	if (h->watch)
 		ev_watch_free(h->watch);
+	httpd_feed_free(h);
 	free(h->lanes);
 	free(h->routelane);
 	free(h->cert);
@@ -833,6 +913,10 @@ ev_httpd_start(const struct ev_httpd_conf *c)
 	pthread_mutex_init(&h->rejmu, NULL);
 	pthread_mutex_init(&h->submu, NULL);
 	pthread_mutex_init(&h->statmu, NULL);
+	pthread_rwlock_init(&h->feed.lk, NULL);
+	pthread_condattr_init(&h->monotonic);
+	pthread_condattr_setclock(&h->monotonic, CLOCK_MONOTONIC);
+	pthread_mutex_init(&h->feed.upd, NULL);
 	if (sodium_init() < 0) {
 		ev_warn("libsodium cannot start");
 		free(h);
@@ -898,6 +982,7 @@ ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st)
 		ev_httpd_getstats(h, st);
 	if (h->watch)
 		ev_watch_free(h->watch);
+	httpd_feed_free(h);
 	free(h->subs);
 	free(h->lanes);
 	free(h->routelane);

@@ -21,7 +21,7 @@ struct ev_httpd_conf {
 	int listen_fd;                /* a bound, listening socket (systemd), or -1 */
 	const struct ev_httpd_route *routes;
 	size_t nroutes;
-	const char *serve;            /* the spool served at GET /events and /stat, or NULL */
+	const char *serve;            /* the spool or file served at GET /events (a spool: /stat), or NULL */
 	const char *rejects;          /* where bad bodies go, or NULL */
 	enum ev_sync sync;
 	const char *source;           /* source of events that name none */
@@ -46,6 +46,9 @@ struct ev_httpd_conf {
 };
 
 void ev_httpd_conf_default(struct ev_httpd_conf *c);
+/* What subscribers may be served: 0 a spool, 1 a regular file (followed
+ * like tail -F), -1 anything else or nothing there (reported). */
+int ev_httpd_servable(const char *loc);
 
 struct ev_httpd;
 

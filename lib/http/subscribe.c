@@ -1,7 +1,28 @@
 /* SPDX-License-Identifier: ISC */
 /* subscribe.c — evhttp's subscriptions: GET /events as Server-Sent Events,
- * NDJSON or a WebSocket, each subscriber reading the served spool at its
- * own pace (server.c says how they are woken and dropped).
+ * NDJSON or a WebSocket, each subscriber reading the served spool or file
+ * at its own pace (server.c says how they are woken and dropped).
+ *
+ * Positions. In a spool an event's position is the spool's byte offset just
+ * after it (ev-spool(5)). In a served regular file it is the file's byte
+ * offset just after the event's line, that is the start of the next line:
+ * a subscriber resumes there, and a position given back is taken only if it
+ * is 0 or follows a newline within the file as it is now. The file is
+ * followed like tail -F (io/fdloc.c): truncated, it is read again from 0;
+ * replaced (rotated), the new one is read from 0. Positions then count from
+ * the new start, so one from before cannot name the same event: evhttp(1)
+ * says so, and a spool is what to serve when resuming must be exact forever.
+ *
+ * The feed. A thousand subscribers of a spool, each reading every new event
+ * with a reader of its own, would each read the segment, look for the next
+ * one and stat it at every wake-up. Instead the newest FEEDMAX bytes of
+ * events are read once, by whoever wakes the subscribers (httpd_pokeall:
+ * the watcher, the ingest lane), into a shared window of whole lines with
+ * their positions; a subscriber whose position lies inside the window takes
+ * its events from there under a read lock, one further behind (from=start,
+ * or slow enough to be passed) reads the spool with its own reader until it
+ * reaches the window. Subscribers with a jq filter always read their own
+ * (an expression may take its time, and must not hold up the window).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +40,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +63,7 @@
 #include "spool/spool.h"
 
 #define MAXMATCH 8      /* attribute globs per subscriber */
+#define FEEDMAX (1 << 20) /* bytes of events the shared window keeps */
 
 /* ---- subscribers: wake-ups ------------------------------------------- */
 
@@ -54,9 +77,14 @@ struct filter {
 
 struct sub {
 	struct ev_httpd *h;
-	int pipe[2];          /* poked when the spool may have grown */
+	int pipe[2];          /* a WebSocket's: poked when the spool may have grown */
+	pthread_mutex_t mu;   /* the others': poked set, cv signalled, when it may have */
+	pthread_cond_t cv;
+	int poked;
 	struct ev_spool *sp;
 	struct ev_spool_reader *rd;
+	struct ev_source *src;  /* a served file, followed (instead of sp and rd) */
+	int rdstale;          /* rd is not at pos (the feed moved it on) */
 	struct filter f;
 	enum { SSE, NDJSON, WS } kind;
 	struct ev_buf out, tmp, err;
@@ -77,21 +105,181 @@ poke(int fd)
 	}
 }
 
+/* ---- the feed ----------------------------------------------------------- */
+
+int
+httpd_feed_open(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+	uint64_t pos;
+
+	if (!h->c.serve || h->servefile)
+		return 0;
+	if (!(f->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)) ||
+	    ev_spool_pos_end(f->sp, &pos) < 0 || !(f->rd = ev_spool_reader_new(f->sp, pos, 0)))
+		return -1;
+	f->base = f->end = pos;
+	f->on = 1;
+	return 0;
+}
+
+void
+httpd_feed_free(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+
+	if (f->rd)
+		ev_spool_reader_free(f->rd);
+	if (f->sp)
+		ev_spool_close(f->sp);
+	ev_buf_free(&f->buf);
+	ev_buf_free(&f->stage);
+	free(f->e);
+	free(f->se);
+	pthread_rwlock_destroy(&f->lk);
+	pthread_mutex_destroy(&f->upd);
+}
+
+/* Drop the oldest entries until the window holds at most `keep` bytes, and
+ * move what is left to the front. */
+static void
+feed_trim(struct feed *f, size_t keep)
+{
+	size_t i = 0, cut;
+
+	while (i < f->n && f->buf.len - f->e[i].off > keep)
+		i++;
+	if (i == 0)
+		return;
+	f->base = f->e[i - 1].pos;
+	cut = i < f->n ? f->e[i].off : f->buf.len;
+	memmove(f->buf.p, f->buf.p + cut, f->buf.len - cut);
+	f->buf.len -= cut;
+	memmove(f->e, f->e + i, (f->n - i) * sizeof *f->e);
+	f->n -= i;
+	for (size_t j = 0; j < f->n; j++)
+		f->e[j].off -= cut;
+}
+
+/* Append the staged entries to the window, the oldest dropped to make room. */
+static void
+feed_publish(struct feed *f)
+{
+	pthread_rwlock_wrlock(&f->lk);
+	if (f->buf.len + f->stage.len > FEEDMAX)
+		feed_trim(f, f->stage.len >= FEEDMAX ? 0 : (FEEDMAX - f->stage.len) / 4 * 3);
+	if (f->n == 0 && f->sn > 0) /* emptied (or never filled): it starts here */
+		f->base = f->end;
+	if (f->n + f->sn > f->ecap) {
+		f->ecap = (f->n + f->sn) * 2;
+		f->e = ev_reallocarray(f->e, f->ecap, sizeof *f->e);
+	}
+	for (size_t j = 0; j < f->sn; j++) {
+		f->e[f->n] = f->se[j];
+		f->e[f->n++].off += f->buf.len;
+	}
+	ev_buf_add(&f->buf, f->stage.p, f->stage.len);
+	if (f->sn)
+		f->end = f->se[f->sn - 1].pos;
+	pthread_rwlock_unlock(&f->lk);
+	ev_buf_reset(&f->stage);
+	f->sn = 0;
+}
+
+/* Read what the spool gained into the window, outside its lock. A reader
+ * that fails turns the feed off: every subscriber reads its own again. */
+static void
+feed_update(struct ev_httpd *h)
+{
+	struct feed *f = &h->feed;
+	struct ev_line l;
+	int r = 1;
+
+	if (!f->on)
+		return;
+	pthread_mutex_lock(&f->upd);
+	while (f->on && r > 0) {
+		while (f->stage.len < FEEDMAX / 2 && (r = ev_spool_reader_next(f->rd, &l)) > 0) {
+			if (f->sn == f->secap) {
+				f->secap = f->secap ? 2 * f->secap : 256;
+				f->se = ev_reallocarray(f->se, f->secap, sizeof *f->se);
+			}
+			f->se[f->sn++] = (struct feed_entry){ l.pos, f->stage.len, l.len };
+			ev_buf_add(&f->stage, l.p, l.len);
+			ev_buf_addc(&f->stage, '\0');
+		}
+		if (r < 0) {
+			pthread_rwlock_wrlock(&f->lk);
+			f->on = 0;
+			pthread_rwlock_unlock(&f->lk);
+			break;
+		}
+		feed_publish(f);
+	}
+	pthread_mutex_unlock(&f->upd);
+}
+
 void
 httpd_pokeall(struct ev_httpd *h)
 {
+	if (!h->stopping)
+		feed_update(h);
+	/* An SSE or NDJSON subscriber waits on a condition of its own (a
+	 * signal costs less than a pipe's write, poll and read, and one
+	 * broadcast to all would have them queue for its mutex); a
+	 * WebSocket also waits for its client, so on a pipe. */
 	pthread_mutex_lock(&h->submu);
-	for (size_t i = 0; i < h->nsubs; i++)
-		poke(h->subs[i]->pipe[1]);
+	for (size_t i = 0; i < h->nsubs; i++) {
+		struct sub *s = h->subs[i];
+
+		if (s->pipe[1] >= 0) {
+			poke(s->pipe[1]);
+			continue;
+		}
+		pthread_mutex_lock(&s->mu);
+		s->poked = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
 	pthread_mutex_unlock(&h->submu);
+}
+
+/* From now on, a wake-up is news to s. */
+static void
+unpoke(struct sub *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->poked = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Wait until s is woken (httpd_pokeall) since unpoke, the server stops, or
+ * ms pass. */
+static void
+subwait(struct sub *s, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->mu);
+	while (!s->poked && !s->h->stopping)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void
 drain(int fd)
 {
-	char buf[64];
+	char buf[256];
 
-	while (read(fd, buf, sizeof buf) > 0)
+	while (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
 		;
 }
 
@@ -257,14 +445,20 @@ sub_free(struct sub *s)
 	pthread_mutex_unlock(&h->submu);
 	if (s->rd)
 		ev_spool_reader_free(s->rd);
+	if (s->src)
+		ev_source_close(s->src);
 	if (s->sp)
 		ev_spool_close(s->sp);
 	filter_free(&s->f);
-	close(s->pipe[0]);
-	close(s->pipe[1]);
+	if (s->pipe[0] >= 0) {
+		close(s->pipe[0]);
+		close(s->pipe[1]);
+	}
 	ev_buf_free(&s->out);
 	ev_buf_free(&s->tmp);
 	ev_buf_free(&s->err);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
@@ -295,6 +489,73 @@ frame(struct sub *s, const struct ev_line *l)
 	}
 }
 
+/* The next event of the spool or file, without waiting: 1, 0 (none for
+ * now), -1 (reported). */
+static int
+subnext(struct sub *s, struct ev_line *l)
+{
+	if (s->rd)
+		return ev_spool_reader_next(s->rd, l);
+	switch (ev_source_next(s->src, l, 0)) {
+	case EV_SRC_LINE:
+		return 1;
+	case EV_SRC_ERR:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/* Does the shared window hold pos? */
+static int
+feedholds(struct ev_httpd *h, uint64_t pos)
+{
+	struct feed *f = &h->feed;
+	int r;
+
+	pthread_rwlock_rdlock(&f->lk);
+	r = f->on && pos >= f->base && pos <= f->end;
+	pthread_rwlock_unlock(&f->lk);
+	return r;
+}
+
+/* Take events from the shared window, if it holds s->pos: 1 when it did
+ * (s->out may still be empty: nothing matched, or nothing is new), else 0. */
+static int
+fromfeed(struct sub *s)
+{
+	struct feed *f = &s->h->feed;
+	size_t lo, hi;
+
+	if (s->f.jq)
+		return 0;
+	pthread_rwlock_rdlock(&f->lk);
+	if (!f->on || s->pos < f->base || s->pos > f->end) {
+		pthread_rwlock_unlock(&f->lk);
+		return 0;
+	}
+	/* the first entry after s->pos */
+	for (lo = 0, hi = f->n; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->e[mid].pos <= s->pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < f->n && s->out.len - s->off < s->h->c.sub_buffer / 2; lo++) {
+		struct ev_line l = { .p = f->buf.p + f->e[lo].off, .len = f->e[lo].len,
+			.pos = f->e[lo].pos };
+
+		s->pos = l.pos;
+		if (matches(s, l.p, l.len))
+			frame(s, &l);
+	}
+	pthread_rwlock_unlock(&f->lk);
+	s->rdstale = 1;
+	return 1;
+}
+
 /* Read matching events into s->out until it holds about a buffer's worth
  * or the spool has no more for now. 1: something is in out; 0: nothing new;
  * -1: the reader failed (reported). */
@@ -304,8 +565,18 @@ fill(struct sub *s)
 	struct ev_line l;
 	int r;
 
+	if (s->sp && fromfeed(s))
+		return s->out.len > s->off;
+	if (s->rdstale) {
+		/* passed by the window (or never in it): a reader of its own */
+		if (s->rd)
+			ev_spool_reader_free(s->rd);
+		if (!(s->rd = ev_spool_reader_new(s->sp, s->pos, 0)))
+			return -1;
+		s->rdstale = 0;
+	}
 	while (s->out.len - s->off < s->h->c.sub_buffer / 2) {
-		if ((r = ev_spool_reader_next(s->rd, &l)) < 0)
+		if ((r = subnext(s, &l)) < 0)
 			return -1;
 		if (r == 0)
 			break;
@@ -342,6 +613,7 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 	while (s->out.len == s->off) {
 		int r;
 
+		unpoke(s);
 		if (s->ended || s->h->stopping) {
 			if (!s->ended && s->kind == SSE)
 				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"the server "
@@ -351,18 +623,17 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			break;
 		}
-		drain(s->pipe[0]);
 		if ((r = fill(s)) < 0) {
 			if (s->kind == SSE)
 				ev_buf_printf(&s->out, "event: close\ndata: {\"reason\":\"reading the "
-				    "spool failed\",\"position\":%" PRIu64 "}\n\n", s->pos);
+				    "%s failed\",\"position\":%" PRIu64 "}\n\n",
+				    s->src ? "file" : "spool", s->pos);
 			s->ended = 1;
 			continue;
 		}
 		if (r > 0)
 			break;
 		{
-			struct pollfd pfd = { .fd = s->pipe[0], .events = POLLIN };
 			int64_t left = deadline - httpd_nowms();
 
 			if (left <= 0) {
@@ -372,7 +643,7 @@ sub_read(void *cls, uint64_t pos, char *buf, size_t max)
 					ev_buf_addc(&s->out, '\n');
 				break;
 			}
-			poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+			subwait(s, left > 1000 ? 1000 : left);
 		}
 	}
 	if (max > s->out.len - s->off)
@@ -389,12 +660,115 @@ sub_done(void *cls)
 	sub_free(cls);
 }
 
+/* In a served file: the offset just after the last newline at or before
+ * size, or of the newline that ends at pos when checking (check: 1 when
+ * pos starts a line, else 0). -1 on a read error. */
+static int
+filelinestart(int fd, uint64_t size, uint64_t *pos, int check)
+{
+	char buf[4096];
+	uint64_t hi = check ? *pos : size;
+
+	if (check)
+		return *pos == 0 ? 1 : *pos > size ? 0 :
+		    pread(fd, buf, 1, (off_t)*pos - 1) == 1 ? buf[0] == '\n' : -1;
+	while (hi > 0) {
+		size_t k = hi > sizeof buf ? sizeof buf : (size_t)hi;
+		const char *nl;
+
+		if (pread(fd, buf, k, (off_t)(hi - k)) != (ssize_t)k)
+			return -1;
+		if ((nl = memrchr(buf, '\n', k))) {
+			*pos = hi - k + (uint64_t)(nl - buf) + 1;
+			return 1;
+		}
+		hi -= k;
+	}
+	*pos = 0;
+	return 1;
+}
+
+/* startpos for a served file (positions: see the top of this file). */
+static int
+filestart(struct sub *s, struct query *q, const char *p, uint64_t *pos)
+{
+	int fd = open(s->h->c.serve, O_RDONLY | O_CLOEXEC), r = -1;
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		q->err = "cannot open the file served";
+	} else if (p) {
+		if ((r = filelinestart(fd, (uint64_t)st.st_size, pos, 1)) == 0)
+			q->err = "position: not the start of a line in the file (was it truncated "
+			    "or replaced since?)";
+		else if (r < 0)
+			q->err = "cannot read the file served";
+		r = r == 1 ? 0 : -1;
+	} else if (!q->from || strcmp(q->from, "end") == 0) {
+		if ((r = filelinestart(fd, (uint64_t)st.st_size, pos, 0)) < 0)
+			q->err = "cannot read the file served";
+		r = r == 1 ? 0 : -1;
+	} else if (strcmp(q->from, "start") == 0) {
+		*pos = 0;
+		r = 0;
+	} else {
+		q->err = "from: start or end";
+	}
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A start at pos, answered by the shared window: 1 when it holds pos and
+ * an event starts there, -1 when it holds pos inside an event, 0 when it
+ * does not hold pos. (It spares each subscriber a look at the spool's
+ * last segment: with a 64 KiB buffer on its thread's stack.) */
+static int
+feedcheck(struct ev_httpd *h, uint64_t pos)
+{
+	struct feed *f = &h->feed;
+	size_t lo = 0, hi;
+	int r = 0;
+
+	pthread_rwlock_rdlock(&f->lk);
+	if (f->on && pos >= f->base && pos <= f->end) {
+		for (hi = f->n; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (f->e[mid].pos < pos)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		r = pos == f->base || (lo < f->n && f->e[lo].pos == pos) ? 1 : -1;
+	}
+	pthread_rwlock_unlock(&f->lk);
+	return r;
+}
+
+/* The spool's end, from the shared window brought up to date: 1, or 0
+ * when there is no window. */
+static int
+feedend(struct ev_httpd *h, uint64_t *pos)
+{
+	struct feed *f = &h->feed;
+	int r;
+
+	feed_update(h);
+	pthread_rwlock_rdlock(&f->lk);
+	if ((r = f->on))
+		*pos = f->end;
+	pthread_rwlock_unlock(&f->lk);
+	return r;
+}
+
 /* Where a subscription starts: position=N (resume after the event whose
  * id was N), Last-Event-ID, from=start|end (default end). */
 static int
 startpos(struct sub *s, struct query *q, const char *lastid, uint64_t *pos)
 {
 	const char *p = q->position ? q->position : lastid;
+	int r;
 
 	if (p && *p) {
 		char *end;
@@ -403,18 +777,25 @@ startpos(struct sub *s, struct query *q, const char *lastid, uint64_t *pos)
 		errno = 0;
 		v = strtoull(p, &end, 10);
 		if (errno || *end || *p < '0' || *p > '9') {
-			q->err = "position: not a spool position";
+			q->err = s->h->servefile ? "position: not a byte offset in the file" :
+			    "position: not a spool position";
 			return -1;
 		}
 		*pos = v;
-		if (ev_spool_pos_check(s->sp, *pos, NULL) < 0) {
+		if (s->h->servefile)
+			return filestart(s, q, p, pos);
+		if ((r = feedcheck(s->h, v)) != 0 || ev_spool_pos_check(s->sp, *pos, NULL) < 0) {
+			if (r > 0)
+				return 0;
 			q->err = "position: not the start of an event in this spool";
 			return -1;
 		}
 		return 0;
 	}
+	if (s->h->servefile)
+		return filestart(s, q, NULL, pos);
 	if (!q->from || strcmp(q->from, "end") == 0)
-		return ev_spool_pos_end(s->sp, pos);
+		return feedend(s->h, pos) ? 0 : ev_spool_pos_end(s->sp, pos);
 	if (strcmp(q->from, "start") == 0)
 		return ev_spool_pos_start(s->sp, pos);
 	q->err = "from: start or end";
@@ -447,6 +828,8 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 
 	s->h = h;
 	s->pipe[0] = s->pipe[1] = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, &h->monotonic);
 	q->s = s;
 	httpd_peername(conn, s->peer, sizeof s->peer);
 	s->kind = upgrade && strcasecmp(upgrade, "websocket") == 0 ? WS :
@@ -454,14 +837,22 @@ subopen(struct ev_httpd *h, struct MHD_Connection *conn, struct query *q)
 	if (!(s->f.paths[0] = ev_jpath_compile(".type", &q->msg)))
 		q->err = "internal";
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, queryarg, q);
-	if (!q->err && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
+	if (!q->err && !h->servefile && !(s->sp = ev_spool_open(h->c.serve, EV_SPOOL_RDONLY)))
 		q->err = "cannot open the spool";
 	if (!q->err && startpos(s, q, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "Last-Event-ID"), &pos) < 0 && !q->err)
 		q->err = "cannot find the spool's end";
-	if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0)))
+	if (!q->err && h->servefile) {
+		struct ev_source_conf sc = { .follow = 1, .start = EV_START_POS, .pos = pos };
+
+		if (!(s->src = ev_source_open(h->c.serve, &sc)))
+			q->err = "cannot read the file served";
+	} else if (!q->err && feedholds(h, pos)) {
+		s->rdstale = 1; /* no reader (256 KiB) unless it falls behind */
+	} else if (!q->err && !(s->rd = ev_spool_reader_new(s->sp, pos, 0))) {
 		q->err = "cannot read the spool";
-	if (!q->err && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+	}
+	if (!q->err && s->kind == WS && (pipe(s->pipe) < 0 || fcntl(s->pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(s->pipe[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(s->pipe[1], F_SETFD, FD_CLOEXEC) < 0))
 		q->err = "out of descriptors";

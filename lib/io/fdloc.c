@@ -357,6 +357,15 @@ fdsource_start(struct fdsource *s, const struct ev_source_conf *c)
 	struct stat st;
 	uint64_t off = 0;
 
+	if (c->start == EV_START_POS && s->isreg) {
+		/* the caller found pos to be a line's start (evhttp's subscribers) */
+		if (lseek(s->fd, (off_t)c->pos, SEEK_SET) < 0) {
+			ev_warn("%s: seek:", s->name);
+			return -1;
+		}
+		ev_reader_reset(s->r, s->fd, c->pos);
+		return 0;
+	}
 	if (c->start != EV_START_END && c->start != EV_START_LAST)
 		return 0;
 	if (fstat(s->fd, &st) < 0 || !S_ISREG(st.st_mode))

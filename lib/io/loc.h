@@ -73,7 +73,8 @@ enum ev_start {
 	EV_START_TIME,      /* a spool: the first event whose "time" >= since_ms */
 	EV_START_POS        /* a spool: at byte offset pos, a position its reader kept
 	                     * elsewhere (evfold keeps it with its state); the cursor
-	                     * file, if named, is set there at once */
+	                     * file, if named, is set there at once; a regular file:
+	                     * at byte offset pos, which the caller knows starts a line */
 };
 
 struct ev_source_conf {

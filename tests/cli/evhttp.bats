@@ -283,6 +283,98 @@ events() {
 	stop
 }
 
+@test "many subscribers share one read of new events; one passed by them reads its own, nothing missing or repeated" {
+	mkspool
+	seq 1 5 | sed 's/.*/{"type":"n","n":&}/' | evemit -f -o "$T/s"
+	start -i "$T/s" --sub-buffer 16K
+	# from the start: the older events from its own reader, then the shared ones
+	$PY "$CLIENT" sse "$URL/events?from=start" 3006 > "$T/a" &
+	a=$!
+	# from the end, then stalled while more than the shared window (1 MiB) passes
+	$PY "$CLIENT" sse "$URL/events" 3001 "" 4 > "$T/b" &
+	b=$!
+	subscribed() { kill -USR1 "$HPID"; grep -q 'subscribers 2,' "$T/log"; }
+	wait_for 10 subscribed
+	echo '{"type":"n","n":6}' | evemit -f -o "$T/s"
+	wait_for 10 has_lines "$T/b" 1
+	awk 'BEGIN { for (i = 7; i <= 3006; i++) printf "{\"type\":\"n\",\"n\":%d,\"pad\":\"%0500d\"}\n", i, 0 }' | evfilter true -o "$T/s"
+	wait "$a" "$b"
+	[ "$(cut -d' ' -f2- "$T/a" | jq -s -c 'map(.n)')" = "$(seq 1 3006 | jq -s -c .)" ]
+	[ "$(cut -d' ' -f2- "$T/b" | jq -s -c 'map(.n)')" = "$(seq 6 3006 | jq -s -c .)" ]
+	[ "$(tail -1 "$T/b" | cut -d' ' -f1)" = "$(evspool stat --json "$T/s" | jq .end)" ]
+	# resuming inside the window: at an event's end, not inside one
+	id=$(sed -n 3000p "$T/a" | cut -d' ' -f1)
+	run $PY "$CLIENT" sse "$URL/events" 3 "$id"
+	[ "$(cut -d' ' -f2- <<<"$output" | jq -s -c 'map(.n)')" = '[3001,3002,3003]' ]
+	run curl -s -w '\n%{http_code}' "$URL/events?position=$((id - 1))"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"not the start of an event"* ]]
+	stop
+}
+
+@test "a followed file: SSE resumes by byte offset, WebSocket by position=, nothing missing or repeated" {
+	seq 1 30 | sed 's/.*/{"type":"n","n":&}/' > "$T/f.ndjson"
+	start -i "$T/f.ndjson"
+	run $PY "$CLIENT" sse "$URL/events?from=start" 20
+	[ "${#lines[@]}" -eq 20 ]
+	printf '%s\n' "${lines[@]}" > "$T/got"
+	last=$(echo "${lines[19]}" | cut -d' ' -f1)
+	# an id is the byte offset just after its line: where the next one starts
+	[ "$last" -eq "$(head -n 20 "$T/f.ndjson" | wc -c)" ]
+	seq 31 40 | sed 's/.*/{"type":"n","n":&}/' >> "$T/f.ndjson"
+	$PY "$CLIENT" sse "$URL/events" 20 "$last" >> "$T/got"
+	run jq -s -c 'map(.n)' <(cut -d' ' -f2- "$T/got")
+	[ "$output" = "$(seq 1 40 | jq -s -c .)" ]
+	[ "$(tail -1 "$T/got" | cut -d' ' -f1)" -eq "$(wc -c < "$T/f.ndjson")" ]
+	# WebSocket: live, then resumed with position= after a disconnect
+	$PY "$CLIENT" ws "ws://${URL#http://}/events?from=start" 25 > "$T/ws"
+	pos=$(tail -1 "$T/ws" | jq .evposition)
+	$PY "$CLIENT" ws "ws://${URL#http://}/events?position=$pos" 20 >> "$T/ws" &
+	ws=$!
+	subscribed() { kill -USR1 "$HPID"; grep -q 'subscribers 4,' "$T/log"; }
+	wait_for 10 subscribed
+	seq 41 45 | sed 's/.*/{"type":"n","n":&}/' >> "$T/f.ndjson"
+	wait "$ws"
+	[ "$(jq -s -c 'map(.n)' "$T/ws")" = "$(seq 1 45 | jq -s -c .)" ]
+	# a position inside a line, or past the end, is refused
+	run curl -s -w '\n%{http_code}' "$URL/events?position=5"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"not the start of a line"* ]]
+	run curl -s -w '\n%{http_code}' "$URL/events?position=999999"
+	[ "${lines[1]}" = 400 ]
+	run curl -s -w '\n%{http_code}' "$URL/stat"
+	[ "${lines[1]}" = 404 ]
+	stop
+}
+
+@test "a followed file with curl -N: live lines, a half-written line held back, rotation followed like tail -F" {
+	: > "$T/f.ndjson"
+	start -i "$T/f.ndjson"
+	curl -sN "$URL/events?type=n" > "$T/nd" &
+	subscribed() { kill -USR1 "$HPID"; grep -q 'subscribers 1,' "$T/log"; }
+	wait_for 10 subscribed
+	printf '{"type":"n","n":1}\n{"type":"x","n":2}\n{"type":"n",' >> "$T/f.ndjson"
+	wait_for 10 has_lines "$T/nd" 1
+	printf '"n":3}\n' >> "$T/f.ndjson"
+	wait_for 10 has_lines "$T/nd" 2
+	mv "$T/f.ndjson" "$T/f.ndjson.1"
+	printf '{"type":"n","n":4}\n' > "$T/f.ndjson"
+	wait_for 10 has_lines "$T/nd" 3
+	run jq -c '[.n, .evposition]' "$T/nd"
+	[ "$output" = $'[1,19]\n[3,57]\n[4,19]' ]
+	stop
+}
+
+@test "what cannot be followed from a position of its own is refused at start" {
+	mkfifo "$T/fifo"
+	run evhttp -l 127.0.0.1:0 -i "$T/fifo"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not a spool directory or a regular file"* ]]
+	run evhttp -l 127.0.0.1:0 -i "$T/absent"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$T/absent"* ]]
+}
+
 @test "a subscriber that stops reading is dropped with a reason; the others go on" {
 	mkspool
 	awk 'BEGIN { for (i = 0; i < 20000; i++) printf "{\"type\":\"bulk\",\"i\":%d,\"pad\":\"%0300d\"}\n", i, 0 }' | evfilter true -o "$T/s"

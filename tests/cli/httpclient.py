@@ -4,10 +4,13 @@
 # webhook signing, and hostile clients. Each prints what it received, one per line.
 import base64, hashlib, hmac, socket, sys, time
 
-def sse(url, n, last_id=None):
-    """Read n events from an SSE stream; print 'ID DATA' for each."""
+def sse(url, n, last_id=None, pause=0.0):
+    """Read n events from an SSE stream; print 'ID DATA' for each. With a
+    pause: after the first event, read nothing for that many seconds."""
     host, port, path = split(url)
-    s = socket.create_connection((host, port), timeout=10)
+    s = socket.create_connection((host, port), timeout=10 + pause)
+    if pause:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     hdr = "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n" % (path, host)
     if last_id:
         hdr += "Last-Event-ID: %s\r\n" % last_id
@@ -37,6 +40,8 @@ def sse(url, n, last_id=None):
             if "data" in ev and "id" in ev:
                 print(ev["id"].decode(), ev["data"].decode(), flush=True)
                 got += 1
+                if got == 1 and pause:
+                    time.sleep(pause)
                 if got == n:
                     break
     s.close()
@@ -162,7 +167,8 @@ def split(url):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "sse":
-        sse(args[0], int(args[1]), args[2] if len(args) > 2 else None)
+        sse(args[0], int(args[1]), args[2] if len(args) > 2 and args[2] else None,
+            float(args[3]) if len(args) > 3 else 0.0)
     elif cmd == "ws":
         ws(args[0], int(args[1]))
     elif cmd == "ws-stall":

@@ -59,7 +59,7 @@
 #include "event/event.h"
 #include "trace/trace.h"
 
-#define HOLD_MAX 512       /* spans held before the exporter is woken */
+#define HOLD_MAX 2048      /* spans held before the exporter is woken */
 #define DROP_MAX 65536     /* spans held at most: past it they are dropped */
 #define EXPORT_MS 2000     /* the exporter sends what is held at least this often */
 
@@ -205,9 +205,9 @@ inkey(const char *p, size_t n, size_t i)
  * events. Here, one pass 32 bytes at a time (GCC and Clang vectors: AVX2
  * where the CPU has it, chosen at load time on x86-64 Linux, else SSE2,
  * NEON or plain words) gathers the places to look at: a 't' with a 'p'
- * five bytes on and a 't' ten bytes on, or a backslash. Most lines have
- * neither (one test for the whole line). A backslash is then looked for a
- * \u in a key: only that has the line parsed (a \u is usually in a value). The last block overlaps
+ * five bytes on and a 't' ten bytes on, or a backslash before a 'u'. Most
+ * lines have neither (one test for the whole line). A \u is usually in a
+ * value: only one in a key has the line parsed. The last block overlaps
  * the one before rather than leave a tail to a byte loop. */
 #define BLOCK 32
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
@@ -217,7 +217,7 @@ static int
 maynametp(const char *p, size_t n)
 {
 	typedef unsigned char vec __attribute__((vector_size(BLOCK)));
-	vec a, c, d, anyt = { 0 }, anyu = { 0 };
+	vec a, b, c, d, anyt = { 0 }, anyu = { 0 };
 	uint64_t w[2 * BLOCK / 8], t = 0, u = 0;
 	const char *q;
 
@@ -230,10 +230,11 @@ maynametp(const char *p, size_t n)
 		if (i > n - BLOCK - 10)
 			i = n - BLOCK - 10;
 		memcpy(&a, p + i, BLOCK);
+		memcpy(&b, p + i + 1, BLOCK);
 		memcpy(&c, p + i + 5, BLOCK);
 		memcpy(&d, p + i + 10, BLOCK);
 		anyt |= (vec)((a == 't') & (c == 'p') & (d == 't'));
-		anyu |= (vec)(a == '\\');
+		anyu |= (vec)((a == '\\') & (b == 'u'));
 		if (i == n - BLOCK - 10)
 			break;
 	}
@@ -246,8 +247,8 @@ maynametp(const char *p, size_t n)
 	if (t)
 		return 1;
 	/* the last ten bytes can hold a \u but not the word */
-	for (size_t i = n - 10; i < n; i++)
-		u |= p[i] == '\\';
+	for (size_t i = n - 10; i + 1 < n; i++)
+		u |= p[i] == '\\' && p[i + 1] == 'u';
 	if (!u)
 		return 0;
 escapes:

@@ -23,6 +23,11 @@
  * or slow enough to be passed) reads the spool with its own reader until it
  * reaches the window. Subscribers with a jq filter always read their own
  * (an expression may take its time, and must not hold up the window).
+ *
+ * One file, though over a thousand lines: the feed, the subscriptions and
+ * the WebSocket sessions all work on struct sub's reading state (its place
+ * in the window or its own reader, its frames, its wake-ups), which no
+ * other file should see; server.c has the rest of evhttp.
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -19,6 +19,10 @@
  * next step becomes the subject of step lvl[i]: the result when that was
  * the last step, else a container to descend into. A later duplicate key
  * resets the result, so the last occurrence wins, as in jq.
+ *
+ * One file, though about a thousand lines: the state machine, its string
+ * skipping and its number and UTF-8 checks are one hot loop that the
+ * compiler must see whole to keep its state in registers.
  */
 #include <float.h>
 #include <math.h>

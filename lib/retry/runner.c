@@ -18,6 +18,10 @@
  * pipe of the signals every tool answers (base/sig.h): SIGTERM and SIGINT
  * start a stop (a second one skips the grace), SIGUSR1 prints the counts,
  * SIGHUP is ignored (there is nothing to reload).
+ *
+ * One file, at about a thousand lines: the ring, the heap and the poll loop
+ * move each event between its places, and the invariant above holds only
+ * where all of them are in view; the handlers are already apart.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -121,6 +121,20 @@ pathval(const struct ev_pred *p, const struct node *n, struct val *out)
 	}
 }
 
+/* Whether comparison op holds of c, compare()'s order of its sides. */
+static int
+holds(int op, int c)
+{
+	switch (op) {
+	case OP_EQ: return c == 0;
+	case OP_NE: return c != 0;
+	case OP_LT: return c < 0;
+	case OP_LE: return c <= 0;
+	case OP_GT: return c > 0;
+	default: return c >= 0;
+	}
+}
+
 static int
 evalcmp(struct ev_pred *p, const struct node *n, struct val *out)
 {
@@ -131,15 +145,7 @@ evalcmp(struct ev_pred *p, const struct node *n, struct val *out)
 		return ra;
 	if ((ra = compare(p, &a, &b, &c)) != R_OK)
 		return ra;
-	switch (n->op) {
-	case OP_EQ: c = c == 0; break;
-	case OP_NE: c = c != 0; break;
-	case OP_LT: c = c < 0; break;
-	case OP_LE: c = c <= 0; break;
-	case OP_GT: c = c > 0; break;
-	default: c = c >= 0; break;
-	}
-	*out = (struct val){ .t = c ? EV_J_TRUE : EV_J_FALSE };
+	*out = (struct val){ .t = holds(n->op, c) ? EV_J_TRUE : EV_J_FALSE };
 	return R_OK;
 }
 
@@ -399,15 +405,7 @@ evalitercmp(struct ev_pred *p, const struct node *n, struct val *out)
 		elemval(e, len, &v);
 		if ((r = n->flip ? compare(p, &n->lit, &v, &c) : compare(p, &v, &n->lit, &c)) != R_OK)
 			return r;
-		switch (n->op) {
-		case OP_EQ: c = c == 0; break;
-		case OP_NE: c = c != 0; break;
-		case OP_LT: c = c < 0; break;
-		case OP_LE: c = c <= 0; break;
-		case OP_GT: c = c > 0; break;
-		default: c = c >= 0; break;
-		}
-		if (c) {
+		if (holds(n->op, c)) {
 			*out = (struct val){ .t = EV_J_TRUE };
 			return R_OK;
 		}

@@ -875,6 +875,21 @@ mhdopts(struct ev_httpd *h, const struct ev_httpd_conf *c, struct MHD_OptionItem
 	return 0;
 }
 
+/* The server's memory, once its threads and sinks are done with. */
+static void
+freehttpd(struct ev_httpd *h)
+{
+	if (h->watch)
+		ev_watch_free(h->watch);
+	httpd_feed_free(h);
+	free(h->subs);
+	free(h->lanes);
+	free(h->routelane);
+	free(h->cert);
+	free(h->key);
+	free(h);
+}
+
 /* What ev_httpd_start made before it failed. */
 static void
 unmake(struct ev_httpd *h)
@@ -886,14 +901,7 @@ unmake(struct ev_httpd *h)
 	}
 	if (h->rejects)
 		ev_sink_close(h->rejects);
-	if (h->watch)
-		ev_watch_free(h->watch);
-	httpd_feed_free(h);
-	free(h->lanes);
-	free(h->routelane);
-	free(h->cert);
-	free(h->key);
-	free(h);
+	freehttpd(h);
 }
 
 struct ev_httpd *
@@ -980,14 +988,6 @@ ev_httpd_stop(struct ev_httpd *h, struct ev_httpd_stats *st)
 		status = ev_errstatus(errno);
 	if (st)
 		ev_httpd_getstats(h, st);
-	if (h->watch)
-		ev_watch_free(h->watch);
-	httpd_feed_free(h);
-	free(h->subs);
-	free(h->lanes);
-	free(h->routelane);
-	free(h->cert);
-	free(h->key);
-	free(h);
+	freehttpd(h);
 	return status;
 }

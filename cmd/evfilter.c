@@ -235,6 +235,7 @@ run(struct filter *f)
 
 	sink = tool_output(&f->o);
 	tool_input(&in, &f->o, f->argv + 1, f->argc - 1);
+	ev_input_scans(&in); /* filterline hands its scan to ev_input_object */
 	ev_input_add_sink(&in, sink);
 	ev_input_set_counts(&in, counts, &c);
 	while ((r = ev_input_next(&in, &l)) > 0 && (r = filterline(f, &in, sink, &l, &c)) == 0)

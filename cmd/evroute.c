@@ -233,6 +233,7 @@ main(int argc, char *argv[])
 	if (ev_router_open(st.rt, NULL) < 0)
 		exit(ev_errstatus(errno));
 	tool_input(&st.in, &st.o, NULL, 0);
+	ev_input_scans(&st.in); /* ev_router_route hands its scan to ev_input_object */
 	ev_router_register(st.rt, &st.in);
 	ev_input_set_prom(&st.in, promseries, &st, 0);
 	ev_input_set_counts(&st.in, counts, &st);

@@ -557,13 +557,11 @@ stop(struct ev_input *in)
  * span, a child of the event's, from when the event is handed out to when
  * the tool asks for the next one; when the trace is sampled (trace.c). */
 static void
-beginspan(struct ev_input *in, const struct ev_line *l)
+openspan(struct ev_input *in, const char *line, size_t len)
 {
 	const char *id;
 	size_t n;
 
-	if (!ev_trace_spanparent(l->p, l->len, &in->spanparent))
-		return;
 	ev_trace_child(&in->spanparent, &in->span.ctx);
 	in->span.parent = in->spanparent.span;
 	in->span.name = ev_prog();
@@ -571,12 +569,45 @@ beginspan(struct ev_input *in, const struct ev_line *l)
 	in->span.start_ns = ev_trace_now_ns();
 	in->span.evid = NULL;
 	ev_buf_reset(&in->spanid);
-	if (ev_event_getattr(l->p, l->len, "id", &id, &n) > 0 && n >= 2 && id[0] == '"') {
+	if (ev_event_getattr(line, len, "id", &id, &n) > 0 && n >= 2 && id[0] == '"') {
 		ev_buf_add(&in->spanid, id + 1, n - 2);
 		in->span.evid = in->spanid.p;
 		in->span.evidlen = in->spanid.len;
 	}
 	in->spanopen = 1;
+}
+
+static void
+beginspan(struct ev_input *in, const struct ev_line *l)
+{
+	int r = in->scans ? ev_trace_spanparent_last(l->p, l->len, &in->spanparent) :
+	    ev_trace_spanparent(l->p, l->len, &in->spanparent);
+
+	if (r < 0) { /* ev_input_object or the next call decides */
+		in->tpp = l->p;
+		in->tplen = l->len;
+	} else if (r > 0)
+		openspan(in, l->p, l->len);
+}
+
+/* A line that waited for its scan: decided without it when the tool did
+ * not hand its scan over (tpmaybe < 0). */
+static void
+tpdecide(struct ev_input *in, int tpmaybe)
+{
+	const char *p = in->tpp;
+
+	in->tpp = NULL;
+	if (tpmaybe && ev_trace_spanparent(p, in->tplen, &in->spanparent))
+		openspan(in, p, in->tplen);
+}
+
+void
+ev_input_scans(struct ev_input *in)
+{
+	in->scans = 1;
+	if (ev_otlp_default)
+		ev_json_tracekeys(1);
 }
 
 static void
@@ -612,6 +643,8 @@ early(struct ev_input *in, const struct ev_line *l)
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
+	if (in->tpp)
+		tpdecide(in, -1);
 	if (in->spanopen)
 		endspan(in);
 	for (;;) {
@@ -695,6 +728,8 @@ int
 ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
     const struct ev_jerr *e)
 {
+	if (in->tpp == l->p && in->tpp)
+		tpdecide(in, scanned < 0 ? 0 : e->tpmaybe);
 	if (scanned < 0) {
 		ev_input_reject(in, l, "column %zu: %s", e->off + 1, e->msg);
 		return 0;
@@ -709,6 +744,8 @@ ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
 int
 ev_input_end(struct ev_input *in)
 {
+	if (in->tpp)
+		tpdecide(in, -1);
 	if (in->spanopen)
 		endspan(in);
 	if (in->src) {

@@ -127,7 +127,20 @@ struct ev_input {
 	struct ev_tracectx spanparent;
 	struct ev_buf spanid;
 	int spanopen;
+	/* ev_input_scans: the tool hands its scan of each line to
+	 * ev_input_object, which decides then for a line whose traceparent is
+	 * not last (that line in tpp, tplen; else tpp NULL) */
+	int scans;
+	const char *tpp;
+	size_t tplen;
 };
+
+/* The tool scans each line it is handed (ev_json_scan) and hands the
+ * scan's result to ev_input_object before it asks for the next line. With
+ * --otlp, a line's span then waits for that scan to say whether there may
+ * be a traceparent in it (ev_jerr.tpmaybe), rather than the line being
+ * looked through once more; the span starts after the scan. */
+void ev_input_scans(struct ev_input *in);
 
 /* operands/n: the file operands; with none, -i or stdin. Opens --rejects.
  * 0, or -1 when the options cannot go together or an output does not

@@ -26,6 +26,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -500,15 +501,19 @@ indexmatch(struct follow *f, uint64_t live)
 
 /* Longer than a screen on purpose: this is the hot loop every event goes
  * through; its states jump to one another (goto), and cutting it into
- * functions would cost the calls and the state they would pass. */
-int
-ev_json_scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
-    struct ev_jval *vals, struct ev_jerr *err)
+ * functions would cost the calls and the state they would pass. It is
+ * built twice (ev_json_scan below): with tk, it also notes whether the
+ * outermost object may have a member named traceparent, so that --otlp
+ * costs an event without one a length test per key, not a pass of its own;
+ * without tk, that test is not in the loop at all. */
+static inline __attribute__((always_inline)) int
+scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
+    struct ev_jval *vals, struct ev_jerr *err, const int tk)
 {
 	const unsigned char *base = (const unsigned char *)text, *s = base, *e = base + n;
 	const unsigned char *v = NULL, *bad = NULL;
 	unsigned char kind[EV_JSON_MAXDEPTH + 1]; /* 'o' or 'a' per open container */
-	int depth = 0, weight = 0, escaped = 0, way = impl;
+	int depth = 0, weight = 0, escaped = 0, way = impl, tp = 0;
 	uint64_t live = 0, want = 0;
 	struct follow f;
 	const char *msg;
@@ -648,9 +653,11 @@ after:
 	while (s < e && isws(*s))
 		s++;
 	if (depth == 0) {
-		if (s == e)
-			return 0;
-		goto unexp;
+		if (s != e)
+			goto unexp;
+		if (err)
+			err->tpmaybe = tk ? tp : 1;
+		return 0;
 	}
 	if (s == e)
 		goto eof;
@@ -688,6 +695,10 @@ key:
 		goto fail;
 	}
 	want = live ? keymatch(&f, live, v + 1, s - 1, escaped) : 0;
+	/* "traceparent" with its quotes is 13 bytes; spelt with an escape, 18
+	 * or more (a \uXXXX for a letter: five bytes more) */
+	if (tk && s - v >= 13 && depth == 1)
+		tp |= s - v == 13 ? memcmp(v + 1, "traceparent", 11) == 0 : escaped && s - v >= 18;
 	while (s < e && isws(*s))
 		s++;
 	if (s == e)
@@ -711,6 +722,23 @@ fail:
 		err->msg = msg;
 	}
 	return -1;
+}
+
+static _Atomic int tracekeys;
+
+void
+ev_json_tracekeys(int on)
+{
+	atomic_store_explicit(&tracekeys, on, memory_order_relaxed);
+}
+
+int
+ev_json_scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
+    struct ev_jval *vals, struct ev_jerr *err)
+{
+	if (atomic_load_explicit(&tracekeys, memory_order_relaxed))
+		return scan(text, n, paths, npaths, vals, err, 1);
+	return scan(text, n, paths, npaths, vals, err, 0);
 }
 
 int

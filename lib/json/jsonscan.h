@@ -62,9 +62,15 @@ struct ev_jval {
 	int jqerr;
 };
 
+/* What a scan reports besides the values: where and why it failed, or,
+ * when it succeeded, tpmaybe. */
 struct ev_jerr {
 	size_t off;      /* byte offset of the problem (the length for a truncation) */
 	const char *msg; /* static text: "unexpected '}'", "invalid UTF-8", ... */
+	/* After a scan that succeeded: 0 when the text has no top-level member
+	 * named traceparent (known only while ev_json_tracekeys is on: no such
+	 * key, and no top-level key with an escape), else 1. */
+	int tpmaybe;
 };
 
 /* A compiled path. Forms: "." (the whole value), ".a", ".a.b",
@@ -84,6 +90,10 @@ int ev_json_scan(const char *p, size_t n, struct ev_jpath *const *paths, size_t 
     struct ev_jval *vals, struct ev_jerr *err);
 /* Only validate. */
 int ev_json_valid(const char *p, size_t n, struct ev_jerr *err);
+/* On: every scan also finds out ev_jerr.tpmaybe (a length test per key;
+ * --otlp turns it on, see lib/io/input.c). Off (the default): the scanner
+ * without that test. Any thread may call it. */
+void ev_json_tracekeys(int on);
 
 /* The decoded bytes of a string value, appended to out (escapes resolved,
  * surrogate pairs joined, a lone surrogate as U+FFFD, \u0000 as a NUL). */

@@ -894,7 +894,7 @@ test(struct ev_router *rt, struct ev_input *in, struct rule *r, const struct ev_
 int
 ev_router_route(struct ev_router *rt, struct ev_input *in, const struct ev_line *l)
 {
-	struct ev_jerr jerr = { 0, "not valid JSON" };
+	struct ev_jerr jerr = { 0, "not valid JSON", 1 };
 	size_t nt, ti = 0, oi = 0, matched = 0;
 
 	if (!ev_input_object(in, l, scan(rt, l, &jerr), &jerr))

@@ -258,18 +258,17 @@ escapes:
 	return 0;
 }
 
-/* The line's traceparent value, of EV_TRACEPARENT_LEN bytes (not yet
- * checked): 1 and *v, or 0. */
+/* The line's traceparent value where evkit puts it, last:
+ * ...,"traceparent":"00-...-01"} (a string of hex digits and dashes before
+ * the final brace is a member of the outermost object), of
+ * EV_TRACEPARENT_LEN bytes (not yet checked): 1 and *v, or 0. */
 static int
-tpvalue(const char *line, size_t len, const char **v)
+tplast(const char *line, size_t len, const char **v)
 {
 	static const char key[] = ",\"traceparent\":\"";
 	const size_t kl = sizeof key - 1, tl = EV_TRACEPARENT_LEN;
-	size_t n, end = len;
+	size_t end = len;
 
-	/* Where evkit puts it, last: ...,"traceparent":"00-...-01"} (a string
-	 * of hex digits and dashes before the final brace is a member of the
-	 * outermost object). */
 	while (end > 0 && (line[end - 1] == '\n' || line[end - 1] == ' ' || line[end - 1] == '\r'))
 		end--;
 	if (end > kl + tl + 2 && line[end - 1] == '}' && line[end - 2] == '"' &&
@@ -277,9 +276,20 @@ tpvalue(const char *line, size_t len, const char **v)
 		*v = line + end - 2 - tl;
 		return 1;
 	}
+	return 0;
+}
+
+/* The line's traceparent value, wherever it is: 1 and *v, or 0. */
+static int
+tpvalue(const char *line, size_t len, const char **v)
+{
+	size_t n;
+
+	if (tplast(line, len, v))
+		return 1;
 	/* Elsewhere, or not at all: only a line that may name it is parsed. */
-	if (!maynametp(line, len) ||
-	    ev_event_getattr(line, len, "traceparent", v, &n) <= 0 || n != tl + 2 || **v != '"')
+	if (!maynametp(line, len) || ev_event_getattr(line, len, "traceparent", v, &n) <= 0 ||
+	    n != EV_TRACEPARENT_LEN + 2 || **v != '"')
 		return 0;
 	++*v;
 	return 1;
@@ -293,18 +303,31 @@ ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c)
 	return tpvalue(line, len, &v) && ev_trace_parse(v, EV_TRACEPARENT_LEN, c) == 0;
 }
 
-int
-ev_trace_spanparent(const char *line, size_t len, struct ev_tracectx *c)
+/* The span parent of a traceparent value v (see ev_trace_spanparent). */
+static int
+spanparent(const char *v, struct ev_tracectx *c)
 {
-	const char *v;
-
-	if (!tpvalue(line, len, &v))
-		return 0;
 	pthread_once(&sampler.once, sampler_init);
 	/* parent-based: the flags alone decide, and most traces are not kept */
 	if (sampler.parentbased && !((hexval[(unsigned char)v[54]] - 1) & 1))
 		return 0;
 	return ev_trace_parse(v, EV_TRACEPARENT_LEN, c) == 0 && ev_trace_keeps(c);
+}
+
+int
+ev_trace_spanparent(const char *line, size_t len, struct ev_tracectx *c)
+{
+	const char *v;
+
+	return tpvalue(line, len, &v) && spanparent(v, c);
+}
+
+int
+ev_trace_spanparent_last(const char *line, size_t len, struct ev_tracectx *c)
+{
+	const char *v;
+
+	return tplast(line, len, &v) ? spanparent(v, c) : -1;
 }
 
 static void

@@ -28,6 +28,10 @@ int ev_trace_fromline(const char *line, size_t len, struct ev_tracectx *c);
  * keeps it): 1 and c, else 0. Cheaper than ev_trace_fromline then
  * ev_trace_keeps on the events the sampler drops. */
 int ev_trace_spanparent(const char *line, size_t len, struct ev_tracectx *c);
+/* The same for a traceparent where evkit puts it, last in the line (1 or
+ * 0 as above); -1 when it is not there, and the rest of the line has to be
+ * looked at (ev_trace_spanparent, or a scan's ev_jerr.tpmaybe first). */
+int ev_trace_spanparent_last(const char *line, size_t len, struct ev_tracectx *c);
 void ev_trace_format(const struct ev_tracectx *c, char out[EV_TRACEPARENT_LEN + 1]);
 /* A new span: in parent's trace (a new trace when parent is NULL), with a
  * new random span id, sampled as the sampler says (trace.c: by the parent's

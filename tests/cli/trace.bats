@@ -195,3 +195,27 @@ evhttp_start() {
 	run evfilter --otlp "$T/x.otlp" true "$T/half"
 	[ "$status" -eq 0 ]
 }
+
+@test "evfilter and evroute find a traceparent anywhere at the top of the event, spelt with escapes too, and not in data" {
+	t=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+	# first, in the middle, escaped twice over, then three that are not the
+	# event's (nested, a value, another name), then a bad line
+	{
+		printf '{"traceparent":"%s","id":"a","type":"x"}\n' "$t"
+		printf '{"id":"b","traceparent":"%s","type":"x"}\n' "$t"
+		printf '{"id":"c","trace\\u0070arent":"%s","type":"x"}\n' "$t"
+		printf '{"id":"d","\\u0074\\u0072\\u0061\\u0063\\u0065\\u0070\\u0061\\u0072\\u0065\\u006e\\u0074":"%s","type":"x"}\n' "$t"
+		printf '{"id":"e","data":{"traceparent":"%s"},"type":"x"}\n' "$t"
+		printf '{"id":"f","note":"traceparent %s","type":"x"}\n' "$t"
+		printf '{"id":"g","tracestate":"%s","type":"x"}\n' "$t"
+		printf '{"id":"h","traceparent":"%s",\n' "$t"
+	} > "$T/in"
+	run -2 evfilter --otlp "$T/f.otlp" true "$T/in"
+	[ "${#lines[@]}" -eq 8 ]
+	run -2 evroute --otlp "$T/r.otlp" -i "$T/in" '# > -'
+	for f in f r; do
+		python3 "$SPANS" "$T/$f.otlp" > "$T/$f.spans"
+		[ "$(cut -d' ' -f6 "$T/$f.spans" | sort | tr -d '\n')" = abcd ]
+		[ "$(cut -d' ' -f5 "$T/$f.spans" | sort -u)" = b7ad6b7169203331 ]
+	done
+}

@@ -291,7 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	struct ev_jval vals[NP];
-	struct ev_jerr e = { 0, NULL };
+	struct ev_jerr e = { 0, NULL, 0 };
 	const char *text = (const char *)data;
 	int mine, ref;
 
@@ -303,7 +303,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const ways[] = { "scalar", "sse2", "avx2" };
 	for (size_t w = 0; w < sizeof ways / sizeof ways[0]; w++) {
 		struct ev_jval o[NP];
-		struct ev_jerr oe = { 0, NULL };
+		struct ev_jerr oe = { 0, NULL, 0 };
 		if (ev_json_scan_impl(ways[w]) < 0)
 			continue;
 		int r = ev_json_scan(text, size, paths, NP, o, &oe);

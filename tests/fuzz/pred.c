@@ -109,7 +109,7 @@ static void
 one(struct ev_pred *p, struct ev_jq *q, const char *x, const char *ev, size_t evlen)
 {
 	static struct ev_buf err, out;
-	struct ev_jerr je = { 0, NULL };
+	struct ev_jerr je = { 0, NULL, 0 };
 	int mine = ev_pred_eval(p, ev, evlen, &je);
 
 	if (mine == EV_PRED_DEFER)

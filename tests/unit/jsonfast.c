@@ -137,7 +137,7 @@ static size_t nlines, nways;
 static void
 scan_with(const char *way, const char *p, size_t n, struct outcome *o)
 {
-	struct ev_jerr e = { 12345, NULL };
+	struct ev_jerr e = { 12345, NULL, 0 };
 
 	cr_assert_eq(ev_json_scan_impl(way), 0);
 	memset(o, 0, sizeof *o);

@@ -68,7 +68,7 @@ IMPL_TEST(valid)
 		{ "\"aaaaaaaa\\\"bbbbbbbb\\\\cccccccc\"", 0 },
 	};
 	for (size_t i = 0; i < N(ok); i++) {
-		struct ev_jerr e = { 0, NULL };
+		struct ev_jerr e = { 0, NULL, 0 };
 		cr_expect_eq(ev_json_valid(ok[i].s, len(ok[i]), &e), 0, "'%s' rejected: %s at %zu",
 		    ok[i].s, e.msg, e.off);
 	}
@@ -139,7 +139,7 @@ IMPL_TEST(invalid)
 		{ { "/* */ 1", 0 }, "unexpected '/'", 0 },
 	};
 	for (size_t i = 0; i < N(bad); i++) {
-		struct ev_jerr e = { 999, NULL };
+		struct ev_jerr e = { 999, NULL, 0 };
 		cr_expect_eq(ev_json_valid(bad[i].t.s, len(bad[i].t), &e), -1, "#%zu '%s' accepted", i,
 		    bad[i].t.s);
 		if (!e.msg)
@@ -177,7 +177,7 @@ IMPL_TEST(depth)
 	};
 	for (size_t i = 0; i < N(cases); i++) {
 		char *s = nest(cases[i].open, "1", cases[i].close, cases[i].k);
-		struct ev_jerr e = { 0, NULL };
+		struct ev_jerr e = { 0, NULL, 0 };
 		struct ev_buf jq = { 0 };
 		int r = ev_json_valid(s, strlen(s), &e);
 		cr_expect_eq(r, cases[i].ok ? 0 : -1, "%zu x %s: %s", cases[i].k, cases[i].open, e.msg);
@@ -400,7 +400,7 @@ IMPL_TEST(jsontestsuite)
 	while ((de = readdir(d))) {
 		char path[1024];
 		size_t n;
-		struct ev_jerr e = { 0, NULL };
+		struct ev_jerr e = { 0, NULL, 0 };
 		struct ev_buf jq = { 0 };
 		char c = de->d_name[0];
 

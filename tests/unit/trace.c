@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "http/ingest.h"
+#include "json/jsonscan.h"
 #include "trace/trace.h"
 
 Test(trace, parse_and_format)
@@ -118,6 +119,53 @@ Test(trace, fromline_at_every_offset_and_length)
 			snprintf(line, sizeof line, "{\"a\":\"%s%s\",\"b\":\"%s\"}", pad, keys[k], tp);
 			cr_expect_eq(ev_trace_fromline(line, strlen(line), &c), 0, "%s", line);
 		}
+}
+
+/* With --otlp, evfilter and evroute ask their own scan of a line whether
+ * it may have a traceparent (ev_jerr.tpmaybe) before looking again: the
+ * scan must say "may" wherever ev_trace_fromline finds one, and "no" for
+ * lines that only come near it; off, it always says "may". */
+Test(trace, the_scan_says_may_wherever_fromline_finds_it)
+{
+	static const char *tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	static const char *keys[] = { "traceparent", "trace\\u0070arent", "\\u0074raceparent",
+		"\\u0074\\u0072\\u0061\\u0063\\u0065\\u0070\\u0061\\u0072\\u0065\\u006e\\u0074",
+		"traceparenT", "tracepar", "xtraceparent", "tracestate" };
+	static const char *fmts[] = {
+		"{\"a\":\"%s\",\"%s\":\"%s\"}", "{\"%s\":\"%s\",\"a\":\"%s\"}",
+		"{\"a\":\"%s\",\"d\":{\"%s\":\"%s\"}}", "[\"%s\",{\"%s\":\"%s\"}]",
+		"{\"a\":[\"%s\",{\"%s\":\"%s\"}]}", "{\"a\":\"%s %s %s\"}",
+	};
+	char line[512], pad[64];
+	struct ev_tracectx c;
+	struct ev_jerr e;
+
+	for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+		for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
+			for (size_t n = 0; n < 40; n++) {
+				memset(pad, 'x', n);
+				pad[n] = '\0';
+				if (f == 1)
+					snprintf(line, sizeof line, fmts[f], keys[k], tp, pad);
+				else
+					snprintf(line, sizeof line, fmts[f], pad, keys[k], tp);
+				int found = ev_trace_fromline(line, strlen(line), &c);
+				ev_json_tracekeys(1);
+				cr_assert_eq(ev_json_valid(line, strlen(line), &e), 0, "%s", line);
+				ev_json_tracekeys(0);
+				cr_expect_eq(e.tpmaybe, found, "%s", line);
+				cr_assert_eq(ev_json_valid(line, strlen(line), &e), 0, "%s", line);
+				cr_expect_eq(e.tpmaybe, 1, "%s", line);
+			}
+	/* a long top-level key with any escape may spell it: "may" */
+	ev_json_tracekeys(1);
+	const char *esc = "{\"a-long-key-\\n-with-an-escape\":1}";
+	const char *shortesc = "{\"short\\n\":1,\"specversion\":1}";
+	cr_assert_eq(ev_json_valid(esc, strlen(esc), &e), 0);
+	cr_expect_eq(e.tpmaybe, 1);
+	cr_assert_eq(ev_json_valid(shortesc, strlen(shortesc), &e), 0);
+	cr_expect_eq(e.tpmaybe, 0);
+	ev_json_tracekeys(0);
 }
 
 /* The sampler's look at a line (ev_trace_spanparent) answers as

@@ -171,6 +171,8 @@ done(void *arg, const struct ev_line *l, void *resp, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i + PREFETCH < n && r[i + PREFETCH].kind == R_KEY)
 			ev_keyset_prefetch(d->ks, r[i + PREFETCH].e.lo);
+		if (r[i].kind != R_BAD)
+			ev_input_scanned(d->in, &l[i], &r[i].jerr);
 		switch (r[i].kind) {
 		case R_BAD:
 			ev_input_object(d->in, &l[i], r[i].scanned, &r[i].jerr);
@@ -380,6 +382,7 @@ main(int argc, char *argv[])
 	if (c.dups)
 		d.dupsink = tool_sink(c.dups, c.o.sync);
 	tool_input(&in, &c.o, c.argv, c.argc);
+	ev_input_scans(&in); /* done() hands each scan over */
 	d.in = &in;
 	ah = ev_ahead_new(sizeof(struct result), work, &k, done, &d);
 	wire(&in, &d, ah);

@@ -421,6 +421,7 @@ main(int argc, char *argv[])
 		return readview(&k);
 	foldconf(&k);
 	tool_input(&in, &k.o, k.argv, k.argc);
+	ev_input_scans(&in); /* ev_fold_scanned hands each scan to ev_input_object */
 	k.c.input = k.c.shared ? NULL : keptinput(&in, k.o.cursor);
 	if (k.o.output)
 		k.c.out = tool_sink(k.o.output, k.o.sync);

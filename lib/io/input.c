@@ -578,28 +578,22 @@ openspan(struct ev_input *in, const char *line, size_t len)
 }
 
 static void
-beginspan(struct ev_input *in, const struct ev_line *l)
+endspan(struct ev_input *in)
 {
-	int r = in->scans ? ev_trace_spanparent_last(l->p, l->len, &in->spanparent) :
-	    ev_trace_spanparent(l->p, l->len, &in->spanparent);
-
-	if (r < 0) { /* ev_input_object or the next call decides */
-		in->tpp = l->p;
-		in->tplen = l->len;
-	} else if (r > 0)
-		openspan(in, l->p, l->len);
+	in->spanopen = 0;
+	in->span.end_ns = ev_trace_now_ns();
+	if (ev_otlp_default)
+		ev_otlp_span(ev_otlp_default, &in->span);
 }
 
-/* A line that waited for its scan: decided without it when the tool did
- * not hand its scan over (tpmaybe < 0). */
 static void
-tpdecide(struct ev_input *in, int tpmaybe)
+beginspan(struct ev_input *in, const struct ev_line *l)
 {
-	const char *p = in->tpp;
-
-	in->tpp = NULL;
-	if (tpmaybe && ev_trace_spanparent(p, in->tplen, &in->spanparent))
-		openspan(in, p, in->tplen);
+	/* after ev_input_scans, a traceparent that is not last waits for the
+	 * tool's scan (ev_input_scanned) */
+	if (in->scans ? ev_trace_spanparent_last(l->p, l->len, &in->spanparent) > 0 :
+	    ev_trace_spanparent(l->p, l->len, &in->spanparent))
+		openspan(in, l->p, l->len);
 }
 
 void
@@ -610,13 +604,20 @@ ev_input_scans(struct ev_input *in)
 		ev_json_tracekeys(1);
 }
 
-static void
-endspan(struct ev_input *in)
+void
+ev_input_scanned(struct ev_input *in, const struct ev_line *l, const struct ev_jerr *e)
 {
-	in->spanopen = 0;
-	in->span.end_ns = ev_trace_now_ns();
-	if (ev_otlp_default)
-		ev_otlp_span(ev_otlp_default, &in->span);
+	struct ev_tracectx c;
+
+	/* a traceparent last was seen to when the line was handed out */
+	if (!in->scans || !ev_otlp_default || !e->tpmaybe ||
+	    ev_trace_spanparent_last(l->p, l->len, &c) >= 0 ||
+	    !ev_trace_spanparent(l->p, l->len, &c))
+		return;
+	if (in->spanopen) /* the span of the line before, in a batch */
+		endspan(in);
+	in->spanparent = c;
+	openspan(in, l->p, l->len);
 }
 
 void
@@ -643,8 +644,6 @@ early(struct ev_input *in, const struct ev_line *l)
 int
 ev_input_next(struct ev_input *in, struct ev_line *l)
 {
-	if (in->tpp)
-		tpdecide(in, -1);
 	if (in->spanopen)
 		endspan(in);
 	for (;;) {
@@ -728,8 +727,6 @@ int
 ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
     const struct ev_jerr *e)
 {
-	if (in->tpp == l->p && in->tpp)
-		tpdecide(in, scanned < 0 ? 0 : e->tpmaybe);
 	if (scanned < 0) {
 		ev_input_reject(in, l, "column %zu: %s", e->off + 1, e->msg);
 		return 0;
@@ -738,14 +735,14 @@ ev_input_object(struct ev_input *in, const struct ev_line *l, int scanned,
 		ev_input_reject(in, l, "not a JSON object");
 		return 0;
 	}
+	if (in->scans)
+		ev_input_scanned(in, l, e);
 	return 1;
 }
 
 int
 ev_input_end(struct ev_input *in)
 {
-	if (in->tpp)
-		tpdecide(in, -1);
 	if (in->spanopen)
 		endspan(in);
 	if (in->src) {

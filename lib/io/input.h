@@ -127,20 +127,20 @@ struct ev_input {
 	struct ev_tracectx spanparent;
 	struct ev_buf spanid;
 	int spanopen;
-	/* ev_input_scans: the tool hands its scan of each line to
-	 * ev_input_object, which decides then for a line whose traceparent is
-	 * not last (that line in tpp, tplen; else tpp NULL) */
-	int scans;
-	const char *tpp;
-	size_t tplen;
+	int scans;               /* ev_input_scans was called */
 };
 
-/* The tool scans each line it is handed (ev_json_scan) and hands the
- * scan's result to ev_input_object before it asks for the next line. With
- * --otlp, a line's span then waits for that scan to say whether there may
- * be a traceparent in it (ev_jerr.tpmaybe), rather than the line being
- * looked through once more; the span starts after the scan. */
+/* The tool scans every line it is handed (ev_json_scan) and hands the
+ * result to ev_input_object, or to ev_input_scanned when it validated the
+ * line itself. With --otlp, a line whose traceparent is not where evkit
+ * puts it (last) then waits for that scan to say whether it may have one
+ * (ev_jerr.tpmaybe) instead of being looked through once more; its span
+ * starts after the scan and ends when the tool asks for the next line or
+ * hands over the next scan. */
 void ev_input_scans(struct ev_input *in);
+/* A line of in scanned as valid JSON (after ev_input_scans): e is that
+ * scan's. ev_input_object calls it for a line that passes. */
+void ev_input_scanned(struct ev_input *in, const struct ev_line *l, const struct ev_jerr *e);
 
 /* operands/n: the file operands; with none, -i or stdin. Opens --rejects.
  * 0, or -1 when the options cannot go together or an output does not

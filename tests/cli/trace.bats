@@ -196,7 +196,7 @@ evhttp_start() {
 	[ "$status" -eq 0 ]
 }
 
-@test "evfilter and evroute find a traceparent anywhere at the top of the event, spelt with escapes too, and not in data" {
+@test "evfilter, evroute, evdedupe and evfold find a traceparent anywhere at the top of the event, spelt with escapes too, and not in data" {
 	t=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
 	# first, in the middle, escaped twice over, then three that are not the
 	# event's (nested, a value, another name), then a bad line
@@ -213,7 +213,12 @@ evhttp_start() {
 	run -2 evfilter --otlp "$T/f.otlp" true "$T/in"
 	[ "${#lines[@]}" -eq 8 ]
 	run -2 evroute --otlp "$T/r.otlp" -i "$T/in" '# > -'
-	for f in f r; do
+	# tools that scan on a helper thread, a batch at a time
+	run -2 evdedupe --otlp "$T/d.otlp" "$T/in"
+	[ "${#lines[@]}" -eq 8 ]
+	run -2 evfold --otlp "$T/v.otlp" --db "$T/v.db" -k .type --count "$T/in"
+	[ "$(sqlite3 "$T/v.db" 'SELECT count(*) FROM fold')" -eq 1 ]
+	for f in f r d v; do
 		python3 "$SPANS" "$T/$f.otlp" > "$T/$f.spans"
 		[ "$(cut -d' ' -f6 "$T/$f.spans" | sort | tr -d '\n')" = abcd ]
 		[ "$(cut -d' ' -f5 "$T/$f.spans" | sort -u)" = b7ad6b7169203331 ]

@@ -171,7 +171,7 @@ done(void *arg, const struct ev_line *l, void *resp, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i + PREFETCH < n && r[i + PREFETCH].kind == R_KEY)
 			ev_keyset_prefetch(d->ks, r[i + PREFETCH].e.lo);
-		if (r[i].kind != R_BAD)
+		if (d->in->scans && r[i].kind != R_BAD)
 			ev_input_scanned(d->in, &l[i], &r[i].jerr);
 		switch (r[i].kind) {
 		case R_BAD:

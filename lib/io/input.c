@@ -599,8 +599,8 @@ beginspan(struct ev_input *in, const struct ev_line *l)
 void
 ev_input_scans(struct ev_input *in)
 {
-	in->scans = 1;
-	if (ev_otlp_default)
+	/* without --otlp there is nothing to wait for */
+	if ((in->scans = ev_otlp_default != NULL))
 		ev_json_tracekeys(1);
 }
 
@@ -610,7 +610,7 @@ ev_input_scanned(struct ev_input *in, const struct ev_line *l, const struct ev_j
 	struct ev_tracectx c;
 
 	/* a traceparent last was seen to when the line was handed out */
-	if (!in->scans || !ev_otlp_default || !e->tpmaybe ||
+	if (!in->scans || !e->tpmaybe ||
 	    ev_trace_spanparent_last(l->p, l->len, &c) >= 0 ||
 	    !ev_trace_spanparent(l->p, l->len, &c))
 		return;

@@ -127,7 +127,7 @@ struct ev_input {
 	struct ev_tracectx spanparent;
 	struct ev_buf spanid;
 	int spanopen;
-	int scans;               /* ev_input_scans was called */
+	int scans;               /* ev_input_scans was called, with --otlp */
 };
 
 /* The tool scans every line it is handed (ev_json_scan) and hands the

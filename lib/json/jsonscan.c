@@ -446,7 +446,7 @@ scalarend(struct follow *f, uint64_t want, int depth, const unsigned char *s, in
 }
 
 /* The container at depth closes at s (its closing bracket). */
-static void
+static inline __attribute__((always_inline)) void
 closed(struct follow *f, int depth, const unsigned char *s)
 {
 	for (size_t i = 0; i < f->np; i++) {
@@ -468,7 +468,7 @@ closed(struct follow *f, int depth, const unsigned char *s)
 }
 
 /* Members of the live objects whose key [k, ke) matches their step. */
-static uint64_t
+static inline __attribute__((always_inline)) uint64_t
 keymatch(struct follow *f, uint64_t live, const unsigned char *k,
     const unsigned char *ke, int escaped)
 {
@@ -513,7 +513,7 @@ scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
 	const unsigned char *base = (const unsigned char *)text, *s = base, *e = base + n;
 	const unsigned char *v = NULL, *bad = NULL;
 	unsigned char kind[EV_JSON_MAXDEPTH + 1]; /* 'o' or 'a' per open container */
-	int depth = 0, weight = 0, escaped = 0, way = impl, tp = 0;
+	int depth = 0, weight = 0, escaped = 0, way = impl;
 	uint64_t live = 0, want = 0;
 	struct follow f;
 	const char *msg;
@@ -531,6 +531,8 @@ scan(const char *text, size_t n, struct ev_jpath *const *paths, size_t npaths,
 	}
 	want = npaths ? ((uint64_t)2 << (npaths - 1)) - 1 : 0;
 
+	if (tk && err)
+		err->tpmaybe = 0;
 	if (n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) {
 		msg = "byte order mark not allowed";
 		goto fail;
@@ -655,8 +657,8 @@ after:
 	if (depth == 0) {
 		if (s != e)
 			goto unexp;
-		if (err)
-			err->tpmaybe = tk ? tp : 1;
+		if (err && !tk)
+			err->tpmaybe = 1;
 		return 0;
 	}
 	if (s == e)
@@ -697,8 +699,9 @@ key:
 	want = live ? keymatch(&f, live, v + 1, s - 1, escaped) : 0;
 	/* "traceparent" with its quotes is 13 bytes; spelt with an escape, 18
 	 * or more (a \uXXXX for a letter: five bytes more) */
-	if (tk && s - v >= 13 && depth == 1)
-		tp |= s - v == 13 ? memcmp(v + 1, "traceparent", 11) == 0 : escaped && s - v >= 18;
+	if (tk && s - v >= 13 && depth == 1 && err &&
+	    (s - v == 13 ? memcmp(v + 1, "traceparent", 11) == 0 : escaped && s - v >= 18))
+		err->tpmaybe = 1; /* in memory: no register taken from the loop */
 	while (s < e && isws(*s))
 		s++;
 	if (s == e)
